@@ -1,0 +1,40 @@
+# The two commands: `make demo` runs the workbench, `make test` passes the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: demo test lint typecheck browser bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/workbench demo
+
+# Debian's chromium drives the browser tests; install it where it is missing (CI runs as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium, espeak-ng and sox (Debian packages)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium espeak-ng sox libsndfile1 >/dev/null; }
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			espeak-ng sox libsndfile1 >/dev/null; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy classifiers actions
+
+# pytest exits 5 when it collects no tests; that is not a failure.
+test: $(STAMP) browser lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS); code=$$?; [ $$code -eq 5 ] && exit 0 || exit $$code
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

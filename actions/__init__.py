@@ -1,0 +1,1 @@
+"""What moderators' decisions do to the world: enforcement, identity, appeals, evidence."""

@@ -1,0 +1,124 @@
+"""Linking accounts to the one person behind them, by shared phone hash or device id."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from workbench.enums import OPEN_CASE_STATUSES, CaseStatus
+from workbench.models import Account, AccountDevice, Case, Person, Report
+from workbench.models.audit import record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LinkResult:
+    """Where an account ended up, and why."""
+
+    person_id: int
+    merged_person_ids: list[int] = field(default_factory=list)
+    #: Each link's evidence: ("phone_hash", value, other account id) or ("device_id", ...).
+    evidence: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def root_person_id(session: Session, person_id: int) -> int:
+    """Follow merges to the person that now stands for ``person_id``."""
+    seen: set[int] = set()
+    while person_id not in seen:
+        seen.add(person_id)
+        merged_into = session.execute(
+            select(Person.merged_into_id).where(Person.id == person_id)
+        ).scalar_one_or_none()
+        if merged_into is None:
+            return person_id
+        person_id = merged_into
+    raise RuntimeError(f"person merge cycle at {person_id}")
+
+
+def _linked_accounts(session: Session, account: Account) -> list[tuple[Account, str, str]]:
+    """Other accounts sharing this account's phone hash or one of its devices, with the link."""
+    found: list[tuple[int, str, str]] = []
+    with session.no_autoflush:  # the account may still lack its person
+        if account.phone_hash:
+            for other_id in session.scalars(
+                select(Account.id).where(Account.phone_hash == account.phone_hash)
+            ):
+                found.append((other_id, "phone_hash", account.phone_hash))
+        device_ids = [d.device_id for d in account.devices]
+        if device_ids:
+            rows = session.execute(
+                select(AccountDevice.account_id, AccountDevice.device_id)
+                .where(AccountDevice.device_id.in_(device_ids))
+                .order_by(AccountDevice.device_id)
+            )
+            found.extend((other_id, "device_id", device) for other_id, device in rows)
+        found = [f for f in found if f[0] != account.id]
+        others = {
+            a.id: a
+            for a in session.scalars(select(Account).where(Account.id.in_({f[0] for f in found})))
+        }
+    return [(others[other_id], kind, value) for other_id, kind, value in found]
+
+
+def link_account(session: Session, account: Account) -> LinkResult:
+    """Attach ``account`` to the person it shares a phone or device with.
+
+    The account may bridge several people; they are merged into the oldest of
+    them, whose id stays stable. A new account with no link gets a new person.
+    """
+    links = _linked_accounts(session, account)
+    with session.no_autoflush:
+        candidates = {root_person_id(session, other.person_id) for other, _, _ in links}
+    if account.person_id is not None:
+        candidates.add(root_person_id(session, account.person_id))
+    if not candidates:
+        person = Person()
+        account.person = person  # inserted before the account by the flush
+        session.flush()
+        return LinkResult(person_id=person.id)
+    target = min(candidates)
+    merged = sorted(candidates - {target})
+    account.person_id = target
+    session.flush()
+    for person_id in merged:
+        _merge_person(session, person_id, target)
+    evidence = [(kind, value, other.id) for other, kind, value in links]
+    if merged:
+        record(
+            session,
+            "person.merged",
+            "person",
+            target,
+            data={"merged": merged, "evidence": evidence, "account_id": account.id},
+        )
+    return LinkResult(person_id=target, merged_person_ids=merged, evidence=evidence)
+
+
+def _merge_person(session: Session, source_id: int, target_id: int) -> None:
+    """Move everything of ``source_id`` to ``target_id``; open cases are combined."""
+    session.execute(
+        update(Account).where(Account.person_id == source_id).values(person_id=target_id)
+    )
+    session.execute(update(Person).where(Person.id == source_id).values(merged_into_id=target_id))
+    source_case = session.scalars(
+        select(Case).where(Case.person_id == source_id, Case.status.in_(OPEN_CASE_STATUSES))
+    ).first()
+    target_case = session.scalars(
+        select(Case).where(Case.person_id == target_id, Case.status.in_(OPEN_CASE_STATUSES))
+    ).first()
+    if source_case is None:
+        return
+    if target_case is None:
+        source_case.person_id = target_id
+        return
+    session.execute(
+        update(Report).where(Report.case_id == source_case.id).values(case_id=target_case.id)
+    )
+    source_case.status = CaseStatus.DISMISSED.value
+    source_case.decision = "merged"
+    source_case.escalation_reason = f"merged into case {target_case.id}"
+    log.info("case %s merged into %s", source_case.id, target_case.id)

@@ -1,0 +1,50 @@
+"""The app context jobs run in.
+
+A job receives ids, never ORM objects; it pushes the app context, loads what it
+needs and calls one domain function. The worker hands its own app over before
+forking, so a job does not build a new app (and reload models) each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import Flask
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_app: Flask | None = None
+
+
+def use_app(app: Flask) -> None:
+    """Make ``app`` the one jobs in this process run in."""
+    global _app
+    _app = app
+
+
+def job_app() -> Flask:
+    """The app jobs run in, created on first use when no worker handed one over."""
+    global _app
+    if _app is None:
+        from workbench.app import create_app
+
+        _app = create_app()
+    return _app
+
+
+def in_app_context(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a job function inside the app context, with a session closed afterwards."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from flask import has_app_context
+
+        if has_app_context():
+            return func(*args, **kwargs)
+        with job_app().app_context():
+            return func(*args, **kwargs)
+
+    return wrapper

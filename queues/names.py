@@ -1,0 +1,28 @@
+"""Queue names, in the order a worker serves them (first is most urgent)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class QueueName(StrEnum):
+    #: New items from platforms: cheap, and everything else waits on it.
+    INTAKE = "intake"
+    #: Decisions on their way to platforms: a ban must not wait behind scoring.
+    ENFORCE = "enforce"
+    #: Classifier scoring of messages, recordings and signals.
+    CLASSIFY = "classify"
+    #: Evidence bundles: long, and asked for by people who can wait minutes.
+    EXPORT = "export"
+    #: Sweeps, expiry, retention.
+    MAINTENANCE = "maintenance"
+
+
+#: Served in this order by a worker started without ``--queues``.
+PRIORITY_ORDER: tuple[QueueName, ...] = (
+    QueueName.INTAKE,
+    QueueName.ENFORCE,
+    QueueName.CLASSIFY,
+    QueueName.EXPORT,
+    QueueName.MAINTENANCE,
+)

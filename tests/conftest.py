@@ -1,0 +1,101 @@
+"""Fixtures shared by every test: a real database, a real Redis, the app.
+
+The database is PostgreSQL when ``TEST_DATABASE_URL`` is set (CI), else SQLite in a
+temporary folder; Redis is the server at ``TEST_REDIS_URL``, else the embedded one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from queues.connection import EmbeddedRedis
+from workbench import database
+from workbench.app import create_app
+from workbench.extensions import db
+from workbench.models import Base
+from workbench.settings import normalise_database_url
+
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for the whole run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        url = normalise_database_url(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    database.upgrade(url)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    embedded.start()
+    yield embedded.url
+    embedded.stop()
+
+
+def reset_tables(url: str) -> None:
+    """Empty every table (schema kept), so each test starts from nothing."""
+    engine = create_engine(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Flask]:
+    reset_tables(database_url)
+    redis.Redis.from_url(redis_url).flushdb()
+    app = create_app(
+        {
+            "instance_dir": tmp_path / "instance",
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "secret_key": TEST_SECRET_KEY,
+        }
+    )
+    app.config["TESTING"] = True
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """The app's SQLAlchemy session, inside an app context."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()

@@ -1,0 +1,160 @@
+"""The ``workbench`` command line, run as a person runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from tests.conftest import TEST_SECRET_KEY, reset_tables
+from workbench.crypto import decrypt_secret
+from workbench.models import Moderator, Platform
+
+
+@pytest.fixture
+def cli_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    reset_tables(database_url)
+    return dict(
+        os.environ,
+        WORKBENCH_INSTANCE_DIR=str(tmp_path / "instance"),
+        WORKBENCH_DATABASE_URL=database_url,
+        WORKBENCH_REDIS_URL=redis_url,
+        WORKBENCH_SECRET_KEY=TEST_SECRET_KEY,
+    )
+
+
+def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        env=env, input=stdin, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_help_lists_every_command_with_a_description(cli_env: dict[str, str]) -> None:
+    out = run(cli_env, "--help").stdout
+    for command in ("init-db", "create-user", "platforms", "seed-demo", "serve", "worker", "demo"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(command + " "))
+        assert len(line.split(maxsplit=1)[1]) > 10
+
+
+def test_platforms_add_prints_the_secret_once_and_stores_it_encrypted(
+    cli_env: dict[str, str], database_url: str
+) -> None:
+    result = run(cli_env, "platforms", "add", "calls", "--webhook-url",
+                 "http://127.0.0.1:9/hook", "--json")
+    assert result.returncode == 0, result.stderr
+    creds = json.loads(result.stdout)
+    assert set(creds) == {"slug", "key_id", "secret"} and creds["slug"] == "calls"
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(Platform.secret_encrypted)).scalar_one()
+    engine.dispose()
+    assert creds["secret"].encode() not in stored
+    assert decrypt_secret(TEST_SECRET_KEY, stored) == creds["secret"]
+    listing = run(cli_env, "platforms", "list").stdout
+    assert "calls" in listing and creds["secret"] not in listing
+
+
+def test_platforms_add_refuses_a_duplicate_and_a_bad_slug(cli_env: dict[str, str]) -> None:
+    assert run(cli_env, "platforms", "add", "calls").returncode == 0
+    again = run(cli_env, "platforms", "add", "calls")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    bad = run(cli_env, "platforms", "add", "Bad Slug!")
+    assert bad.returncode != 0 and "slug" in bad.stderr
+
+
+def test_create_user_hashes_the_password(cli_env: dict[str, str], database_url: str) -> None:
+    result = run(cli_env, "create-user", "Lead@Example.org", "--role", "senior",
+                 "--password-stdin", stdin="correct horse battery\n")
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        email, role, hashed = conn.execute(
+            select(Moderator.email, Moderator.role, Moderator.password_hash)
+        ).one()
+    engine.dispose()
+    assert (email, role) == ("lead@example.org", "senior")
+    assert hashed.startswith("$argon2id$") and "correct horse" not in hashed
+
+
+def test_create_user_refuses_a_short_password(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "create-user", "a@b.org", "--role", "moderator",
+                 "--password-stdin", stdin="short\n")
+    assert result.returncode != 0 and "password" in result.stderr
+
+
+def test_init_db_creates_no_logins(cli_env: dict[str, str], database_url: str) -> None:
+    assert run(cli_env, "init-db").returncode == 0
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count(Moderator.id))).scalar_one() == 0
+    engine.dispose()
+
+
+def test_bad_configuration_fails_with_one_line_naming_the_variable(
+    cli_env: dict[str, str],
+) -> None:
+    env = dict(cli_env, WORKBENCH_DATABASE_URL="mysql://nobody@nowhere/x")
+    result = run(env, "init-db")
+    assert result.returncode != 0
+    assert "WORKBENCH_DATABASE_URL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    env = dict(cli_env, WORKBENCH_MAX_BATCH_ITEMS="lots")
+    result = run(env, "platforms", "list")
+    assert "WORKBENCH_MAX_BATCH_ITEMS" in result.stderr
+
+
+def test_seed_demo_is_deterministic_and_creates_the_demo_logins(
+    cli_env: dict[str, str], database_url: str
+) -> None:
+    args = ("seed-demo", "--seed", "3", "--people", "60", "--messages", "500", "--reports", "40")
+    assert run(cli_env, *args).returncode == 0
+    engine = create_engine(database_url)
+
+    def snapshot() -> tuple[object, ...]:
+        with engine.connect() as conn:
+            texts = conn.execute(text("SELECT text FROM message ORDER BY id")).scalars().all()
+            cats = conn.execute(text("SELECT category FROM report ORDER BY id")).scalars().all()
+            emails = conn.execute(text("SELECT email FROM moderator ORDER BY email")).scalars()
+            return tuple(texts), tuple(cats), tuple(emails)
+
+    first = snapshot()
+    assert len(first[0]) == 500 and len(first[1]) == 40
+    assert first[2] == ("admin@demo.local", "legal@demo.local", "moderator@demo.local",
+                        "senior@demo.local")
+    # A second run on a seeded database changes nothing.
+    assert run(cli_env, *args).returncode == 0
+    assert snapshot() == first
+    reset_tables(database_url)
+    assert run(cli_env, *args).returncode == 0
+    assert snapshot() == first
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
+    env = dict(cli_env)
+    env.pop("WORKBENCH_REDIS_URL")  # the demo starts its own embedded Redis
+    port = _free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "demo", "--port", str(port), "--exit-after-start"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"http://127.0.0.1:{port}/" in result.stdout
+    assert "moderator@demo.local" in result.stdout and "demo-moderator" in result.stdout
+    # Everything it started has stopped: the port is free again.
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0

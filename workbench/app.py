@@ -1,0 +1,56 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app
+
+from workbench import database
+from workbench.extensions import db
+from workbench.settings import Settings, load_settings
+
+SETTINGS_KEY = "workbench.settings"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the workbench app from defaults, ``WORKBENCH_*`` variables and ``overrides``."""
+    settings = load_settings(overrides)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_dir),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.extensions[SETTINGS_KEY] = settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=settings.max_audio_bytes + 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+
+    from workbench import web
+
+    web.init_app(app)
+    logging.getLogger(__name__).debug("workbench app created for %s", settings.database_url)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Web and worker processes share the file; wait for a lock rather than fail.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def settings() -> Settings:
+    """The running app's settings."""
+    value: Settings = current_app.extensions[SETTINGS_KEY]
+    return value

@@ -1,0 +1,184 @@
+"""The ``workbench`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+
+from workbench.app import create_app, settings
+from workbench.enums import Role
+from workbench.extensions import db
+from workbench.settings import SettingsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_app(func: F) -> F:
+    """Run the command inside an app context; configuration errors end it with one line."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            app = create_app()
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        with app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """HARMONI trust-and-safety workbench."""
+
+
+@main.command("init-db")
+@with_app
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from workbench import database
+
+    url = settings().database_url
+    database.upgrade(url)
+    click.echo(f"database at revision {database.current_revision(url)}")
+
+
+@main.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_app
+def create_user(email: str, role: str, password_stdin: bool) -> None:
+    """Create a console user (password from a prompt or --password-stdin)."""
+    from workbench.staff import StaffError, create_moderator
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        moderator = create_moderator(db.session, email, password, role)
+        db.session.commit()
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {moderator.email} ({moderator.role})")
+
+
+@main.group()
+def platforms() -> None:
+    """Register and list the group's platforms."""
+
+
+@platforms.command("add")
+@click.argument("slug")
+@click.option("--webhook-url", help="Where enforcement webhooks are delivered.")
+@click.option("--name", help="A display name (default: the slug).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_app
+def platforms_add(slug: str, webhook_url: str | None, name: str | None, as_json: bool) -> None:
+    """Register a platform; prints its key id and secret once."""
+    from workbench.platforms import PlatformError, register_platform
+
+    try:
+        creds = register_platform(
+            db.session, settings().secret_key, slug, name=name, webhook_url=webhook_url
+        )
+        db.session.commit()
+    except PlatformError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"slug": creds.slug, "key_id": creds.key_id, "secret": creds.secret}))
+        return
+    click.echo(f"platform {creds.slug} registered")
+    click.echo(f"key id: {creds.key_id}")
+    click.echo(f"secret: {creds.secret}")
+    click.echo("The secret is shown only now; store it in the platform's configuration.")
+
+
+@platforms.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@with_app
+def platforms_list(as_json: bool) -> None:
+    """List the registered platforms (never their secrets)."""
+    from workbench.models import Platform
+
+    rows = db.session.scalars(select(Platform).order_by(Platform.slug)).all()
+    for p in rows:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {"slug": p.slug, "name": p.name, "key_id": p.api_key_id,
+                     "webhook_url": p.webhook_url, "active": p.active}
+                )
+            )
+        else:
+            state = "active" if p.active else "inactive"
+            click.echo(f"{p.slug:<16} {state:<9} {p.api_key_id}  {p.webhook_url or '-'}")
+
+
+@main.command("seed-demo")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--people", default=2000, show_default=True)
+@click.option("--messages", default=50_000, show_default=True)
+@click.option("--reports", default=1000, show_default=True)
+@with_app
+def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
+    """Fill the database with deterministic demo data and the demo logins."""
+    from workbench.seed import DemoSize, seed_demo_data
+
+    counts = seed_demo_data(
+        db.session, settings(), DemoSize(people=people, messages=messages, reports=reports),
+        seed=seed, progress=True,
+    )
+    for table, n in counts.items():
+        click.echo(f"{table:<22} {n:>8}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the console and the API with gunicorn (a production WSGI server)."""
+    from workbench.serving import run_gunicorn
+
+    try:
+        create_app()  # fail fast on bad configuration, with one line
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    run_gunicorn(host, port, workers)
+
+
+@main.command()
+@click.option("--queues", "queue_names", help="Comma-separated queues, highest priority first.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_app
+def worker(queue_names: str | None, burst: bool) -> None:
+    """Run a queue worker."""
+    from queues.worker import run_worker
+
+    names = [q.strip() for q in queue_names.split(",")] if queue_names else None
+    run_worker(names, burst=burst)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--exit-after-start", is_flag=True, help="Stop once the console answers.")
+def demo(host: str, port: int, exit_after_start: bool) -> None:
+    """Migrate, seed (once) and run the console with a worker; Ctrl-C stops it all."""
+    from workbench.demo import run_demo
+
+    try:
+        app = create_app()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(run_demo(app, host, port, exit_after_start=exit_after_start))
+

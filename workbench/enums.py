@@ -1,0 +1,150 @@
+"""Every status, role and category the workbench stores, defined once as ``str`` enums.
+
+Values are stored as plain strings (no native database enum), so adding a member
+never needs a schema change.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a console user may do; each role includes nothing of another."""
+
+    MODERATOR = "moderator"
+    SENIOR = "senior"
+    LEGAL = "legal"
+    ADMIN = "admin"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    MUTED = "muted"
+    RESTRICTED = "restricted"
+    SUSPENDED = "suspended"
+    BANNED = "banned"
+    DELETED = "deleted"
+
+
+class Category(StrEnum):
+    """Report categories a platform may send, and the classifier may raise."""
+
+    HARASSMENT = "harassment"
+    HATE = "hate"
+    SEXUAL_CONTENT = "sexual_content"
+    SPAM_SCAM = "spam_scam"
+    UNDERAGE_USER = "underage_user"
+    SELF_HARM = "self_harm"
+    VIOLENT_THREAT = "violent_threat"
+    FRAUD = "fraud"
+    IMPERSONATION = "impersonation"
+    NCII = "ncii"
+    CHILD_SAFETY = "child_safety"
+    OTHER = "other"
+
+
+class ReportSource(StrEnum):
+    USER = "user"
+    CLASSIFIER = "classifier"
+    FRAUD = "fraud"
+    LEGAL = "legal"
+
+
+class ReportStatus(StrEnum):
+    PENDING = "pending"
+    CASED = "cased"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ESCALATED = "escalated"
+    ACTIONED = "actioned"
+    DISMISSED = "dismissed"
+
+
+OPEN_CASE_STATUSES: tuple[str, ...] = (
+    CaseStatus.OPEN.value,
+    CaseStatus.CLAIMED.value,
+    CaseStatus.ESCALATED.value,
+)
+
+
+class ContentStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    REMOVED = "removed"
+
+
+class RecordingKind(StrEnum):
+    VOICE_INTRO = "voice_intro"
+    CALL = "call"
+    ROOM = "room"
+
+
+class SignalKind(StrEnum):
+    CHARGEBACK = "chargeback"
+    PAYMENT_FAILURE_BURST = "payment_failure_burst"
+    SHARED_DEVICE = "shared_device"
+    OTP_ABUSE = "otp_abuse"
+    GIFT_VELOCITY = "gift_velocity"
+    MULTI_ACCOUNT = "multi_account"
+    OTHER = "other"
+
+
+class ActionType(StrEnum):
+    WARN = "warn"
+    MUTE = "mute"
+    RESTRICT_CALLS = "restrict_calls"
+    SUSPEND = "suspend"
+    BAN = "ban"
+    REMOVE_CONTENT = "remove_content"
+    END_CALL = "end_call"
+    UNMUTE = "unmute"
+    UNRESTRICT_CALLS = "unrestrict_calls"
+    UNSUSPEND = "unsuspend"
+    UNBAN = "unban"
+    RESTORE_CONTENT = "restore_content"
+
+
+class ActionStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVERSED = "reversed"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+class DeliveryEvent(StrEnum):
+    ACTION = "action"
+    OUTCOME = "outcome"
+
+
+class AppealStatus(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    OVERTURNED = "overturned"
+
+
+class ExportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BatchKind(StrEnum):
+    """What an outbox batch carries to the queues."""
+
+    MESSAGES = "messages"
+    RECORDINGS = "recordings"
+    REPORTS = "reports"
+    SIGNALS = "signals"
+    ACCOUNTS = "accounts"
+    APPEALS = "appeals"

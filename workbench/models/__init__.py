@@ -1,0 +1,56 @@
+"""The workbench's data model. Import models from here."""
+
+from workbench.models.audit import AuditEvent
+from workbench.models.base import Base, utcnow
+from workbench.models.content import (
+    Call,
+    CallParticipant,
+    Conversation,
+    Message,
+    Recording,
+    RecordingSegment,
+)
+from workbench.models.enforcement import (
+    Action,
+    Appeal,
+    EnforcementDelivery,
+    StatementOfReasons,
+    Strike,
+)
+from workbench.models.intake import OutboxBatch, SeenSignature
+from workbench.models.legal import EvidenceExport, LegalHold
+from workbench.models.people import Account, AccountDevice, Person
+from workbench.models.platform import Platform
+from workbench.models.reports import Case, CaseNote, ClassifierScore, FraudSignal, Report
+from workbench.models.staff import Moderator
+
+__all__ = [
+    "Account",
+    "AccountDevice",
+    "Action",
+    "Appeal",
+    "AuditEvent",
+    "Base",
+    "Call",
+    "CallParticipant",
+    "Case",
+    "CaseNote",
+    "ClassifierScore",
+    "Conversation",
+    "EnforcementDelivery",
+    "EvidenceExport",
+    "FraudSignal",
+    "LegalHold",
+    "Message",
+    "Moderator",
+    "OutboxBatch",
+    "Person",
+    "Platform",
+    "Recording",
+    "RecordingSegment",
+    "Report",
+    "SeenSignature",
+    "StatementOfReasons",
+    "Strike",
+    "utcnow",
+]

@@ -1,0 +1,68 @@
+"""Registering the group's platforms and reading their secrets."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.crypto import decrypt_secret, encrypt_secret
+from workbench.models import Platform
+from workbench.models.audit import record
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
+
+
+class PlatformError(ValueError):
+    """A platform cannot be registered as asked."""
+
+
+@dataclass(frozen=True)
+class PlatformCredentials:
+    """What a platform is told once, at registration: it is never shown again."""
+
+    slug: str
+    key_id: str
+    secret: str
+
+
+def register_platform(
+    session: Session,
+    secret_key: str,
+    slug: str,
+    *,
+    name: str | None = None,
+    webhook_url: str | None = None,
+    secret: str | None = None,
+) -> PlatformCredentials:
+    """Create a platform with a new API key id and secret (or the given secret)."""
+    if not SLUG_PATTERN.match(slug):
+        raise PlatformError(
+            f"slug {slug!r}: use 2 to 63 lower-case letters, digits, '-' or '_'"
+        )
+    if webhook_url and not re.match(r"^https?://", webhook_url):
+        raise PlatformError(f"webhook URL {webhook_url!r}: must start with http:// or https://")
+    if session.execute(select(Platform.id).where(Platform.slug == slug)).first():
+        raise PlatformError(f"platform {slug!r} already exists")
+    secret = secret or secrets.token_urlsafe(32)
+    key_id = "pk_" + secrets.token_hex(8)
+    platform = Platform(
+        slug=slug,
+        name=name or slug,
+        webhook_url=webhook_url,
+        api_key_id=key_id,
+        secret_encrypted=encrypt_secret(secret_key, secret),
+        active=True,
+    )
+    session.add(platform)
+    session.flush()
+    record(session, "platform.created", "platform", platform.id, data={"slug": slug})
+    return PlatformCredentials(slug=slug, key_id=key_id, secret=secret)
+
+
+def platform_secret(platform: Platform, secret_key: str) -> str:
+    """The platform's HMAC secret in clear, for signing and checking signatures."""
+    return decrypt_secret(secret_key, platform.secret_encrypted)

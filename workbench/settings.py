@@ -1,0 +1,143 @@
+"""Configuration: defaults, then ``WORKBENCH_*`` environment variables, then overrides.
+
+Everything is read and checked once, at start-up, into a frozen ``Settings``; a bad
+value stops the process with one line naming the variable and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "WORKBENCH_"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The workbench's settings. Field ``x`` is read from ``WORKBENCH_X``."""
+
+    instance_dir: Path = Path("instance")
+    database_url: str = ""
+    # Empty means: start (or reuse) the embedded Redis server under ``instance_dir``.
+    redis_url: str = ""
+    secret_key: str = ""
+    storage_dir: Path = Path()
+    model_dir: Path = Path()
+    max_json_bytes: int = 5 * 1024 * 1024
+    max_audio_bytes: int = 50 * 1024 * 1024
+    max_batch_items: int = 1000
+    signature_tolerance_s: int = 300
+    session_idle_minutes: int = 30
+    claim_lock_minutes: int = 10
+    # Recordings longer than this are refused at intake rather than queued.
+    max_audio_seconds: int = 3 * 60 * 60
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    env = ENV_PREFIX + name.upper()
+    if isinstance(default, bool):
+        if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+            raise SettingsError(f"{env}: expected true or false, got {raw!r}")
+        return raw.lower() in {"1", "true", "yes"}
+    if isinstance(default, int):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{env}: expected a whole number, got {raw!r}") from None
+        if value <= 0:
+            raise SettingsError(f"{env}: must be positive, got {value}")
+        return value
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the installed PostgreSQL driver (psycopg 3) for a plain ``postgresql://`` URL."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError(
+            f"WORKBENCH_DATABASE_URL: not a SQLAlchemy database URL: {url!r}"
+        ) from None
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise SettingsError(
+            "WORKBENCH_DATABASE_URL: only sqlite:// and postgresql:// are supported, "
+            f"got {parsed.get_backend_name()!r}"
+        )
+
+
+def _check_redis_url(url: str) -> None:
+    if urlparse(url).scheme not in {"redis", "rediss", "unix"}:
+        raise SettingsError(
+            f"WORKBENCH_REDIS_URL: expected redis://, rediss:// or unix://, got {url!r}"
+        )
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """The key kept in ``instance/secret_key``, generated on first use."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def _or_default(path: Path, default: Path) -> Path:
+    """``Path()`` stands for "not set"."""
+    return default if str(path) == "." else Path(path).resolve()
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read defaults, then the environment, then ``overrides``, and check the result."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    defaults = Settings()
+    for f in fields(Settings):
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is not None and f.name != "extra":
+            values[f.name] = _coerce(f.name, raw, getattr(defaults, f.name))
+    values.update(overrides or {})
+    settings = replace(defaults, **values)
+    instance = Path(settings.instance_dir).resolve()
+    settings = replace(
+        settings,
+        instance_dir=instance,
+        database_url=normalise_database_url(
+            settings.database_url or f"sqlite:///{instance / 'workbench.db'}"
+        ),
+        storage_dir=_or_default(settings.storage_dir, instance / "blobs"),
+        model_dir=_or_default(settings.model_dir, instance / "models"),
+    )
+    _check_database_url(settings.database_url)
+    if settings.redis_url:
+        _check_redis_url(settings.redis_url)
+    if not settings.secret_key:
+        settings = replace(settings, secret_key=_secret_key(instance))
+    elif len(settings.secret_key) < 16:
+        raise SettingsError("WORKBENCH_SECRET_KEY: must be at least 16 characters")
+    return settings
