@@ -4,26 +4,47 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import current_app
 from rq import Queue, Worker
 
 from queues.context import use_app
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.runtime import redis_connection
+from queues.scheduler import Ticker, periodic_jobs
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     """Serve the queues (all, most urgent first, unless ``names`` says which) until stopped."""
-    valid = {q.value for q in QueueName}
+    valid = [q.value for q in QueueName]
     chosen = names or [q.value for q in PRIORITY_ORDER]
-    unknown = sorted(set(chosen) - valid)
+    unknown = sorted(set(chosen) - set(valid))
     if unknown:
         raise ValueError(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(valid)}")
     # Jobs run in forked children; they reuse this process's app (see queues.context).
     use_app(current_app._get_current_object())  # type: ignore[attr-defined]
     conn = redis_connection()
+    _catch_up()
+    ticker = None
+    if not burst:
+        ticker = Ticker(conn, periodic_jobs())
+        ticker.start()
     worker = Worker([Queue(n, connection=conn) for n in chosen], connection=conn)
     log.info("worker serving %s", ", ".join(chosen))
-    return bool(worker.work(burst=burst, with_scheduler=True))
+    try:
+        return bool(worker.work(burst=burst, with_scheduler=True))
+    finally:
+        if ticker is not None:
+            ticker.stop()
+
+
+def _catch_up() -> None:
+    """At start, enqueue whatever the outbox holds (work that waited out a Redis outage)."""
+    from queues.jobs import sweep
+
+    try:
+        sweep()
+    except (redis.RedisError, OSError) as exc:
+        log.warning("start-up sweep skipped: %s", exc)

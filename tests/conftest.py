@@ -99,3 +99,63 @@ def session(app: Flask) -> Iterator[Session]:
 @pytest.fixture
 def client(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+class PlatformApi:
+    """Signed requests to the intake API as one platform, through the Flask test client."""
+
+    def __init__(self, client, slug: str, secret: str) -> None:  # type: ignore[no-untyped-def]
+        self.client = client
+        self.slug = slug
+        self.secret = secret
+
+    def headers(self, body: bytes, **overrides: str) -> dict[str, str]:
+        from actions.signing import signed_headers
+
+        return {**signed_headers(self.slug, self.secret, body), **overrides}
+
+    def post(self, path: str, payload: object = None, *, raw: bytes | None = None,
+             content_type: str = "application/json", **header_overrides: str):  # type: ignore[no-untyped-def]
+        import json as _json
+
+        body = raw if raw is not None else _json.dumps(payload).encode()
+        headers = self.headers(body, **header_overrides)
+        headers["Content-Type"] = content_type
+        return self.client.post(path, data=body, headers=headers)
+
+    def get(self, path: str):  # type: ignore[no-untyped-def]
+        from actions.signing import signed_content
+
+        return self.client.get(path, headers=self.headers(signed_content("GET", path, b"")))
+
+
+PLATFORM_SLUGS = ("calls", "web", "meet")
+
+
+@pytest.fixture
+def platforms(app: Flask) -> dict[str, PlatformApi]:
+    """Three registered platforms, each with a signed API client."""
+    from workbench.platforms import register_platform
+
+    client = app.test_client()
+    out = {}
+    with app.app_context():
+        for slug in PLATFORM_SLUGS:
+            secret = f"secret-{slug}-0123456789"
+            register_platform(db.session, TEST_SECRET_KEY, slug, secret=secret,
+                              webhook_url=f"http://127.0.0.1:9/{slug}")
+            out[slug] = PlatformApi(client, slug, secret)
+        db.session.commit()
+    return out
+
+
+def run_jobs(app: Flask) -> None:
+    """Drain every queue in this process (RQ's SimpleWorker, burst mode)."""
+    from rq import SimpleWorker
+
+    from queues.names import PRIORITY_ORDER
+    from queues.runtime import queue
+
+    with app.app_context():
+        queues = [queue(name) for name in PRIORITY_ORDER]
+        SimpleWorker(queues, connection=queues[0].connection).work(burst=True)

@@ -36,9 +36,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine)
 
-    from workbench import web
+    from workbench import api, web
 
     web.init_app(app)
+    api.init_app(app)
     logging.getLogger(__name__).debug("workbench app created for %s", settings.database_url)
     return app
 

@@ -182,3 +182,36 @@ def demo(host: str, port: int, exit_after_start: bool) -> None:
         raise click.ClickException(str(exc)) from None
     sys.exit(run_demo(app, host, port, exit_after_start=exit_after_start))
 
+
+
+@main.group()
+def cases() -> None:
+    """Look at cases from the command line."""
+
+
+@cases.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--queue", "queue_name", help="Only this queue.")
+@with_app
+def cases_list(as_json: bool, limit: int, queue_name: str | None) -> None:
+    """List open cases, most urgent first."""
+    from workbench.enums import OPEN_CASE_STATUSES
+    from workbench.models import Case
+
+    query = select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))
+    if queue_name:
+        query = query.where(Case.queue == queue_name)
+    rows = db.session.scalars(
+        query.order_by(Case.priority.desc(), Case.due_at, Case.id).limit(limit)
+    ).all()
+    for c in rows:
+        record = {"id": c.id, "person": c.person_id, "reports": c.report_count,
+                  "categories": sorted(c.categories or {}), "priority": c.priority,
+                  "due_at": c.due_at.isoformat(), "queue": c.queue, "live": c.live}
+        if as_json:
+            click.echo(json.dumps(record))
+        else:
+            click.echo(f"#{c.id:<7} person {c.person_id:<7} {c.report_count:>3} reports  "
+                       f"p={c.priority:>7.2f}  due {c.due_at:%Y-%m-%d %H:%M}  {c.queue:<14} "
+                       f"{', '.join(record['categories'])}")

@@ -6,6 +6,7 @@ value stops the process with one line naming the variable and what is wrong.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
@@ -42,11 +43,22 @@ class Settings:
     claim_lock_minutes: int = 10
     # Recordings longer than this are refused at intake rather than queued.
     max_audio_seconds: int = 3 * 60 * 60
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Case policy overrides, JSON objects (see workbench.policy for the defaults).
+    deadline_hours: dict[str, Any] = field(default_factory=dict)
+    severity: dict[str, Any] = field(default_factory=dict)
+    routing_rules: list[Any] = field(default_factory=list)
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
     env = ENV_PREFIX + name.upper()
+    if isinstance(default, dict | list):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"{env}: not valid JSON ({exc.msg})") from None
+        if not isinstance(value, type(default)):
+            raise SettingsError(f"{env}: expected a JSON {type(default).__name__}")
+        return value
     if isinstance(default, bool):
         if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
             raise SettingsError(f"{env}: expected true or false, got {raw!r}")
@@ -119,7 +131,7 @@ def load_settings(
     defaults = Settings()
     for f in fields(Settings):
         raw = environ.get(ENV_PREFIX + f.name.upper())
-        if raw is not None and f.name != "extra":
+        if raw is not None:
             values[f.name] = _coerce(f.name, raw, getattr(defaults, f.name))
     values.update(overrides or {})
     settings = replace(defaults, **values)

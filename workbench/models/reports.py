@@ -34,6 +34,9 @@ class Report(IdMixin, Base):
     message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("message.id"))
     recording_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("recording.id"))
     call_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("call.id"))
+    # The platform's own ids of the content, kept even when that content has not arrived yet.
+    content_ref: Mapped[dict[str, Any] | None]
+    call_in_progress: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(enum_column(), default=ReportSource.USER.value)
     # For classifier reports: which model and version raised it, with its score.

@@ -1,0 +1,119 @@
+"""Moving outbox batches from the database to the queues.
+
+The request handler commits its items and an ``OutboxBatch`` first, then calls
+``enqueue_batches``. If Redis is down, the batch simply waits: ``sweep_outbox`` (at
+worker start and every few seconds on the scheduler) enqueues whatever is pending,
+and job ids derived from batch ids keep a batch from being queued twice at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import redis
+from rq import Queue, Retry
+from sqlalchemy import or_, select, update
+
+from queues.names import QueueName
+from queues.runtime import redis_connection
+from workbench.enums import BatchKind
+from workbench.extensions import db
+from workbench.models import OutboxBatch, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Which queue processes each kind of batch.
+BATCH_QUEUE: dict[str, QueueName] = {
+    BatchKind.REPORTS.value: QueueName.INTAKE,
+    BatchKind.ACCOUNTS.value: QueueName.INTAKE,
+    BatchKind.APPEALS.value: QueueName.INTAKE,
+    BatchKind.MESSAGES.value: QueueName.CLASSIFY,
+    BatchKind.RECORDINGS.value: QueueName.CLASSIFY,
+    BatchKind.SIGNALS.value: QueueName.CLASSIFY,
+}
+
+#: A batch enqueued this long ago and still unprocessed is presumed lost (Redis restart).
+STALE_AFTER = timedelta(minutes=2)
+#: Retries with backoff before a batch job lands in the failed registry.
+JOB_RETRY = Retry(max=5, interval=[5, 15, 60, 180, 600])
+JOB_TIMEOUT_S = 600
+
+
+def job_id(batch_id: int) -> str:
+    return f"batch-{batch_id}"
+
+
+def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -> int:
+    """Enqueue the batches; returns how many made it (0 if Redis is unreachable)."""
+    from queues.jobs import process_batch
+
+    if kinds is None:
+        kinds = dict(
+            db.session.execute(
+                select(OutboxBatch.id, OutboxBatch.kind).where(OutboxBatch.id.in_(batch_ids))
+            ).all()
+        )
+    enqueued: list[int] = []
+    try:
+        conn = redis_connection()
+        for batch_id in batch_ids:
+            queue = Queue(BATCH_QUEUE[kinds[batch_id]].value, connection=conn)
+            queue.enqueue(process_batch, batch_id, job_id=job_id(batch_id),
+                          retry=JOB_RETRY, job_timeout=JOB_TIMEOUT_S, failure_ttl=7 * 86400)
+            enqueued.append(batch_id)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unavailable, %d batch(es) left for the sweeper: %s",
+                    len(batch_ids) - len(enqueued), exc)
+    if enqueued:
+        db.session.execute(
+            update(OutboxBatch).where(OutboxBatch.id.in_(enqueued)).values(enqueued_at=utcnow())
+        )
+        db.session.commit()
+    return len(enqueued)
+
+
+def sweep_outbox(limit: int = 5000) -> int:
+    """Enqueue batches never enqueued, or enqueued long ago and still unprocessed."""
+    stale = utcnow() - STALE_AFTER
+    rows = db.session.execute(
+        select(OutboxBatch.id, OutboxBatch.kind)
+        .where(
+            OutboxBatch.processed_at.is_(None),
+            or_(OutboxBatch.enqueued_at.is_(None), OutboxBatch.enqueued_at < stale),
+        )
+        .order_by(OutboxBatch.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    if not rows:
+        return 0
+    ids = _without_live_jobs([batch_id for batch_id, _ in rows])
+    n = enqueue_batches(ids, dict(rows)) if ids else 0
+    log.info("sweeper enqueued %d pending batch(es)", n)
+    return n
+
+
+def _without_live_jobs(batch_ids: list[int]) -> list[int]:
+    """The batches whose job was lost (or ended without processing them)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    todo: list[int] = []
+    try:
+        conn = redis_connection()
+        for batch_id in batch_ids:
+            try:
+                job = Job.fetch(job_id(batch_id), connection=conn)
+            except NoSuchJobError:
+                todo.append(batch_id)
+                continue
+            # A failed job stays in the failed registry for a person to look at and retry.
+            if job.get_status() in {"queued", "started", "scheduled", "deferred", "failed"}:
+                continue
+            job.delete()
+            todo.append(batch_id)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unavailable during sweep: %s", exc)
+        return []
+    return todo

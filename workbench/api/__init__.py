@@ -1,0 +1,16 @@
+"""The signed platform API, under ``/api/v1``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from workbench.api import errors
+
+
+def init_app(app: Flask) -> None:
+    from workbench.api.openapi import bp as openapi_bp
+    from workbench.api.routes import bp
+
+    errors.init_app(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(openapi_bp)

@@ -1,0 +1,67 @@
+"""Who is calling: the platform named by the request, proven by its signature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import g, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from actions import signing
+from workbench.api.errors import ApiError
+from workbench.app import settings
+from workbench.extensions import db
+from workbench.models import Platform, SeenSignature, utcnow
+from workbench.platforms import platform_secret
+
+
+@dataclass(frozen=True)
+class Caller:
+    platform_id: int
+    slug: str
+
+
+def authenticate(body: bytes) -> Caller:
+    """Check the platform, its signature and freshness; remember the signature.
+
+    The signature is recorded in the request's transaction, so a replay is refused
+    (409) even when it races the original, and forgotten if the request stores nothing.
+    """
+    slug = request.headers.get(signing.PLATFORM_HEADER)
+    if not slug:
+        raise ApiError(401, "missing_platform", f"send the {signing.PLATFORM_HEADER} header")
+    platform = db.session.scalars(select(Platform).where(Platform.slug == slug)).first()
+    if platform is None:
+        raise ApiError(401, "unknown_platform", f"no platform {slug!r} is registered")
+    s = settings()
+    try:
+        signing.verify(
+            platform_secret(platform, s.secret_key),
+            request.headers.get(signing.TIMESTAMP_HEADER),
+            request.headers.get(signing.SIGNATURE_HEADER),
+            signing.signed_content(request.method, request.full_path.rstrip("?"), body),
+            tolerance_s=s.signature_tolerance_s,
+        )
+    except signing.SignatureError as exc:
+        raise ApiError(401, exc.problem.value, exc.message) from None
+    if not platform.active:
+        raise ApiError(403, "platform_inactive", f"platform {slug!r} is deactivated")
+    signature = request.headers[signing.SIGNATURE_HEADER]
+    try:
+        with db.session.begin_nested():
+            db.session.add(SeenSignature(platform_id=platform.id, signature=signature,
+                                         seen_at=utcnow()))
+    except IntegrityError:
+        raise ApiError(409, "replayed_request",
+                       "this signature was already used; sign each request afresh") from None
+    g.caller = Caller(platform.id, platform.slug)
+    return g.caller
+
+
+def forget_old_signatures(tolerance_s: int) -> int:
+    """Delete signatures older than the timestamp window: a replay of them fails anyway."""
+    cutoff = utcnow() - timedelta(seconds=2 * tolerance_s)
+    result = db.session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
+    return int(result.rowcount or 0)

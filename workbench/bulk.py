@@ -1,0 +1,41 @@
+"""Batch inserts that skip rows already present, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+#: Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 500
+
+
+def insert_new(
+    session: Session,
+    model: Any,
+    rows: list[dict[str, Any]],
+    conflict: Sequence[str],
+    returning: Sequence[InstrumentedAttribute[Any]],
+) -> list[Row[Any]]:
+    """Insert ``rows``, skipping any that collide on the ``conflict`` columns.
+
+    Returns the ``returning`` columns of the rows actually inserted, so a caller
+    can tell new from duplicate even when another request raced it.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    out: list[Row[Any]] = []
+    for start in range(0, len(rows), CHUNK):
+        stmt = (
+            insert(model)
+            .values(rows[start : start + CHUNK])
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(*returning)
+        )
+        out.extend(session.execute(stmt).all())
+    return out

@@ -1,0 +1,95 @@
+"""Storing an uploaded recording: checked, hashed, kept as a blob, then queued."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.api.errors import ApiError
+from workbench.api.schemas import RecordingMetadata
+from workbench.enums import BatchKind, ContentStatus
+from workbench.intake import resolve_accounts
+from workbench.models import Call, OutboxBatch, Recording, utcnow
+from workbench.settings import Settings
+from workbench.storage import LocalBlobStore
+
+#: Formats accepted at intake, by what libsndfile reports.
+ACCEPTED_FORMATS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg"}
+
+
+@dataclass(frozen=True)
+class StoredRecording:
+    sha256: str
+    duplicate: bool
+    duration_s: float | None
+    batch_id: int | None
+
+
+def probe_audio(path: str, max_seconds: int) -> tuple[str, float]:
+    """(format, duration) of a stored upload, or a 422 saying why it is refused."""
+    import soundfile
+
+    try:
+        info = soundfile.info(path)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise ApiError(422, "undecodable_audio",
+                       f"audio is not a decodable WAV, FLAC or OGG file ({exc})",
+                       field="audio") from None
+    fmt = ACCEPTED_FORMATS.get(info.format)
+    if fmt is None:
+        raise ApiError(422, "unsupported_audio_format",
+                       f"audio format {info.format} is not accepted; send WAV, FLAC or OGG",
+                       field="audio")
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise ApiError(422, "empty_audio", "audio holds no samples", field="audio")
+    duration = info.frames / info.samplerate
+    if duration > max_seconds:
+        raise ApiError(422, "audio_too_long",
+                       f"audio lasts {duration:.0f} s; the limit is {max_seconds} s",
+                       field="audio")
+    return fmt, duration
+
+
+def store_recording(session: Session, settings: Settings, platform_id: int,
+                    meta: RecordingMetadata, upload: Any) -> StoredRecording:
+    """Keep the audio byte for byte (content-addressed) and write the recording row."""
+    store = LocalBlobStore(settings.storage_dir)
+    sha, size = store.put_stream(upload.stream)
+    if size == 0:
+        raise ApiError(422, "empty_audio", "the audio part is empty", field="audio")
+    fmt, duration = probe_audio(str(store.path(sha)), settings.max_audio_seconds)
+    existing = session.execute(
+        select(Recording).where(Recording.platform_id == platform_id,
+                                Recording.platform_recording_id == meta.id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return StoredRecording(existing.blob_sha256, True, existing.duration_s, None)
+    owner = resolve_accounts(session, platform_id, [meta.owner_id])[meta.owner_id]
+    call_id = None
+    if meta.call_id:
+        call_id = session.execute(
+            select(Call.id).where(Call.platform_id == platform_id,
+                                  Call.platform_call_id == meta.call_id)
+        ).scalar_one_or_none()
+        if call_id is None:
+            call = Call(platform_id=platform_id, platform_call_id=meta.call_id)
+            session.add(call)
+            session.flush()
+            call_id = call.id
+    recording = Recording(
+        platform_id=platform_id, platform_recording_id=meta.id, owner_account_id=owner,
+        kind=meta.kind.value, call_id=call_id, blob_sha256=sha,
+        filename=(upload.filename or "")[:300] or None, format=fmt, size_bytes=size,
+        duration_s=duration, recorded_at=meta.recorded_at, received_at=utcnow(),
+        status=ContentStatus.PENDING.value,
+    )
+    session.add(recording)
+    session.flush()
+    batch = OutboxBatch(platform_id=platform_id, kind=BatchKind.RECORDINGS.value,
+                        item_ids={"ids": [recording.id]})
+    session.add(batch)
+    session.flush()
+    return StoredRecording(sha, False, duration, batch.id)
