@@ -58,9 +58,15 @@ def store_recording(session: Session, settings: Settings, platform_id: int,
     """Keep the audio byte for byte (content-addressed) and write the recording row."""
     store = LocalBlobStore(settings.storage_dir)
     sha, size = store.put_stream(upload.stream)
-    if size == 0:
-        raise ApiError(422, "empty_audio", "the audio part is empty", field="audio")
-    fmt, duration = probe_audio(str(store.path(sha)), settings.max_audio_seconds)
+    try:
+        if size == 0:
+            raise ApiError(422, "empty_audio", "the audio part is empty", field="audio")
+        fmt, duration = probe_audio(str(store.path(sha)), settings.max_audio_seconds)
+    except ApiError:
+        # Refused audio is not kept, unless the same bytes back an accepted recording.
+        if not session.execute(select(Recording.id).where(Recording.blob_sha256 == sha)).first():
+            store.delete(sha)
+        raise
     existing = session.execute(
         select(Recording).where(Recording.platform_id == platform_id,
                                 Recording.platform_recording_id == meta.id)
