@@ -19,6 +19,7 @@ def insert_new(
     rows: list[dict[str, Any]],
     conflict: Sequence[str],
     returning: Sequence[InstrumentedAttribute[Any]],
+    index_where: Any = None,
 ) -> list[Row[Any]]:
     """Insert ``rows``, skipping any that collide on the ``conflict`` columns.
 
@@ -34,7 +35,7 @@ def insert_new(
         stmt = (
             insert(model)
             .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=list(conflict))
+            .on_conflict_do_nothing(index_elements=list(conflict), index_where=index_where)
             .returning(*returning)
         )
         out.extend(session.execute(stmt).all())

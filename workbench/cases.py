@@ -6,13 +6,13 @@ import logging
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from actions.identity import root_person_id
+from workbench.bulk import insert_new
 from workbench.enums import OPEN_CASE_STATUSES, ActionStatus, CaseStatus, ReportStatus
 from workbench.models import (
     Account,
@@ -22,6 +22,7 @@ from workbench.models import (
     ClassifierScore,
     FraudSignal,
     Message,
+    Person,
     Report,
     utcnow,
 )
@@ -74,171 +75,243 @@ def priority(p: PriorityInputs) -> float:
 def file_reports(session: Session, report_ids: list[int], policy: CasePolicy) -> list[int]:
     """Put pending reports into their person's open case (opening one if needed).
 
+    Works a batch at a time, in a fixed number of queries whatever the batch size.
     Idempotent: reports already in a case are left alone. Returns the touched case ids.
     """
-    reports = session.scalars(
-        select(Report).where(Report.id.in_(report_ids), Report.status == ReportStatus.PENDING.value)
+    rows = session.execute(
+        select(Report.id, Report.platform_id, Report.category, Report.created_at,
+               Account.person_id)
+        .join(Account, Account.id == Report.reported_account_id)
+        .where(Report.id.in_(report_ids), Report.status == ReportStatus.PENDING.value)
         .order_by(Report.id)
     ).all()
-    by_person: dict[int, list[Report]] = {}
-    for report in reports:
-        person_id = root_person_id(session, report.reported.person_id)
-        by_person.setdefault(person_id, []).append(report)
-    touched = []
+    if not rows:
+        return []
+    roots = root_person_ids(session, {r.person_id for r in rows})
+    firsts: dict[int, Any] = {}
+    for r in rows:
+        firsts.setdefault(roots[r.person_id], r)
+    cases = _open_cases(session, firsts, policy)
     now = utcnow()
-    for person_id, person_reports in by_person.items():
-        case = _open_case(session, person_id, person_reports[0], policy)
-        for report in person_reports:
-            report.case_id = case.id
-            report.status = ReportStatus.CASED.value
-            report.cased_at = now
-        session.flush()
-        rescore_case(session, case, policy)
-        touched.append(case.id)
+    session.execute(
+        update(Report),
+        [{"id": r.id, "case_id": cases[roots[r.person_id]], "status": ReportStatus.CASED.value,
+          "cased_at": now} for r in rows],
+    )
+    touched = sorted(set(cases.values()))
+    rescore_cases(session, touched, policy)
     return touched
 
 
-def _open_case(session: Session, person_id: int, first: Report, policy: CasePolicy) -> Case:
-    existing = session.scalars(
-        select(Case).where(Case.person_id == person_id, Case.status.in_(OPEN_CASE_STATUSES))
-    ).first()
-    if existing is not None:
-        return existing
-    case = Case(
-        person_id=person_id,
-        status=CaseStatus.OPEN.value,
-        primary_category=first.category,
-        due_at=first.created_at + timedelta(hours=policy.deadline_for(first.category)),
-        platform_id=first.platform_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(case)
-    except IntegrityError:
-        # Another worker opened this person's case a moment ago: use it.
-        return session.scalars(
-            select(Case).where(Case.person_id == person_id, Case.status.in_(OPEN_CASE_STATUSES))
-        ).one()
-    return case
+def root_person_ids(session: Session, person_ids: set[int]) -> dict[int, int]:
+    """Each person id mapped to the person it was merged into (itself if never merged)."""
+    roots = {p: p for p in person_ids}
+    pending = set(person_ids)
+    for _ in range(16):  # merge chains are short; this bounds a corrupted one
+        merged = dict(session.execute(
+            select(Person.id, Person.merged_into_id)
+            .where(Person.id.in_(pending), Person.merged_into_id.is_not(None))
+        ).all())
+        if not merged:
+            break
+        for original, current in roots.items():
+            if current in merged:
+                roots[original] = merged[current]
+        pending = set(merged.values())
+    return roots
 
 
-def rescore_case(session: Session, case: Case, policy: CasePolicy) -> None:
-    """Recompute a case's categories, priority, due time, language and queue."""
-    reports = session.scalars(select(Report).where(Report.case_id == case.id)).all()
-    if not reports:
+def _open_cases(session: Session, firsts: dict[int, Any], policy: CasePolicy) -> dict[int, int]:
+    """The open case id of each person, opening the missing ones in one statement."""
+    open_cases = _open_case_ids(session, list(firsts))
+    missing = [p for p in firsts if p not in open_cases]
+    if missing:
+        now = utcnow()
+        insert_new(
+            session, Case,
+            [{"person_id": p, "status": CaseStatus.OPEN.value, "queue": "general",
+              "priority": 0.0, "primary_category": firsts[p].category,
+              "due_at": firsts[p].created_at
+              + timedelta(hours=policy.deadline_for(firsts[p].category)),
+              "platform_id": firsts[p].platform_id, "report_count": 0, "reporter_count": 0,
+              "live": False, "created_at": now, "updated_at": now} for p in missing],
+            ["person_id"], [Case.id],
+            # Another worker may open a person's case at the same moment: the partial
+            # unique index decides, and both then use the one that exists.
+            index_where=Case.status.in_(OPEN_CASE_STATUSES),
+        )
+        open_cases.update(_open_case_ids(session, missing))
+    return open_cases
+
+
+def _open_case_ids(session: Session, person_ids: list[int]) -> dict[int, int]:
+    return dict(session.execute(
+        select(Case.person_id, Case.id)
+        .where(Case.person_id.in_(person_ids), Case.status.in_(OPEN_CASE_STATUSES))
+    ).all())
+
+
+def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> None:
+    """Recompute categories, priority, due time, language and queue of these cases."""
+    if not case_ids:
         return
-    categories = Counter(r.category for r in reports)
-    worst = max(categories, key=lambda c: (policy.severity_of(c), categories[c]))
-    live = _live(session, reports)
-    language = _language(session, case.person_id, reports)
-    signals, signal_score = _fraud(session, case.person_id)
-    inputs = PriorityInputs(
-        severity=policy.severity_of(worst),
-        classifier_score=_classifier_score(session, reports),
-        distinct_reporters=len({r.reporter_account_id for r in reports if r.reporter_account_id}),
-        reporter_standing=_reporter_standing(session, reports),
-        prior_actions=_prior_actions(session, case.person_id),
-        fraud_signals=signals,
-        fraud_score=signal_score,
-        live=live,
-    )
-    case.primary_category = worst
-    case.categories = dict(categories)
-    case.report_count = len(reports)
-    case.reporter_count = inputs.distinct_reporters
-    case.priority = priority(inputs)
-    case.due_at = _due(reports, policy)
-    case.live = live
-    case.language = language
-    case.queue = policy.route(list(categories), language, live)
-    session.flush()
-
-
-def _due(reports: list[Report], policy: CasePolicy) -> datetime:
-    return min(r.created_at + timedelta(hours=policy.deadline_for(r.category)) for r in reports)
-
-
-def _live(session: Session, reports: list[Report]) -> bool:
-    call_ids = [r.call_id for r in reports if r.call_in_progress and r.call_id]
-    if not call_ids:
-        return False
-    ended = session.execute(
-        select(func.count(Call.id)).where(Call.id.in_(call_ids), Call.ended_at.is_not(None))
-    ).scalar_one()
-    return ended < len(set(call_ids))
-
-
-def _classifier_score(session: Session, reports: list[Report]) -> float:
-    best = 0.0
-    by_message = {r.message_id: r.category for r in reports if r.message_id}
-    by_recording = {r.recording_id: r.category for r in reports if r.recording_id}
-    for content_type, wanted in (("message", by_message), ("recording", by_recording)):
-        if not wanted:
+    facts = CaseFacts.gather(session, case_ids)
+    updates = []
+    for case_id in case_ids:
+        reports = facts.reports.get(case_id, [])
+        if not reports:
             continue
-        rows = session.execute(
-            select(ClassifierScore.content_id, ClassifierScore.scores).where(
-                ClassifierScore.content_type == content_type,
-                ClassifierScore.content_id.in_(list(wanted)),
-            )
-        ).all()
-        for content_id, scores in rows:
-            label = CATEGORY_LABEL.get(wanted[content_id])
-            values = [float(v) for v in scores.values()] or [0.0]
-            best = max(best, float(scores.get(label, max(values))) if label else max(values))
-    return best
+        person_id = facts.person[case_id]
+        categories = Counter(r.category for r in reports)
+        worst = max(categories, key=lambda c: (policy.severity_of(c), categories[c]))
+        reporters = {r.reporter_account_id for r in reports if r.reporter_account_id}
+        live = any(r.call_in_progress and r.call_id in facts.calls_in_progress for r in reports)
+        language = facts.language(reports, person_id)
+        signals, signal_score = facts.fraud.get(person_id, (0, 0.0))
+        inputs = PriorityInputs(
+            severity=policy.severity_of(worst),
+            classifier_score=facts.classifier_score(reports),
+            distinct_reporters=len(reporters),
+            reporter_standing=facts.reporter_standing(reporters),
+            prior_actions=facts.prior_actions.get(person_id, 0),
+            fraud_signals=signals,
+            fraud_score=signal_score,
+            live=live,
+        )
+        updates.append({
+            "id": case_id,
+            "primary_category": worst,
+            "categories": dict(categories),
+            "report_count": len(reports),
+            "reporter_count": len(reporters),
+            "priority": priority(inputs),
+            "due_at": min(r.created_at + timedelta(hours=policy.deadline_for(r.category))
+                          for r in reports),
+            "live": live,
+            "language": language,
+            "queue": policy.route(list(categories), language, live),
+            "updated_at": utcnow(),
+        })
+    if updates:
+        session.execute(update(Case), updates)
 
 
-def _reporter_standing(session: Session, reports: list[Report]) -> float:
-    """Mean accuracy of the reporters' earlier decided reports (Laplace-smoothed)."""
-    reporters = {r.reporter_account_id for r in reports if r.reporter_account_id}
+@dataclass
+class CaseFacts:
+    """What priority needs to know about a set of cases, read in a handful of queries."""
+
+    person: dict[int, int]
+    reports: dict[int, list[Any]]
+    scores: dict[tuple[str, int], dict[str, float]]
+    standing: dict[int, tuple[int, int]]
+    prior_actions: dict[int, int]
+    fraud: dict[int, tuple[int, float]]
+    calls_in_progress: set[int]
+    message_language: dict[int, str]
+    person_language: dict[int, str]
+
+    @classmethod
+    def gather(cls, session: Session, case_ids: list[int]) -> CaseFacts:
+        person = dict(session.execute(
+            select(Case.id, Case.person_id).where(Case.id.in_(case_ids))).all())
+        reports: dict[int, list[Any]] = {}
+        for r in session.execute(
+            select(Report.case_id, Report.category, Report.created_at,
+                   Report.reporter_account_id, Report.message_id, Report.recording_id,
+                   Report.call_id, Report.call_in_progress)
+            .where(Report.case_id.in_(case_ids))
+        ).all():
+            reports.setdefault(r.case_id, []).append(r)
+        all_reports = [r for rs in reports.values() for r in rs]
+        people = list(set(person.values()))
+        return cls(
+            person=person,
+            reports=reports,
+            scores=_scores(session, all_reports),
+            standing=_standing(session, {r.reporter_account_id for r in all_reports
+                                         if r.reporter_account_id}),
+            prior_actions=dict(session.execute(
+                select(Action.person_id, func.count(Action.id))
+                .where(Action.person_id.in_(people), Action.type.in_(HISTORY_ACTIONS),
+                       Action.status != ActionStatus.REVERSED.value)
+                .group_by(Action.person_id)).all()),
+            fraud={p: (int(n), float(avg) if avg is not None else 0.5)
+                   for p, n, avg in session.execute(
+                       select(Account.person_id, func.count(FraudSignal.id),
+                              func.avg(FraudSignal.score))
+                       .join(Account, Account.id == FraudSignal.account_id)
+                       .where(Account.person_id.in_(people)).group_by(Account.person_id)).all()},
+            calls_in_progress=set(session.scalars(
+                select(Call.id).where(Call.id.in_({r.call_id for r in all_reports
+                                                   if r.call_id and r.call_in_progress}),
+                                      Call.ended_at.is_(None)))),
+            message_language=dict(session.execute(
+                select(Message.id, Message.language)
+                .where(Message.id.in_({r.message_id for r in all_reports if r.message_id}),
+                       Message.language.is_not(None))).all()),
+            person_language={p: str(langs[0]) for p, langs in session.execute(
+                select(Account.person_id, Account.languages)
+                .where(Account.person_id.in_(people)).order_by(Account.id)).all() if langs},
+        )
+
+    def classifier_score(self, reports: list[Any]) -> float:
+        best = 0.0
+        for r in reports:
+            for key in (("message", r.message_id), ("recording", r.recording_id)):
+                scores = self.scores.get(key)  # type: ignore[arg-type]
+                if not scores:
+                    continue
+                label = CATEGORY_LABEL.get(r.category)
+                values = [float(v) for v in scores.values()] or [0.0]
+                value = float(scores[label]) if label in scores else max(values)
+                best = max(best, value)
+        return best
+
+    def reporter_standing(self, reporters: set[int]) -> float:
+        """Mean accuracy of the reporters' earlier decided reports (Laplace-smoothed)."""
+        if not reporters:
+            return 0.5
+        total = 0.0
+        for reporter in reporters:
+            upheld, decided = self.standing.get(reporter, (0, 0))
+            total += (upheld + 1) / (decided + 2)
+        return total / len(reporters)
+
+    def language(self, reports: list[Any], person_id: int) -> str | None:
+        langs = [self.message_language[r.message_id] for r in reports
+                 if r.message_id in self.message_language]
+        if langs:
+            return Counter(langs).most_common(1)[0][0]
+        return self.person_language.get(person_id)
+
+
+def _scores(session: Session, reports: list[Any]) -> dict[tuple[str, int], dict[str, float]]:
+    out: dict[tuple[str, int], dict[str, float]] = {}
+    for content_type, ids in (("message", {r.message_id for r in reports if r.message_id}),
+                              ("recording", {r.recording_id for r in reports if r.recording_id})):
+        if not ids:
+            continue
+        for content_id, scores in session.execute(
+            select(ClassifierScore.content_id, ClassifierScore.scores)
+            .where(ClassifierScore.content_type == content_type,
+                   ClassifierScore.content_id.in_(ids))
+            .order_by(ClassifierScore.id)
+        ).all():
+            out[(content_type, content_id)] = scores  # the newest model's scores win
+    return out
+
+
+def _standing(session: Session, reporters: set[int]) -> dict[int, tuple[int, int]]:
     if not reporters:
-        return 0.5
-    rows = session.execute(
+        return {}
+    out: dict[int, tuple[int, int]] = {}
+    for reporter, decision, n in session.execute(
         select(Report.reporter_account_id, Case.decision, func.count(Report.id))
         .join(Case, Case.id == Report.case_id)
         .where(Report.reporter_account_id.in_(reporters),
                Case.decision.in_(("violation", "dismissed")))
         .group_by(Report.reporter_account_id, Case.decision)
-    ).all()
-    upheld: Counter[int] = Counter()
-    decided: Counter[int] = Counter()
-    for reporter, decision, n in rows:
-        decided[reporter] += n
-        if decision == "violation":
-            upheld[reporter] += n
-    return sum((upheld[r] + 1) / (decided[r] + 2) for r in reporters) / len(reporters)
-
-
-def _prior_actions(session: Session, person_id: int) -> int:
-    return int(session.execute(
-        select(func.count(Action.id)).where(
-            Action.person_id == person_id, Action.type.in_(HISTORY_ACTIONS),
-            Action.status != ActionStatus.REVERSED.value,
-        )
-    ).scalar_one())
-
-
-def _fraud(session: Session, person_id: int) -> tuple[int, float]:
-    count, mean = session.execute(
-        select(func.count(FraudSignal.id), func.avg(FraudSignal.score))
-        .join(Account, Account.id == FraudSignal.account_id)
-        .where(Account.person_id == person_id)
-    ).one()
-    return int(count), (float(mean) if mean is not None else 0.5) if count else 0.0
-
-
-def _language(session: Session, person_id: int, reports: list[Report]) -> str | None:
-    message_ids = [r.message_id for r in reports if r.message_id]
-    if message_ids:
-        langs = session.scalars(
-            select(Message.language).where(Message.id.in_(message_ids),
-                                           Message.language.is_not(None))
-        ).all()
-        if langs:
-            return Counter(langs).most_common(1)[0][0]
-    for languages in session.scalars(
-        select(Account.languages).where(Account.person_id == person_id)
-    ):
-        if languages:
-            return str(languages[0])
-    return None
+    ).all():
+        upheld, decided = out.get(reporter, (0, 0))
+        out[reporter] = (upheld + (n if decision == "violation" else 0), decided + n)
+    return out
