@@ -2,8 +2,9 @@
 
 The request handler commits its items and an ``OutboxBatch`` first, then calls
 ``enqueue_batches``. If Redis is down, the batch simply waits: ``sweep_outbox`` (at
-worker start and every few seconds on the scheduler) enqueues whatever is pending,
-and job ids derived from batch ids keep a batch from being queued twice at once.
+worker start and every few seconds on the scheduler) enqueues every unprocessed batch
+that has no job in Redis, so nothing is written back on the request's happy path, and
+job ids derived from batch ids keep a batch from being queued twice at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 import redis
 from rq import Queue, Retry
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 
 from queues.names import QueueName
 from queues.runtime import redis_connection
@@ -33,8 +34,8 @@ BATCH_QUEUE: dict[str, QueueName] = {
     BatchKind.SIGNALS.value: QueueName.CLASSIFY,
 }
 
-#: A batch enqueued this long ago and still unprocessed is presumed lost (Redis restart).
-STALE_AFTER = timedelta(minutes=2)
+#: Unprocessed batches younger than this are left to the request that wrote them.
+SWEEP_GRACE = timedelta(seconds=5)
 #: Retries with backoff before a batch job lands in the failed registry.
 JOB_RETRY = Retry(max=5, interval=[5, 15, 60, 180, 600])
 JOB_TIMEOUT_S = 600
@@ -65,23 +66,15 @@ def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -
     except (redis.RedisError, OSError) as exc:
         log.warning("Redis unavailable, %d batch(es) left for the sweeper: %s",
                     len(batch_ids) - len(enqueued), exc)
-    if enqueued:
-        db.session.execute(
-            update(OutboxBatch).where(OutboxBatch.id.in_(enqueued)).values(enqueued_at=utcnow())
-        )
-        db.session.commit()
     return len(enqueued)
 
 
 def sweep_outbox(limit: int = 5000) -> int:
-    """Enqueue batches never enqueued, or enqueued long ago and still unprocessed."""
-    stale = utcnow() - STALE_AFTER
+    """Enqueue unprocessed batches whose job is missing from Redis (never sent, or lost)."""
     rows = db.session.execute(
         select(OutboxBatch.id, OutboxBatch.kind)
-        .where(
-            OutboxBatch.processed_at.is_(None),
-            or_(OutboxBatch.enqueued_at.is_(None), OutboxBatch.enqueued_at < stale),
-        )
+        .where(OutboxBatch.processed_at.is_(None),
+               OutboxBatch.created_at < utcnow() - SWEEP_GRACE)
         .order_by(OutboxBatch.id)
         .limit(limit)
     ).all()

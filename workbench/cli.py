@@ -145,7 +145,8 @@ def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the console and the API with gunicorn (a production WSGI server)."""
     from workbench.serving import run_gunicorn
 
@@ -153,7 +154,7 @@ def serve(host: str, port: int, workers: int) -> None:
         create_app()  # fail fast on bad configuration, with one line
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    run_gunicorn(host, port, workers)
+    run_gunicorn(host, port, workers, access_log=access_log)
 
 
 @main.command()

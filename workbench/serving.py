@@ -22,7 +22,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def run_gunicorn(host: str, port: int, workers: int) -> None:
+def run_gunicorn(host: str, port: int, workers: int, *, access_log: bool = True) -> None:
     """Serve until stopped (SIGINT or SIGTERM stop it gracefully)."""
     _Gunicorn(
         {
@@ -32,7 +32,7 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
             "worker_class": "gthread",
             "timeout": 120,
             "graceful_timeout": 10,
-            "accesslog": "-",
+            "accesslog": "-" if access_log else None,
             "loglevel": "info",
         }
     ).run()

@@ -108,9 +108,9 @@ def test_intake_succeeds_while_redis_is_down_and_the_sweeper_delivers_it_all(
         r = api.post("/api/v1/reports", _reports(20, prefix=f"b{batch}-"))
         assert r.status_code == 202, r.json
     with app.app_context():
-        batches = db.session.scalars(select(OutboxBatch)).all()
-        assert len(batches) == 3 and all(b.enqueued_at is None for b in batches)
+        assert len(db.session.scalars(select(OutboxBatch)).all()) == 3
         assert db.session.execute(select(func.count(Report.id))).scalar_one() == 60
+        _age_batches()
         assert sweep() == 0  # Redis is still down: nothing enqueued, nothing lost
     own_redis.start()  # a fresh, empty Redis: nothing of the old queues survived
     with app.app_context():
@@ -132,10 +132,20 @@ def test_the_sweeper_does_not_enqueue_a_batch_twice(
     api = PlatformApi(app.test_client(), "calls", "calls-secret-0123456789")
     assert api.post("/api/v1/reports", _reports(5)).status_code == 202
     with app.app_context():
-        db.session.execute(OutboxBatch.__table__.update().values(enqueued_at=None))
-        db.session.commit()
+        _age_batches()
         assert sweep() == 0  # its job is already waiting in the queue
     assert redis.Redis.from_url(own_redis.url).llen("rq:queue:intake") == 1
+
+
+def _age_batches() -> None:
+    """Make the batches older than the sweeper's grace period."""
+    from datetime import timedelta
+
+    from workbench.models import utcnow
+
+    db.session.execute(OutboxBatch.__table__.update().values(
+        created_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
 
 
 def _worker(app: Flask, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -1,0 +1,158 @@
+"""What the benchmarks share: a scratch PostgreSQL database, the real server and workers.
+
+Nothing here is part of the test suite; benchmarks print figures and never assert them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+SECRET_KEY = "bench-secret-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+@dataclass
+class Stack:
+    """A fresh database and Redis, the app's server and some workers."""
+
+    database_url: str = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
+    redis_url: str = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    instance_dir: Path = ROOT / "instance" / "bench"
+    port: int = field(default_factory=free_port)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, WORKBENCH_DATABASE_URL=self.database_url,
+                    WORKBENCH_REDIS_URL=self.redis_url, WORKBENCH_SECRET_KEY=SECRET_KEY,
+                    WORKBENCH_INSTANCE_DIR=str(self.instance_dir), PYTHONPATH=str(ROOT))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        """Recreate the scratch database and empty the Redis database."""
+        url = make_url(self.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin = url.set(database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(admin.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{url.database}"')
+        from workbench import database
+
+        database.upgrade(url.render_as_string(hide_password=False))
+        redis.Redis.from_url(self.redis_url).flushdb()
+
+    def register_platform(self, slug: str, secret: str, webhook_url: str | None = None) -> None:
+        from workbench.app import create_app
+        from workbench.extensions import db
+        from workbench.platforms import register_platform
+
+        app = create_app({"database_url": self.database_url, "redis_url": self.redis_url,
+                          "secret_key": SECRET_KEY, "instance_dir": self.instance_dir})
+        with app.app_context():
+            register_platform(db.session, SECRET_KEY, slug, secret=secret,
+                              webhook_url=webhook_url)
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+
+    def start_server(self, workers: int = 2) -> None:
+        self.procs.append(subprocess.Popen(
+            [sys.executable, "-m", "workbench", "serve", "--port", str(self.port),
+             "--workers", str(workers), "--no-access-log"],
+            env=self.env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def start_workers(self, n: int, queues: str | None = None) -> None:
+        args = [sys.executable, "-m", "workbench", "worker"]
+        if queues:
+            args += ["--queues", queues]
+        for _ in range(n):
+            self.procs.append(subprocess.Popen(args, env=self.env, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL,
+                                               start_new_session=True))
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        self.procs.clear()
+
+    def scalar(self, sql: str) -> object:
+        engine = create_engine(
+            self.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text(sql)).scalar()
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def running(stack: Stack) -> Iterator[Stack]:
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{title}\n" + "-" * len(title))
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+def print_json(figures: dict[str, object]) -> None:
+    """The last line of every benchmark: its figures as one JSON object."""
+    print(json.dumps(figures, sort_keys=True), flush=True)

@@ -1,0 +1,218 @@
+"""Intake throughput and time to case, against gunicorn, Redis and PostgreSQL.
+
+Run: ``make bench-ingest`` (or ``.venv/bin/python bench/ingest.py``). Uses a scratch
+database (``BENCH_DATABASE_URL``, default ``workbench_bench`` on the local PostgreSQL) and
+Redis database 14 (``BENCH_REDIS_URL``). Figures are medians of several runs; the baseline,
+one RQ job per report, is measured in the same run on the same Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from actions.signing import signed_headers  # noqa: E402
+from bench.harness import (  # noqa: E402
+    Stack,
+    median,
+    percentile,
+    print_json,
+    print_table,
+    running,
+)
+
+SLUG, SECRET = "bench-calls", "bench-platform-secret-0123456789"
+_ids = itertools.count()
+
+
+def noop() -> None:
+    """The baseline's job: nothing, so what is measured is RQ's own cost per job."""
+
+
+def _reports(n: int) -> list[dict[str, object]]:
+    now = datetime.now(UTC).isoformat()
+    out = []
+    for _ in range(n):
+        i = next(_ids)
+        out.append({"id": f"r{i}", "reporter_id": f"rep{i % 5000}",
+                    "reported_user_id": f"user{i % 20000}", "category": "harassment",
+                    "created_at": now})
+    return out
+
+
+def _post(session: requests.Session, base: str, reports: list[dict[str, object]]) -> None:
+    body = json.dumps({"reports": reports}).encode()
+    headers = {**signed_headers(SLUG, SECRET, body), "Content-Type": "application/json"}
+    r = session.post(base + "/api/v1/reports", data=body, headers=headers, timeout=60)
+    if r.status_code != 202:
+        raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
+
+
+def _sessions(n: int) -> list[requests.Session]:
+    return [requests.Session() for _ in range(n)]
+
+
+def _cased(stack: Stack) -> int:
+    return int(stack.scalar("SELECT count(*) FROM report WHERE case_id IS NOT NULL"))  # type: ignore[arg-type]
+
+
+def run_batched(stack: Stack, total: int, batch: int, threads: int) -> tuple[float, float]:
+    """(reports accepted per second, reports cased per second) for ``total`` reports."""
+    start_cased = _cased(stack)
+    batches = [_reports(batch) for _ in range(total // batch)]
+    sessions = _sessions(threads)
+    local = threading.local()
+
+    def send(reports: list[dict[str, object]]) -> None:
+        if not hasattr(local, "s"):
+            local.s = sessions.pop()
+        _post(local.s, stack.base_url, reports)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send, batches))
+    accepted = time.perf_counter() - t0
+    while _cased(stack) < start_cased + total:
+        time.sleep(0.05)
+    cased = time.perf_counter() - t0
+    return total / accepted, total / cased
+
+
+def run_single(stack: Stack, total: int, threads: int) -> float:
+    sessions = _sessions(threads)
+    local = threading.local()
+
+    def send(_: int) -> None:
+        if not hasattr(local, "s"):
+            local.s = sessions.pop()
+        _post(local.s, stack.base_url, _reports(1))
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send, range(total)))
+    return total / (time.perf_counter() - t0)
+
+
+def run_steady(stack: Stack, rate: int, seconds: float) -> list[float]:
+    """Send ``rate`` reports/s in batches of rate/10 every 100 ms; seconds from intake to case."""
+    first_id = int(stack.scalar("SELECT coalesce(max(id), 0) FROM report"))  # type: ignore[arg-type]
+    per_tick = rate // 10
+    sessions = _sessions(4)
+    local = threading.local()
+
+    def send(reports: list[dict[str, object]]) -> None:
+        if not hasattr(local, "s"):
+            local.s = sessions.pop()
+        _post(local.s, stack.base_url, reports)
+
+    ticks = int(seconds * 10)
+    with ThreadPoolExecutor(4) as pool:
+        t0 = time.perf_counter()
+        for k in range(ticks):
+            pool.submit(send, _reports(per_tick))
+            time.sleep(max(0.0, t0 + (k + 1) * 0.1 - time.perf_counter()))
+    expected = first_id + ticks * per_tick
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if int(stack.scalar(f"SELECT count(*) FROM report WHERE id > {first_id} "  # type: ignore[arg-type]
+                            "AND case_id IS NOT NULL")) >= ticks * per_tick:
+            break
+        time.sleep(0.2)
+    del expected
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT extract(epoch FROM cased_at - received_at) FROM report "
+            f"WHERE id > {first_id} AND cased_at IS NOT NULL")).scalars().all()
+    engine.dispose()
+    return [float(r) for r in rows]
+
+
+def run_baseline(stack: Stack, jobs: int, forking: bool) -> float:
+    """Jobs per second when each report is its own (empty) RQ job."""
+    import redis
+    from rq import Queue, SimpleWorker, Worker
+
+    from bench.ingest import noop as job  # importable by name, unlike __main__.noop
+
+    conn = redis.Redis.from_url(stack.redis_url)
+    queue = Queue("baseline", connection=conn)
+    queue.empty()
+    with conn.pipeline() as pipe:
+        for _ in range(jobs):
+            queue.enqueue(job, pipeline=pipe)
+        pipe.execute()
+    worker_cls = Worker if forking else SimpleWorker
+    t0 = time.perf_counter()
+    worker_cls([queue], connection=conn).work(burst=True, logging_level="WARNING")
+    return jobs / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--total", type=int, default=20_000, help="reports per batched run")
+    parser.add_argument("--workers", type=int, default=2, help="queue workers")
+    parser.add_argument("--steady-seconds", type=float, default=20)
+    args = parser.parse_args()
+
+    stack = Stack()
+    stack.reset()
+    stack.register_platform(SLUG, SECRET)
+    with running(stack):
+        stack.start_server(workers=2)
+        stack.start_workers(args.workers, queues="intake")
+        run_batched(stack, 2000, 500, 4)  # warm up: imports, connections, caches
+        batched = [run_batched(stack, args.total, 500, 4) for _ in range(args.runs)]
+        single = [run_single(stack, 1000, 8) for _ in range(args.runs)]
+        latencies = run_steady(stack, 500, args.steady_seconds)
+    simple = [run_baseline(stack, 2000, forking=False) for _ in range(args.runs)]
+    forked = [run_baseline(stack, 300, forking=True) for _ in range(args.runs)]
+
+    figures = {
+        "reports_per_s_batched": round(median([a for a, _ in batched]), 1),
+        "reports_per_s_batched_cased": round(median([c for _, c in batched]), 1),
+        "reports_per_s_single": round(median(single), 1),
+        "p50_to_case_s": round(percentile(latencies, 50), 3),
+        "p95_to_case_s": round(percentile(latencies, 95), 3),
+        "steady_rate_reports_per_s": 500,
+        "steady_reports": len(latencies),
+        "baseline_per_item_jobs_per_s": round(median(simple), 1),
+        "baseline_per_item_forking_jobs_per_s": round(median(forked), 1),
+    }
+    figures["ratio_batched_cased_vs_per_item_jobs"] = round(
+        figures["reports_per_s_batched_cased"] / figures["baseline_per_item_jobs_per_s"], 1)
+    print_table("Intake (gunicorn 2 workers, PostgreSQL, Redis; medians of "
+                f"{args.runs} runs, batches of 500)", [
+        ("accepted, batched (reports/s)", f"{figures['reports_per_s_batched']:,.0f}"),
+        ("accepted and cased, batched (reports/s)",
+         f"{figures['reports_per_s_batched_cased']:,.0f}"),
+        ("accepted, one report per request (reports/s)",
+         f"{figures['reports_per_s_single']:,.0f}"),
+        ("intake to case at 500 reports/s, p50 (s)", f"{figures['p50_to_case_s']:.3f}"),
+        ("intake to case at 500 reports/s, p95 (s)", f"{figures['p95_to_case_s']:.3f}"),
+        ("baseline: one RQ job per report, SimpleWorker (jobs/s)",
+         f"{figures['baseline_per_item_jobs_per_s']:,.0f}"),
+        ("baseline: one RQ job per report, forking Worker (jobs/s)",
+         f"{figures['baseline_per_item_forking_jobs_per_s']:,.0f}"),
+        ("batched and cased / per-item jobs",
+         f"{figures['ratio_batched_cased_vs_per_item_jobs']}x"),
+    ])
+    print_json(figures)
+
+
+if __name__ == "__main__":
+    main()
