@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = "workbench:scheduler:lock"
 #: Seconds between ticks; the lock lives for three ticks.
-TICK_S = 10.0
+TICK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,22 @@ class Periodic:
 
 
 def periodic_jobs() -> list[Periodic]:
+    from queues.enforce import deliver_due, expire_actions
     from queues.jobs import sweep
 
-    return [Periodic("sweep", sweep, 15.0)]
+    return [
+        Periodic("sweep", sweep, 15.0),
+        # Retries are due at their own times; looking every 2 s keeps them close to it.
+        Periodic("deliver-due", deliver_due, 2.0, QueueName.ENFORCE),
+        Periodic("expire-actions", expire_actions, 30.0),
+    ]
 
 
 class Ticker(threading.Thread):
     """Enqueues the periodic jobs while this process holds the scheduler lock."""
 
     def __init__(self, connection: redis.Redis, jobs: list[Periodic], tick_s: float = TICK_S):
+        # The lock outlives a few ticks, so a busy holder keeps it; a dead one loses it.
         super().__init__(name="workbench-ticker", daemon=True)
         self.connection = connection
         self.jobs = jobs
@@ -56,7 +63,7 @@ class Ticker(threading.Thread):
 
     def holds_lock(self) -> bool:
         """Take the lock, or extend it if this ticker already holds it."""
-        ttl_ms = int(self.tick_s * 3000)
+        ttl_ms = int(max(self.tick_s * 5, 5.0) * 1000)
         if self.connection.set(LOCK_KEY, self.token, nx=True, px=ttl_ms):
             return True
         if self.connection.get(LOCK_KEY) == self.token.encode():

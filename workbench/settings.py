@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,6 +29,10 @@ class SettingsError(ValueError):
 class Settings:
     """The workbench's settings. Field ``x`` is read from ``WORKBENCH_X``."""
 
+    @property
+    def delivery_retry_window(self) -> timedelta:
+        return timedelta(hours=self.delivery_retry_hours)
+
     instance_dir: Path = Path("instance")
     database_url: str = ""
     # Empty means: start (or reuse) the embedded Redis server under ``instance_dir``.
@@ -43,6 +48,9 @@ class Settings:
     claim_lock_minutes: int = 10
     # Recordings longer than this are refused at intake rather than queued.
     max_audio_seconds: int = 3 * 60 * 60
+    # Enforcement webhooks: each attempt's timeout, and how long to keep retrying.
+    delivery_timeout_s: int = 5
+    delivery_retry_hours: int = 24
     # Case policy overrides, JSON objects (see workbench.policy for the defaults).
     deadline_hours: dict[str, Any] = field(default_factory=dict)
     severity: dict[str, Any] = field(default_factory=dict)

@@ -72,11 +72,14 @@ class EnforcementDelivery(IdMixin, CreatedMixin, Base):
     __tablename__ = "enforcement_delivery"
     __table_args__ = (
         UniqueConstraint("action_id", "platform_id", "event"),
+        UniqueConstraint("case_id", "platform_id", "event"),
         UniqueConstraint("platform_id", "person_id", "sequence"),
         Index("ix_enforcement_delivery_due", "state", "next_attempt_at"),
     )
 
-    action_id: Mapped[int] = mapped_column(BigId, ForeignKey("action.id"))
+    # An outcome event for reporters may have no action (a dismissed case).
+    action_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("action.id"))
+    case_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("case.id"))
     platform_id: Mapped[int] = mapped_column(BigId, ForeignKey("platform.id"))
     person_id: Mapped[int] = mapped_column(BigId, ForeignKey("person.id"))
     event: Mapped[str] = mapped_column(enum_column(), default=DeliveryEvent.ACTION.value)
@@ -90,7 +93,7 @@ class EnforcementDelivery(IdMixin, CreatedMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
 
-    action: Mapped[Action] = relationship(back_populates="deliveries")
+    action: Mapped[Action | None] = relationship(back_populates="deliveries")
     platform: Mapped[Platform] = relationship()
 
 

@@ -24,7 +24,6 @@ class OutboxBatch(IdMixin, CreatedMixin, Base):
     platform_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("platform.id"))
     kind: Mapped[str] = mapped_column(String(32))
     item_ids: Mapped[dict[str, Any]]
-    enqueued_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -1,0 +1,344 @@
+"""Applying a decision to a person: the action, its statement, and a delivery per platform.
+
+One code path for the console, the CLI, automation rules and expiry. The caller
+commits, then enqueues the deliveries (``queues.enforce.enqueue_deliveries``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from actions.statements import RESTRICTIVE, statement_of_reasons
+from workbench.enums import (
+    AccountStatus,
+    ActionStatus,
+    ActionType,
+    ContentStatus,
+    DeliveryEvent,
+    DeliveryState,
+    Role,
+)
+from workbench.models import (
+    Account,
+    Action,
+    EnforcementDelivery,
+    Message,
+    Person,
+    Platform,
+    Recording,
+    StatementOfReasons,
+    utcnow,
+)
+from workbench.models.audit import record
+
+#: The action that lifts each lasting action.
+REVERSAL: dict[ActionType, ActionType] = {
+    ActionType.MUTE: ActionType.UNMUTE,
+    ActionType.RESTRICT_CALLS: ActionType.UNRESTRICT_CALLS,
+    ActionType.SUSPEND: ActionType.UNSUSPEND,
+    ActionType.BAN: ActionType.UNBAN,
+    ActionType.REMOVE_CONTENT: ActionType.RESTORE_CONTENT,
+}
+LIFTS: dict[ActionType, ActionType] = {v: k for k, v in REVERSAL.items()}
+#: Actions that need an end time.
+TIMED = {ActionType.SUSPEND}
+#: Actions that may have an end time (otherwise they last until lifted).
+MAY_END = {ActionType.SUSPEND, ActionType.MUTE, ActionType.RESTRICT_CALLS}
+#: Actions on one piece of content, delivered only to that content's platform.
+CONTENT_ACTIONS = {ActionType.REMOVE_CONTENT, ActionType.RESTORE_CONTENT, ActionType.END_CALL}
+#: What each console role may decide. Seniors decide everything a moderator may, and more.
+MODERATOR_ACTIONS = {ActionType.WARN, ActionType.MUTE, ActionType.UNMUTE,
+                     ActionType.RESTRICT_CALLS, ActionType.UNRESTRICT_CALLS, ActionType.SUSPEND,
+                     ActionType.REMOVE_CONTENT, ActionType.END_CALL}
+SENIOR_ACTIONS = set(ActionType)
+#: The longest suspension a moderator may give; longer ones are for seniors.
+MODERATOR_MAX_SUSPENSION = timedelta(days=30)
+#: The standing each lasting action gives the person's accounts, most severe first.
+STATUS_FOR: tuple[tuple[ActionType, AccountStatus], ...] = (
+    (ActionType.BAN, AccountStatus.BANNED),
+    (ActionType.SUSPEND, AccountStatus.SUSPENDED),
+    (ActionType.RESTRICT_CALLS, AccountStatus.RESTRICTED),
+    (ActionType.MUTE, AccountStatus.MUTED),
+)
+
+
+class ActionError(ValueError):
+    """The action cannot be applied as asked (a caller's mistake)."""
+
+
+class AuthorityError(PermissionError):
+    """The person deciding may not take this action."""
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A decision to apply. Exactly one of ``decided_by_id`` and ``decided_by_rule``."""
+
+    type: ActionType
+    person_id: int
+    policy_reason: str
+    decided_by_id: int | None = None
+    decided_by_rule: str | None = None
+    model_version: str | None = None
+    automated: bool = False
+    case_id: int | None = None
+    duration: timedelta | None = None
+    message_id: int | None = None
+    recording_id: int | None = None
+    call_id: int | None = None
+    category: str | None = None
+    facts: str | None = None
+    note_to_user: str | None = None
+    reverses_action_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who an action would reach: each account as (platform slug, platform user id)."""
+
+    accounts: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def platforms(self) -> list[str]:
+        return sorted({slug for slug, _ in self.accounts})
+
+    def describe(self) -> str:
+        a, p = len(self.accounts), len(self.platforms)
+        return f"{a} account{'s' * (a != 1)} on {p} platform{'s' * (p != 1)}"
+
+
+def check_authority(role: str, request: ActionRequest) -> None:
+    """Refuse what the role may not decide (checked on the server for every path)."""
+    allowed = {Role.MODERATOR.value: MODERATOR_ACTIONS,
+               Role.SENIOR.value: SENIOR_ACTIONS}.get(role, set())
+    if request.type not in allowed:
+        raise AuthorityError(f"a {role} may not {request.type.value.replace('_', ' ')}")
+    if (role == Role.MODERATOR.value and request.type is ActionType.SUSPEND
+            and (request.duration is None or request.duration > MODERATOR_MAX_SUSPENSION)):
+        raise AuthorityError("suspensions over 30 days are for seniors")
+
+
+def reach(session: Session, person_id: int, content_platform_id: int | None = None) -> Reach:
+    """The accounts an action on this person would reach (one platform for content)."""
+    query = (select(Platform.slug, Account.platform_user_id)
+             .join(Platform, Platform.id == Account.platform_id)
+             .where(Account.person_id == person_id)
+             .order_by(Platform.slug, Account.platform_user_id))
+    if content_platform_id is not None:
+        query = query.where(Account.platform_id == content_platform_id)
+    return Reach([(slug, uid) for slug, uid in session.execute(query).all()])
+
+
+def _content_platform(session: Session, request: ActionRequest) -> int | None:
+    if request.type not in CONTENT_ACTIONS:
+        return None
+    if request.message_id:
+        return session.get_one(Message, request.message_id).platform_id
+    if request.recording_id:
+        return session.get_one(Recording, request.recording_id).platform_id
+    if request.call_id:
+        from workbench.models import Call
+
+        return session.get_one(Call, request.call_id).platform_id
+    raise ActionError(f"{request.type.value} needs a message, recording or call")
+
+
+def _validate(request: ActionRequest) -> None:
+    if (request.decided_by_id is None) == (request.decided_by_rule is None):
+        raise ActionError("say who decided: a moderator or a rule, not both")
+    if not request.policy_reason:
+        raise ActionError("a policy reason is required")
+    if request.type in TIMED and not request.duration:
+        raise ActionError(f"{request.type.value} needs a duration")
+    if request.duration is not None and request.type not in MAY_END:
+        raise ActionError(f"{request.type.value} takes no duration")
+    if request.duration is not None and request.duration <= timedelta(0):
+        raise ActionError("duration must be positive")
+
+
+def apply_action(session: Session, request: ActionRequest) -> Action:
+    """Record the action, its statement of reasons and one delivery per platform reached."""
+    _validate(request)
+    # Lock the person: sequences per platform must be handed out one action at a time.
+    person = session.execute(
+        select(Person).where(Person.id == request.person_id).with_for_update()
+    ).scalar_one_or_none()
+    if person is None:
+        raise ActionError(f"no person {request.person_id}")
+    now = utcnow()
+    action = Action(
+        type=request.type.value, person_id=person.id, case_id=request.case_id,
+        platform_id=_content_platform(session, request), message_id=request.message_id,
+        recording_id=request.recording_id, call_id=request.call_id,
+        ends_at=now + request.duration if request.duration else None,
+        policy_reason=request.policy_reason, category=request.category, facts=request.facts,
+        note_to_user=request.note_to_user, decided_by_id=request.decided_by_id,
+        decided_by_rule=request.decided_by_rule, model_version=request.model_version,
+        automated=request.automated, status=ActionStatus.ACTIVE.value,
+        reverses_action_id=request.reverses_action_id, created_at=now,
+    )
+    session.add(action)
+    session.flush()
+    if request.type in RESTRICTIVE:
+        session.add(StatementOfReasons(action_id=action.id, body=statement_of_reasons(
+            request.type, request.policy_reason, request.facts or request.policy_reason,
+            automated_detection=request.decided_by_rule is not None or request.automated,
+            automated_decision=request.automated, applied_at=now, ends_at=action.ends_at,
+            content_type=_content_type(request))))
+    _apply_to_content(session, request, now)
+    create_deliveries(session, action)
+    refresh_account_status(session, person.id)
+    record(session, f"action.{request.type.value}", "action", action.id,
+           actor_type="moderator" if request.decided_by_id else "rule",
+           actor_id=str(request.decided_by_id or request.decided_by_rule),
+           data={"person_id": person.id, "case_id": request.case_id,
+                 "reason": request.policy_reason, "automated": request.automated,
+                 "ends_at": action.ends_at.isoformat() if action.ends_at else None})
+    return action
+
+
+def _content_type(request: ActionRequest) -> str | None:
+    if request.message_id:
+        return "CONTENT_TYPE_TEXT"
+    if request.recording_id or request.call_id:
+        return "CONTENT_TYPE_AUDIO"
+    return None
+
+
+def _apply_to_content(session: Session, request: ActionRequest, now: datetime) -> None:
+    removed = request.type is ActionType.REMOVE_CONTENT
+    if request.type not in {ActionType.REMOVE_CONTENT, ActionType.RESTORE_CONTENT}:
+        return
+    values = {"status": ContentStatus.REMOVED.value if removed else ContentStatus.PROCESSED.value,
+              "removed_at": now if removed else None}
+    if request.message_id:
+        session.execute(update(Message).where(Message.id == request.message_id).values(**values))
+    if request.recording_id:
+        session.execute(
+            update(Recording).where(Recording.id == request.recording_id).values(**values))
+
+
+def create_deliveries(session: Session, action: Action,
+                      only_platform_id: int | None = None) -> list[EnforcementDelivery]:
+    """A delivery to every platform holding an account of the person, numbered in order."""
+    target = action.platform_id if only_platform_id is None else only_platform_id
+    accounts: dict[int, list[str]] = {}
+    for platform_id, user_id in session.execute(
+        select(Account.platform_id, Account.platform_user_id)
+        .where(Account.person_id == action.person_id,
+               *([Account.platform_id == target] if target is not None else []))
+        .order_by(Account.platform_id, Account.platform_user_id)
+    ).all():
+        accounts.setdefault(platform_id, []).append(user_id)
+    out = []
+    for platform_id, user_ids in accounts.items():
+        delivery = EnforcementDelivery(
+            action_id=action.id, platform_id=platform_id, person_id=action.person_id,
+            event=DeliveryEvent.ACTION.value,
+            sequence=_next_sequence(session, platform_id, action.person_id),
+            idempotency_key=uuid.uuid4().hex, payload={}, state=DeliveryState.PENDING.value,
+            attempts=0, next_attempt_at=utcnow(),
+        )
+        session.add(delivery)
+        session.flush()
+        delivery.payload = action_payload(action, delivery, user_ids)
+        out.append(delivery)
+    return out
+
+
+def _next_sequence(session: Session, platform_id: int, person_id: int) -> int:
+    current = session.execute(
+        select(func.max(EnforcementDelivery.sequence)).where(
+            EnforcementDelivery.platform_id == platform_id,
+            EnforcementDelivery.person_id == person_id)
+    ).scalar_one()
+    return int(current or 0) + 1
+
+
+def action_payload(action: Action, delivery: EnforcementDelivery,
+                   user_ids: list[str]) -> dict[str, Any]:
+    """The webhook body for one platform (no details beyond what the platform needs)."""
+    body: dict[str, Any] = {
+        "event": DeliveryEvent.ACTION.value,
+        "delivery_id": delivery.id,
+        "action_id": action.id,
+        "sequence": delivery.sequence,
+        "type": action.type,
+        "user_ids": user_ids,
+        "reason": action.policy_reason,
+        "statement_url": f"/statements/{action.id}" if action.type in RESTRICTIVE else None,
+    }
+    if action.ends_at is not None:
+        body["until"] = action.ends_at.isoformat()
+    if action.reverses_action_id is not None:
+        body["reverses_action_id"] = action.reverses_action_id
+    return body
+
+
+def refresh_account_status(session: Session, person_id: int) -> None:
+    """Set the person's accounts' status from the lasting actions now in force."""
+    now = utcnow()
+    in_force = set(session.scalars(
+        select(Action.type).where(
+            Action.person_id == person_id, Action.status == ActionStatus.ACTIVE.value,
+            or_(Action.ends_at.is_(None), Action.ends_at > now))))
+    status = next((s for t, s in STATUS_FOR if t.value in in_force), AccountStatus.ACTIVE)
+    session.execute(
+        update(Account)
+        .where(Account.person_id == person_id, Account.status != AccountStatus.DELETED.value)
+        .values(status=status.value))
+
+
+def reverse_action(session: Session, action_id: int, *, policy_reason: str,
+                   decided_by_id: int | None = None, decided_by_rule: str | None = None,
+                   automated: bool = False, facts: str | None = None) -> Action:
+    """Lift a lasting action everywhere it went; the original is marked reversed."""
+    original = session.get(Action, action_id)
+    if original is None:
+        raise ActionError(f"no action {action_id}")
+    kind = ActionType(original.type)
+    if kind not in REVERSAL:
+        raise ActionError(f"a {kind.value} cannot be reversed")
+    if original.status != ActionStatus.ACTIVE.value:
+        raise ActionError(f"action {action_id} is already {original.status}")
+    lifting = apply_action(session, ActionRequest(
+        type=REVERSAL[kind], person_id=original.person_id, policy_reason=policy_reason,
+        decided_by_id=decided_by_id, decided_by_rule=decided_by_rule, automated=automated,
+        case_id=original.case_id, message_id=original.message_id,
+        recording_id=original.recording_id, facts=facts, reverses_action_id=original.id))
+    original.status = ActionStatus.REVERSED.value
+    original.reversed_by_action_id = lifting.id
+    refresh_account_status(session, original.person_id)
+    return lifting
+
+
+def expire_due(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Lift every timed action whose end has passed (catching up after any downtime).
+
+    Returns the ids of the lifting actions; the expired ones are marked ``expired``.
+    """
+    now = now or utcnow()
+    ended = session.scalars(
+        select(Action).where(Action.status == ActionStatus.ACTIVE.value,
+                             Action.type.in_([t.value for t in MAY_END]),
+                             Action.ends_at.is_not(None), Action.ends_at <= now)
+        .order_by(Action.ends_at).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    lifted = []
+    for action in ended:
+        lifting = apply_action(session, ActionRequest(
+            type=REVERSAL[ActionType(action.type)], person_id=action.person_id,
+            policy_reason=action.policy_reason, decided_by_rule="expiry", automated=True,
+            case_id=action.case_id, reverses_action_id=action.id,
+            facts=f"{action.type} {action.id} ended at {action.ends_at:%Y-%m-%d %H:%M} UTC"))
+        action.status = ActionStatus.EXPIRED.value
+        action.reversed_by_action_id = lifting.id
+        refresh_account_status(session, action.person_id)
+        lifted.append(lifting.id)
+    return lifted

@@ -1,0 +1,315 @@
+"""A decision reaches every platform holding an account of the person, once, in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from actions.enforcement import (
+    ActionRequest,
+    AuthorityError,
+    apply_action,
+    check_authority,
+    reach,
+    reverse_action,
+)
+from queues.enforce import deliver_due, enqueue_deliveries, expire_actions
+from tests.conftest import TEST_SECRET_KEY, run_jobs
+from tests.platform_server import PlatformServer
+from workbench.api.schemas import AccountIn
+from workbench.enums import ActionType, DeliveryState
+from workbench.extensions import db
+from workbench.intake import upsert_accounts
+from workbench.models import Account, Action, EnforcementDelivery, Platform, utcnow
+from workbench.platforms import register_platform
+from workbench.staff import create_moderator
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def servers(app: Flask) -> Iterator[dict[str, PlatformServer]]:
+    out = {}
+    with app.app_context():
+        for slug in ("calls", "web", "meet"):
+            server = PlatformServer(slug, f"secret-{slug}-0123456789")
+            server.start()
+            register_platform(db.session, TEST_SECRET_KEY, slug, secret=server.secret,
+                              webhook_url=server.url)
+            out[slug] = server
+        db.session.commit()
+    yield out
+    for server in out.values():
+        server.stop()
+
+
+@pytest.fixture
+def person(app: Flask, servers: dict[str, PlatformServer]) -> int:
+    """One person with an account on each platform, linked by a shared phone."""
+    with app.app_context():
+        for slug in servers:
+            platform_id = db.session.scalars(select(Platform.id).where(Platform.slug == slug)).one()
+            upsert_accounts(db.session, platform_id, [AccountIn(
+                id=f"{slug}-user", username=f"{slug} user", phone_hash="f" * 64)])
+        create_moderator(db.session, "mod@example.org", "password-123", "moderator")
+        create_moderator(db.session, "senior@example.org", "password-123", "senior")
+        db.session.commit()
+        person_ids = set(db.session.scalars(select(Account.person_id)))
+        assert len(person_ids) == 1
+        return person_ids.pop()
+
+
+def _moderator(email: str) -> int:
+    from workbench.models import Moderator
+
+    return db.session.scalars(select(Moderator.id).where(Moderator.email == email)).one()
+
+
+def act(app: Flask, person_id: int, kind: ActionType, **kw: object) -> int:
+    with app.app_context():
+        action = apply_action(db.session, ActionRequest(
+            type=kind, person_id=person_id, policy_reason="harassment",
+            decided_by_id=_moderator("senior@example.org"), **kw))  # type: ignore[arg-type]
+        ids = [d.id for d in action.deliveries]
+        db.session.commit()
+        enqueue_deliveries(ids)
+        return action.id
+
+
+def time_passes(app: Flask) -> None:
+    """Make every pending delivery due now (as if its backoff had elapsed)."""
+    with app.app_context():
+        db.session.execute(update(EnforcementDelivery)
+                           .where(EnforcementDelivery.state == DeliveryState.PENDING.value)
+                           .values(next_attempt_at=utcnow()))
+        db.session.commit()
+
+
+def drain(app: Flask) -> None:
+    run_jobs(app)
+    with app.app_context():
+        deliver_due()
+
+
+def states(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        out: dict[str, int] = {}
+        for (state,) in db.session.execute(select(EnforcementDelivery.state)).all():
+            out[state] = out.get(state, 0) + 1
+        return out
+
+
+def test_a_ban_reaches_all_three_platforms_exactly_once(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    act(app, person, ActionType.BAN)
+    drain(app)
+    for slug, server in servers.items():
+        assert server.effects() == 1 and sum(server.keys.values()) == 1
+        assert server.state == {f"{slug}-user": "banned"}
+        assert server.bad_signatures == 0
+    assert states(app) == {"delivered": 3}
+
+
+def test_the_preview_says_what_an_action_will_reach(app: Flask, person: int) -> None:
+    with app.app_context():
+        r = reach(db.session, person)
+        assert r.describe() == "3 accounts on 3 platforms"
+        assert r.platforms == ["calls", "meet", "web"]
+
+
+def test_a_platform_failing_twice_gets_it_on_the_third_try(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    servers["web"].fail_next = 2
+    act(app, person, ActionType.BAN)
+    drain(app)
+    assert states(app) == {"delivered": 2, "pending": 1}
+    for _ in range(2):
+        time_passes(app)
+        drain(app)
+    assert states(app) == {"delivered": 3}
+    assert servers["web"].effects() == 1 and servers["web"].state == {"web-user": "banned"}
+    with app.app_context():
+        web = db.session.scalars(select(EnforcementDelivery).join(Platform)
+                                 .where(Platform.slug == "web")).one()
+        assert web.attempts == 3 and web.last_status_code == 200
+
+
+def test_a_platform_that_is_down_gets_everything_in_order_when_it_is_back(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    servers["meet"].stop()
+    act(app, person, ActionType.SUSPEND, duration=timedelta(days=7))
+    act(app, person, ActionType.BAN)
+    drain(app)
+    assert servers["calls"].state == {"calls-user": "banned"}
+    servers["meet"].start()
+    time_passes(app)
+    drain(app)
+    time_passes(app)
+    drain(app)
+    sequences = [p["sequence"] for p in servers["meet"].received]
+    assert sequences == sorted(sequences) == [1, 2]
+    assert servers["meet"].state == {"meet-user": "banned"}
+
+
+def test_ban_then_unban_while_a_platform_is_down_ends_unbanned(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    servers["web"].stop()
+    ban = act(app, person, ActionType.BAN)
+    with app.app_context():
+        lifting = reverse_action(db.session, ban, policy_reason="appeal upheld",
+                                 decided_by_id=_moderator("senior@example.org"))
+        ids = [d.id for d in lifting.deliveries]
+        db.session.commit()
+    with app.app_context():
+        enqueue_deliveries(ids)
+    drain(app)
+    servers["web"].start()
+    for _ in range(3):
+        time_passes(app)
+        drain(app)
+    for slug, server in servers.items():
+        assert server.state == {f"{slug}-user": "active"}, slug
+        assert [p["type"] for p in server.received] == ["ban", "unban"]
+    with app.app_context():
+        assert db.session.get(Action, ban).status == "reversed"
+        assert {a.status for a in db.session.scalars(select(Account))} == {"active"}
+
+
+def test_a_stale_delivery_is_dropped_by_the_platform_by_its_sequence(
+    servers: dict[str, PlatformServer],
+) -> None:
+    # A platform that receives the unban before the ban (e.g. a proxy reordered them)
+    # keeps the later decision: the payloads carry the sequence for exactly this.
+    server = servers["calls"]
+    server._apply({"type": "unban", "sequence": 2, "user_ids": ["u"]})
+    server._apply({"type": "ban", "sequence": 1, "user_ids": ["u"]})
+    assert server.state == {"u": "active"}
+
+
+def test_a_suspension_ends_on_time_even_after_the_worker_was_down(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    action_id = act(app, person, ActionType.SUSPEND, duration=timedelta(days=1))
+    drain(app)
+    assert servers["calls"].state == {"calls-user": "suspended"}
+    with app.app_context():
+        # The worker was down across the end: the end is in the past when it comes back.
+        db.session.execute(update(Action).where(Action.id == action_id)
+                           .values(ends_at=utcnow() - timedelta(hours=3)))
+        db.session.commit()
+        assert expire_actions() == 1
+        assert expire_actions() == 0  # caught up once, not twice
+    drain(app)
+    for slug, server in servers.items():
+        assert server.state == {f"{slug}-user": "active"}
+        assert [p["type"] for p in server.received] == ["suspend", "unsuspend"]
+    with app.app_context():
+        assert db.session.get(Action, action_id).status == "expired"
+
+
+def test_a_moderator_may_suspend_but_not_ban(app: Flask, person: int) -> None:
+    with app.app_context():
+        mod = _moderator("mod@example.org")
+        suspend = ActionRequest(type=ActionType.SUSPEND, person_id=person,
+                                policy_reason="harassment", decided_by_id=mod,
+                                duration=timedelta(days=7))
+        check_authority("moderator", suspend)
+        with pytest.raises(AuthorityError):
+            check_authority("moderator", ActionRequest(
+                type=ActionType.BAN, person_id=person, policy_reason="hate", decided_by_id=mod))
+        with pytest.raises(AuthorityError):
+            check_authority("moderator", ActionRequest(
+                type=ActionType.SUSPEND, person_id=person, policy_reason="hate",
+                decided_by_id=mod, duration=timedelta(days=90)))
+        with pytest.raises(AuthorityError):
+            check_authority("legal", suspend)
+
+
+def test_the_webhook_payload_matches_the_golden_file(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    act(app, person, ActionType.SUSPEND, duration=timedelta(days=7))
+    drain(app)
+    payload = dict(servers["web"].received[0])
+    assert payload["until"].endswith("+00:00")
+    payload["until"] = "<7 days from now>"
+    payload["delivery_id"] = "<id>"
+    payload["action_id"] = "<id>"
+    payload["statement_url"] = payload["statement_url"].rsplit("/", 1)[0] + "/<id>"
+    expected = json.loads((GOLDEN / "suspend_payload.json").read_text())
+    assert payload == expected
+
+
+def test_each_restriction_carries_a_statement_of_reasons(app: Flask, person: int) -> None:
+    action_id = act(app, person, ActionType.SUSPEND, duration=timedelta(days=7),
+                    facts="Repeated insults in chat after a warning.")
+    with app.app_context():
+        body = db.session.get(Action, action_id).statement.body
+        assert body["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
+        assert body["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+        assert body["incompatible_content_ground"].startswith("Community Guidelines 4.1")
+        assert body["automated_decision"] == "AUTOMATED_DECISION_NOT_AUTOMATED"
+        assert body["decision_facts"] == "Repeated insults in chat after a warning."
+        assert "redress" in body and body["territorial_scope"] == ["IN"]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_no_effect(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for server in servers.values():
+        server.delay_s = 2.0  # slow platforms: the worker dies while its requests are open
+    with app.app_context():
+        action = apply_action(db.session, ActionRequest(
+            type=ActionType.BAN, person_id=person, policy_reason="hate",
+            decided_by_id=_moderator("senior@example.org")))
+        ids = [d.id for d in action.deliveries]
+        db.session.commit()
+        enqueue_deliveries(ids)
+    s = app.extensions["workbench.settings"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "worker", "--queues", "enforce"],
+        env=dict(os.environ, WORKBENCH_DATABASE_URL=s.database_url,
+                 WORKBENCH_REDIS_URL=s.redis_url, WORKBENCH_SECRET_KEY=TEST_SECRET_KEY,
+                 WORKBENCH_INSTANCE_DIR=str(s.instance_dir)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while sum(sv.in_flight for sv in servers.values()) < 3:
+            assert time.monotonic() < deadline, "the worker never sent the deliveries"
+            time.sleep(0.02)
+        # The whole worker dies at once, its work horse (in its own process group) too.
+        import psutil
+
+        for proc in [*psutil.Process(worker.pid).children(recursive=True),
+                     psutil.Process(worker.pid)]:
+            proc.send_signal(signal.SIGKILL)
+    finally:
+        worker.wait(timeout=30)
+    time.sleep(2.5)  # the platforms finish the requests the dead worker had open
+    assert states(app) == {"pending": 3}  # nothing recorded: the worker died first
+    for server in servers.values():
+        server.delay_s = 0.0
+    time_passes(app)  # the dead worker's lease runs out
+    drain(app)
+    assert states(app) == {"delivered": 3}
+    for slug, server in servers.items():
+        assert sum(server.keys.values()) == 2  # sent twice, with one idempotency key
+        assert server.effects() == 1  # applied once
+        assert server.state == {f"{slug}-user": "banned"}

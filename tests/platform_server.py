@@ -1,0 +1,117 @@
+"""A platform's webhook endpoint, for real: an HTTP server on 127.0.0.1 that the tests run.
+
+It checks each delivery's signature, counts idempotency keys, and applies deliveries the
+way a careful platform would: per user, a delivery older than the last applied one is
+dropped, so the test can see each user's state as the platform sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from actions import signing
+
+STATE_AFTER = {"ban": "banned", "suspend": "suspended", "mute": "muted",
+               "restrict_calls": "restricted", "unban": "active", "unsuspend": "active",
+               "unmute": "active", "unrestrict_calls": "active"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PlatformServer:
+    def __init__(self, slug: str, secret: str) -> None:
+        self.slug = slug
+        self.secret = secret
+        self.port = free_port()
+        self.lock = threading.Lock()
+        self.received: list[dict[str, Any]] = []
+        self.keys: Counter[str] = Counter()
+        self.applied_keys: set[str] = set()
+        self.last_sequence: dict[tuple[str, str], int] = {}  # (person key, user) -> seq
+        self.state: dict[str, str] = {}
+        self.bad_signatures = 0
+        self.fail_next = 0
+        self.fail_status = 500
+        self.delay_s = 0.0
+        self.in_flight = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    def start(self) -> None:
+        platform = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = platform.handle(dict(self.headers.items()), body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def handle(self, headers: dict[str, str], body: bytes) -> int:
+        if self.delay_s:
+            with self.lock:
+                self.in_flight += 1
+            time.sleep(self.delay_s)
+            with self.lock:
+                self.in_flight -= 1
+        try:
+            signing.verify(self.secret, headers.get(signing.TIMESTAMP_HEADER),
+                           headers.get(signing.SIGNATURE_HEADER), body)
+        except signing.SignatureError:
+            with self.lock:
+                self.bad_signatures += 1
+            return 401
+        with self.lock:
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return self.fail_status
+            payload = json.loads(body)
+            key = headers.get("Idempotency-Key", "")
+            self.keys[key] += 1
+            self.received.append(payload)
+            if key in self.applied_keys:
+                return 200  # a retry of what was already applied: no second effect
+            self.applied_keys.add(key)
+            self._apply(payload)
+        return 200
+
+    def _apply(self, payload: dict[str, Any]) -> None:
+        new_state = STATE_AFTER.get(payload.get("type", ""))
+        for user in payload.get("user_ids", []):
+            last = self.last_sequence.get(("", user), 0)
+            if payload["sequence"] <= last:
+                continue  # stale: a later decision about this user was applied already
+            self.last_sequence[("", user)] = payload["sequence"]
+            if new_state:
+                self.state[user] = new_state
+
+    def effects(self) -> int:
+        """Deliveries applied (each idempotency key once)."""
+        return len(self.applied_keys)
