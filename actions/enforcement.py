@@ -241,7 +241,7 @@ def create_deliveries(session: Session, action: Action,
         delivery = EnforcementDelivery(
             action_id=action.id, platform_id=platform_id, person_id=action.person_id,
             event=DeliveryEvent.ACTION.value,
-            sequence=_next_sequence(session, platform_id, action.person_id),
+            sequence=next_sequence(session, platform_id, action.person_id),
             idempotency_key=uuid.uuid4().hex, payload={}, state=DeliveryState.PENDING.value,
             attempts=0, next_attempt_at=utcnow(),
         )
@@ -252,7 +252,7 @@ def create_deliveries(session: Session, action: Action,
     return out
 
 
-def _next_sequence(session: Session, platform_id: int, person_id: int) -> int:
+def next_sequence(session: Session, platform_id: int, person_id: int) -> int:
     current = session.execute(
         select(func.max(EnforcementDelivery.sequence)).where(
             EnforcementDelivery.platform_id == platform_id,

@@ -1,0 +1,139 @@
+"""Deciding a case: the action (if any), the case's outcome, the strike, and reporter feedback."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from actions.enforcement import ActionRequest, apply_action, check_authority, next_sequence
+from workbench.enums import (
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    DeliveryEvent,
+    DeliveryState,
+    ReportSource,
+)
+from workbench.models import Case, EnforcementDelivery, Report, Strike, utcnow
+from workbench.models.audit import record
+
+#: How long an upheld violation counts against a person.
+STRIKE_LIFETIME = timedelta(days=90)
+
+
+class Decision(StrEnum):
+    VIOLATION = "violation"
+    DISMISSED = "dismissed"
+
+
+class DecisionError(ValueError):
+    """The case cannot be decided as asked."""
+
+
+@dataclass
+class CaseDecision:
+    case_id: int
+    action_id: int | None
+    #: Deliveries to enqueue once the caller has committed (actions and outcomes).
+    delivery_ids: list[int] = field(default_factory=list)
+
+
+def decide_case(
+    session: Session,
+    case_id: int,
+    *,
+    moderator_id: int,
+    role: str,
+    decision: Decision,
+    category: str | None = None,
+    action: ActionRequest | None = None,
+    note: str | None = None,
+) -> CaseDecision:
+    """Close a case as a violation (with an optional action) or as dismissed.
+
+    The caller commits, then enqueues ``delivery_ids``.
+    """
+    case = session.execute(
+        select(Case).where(Case.id == case_id).with_for_update()).scalar_one_or_none()
+    if case is None:
+        raise DecisionError(f"no case {case_id}")
+    if case.status not in OPEN_CASE_STATUSES:
+        raise DecisionError(f"case {case_id} is already {case.status}")
+    if case.assignee_id not in (None, moderator_id):
+        raise DecisionError(f"case {case_id} is claimed by another moderator")
+    if decision is Decision.DISMISSED and action is not None:
+        raise DecisionError("a dismissed case takes no action")
+    out = CaseDecision(case_id=case.id, action_id=None)
+    if action is not None:
+        check_authority(role, action)
+        applied = apply_action(session, action)
+        out.action_id = applied.id
+        out.delivery_ids += [d.id for d in applied.deliveries]
+    now = utcnow()
+    case.status = (CaseStatus.ACTIONED if decision is Decision.VIOLATION
+                   else CaseStatus.DISMISSED).value
+    case.decision = decision.value
+    case.decided_category = category or case.primary_category
+    case.decided_by_id = moderator_id
+    case.decided_at = now
+    case.assignee_id = None
+    if decision is Decision.VIOLATION:
+        session.add(Strike(person_id=case.person_id, action_id=out.action_id, case_id=case.id,
+                           category=case.decided_category, expires_at=now + STRIKE_LIFETIME))
+    out.delivery_ids += outcome_deliveries(session, case, decision)
+    record(session, "case.decided", "case", case.id, actor_type="moderator",
+           actor_id=str(moderator_id),
+           data={"decision": decision.value, "category": case.decided_category,
+                 "action_id": out.action_id, "note": note})
+    return out
+
+
+def outcome_deliveries(session: Session, case: Case, decision: Decision) -> list[int]:
+    """Tell each reporting platform the outcome for its reporters (nothing about the person)."""
+    reports = session.execute(
+        select(Report.platform_id, Report.platform_report_id)
+        .where(Report.case_id == case.id, Report.source == ReportSource.USER.value)
+        .order_by(Report.platform_id, Report.platform_report_id)
+    ).all()
+    by_platform: dict[int, list[str]] = {}
+    for platform_id, report_id in reports:
+        by_platform.setdefault(platform_id, []).append(report_id)
+    ids = []
+    for platform_id, report_ids in by_platform.items():
+        delivery = EnforcementDelivery(
+            case_id=case.id, platform_id=platform_id, person_id=case.person_id,
+            event=DeliveryEvent.OUTCOME.value,
+            sequence=next_sequence(session, platform_id, case.person_id),
+            idempotency_key=uuid.uuid4().hex, state=DeliveryState.PENDING.value, attempts=0,
+            next_attempt_at=utcnow(), payload={})
+        session.add(delivery)
+        session.flush()
+        delivery.payload = {
+            "event": DeliveryEvent.OUTCOME.value,
+            "delivery_id": delivery.id,
+            "sequence": delivery.sequence,
+            "report_ids": report_ids,
+            "outcome": ("action_taken" if decision is Decision.VIOLATION
+                        else "no_violation_found"),
+        }
+        ids.append(delivery.id)
+    return ids
+
+
+def escalate_case(session: Session, case_id: int, *, moderator_id: int, reason: str) -> None:
+    """Hand a case to the seniors, with the reason; it leaves the moderator's hands."""
+    if not reason.strip():
+        raise DecisionError("say why the case is escalated")
+    case = session.get(Case, case_id)
+    if case is None or case.status not in OPEN_CASE_STATUSES:
+        raise DecisionError(f"case {case_id} is not open")
+    case.status = CaseStatus.ESCALATED.value
+    case.escalation_reason = reason
+    case.assignee_id = None
+    case.claimed_at = None
+    record(session, "case.escalated", "case", case.id, actor_type="moderator",
+           actor_id=str(moderator_id), data={"reason": reason})
