@@ -32,7 +32,12 @@ def process_batch(batch_id: int) -> dict[str, object]:
     handler = HANDLERS[batch.kind]
     result = handler(ids)
     batch.processed_at = utcnow()
+    deliveries = result.pop("deliveries", [])
     db.session.commit()
+    if deliveries:
+        from queues.enforce import enqueue_deliveries
+
+        enqueue_deliveries(deliveries)  # type: ignore[arg-type]
     return {"batch": batch_id, "kind": batch.kind, "items": len(ids), **result}
 
 
@@ -63,8 +68,17 @@ def _score_signals(ids: list[int]) -> dict[str, object]:
 
 
 def _accounts_changed(ids: list[int]) -> dict[str, object]:
-    # Linking happened in the request; ban evasion checks hook in here.
-    return {"accounts": len(ids)}
+    """Linking happened in the request; here bans follow linked accounts (evasion)."""
+    from actions.evasion import check_evasion
+    from workbench.cases import file_reports
+    from workbench.policy import case_policy
+
+    found = check_evasion(db.session, ids)
+    reports = [e.report_id for e in found if e.report_id]
+    if reports:
+        file_reports(db.session, reports, case_policy(settings()))
+    return {"accounts": len(ids), "evasions": len(found),
+            "deliveries": [d for e in found for d in e.delivery_ids]}
 
 
 HANDLERS = {

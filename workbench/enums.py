@@ -41,6 +41,7 @@ class Category(StrEnum):
     IMPERSONATION = "impersonation"
     NCII = "ncii"
     CHILD_SAFETY = "child_safety"
+    BAN_EVASION = "ban_evasion"
     OTHER = "other"
 
 
@@ -49,6 +50,8 @@ class ReportSource(StrEnum):
     CLASSIFIER = "classifier"
     FRAUD = "fraud"
     LEGAL = "legal"
+    #: Opened by the workbench itself when a new account links to a banned person.
+    EVASION = "evasion"
 
 
 class ReportStatus(StrEnum):
@@ -124,6 +127,7 @@ class DeliveryState(StrEnum):
 class DeliveryEvent(StrEnum):
     ACTION = "action"
     OUTCOME = "outcome"
+    APPEAL_OUTCOME = "appeal_outcome"
 
 
 class AppealStatus(StrEnum):

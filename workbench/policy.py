@@ -32,6 +32,7 @@ DEFAULT_DEADLINE_HOURS: dict[str, float] = {
     Category.SEXUAL_CONTENT.value: 24,
     Category.UNDERAGE_USER.value: 24,
     Category.IMPERSONATION.value: 24,
+    Category.BAN_EVASION.value: 24,
     Category.HATE.value: 72,
     Category.HARASSMENT.value: 72,
     Category.FRAUD.value: 72,
@@ -51,6 +52,7 @@ DEFAULT_SEVERITY: dict[str, float] = {
     Category.HARASSMENT.value: 5,
     Category.FRAUD.value: 5,
     Category.IMPERSONATION.value: 4,
+    Category.BAN_EVASION.value: 6,
     Category.SPAM_SCAM.value: 2,
     Category.OTHER.value: 1,
 }

@@ -313,3 +313,35 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_no_effect(
         assert sum(server.keys.values()) == 2  # sent twice, with one idempotency key
         assert server.effects() == 1  # applied once
         assert server.state == {f"{slug}-user": "banned"}
+
+
+def test_an_evading_account_is_banned_on_arrival_and_a_case_opens(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    from tests.conftest import PlatformApi
+    from workbench.models import Case, Report
+
+    act(app, person, ActionType.BAN)
+    drain(app)
+    # A new account on the website shares a device with... nothing yet; then it reuses the
+    # banned person's phone number.
+    api = PlatformApi(app.test_client(), "web", servers["web"].secret)
+    r = api.post("/api/v1/accounts", {"accounts": [
+        {"id": "fresh-start", "username": "totally new", "phone_hash": "f" * 64}]})
+    assert r.status_code == 202
+    drain(app)
+    assert servers["web"].state == {"web-user": "banned", "fresh-start": "banned"}
+    assert servers["calls"].effects() == 1  # the other platforms hear nothing new
+    with app.app_context():
+        fresh = db.session.scalars(
+            select(Account).where(Account.platform_user_id == "fresh-start")).one()
+        assert fresh.person_id == person and fresh.status == "banned"
+        report = db.session.scalars(select(Report).where(Report.source == "evasion")).one()
+        assert report.category == "ban_evasion" and "phone or device" in report.description
+        case = db.session.get(Case, report.case_id)
+        assert case.person_id == person and case.status == "open"
+    # The same account arriving again changes nothing.
+    api.post("/api/v1/accounts", {"accounts": [
+        {"id": "fresh-start", "username": "totally new!", "phone_hash": "f" * 64}]})
+    drain(app)
+    assert servers["web"].effects() == 2

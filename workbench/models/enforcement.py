@@ -71,7 +71,8 @@ class EnforcementDelivery(IdMixin, CreatedMixin, Base):
 
     __tablename__ = "enforcement_delivery"
     __table_args__ = (
-        UniqueConstraint("action_id", "platform_id", "event"),
+        # An action may reach a platform twice: again when an evading account turns up.
+        Index("ix_enforcement_delivery_action", "action_id", "platform_id"),
         UniqueConstraint("case_id", "platform_id", "event"),
         UniqueConstraint("platform_id", "person_id", "sequence"),
         Index("ix_enforcement_delivery_due", "state", "next_attempt_at"),
