@@ -81,7 +81,13 @@ def _accounts_changed(ids: list[int]) -> dict[str, object]:
             "deliveries": [d for e in found for d in e.delivery_ids]}
 
 
+def _appeals_filed(ids: list[int]) -> dict[str, object]:
+    # Appeals wait in the console's appeals queue; nothing to compute on arrival.
+    return {"appeals": len(ids)}
+
+
 HANDLERS = {
+    BatchKind.APPEALS.value: _appeals_filed,
     BatchKind.REPORTS.value: _file_reports,
     BatchKind.MESSAGES.value: _classify_messages,
     BatchKind.RECORDINGS.value: _classify_recordings,

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from actions.identity import link_account
-from workbench.api.schemas import AccountIn, MessageIn, ReportIn, SignalIn
+from workbench.api.schemas import AccountIn, AppealIn, MessageIn, ReportIn, SignalIn
 from workbench.bulk import insert_new
 from workbench.enums import BatchKind, ReportSource
 from workbench.models import (
     Account,
     AccountDevice,
+    Appeal,
     Call,
     Conversation,
     FraudSignal,
@@ -234,6 +236,38 @@ def store_signals(session: Session, platform_id: int, items: list[SignalIn]) -> 
     new = [x.id for x in insert_new(session, FraudSignal, rows,
                                     ["platform_id", "platform_signal_id"], [FraudSignal.id])]
     batch = _outbox(session, platform_id, BatchKind.SIGNALS, new)
+    return Stored(len(new), repeats + len(unique) - len(new), batch)
+
+
+def store_appeals(session: Session, platform_id: int, items: list[AppealIn],
+                  window: timedelta) -> Stored:
+    """Store appeals; one that cannot be appealed refuses the batch (422, naming the item)."""
+    from actions.appeals import AppealError, check_appealable
+    from workbench.api.errors import ApiError
+
+    unique, repeats = _first_of_each(items, "id")
+    known = set(session.scalars(select(Appeal.platform_appeal_id).where(
+        Appeal.platform_id == platform_id,
+        Appeal.platform_appeal_id.in_([a.id for a in unique]))))
+    now = utcnow()
+    new = []
+    for index, item in enumerate(unique):
+        if item.id in known:
+            continue
+        try:
+            account = check_appealable(session, platform_id, item.user_id, item.action_id,
+                                       item.created_at or now, window)
+        except AppealError as exc:
+            raise ApiError(422, "not_appealable", str(exc),
+                           field=f"appeals[{index}].{exc.field}" if exc.field else None,
+                           index=index) from None
+        appeal = Appeal(platform_id=platform_id, platform_appeal_id=item.id,
+                        action_id=item.action_id, account_id=account.id, text=item.text,
+                        created_at=item.created_at or now, received_at=now)
+        session.add(appeal)
+        new.append(appeal)
+    session.flush()
+    batch = _outbox(session, platform_id, BatchKind.APPEALS, [a.id for a in new])
     return Stored(len(new), repeats + len(unique) - len(new), batch)
 
 

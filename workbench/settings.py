@@ -51,6 +51,7 @@ class Settings:
     # Enforcement webhooks: each attempt's timeout, and how long to keep retrying.
     delivery_timeout_s: int = 5
     delivery_retry_hours: int = 24
+    appeal_window_days: int = 20
     # Case policy overrides, JSON objects (see workbench.policy for the defaults).
     deadline_hours: dict[str, Any] = field(default_factory=dict)
     severity: dict[str, Any] = field(default_factory=dict)

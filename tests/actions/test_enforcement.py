@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,90 +18,15 @@ from actions.enforcement import (
     reach,
     reverse_action,
 )
-from queues.enforce import deliver_due, enqueue_deliveries, expire_actions
-from tests.conftest import TEST_SECRET_KEY, run_jobs
+from queues.enforce import enqueue_deliveries, expire_actions
+from tests.actions.conftest import _moderator, act, drain, states, time_passes
+from tests.conftest import TEST_SECRET_KEY
 from tests.platform_server import PlatformServer
-from workbench.api.schemas import AccountIn
-from workbench.enums import ActionType, DeliveryState
+from workbench.enums import ActionType
 from workbench.extensions import db
-from workbench.intake import upsert_accounts
 from workbench.models import Account, Action, EnforcementDelivery, Platform, utcnow
-from workbench.platforms import register_platform
-from workbench.staff import create_moderator
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-@pytest.fixture
-def servers(app: Flask) -> Iterator[dict[str, PlatformServer]]:
-    out = {}
-    with app.app_context():
-        for slug in ("calls", "web", "meet"):
-            server = PlatformServer(slug, f"secret-{slug}-0123456789")
-            server.start()
-            register_platform(db.session, TEST_SECRET_KEY, slug, secret=server.secret,
-                              webhook_url=server.url)
-            out[slug] = server
-        db.session.commit()
-    yield out
-    for server in out.values():
-        server.stop()
-
-
-@pytest.fixture
-def person(app: Flask, servers: dict[str, PlatformServer]) -> int:
-    """One person with an account on each platform, linked by a shared phone."""
-    with app.app_context():
-        for slug in servers:
-            platform_id = db.session.scalars(select(Platform.id).where(Platform.slug == slug)).one()
-            upsert_accounts(db.session, platform_id, [AccountIn(
-                id=f"{slug}-user", username=f"{slug} user", phone_hash="f" * 64)])
-        create_moderator(db.session, "mod@example.org", "password-123", "moderator")
-        create_moderator(db.session, "senior@example.org", "password-123", "senior")
-        db.session.commit()
-        person_ids = set(db.session.scalars(select(Account.person_id)))
-        assert len(person_ids) == 1
-        return person_ids.pop()
-
-
-def _moderator(email: str) -> int:
-    from workbench.models import Moderator
-
-    return db.session.scalars(select(Moderator.id).where(Moderator.email == email)).one()
-
-
-def act(app: Flask, person_id: int, kind: ActionType, **kw: object) -> int:
-    with app.app_context():
-        action = apply_action(db.session, ActionRequest(
-            type=kind, person_id=person_id, policy_reason="harassment",
-            decided_by_id=_moderator("senior@example.org"), **kw))  # type: ignore[arg-type]
-        ids = [d.id for d in action.deliveries]
-        db.session.commit()
-        enqueue_deliveries(ids)
-        return action.id
-
-
-def time_passes(app: Flask) -> None:
-    """Make every pending delivery due now (as if its backoff had elapsed)."""
-    with app.app_context():
-        db.session.execute(update(EnforcementDelivery)
-                           .where(EnforcementDelivery.state == DeliveryState.PENDING.value)
-                           .values(next_attempt_at=utcnow()))
-        db.session.commit()
-
-
-def drain(app: Flask) -> None:
-    run_jobs(app)
-    with app.app_context():
-        deliver_due()
-
-
-def states(app: Flask) -> dict[str, int]:
-    with app.app_context():
-        out: dict[str, int] = {}
-        for (state,) in db.session.execute(select(EnforcementDelivery.state)).all():
-            out[state] = out.get(state, 0) + 1
-        return out
 
 
 def test_a_ban_reaches_all_three_platforms_exactly_once(

@@ -13,7 +13,8 @@ from workbench.api import schemas as s
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
-_MODELS = (s.MessagesBatch, s.ReportsBatch, s.SignalsBatch, s.AccountsBatch, s.RecordingMetadata,
+_MODELS = (s.MessagesBatch, s.ReportsBatch, s.SignalsBatch, s.AccountsBatch, s.AppealsBatch,
+           s.RecordingMetadata,
            s.Accepted, s.AccountsAccepted, s.RecordingAccepted, s.UserStatus, s.ErrorResponse)
 
 _ERRORS = {
@@ -79,6 +80,8 @@ def document() -> dict[str, Any]:
             "/api/v1/messages": _batch_op("Chat messages", "MessagesBatch", "Accepted"),
             "/api/v1/reports": _batch_op("User reports", "ReportsBatch", "Accepted"),
             "/api/v1/signals": _batch_op("Fraud signals", "SignalsBatch", "Accepted"),
+            "/api/v1/appeals": _batch_op("Appeals against actions (within the window)",
+                                         "AppealsBatch", "Accepted"),
             "/api/v1/accounts": _batch_op("Create or update accounts", "AccountsBatch",
                                           "AccountsAccepted"),
             "/api/v1/recordings": {

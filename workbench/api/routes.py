@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -17,6 +18,7 @@ from workbench.api.errors import ApiError
 from workbench.api.parsing import json_body, parse_batch, raw_body, validation_error
 from workbench.api.schemas import (
     AccountIn,
+    AppealIn,
     MessageIn,
     RecordingMetadata,
     ReportIn,
@@ -71,6 +73,14 @@ def post_accounts() -> tuple[Response, int]:
     platform_id, items = _batch("accounts", AccountIn)
     stored = intake.upsert_accounts(db.session, platform_id, items)
     return _accepted({"created": stored.created, "updated": stored.updated}, stored.batch_id)
+
+
+@bp.post("/appeals")
+def post_appeals() -> tuple[Response, int]:
+    platform_id, items = _batch("appeals", AppealIn)
+    stored = intake.store_appeals(db.session, platform_id, items,
+                                  timedelta(days=settings().appeal_window_days))
+    return _accepted({"accepted": stored.accepted, "duplicate": stored.duplicate}, stored.batch_id)
 
 
 @bp.post("/recordings")
