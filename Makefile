@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck browser bench-ingest clean
+.PHONY: demo test lint typecheck browser bench-ingest bench-enforcement clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,6 @@ clean:
 # Benchmarks print figures (medians, and a baseline measured in the same run); never in `make test`.
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+bench-enforcement: $(STAMP)
+	$(BIN)/python bench/enforcement.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def configure_engine(engine: Engine) -> None:
-    """Per-connection settings the app's engine needs (SQLite only, for now)."""
+    """Per-connection settings, and no connection shared across a fork.
+
+    Queue workers fork a child per job; a pooled connection used by both parent and
+    child corrupts the conversation with the server, so the child starts with an empty
+    pool (leaving the parent's connections open for the parent).
+    """
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
