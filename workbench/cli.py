@@ -270,3 +270,36 @@ def act(platform_slug: str, user_id: str, action_type: str, days: float | None, 
     for d in action.deliveries:
         click.echo(f"  delivery {d.id} to {slugs[d.platform_id]} (sequence {d.sequence}): "
                    f"{', '.join(d.payload['user_ids'])}")
+
+
+@main.group()
+def statements() -> None:
+    """Statements of reasons."""
+
+
+@statements.command("export")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True),
+              required=True, help="Where to write the JSON lines ('-' for stdout).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="From this day (UTC).")
+@with_app
+def statements_export(out_path: str, since: Any) -> None:
+    """Export statements of reasons as JSON lines, with no personal data."""
+    from datetime import UTC
+
+    from workbench.models import StatementOfReasons
+
+    query = select(StatementOfReasons).order_by(StatementOfReasons.id)
+    if since is not None:
+        query = query.where(StatementOfReasons.created_at >= since.replace(tzinfo=UTC))
+    out = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8")  # noqa: SIM115
+    n = 0
+    try:
+        for statement in db.session.scalars(query).yield_per(1000):
+            out.write(json.dumps({"puid": f"harmoni-sor-{statement.action_id}",
+                                  **statement.body}, sort_keys=True) + "\n")
+            n += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if out_path != "-":
+        click.echo(f"{n} statements written to {out_path}")

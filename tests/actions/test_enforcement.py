@@ -269,3 +269,44 @@ def test_an_evading_account_is_banned_on_arrival_and_a_case_opens(
         {"id": "fresh-start", "username": "totally new!", "phone_hash": "f" * 64}]})
     drain(app)
     assert servers["web"].effects() == 2
+
+
+def test_platforms_can_ask_a_users_standing(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    from tests.conftest import PlatformApi
+
+    api = PlatformApi(app.test_client(), "meet", servers["meet"].secret)
+    assert api.get("/api/v1/users/meet-user/status").json["status"] == "active"
+    action_id = act(app, person, ActionType.SUSPEND, duration=timedelta(days=7))
+    answer = api.get("/api/v1/users/meet-user/status").json
+    assert answer["status"] == "suspended"
+    assert answer["actions"][0]["action_id"] == action_id
+    assert answer["actions"][0]["until"] is not None
+    act(app, person, ActionType.BAN)
+    assert api.get("/api/v1/users/meet-user/status").json["status"] == "banned"
+
+
+def test_statements_export_as_json_lines_without_personal_data(
+    app: Flask, person: int, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    act(app, person, ActionType.SUSPEND, duration=timedelta(days=7), facts="Insults in chat.")
+    s = app.extensions["workbench.settings"]
+    out = tmp_path / "sor.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "statements", "export", "--out", str(out)],
+        env=dict(os.environ, WORKBENCH_DATABASE_URL=s.database_url,
+                 WORKBENCH_REDIS_URL=s.redis_url, WORKBENCH_SECRET_KEY=TEST_SECRET_KEY,
+                 WORKBENCH_INSTANCE_DIR=str(s.instance_dir)),
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
+    text = out.read_text()
+    for personal in ("calls-user", "web-user", "meet-user", "f" * 64):
+        assert personal not in text

@@ -7,18 +7,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from actions.enforcement import STATUS_FOR
 from actions.identity import root_person_id
 from workbench.api.errors import ApiError
-from workbench.enums import ActionStatus, ActionType
+from workbench.enums import ActionStatus
 from workbench.models import Account, Action, utcnow
-
-#: Restrictions in force, most severe first; the first one found is the person's status.
-STANDING: tuple[tuple[ActionType, str], ...] = (
-    (ActionType.BAN, "banned"),
-    (ActionType.SUSPEND, "suspended"),
-    (ActionType.RESTRICT_CALLS, "restricted"),
-    (ActionType.MUTE, "muted"),
-)
 
 
 def user_status(session: Session, platform_id: int, platform_user_id: str) -> dict[str, Any]:
@@ -35,7 +28,7 @@ def user_status(session: Session, platform_id: int, platform_user_id: str) -> di
         select(Action).where(
             Action.person_id == person_id,
             Action.status == ActionStatus.ACTIVE.value,
-            Action.type.in_([t.value for t, _ in STANDING]),
+            Action.type.in_([t.value for t, _ in STATUS_FOR]),
             or_(Action.ends_at.is_(None), Action.ends_at > now),
         ).order_by(Action.id)
     ).all()
@@ -45,5 +38,5 @@ def user_status(session: Session, platform_id: int, platform_user_id: str) -> di
         for a in actions
     ]
     types = {a.type for a in actions}
-    state = next((word for t, word in STANDING if t.value in types), "active")
+    state = next((status.value for t, status in STATUS_FOR if t.value in types), "active")
     return {"user_id": platform_user_id, "status": state, "actions": in_force}
