@@ -49,22 +49,34 @@ def _file_reports(ids: list[int]) -> dict[str, object]:
     return {"cases": len(cases)}
 
 
+def _classified(result: dict[str, object]) -> dict[str, object]:
+    """Classifier reports join their cases in the same transaction as the scores."""
+    from workbench.cases import file_reports
+    from workbench.policy import case_policy
+
+    report_ids = result.pop("report_ids", [])
+    if report_ids:
+        result["cases"] = len(file_reports(db.session, report_ids,  # type: ignore[arg-type]
+                                           case_policy(settings())))
+    return result
+
+
 def _classify_messages(ids: list[int]) -> dict[str, object]:
     from workbench.classification import classify_messages
 
-    return classify_messages(db.session, ids)
+    return _classified(classify_messages(db.session, ids, settings()))
 
 
 def _classify_recordings(ids: list[int]) -> dict[str, object]:
     from workbench.classification import classify_recordings
 
-    return classify_recordings(db.session, ids)
+    return _classified(classify_recordings(db.session, ids, settings()))
 
 
 def _score_signals(ids: list[int]) -> dict[str, object]:
     from workbench.classification import score_signals
 
-    return score_signals(db.session, ids)
+    return _classified(score_signals(db.session, ids, settings()))
 
 
 def _accounts_changed(ids: list[int]) -> dict[str, object]:

@@ -26,6 +26,8 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     # Jobs run in forked children; they reuse this process's app (see queues.context).
     use_app(current_app._get_current_object())  # type: ignore[attr-defined]
     conn = redis_connection()
+    if QueueName.CLASSIFY.value in chosen:
+        _warm_up()
     _catch_up()
     ticker = None
     if not burst:
@@ -38,6 +40,17 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     finally:
         if ticker is not None:
             ticker.stop()
+
+
+def _warm_up() -> None:
+    """Load the text model before forking, so each job's child starts with it loaded."""
+    from workbench.app import settings
+    from workbench.classification import _model
+
+    try:
+        _model(settings())
+    except Exception as exc:  # noqa: BLE001 - a missing model must not stop the worker
+        log.warning("text model not preloaded: %s", exc)
 
 
 def _catch_up() -> None:

@@ -1,33 +1,167 @@
 """Scoring what arrives: messages and recordings by the classifiers, signals by fraud risk.
 
 This is the seam between the queues and ``classifiers/``: it loads rows by id, hands
-plain texts or audio to the models, and writes ``ClassifierScore`` rows back.
+plain texts or audio to the models, writes ``ClassifierScore`` rows back, opens a
+classifier report when a score passes the model's threshold, and applies the
+configured automation rules through the same code path a moderator uses.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from workbench.enums import ContentStatus
-from workbench.models import FraudSignal, Message, Recording
+from workbench.bulk import insert_new
+from workbench.enums import ActionStatus, ActionType, ContentStatus, ReportSource
+from workbench.models import (
+    Account,
+    Action,
+    ClassifierScore,
+    FraudSignal,
+    Message,
+    Recording,
+    Report,
+    utcnow,
+)
+from workbench.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: The report category a flagged label opens.
+LABEL_CATEGORY = {"abusive": "harassment", "hate": "hate", "spam_scam": "spam_scam"}
 
-def classify_messages(session: Session, message_ids: list[int]) -> dict[str, object]:
-    """Score a batch of messages (models arrive with the classifier work)."""
-    session.execute(
-        update(Message)
+#: Automation: above ``threshold`` for ``label``, apply ``action`` provisionally (automated,
+#: reviewable, reversible) and leave the case for a moderator to review.
+DEFAULT_AUTOMATION_RULES: list[dict[str, Any]] = [
+    {"label": "spam_scam", "threshold": 0.99, "action": "mute", "hours": 24,
+     "policy_reason": "spam_scam"},
+]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One content item over one label's threshold."""
+
+    content_type: str
+    content_id: int
+    account_id: int
+    platform_id: int
+    label: str
+    score: float
+
+
+def _model(settings: Settings) -> Any:
+    from classifiers.registry import ModelRegistry
+
+    return ModelRegistry(settings.model_dir).load(settings.text_model)
+
+
+def classify_messages(session: Session, message_ids: list[int],
+                      settings: Settings) -> dict[str, object]:
+    """Score a batch of messages with the active text model; detect their language."""
+    from classifiers.language import detect_languages
+
+    rows = session.execute(
+        select(Message.id, Message.text, Message.language, Message.sender_account_id,
+               Message.platform_id)
         .where(Message.id.in_(message_ids), Message.status == ContentStatus.PENDING.value)
-        .values(status=ContentStatus.PROCESSED.value)
-    )
-    return {"messages": len(message_ids)}
+        .order_by(Message.id)
+    ).all()
+    if not rows:
+        return {"messages": 0}
+    model = _model(settings)
+    texts = [r.text for r in rows]
+    scores = model.score(texts)
+    languages = detect_languages(texts)
+    flags: list[Flag] = []
+    score_rows = []
+    for row, score, language in zip(rows, scores, languages, strict=True):
+        flagged = model.flagged(score)
+        explanation = ({label: [list(span) for span in model.explain_spans(row.text, label)]
+                        for label in flagged} if flagged else None)
+        score_rows.append({"content_type": "message", "content_id": row.id,
+                           "model_name": model.name, "model_version": model.version,
+                           "scores": score, "flagged": {"labels": flagged},
+                           "explanation": explanation, "created_at": utcnow()})
+        flags += [Flag("message", row.id, row.sender_account_id, row.platform_id, label,
+                       score[label]) for label in flagged]
+        if row.language is None:
+            session.execute(update(Message).where(Message.id == row.id)
+                            .values(language=language))
+    insert_new(session, ClassifierScore, score_rows,
+               ["content_type", "content_id", "model_name", "model_version"],
+               [ClassifierScore.id])
+    session.execute(update(Message).where(Message.id.in_([r.id for r in rows]))
+                    .values(status=ContentStatus.PROCESSED.value))
+    report_ids = open_classifier_reports(session, flags, model.name, model.version)
+    actions = apply_automation(session, flags, model.version, settings)
+    return {"messages": len(rows), "flagged": len(flags), "report_ids": report_ids,
+            "deliveries": actions}
 
 
-def classify_recordings(session: Session, recording_ids: list[int]) -> dict[str, object]:
+def open_classifier_reports(session: Session, flags: list[Flag], model_name: str,
+                            model_version: str) -> list[int]:
+    """A classifier-sourced report per flag (idempotent by content and label)."""
+    rows = [{
+        "platform_id": f.platform_id,
+        "platform_report_id": f"clf-{f.content_type}-{f.content_id}-{f.label}",
+        "reported_account_id": f.account_id,
+        "category": LABEL_CATEGORY.get(f.label, "other"),
+        "message_id": f.content_id if f.content_type == "message" else None,
+        "recording_id": f.content_id if f.content_type == "recording" else None,
+        "source": ReportSource.CLASSIFIER.value, "model_name": model_name,
+        "model_version": model_version, "model_score": f.score,
+        "created_at": utcnow(), "received_at": utcnow(), "status": "pending",
+        "call_in_progress": False,
+    } for f in flags]
+    return [r.id for r in insert_new(session, Report, rows,
+                                     ["platform_id", "platform_report_id"], [Report.id])]
+
+
+def apply_automation(session: Session, flags: list[Flag], model_version: str,
+                     settings: Settings) -> list[int]:
+    """Provisional actions for flags over a high-confidence rule; returns delivery ids."""
+    from actions.enforcement import ActionRequest, apply_action
+
+    rules = settings.automation_rules or DEFAULT_AUTOMATION_RULES
+    deliveries: list[int] = []
+    done: set[tuple[int, str]] = set()
+    for flag in flags:
+        for rule in rules:
+            if flag.label != rule["label"] or flag.score < float(rule["threshold"]):
+                continue
+            person_id = session.get_one(Account, flag.account_id).person_id
+            kind = ActionType(rule["action"])
+            if (person_id, kind.value) in done or _in_force(session, person_id, kind):
+                continue
+            action = apply_action(session, ActionRequest(
+                type=kind, person_id=person_id, policy_reason=rule["policy_reason"],
+                decided_by_rule=f"{flag.label}>={rule['threshold']}", automated=True,
+                model_version=model_version, category=LABEL_CATEGORY.get(flag.label),
+                duration=timedelta(hours=float(rule["hours"])) if rule.get("hours") else None,
+                message_id=flag.content_id if flag.content_type == "message" else None,
+                facts=f"{flag.content_type} {flag.content_id} scored {flag.score:.3f} for "
+                      f"{flag.label} (model {model_version}); applied automatically, "
+                      "pending review."))
+            done.add((person_id, kind.value))
+            deliveries += [d.id for d in action.deliveries]
+    return deliveries
+
+
+def _in_force(session: Session, person_id: int, kind: ActionType) -> bool:
+    return session.execute(
+        select(Action.id).where(Action.person_id == person_id, Action.type == kind.value,
+                                Action.status == ActionStatus.ACTIVE.value)
+    ).first() is not None
+
+
+def classify_recordings(session: Session, recording_ids: list[int],
+                        settings: Settings) -> dict[str, object]:
     """Transcribe and score recordings (the audio pipeline hooks in here)."""
     session.execute(
         update(Recording)
@@ -37,7 +171,8 @@ def classify_recordings(session: Session, recording_ids: list[int]) -> dict[str,
     return {"recordings": len(recording_ids)}
 
 
-def score_signals(session: Session, signal_ids: list[int]) -> dict[str, object]:
+def score_signals(session: Session, signal_ids: list[int],
+                  settings: Settings) -> dict[str, object]:
     """Mark signals seen (the fraud-risk model hooks in here)."""
     session.execute(
         update(FraudSignal).where(FraudSignal.id.in_(signal_ids)).values(status="cased")

@@ -163,7 +163,10 @@ def seed_demo_data(
     signal_ids = _seed_signals(session, rng, size.signals, accounts, anchor)
     bar.update(1)
     # The worker turns these into cases and scores, exactly as it does for platform traffic.
-    for kind, ids in ((BatchKind.REPORTS, report_ids), (BatchKind.SIGNALS, signal_ids)):
+    message_ids = [m[0] for m in messages]
+    for kind, ids in ((BatchKind.REPORTS, report_ids), (BatchKind.SIGNALS, signal_ids),
+                      (BatchKind.MESSAGES, message_ids),
+                      (BatchKind.RECORDINGS, [r[0] for r in recordings])):
         for start in range(0, len(ids), 500):
             session.add(OutboxBatch(kind=kind.value, item_ids={"ids": ids[start : start + 500]}))
     session.commit()

@@ -52,6 +52,11 @@ class Settings:
     delivery_timeout_s: int = 5
     delivery_retry_hours: int = 24
     appeal_window_days: int = 20
+    # Classifier automation (JSON list; see workbench.classification for the default).
+    automation_rules: list[Any] = field(default_factory=list)
+    text_model: str = "text"
+    # The demo stands in for the platforms: it accepts their webhooks at /demo/platforms/.
+    demo_mode: bool = False
     # Case policy overrides, JSON objects (see workbench.policy for the defaults).
     deadline_hours: dict[str, Any] = field(default_factory=dict)
     severity: dict[str, Any] = field(default_factory=dict)

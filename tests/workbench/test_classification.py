@@ -1,0 +1,78 @@
+"""The classify job scores messages, flags them into cases, and applies automation rules."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import PlatformApi, run_jobs
+from workbench.extensions import db
+from workbench.models import Action, Case, ClassifierScore, EnforcementDelivery, Message, Report
+
+SPAM = ("WINNER!! As a valued network customer you have been selected to receive a £900 "
+        "prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only.")
+ABUSE = "you are a stupid idiot and i hate you"
+BENIGN = "see you at dinner tonight, love you"
+HINGLISH = "yaar tum kal aa rahe ho kya, bahut time ho gaya"
+
+
+def _send(api: PlatformApi, texts: dict[str, str]) -> None:
+    r = api.post("/api/v1/messages", {"messages": [
+        {"id": mid, "conversation_id": "c1", "sender_id": f"sender-{mid}", "recipient_id": "r",
+         "text": text, "sent_at": "2026-11-20T10:00:00Z"} for mid, text in texts.items()]})
+    assert r.status_code == 202
+
+
+def test_messages_are_scored_and_their_language_stored(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    _send(platforms["calls"], {"m-benign": BENIGN, "m-hinglish": HINGLISH})
+    run_jobs(app)
+    with app.app_context():
+        scores = {s.content_id: s for s in db.session.scalars(select(ClassifierScore))}
+        messages = {m.platform_message_id: m for m in db.session.scalars(select(Message))}
+        assert {m.status for m in messages.values()} == {"processed"}
+        benign = scores[messages["m-benign"].id]
+        assert benign.model_name == "text" and benign.model_version
+        assert set(benign.scores) >= {"abusive", "hate", "spam_scam"}
+        assert benign.flagged == {"labels": []}
+        assert messages["m-benign"].language == "en"
+        assert messages["m-hinglish"].language == "hi-Latn"
+        reported = set(db.session.scalars(select(Report.message_id)))
+        assert messages["m-benign"].id not in reported
+
+
+def test_a_flagged_message_opens_a_classifier_report_in_a_case_with_explanations(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    _send(platforms["calls"], {"m-abuse": ABUSE})
+    run_jobs(app)
+    with app.app_context():
+        report = db.session.scalars(select(Report)).one()
+        assert report.source == "classifier" and report.category == "harassment"
+        assert report.model_name == "text" and report.model_score > 0.9
+        case = db.session.get(Case, report.case_id)
+        assert case.status == "open" and case.priority > 0
+        score = db.session.scalars(select(ClassifierScore)).one()
+        spans = score.explanation["abusive"]
+        highlighted = {ABUSE[start:end].lower() for start, end, _ in spans}
+        assert highlighted & {"stupid", "idiot"}
+    run_jobs(app)  # nothing new: the job is idempotent
+    with app.app_context():
+        assert len(db.session.scalars(select(Report)).all()) == 1
+
+
+def test_near_certain_spam_is_muted_automatically_pending_review(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    _send(platforms["calls"], {"m-spam": SPAM})
+    run_jobs(app)
+    with app.app_context():
+        action = db.session.scalars(select(Action)).one()
+        assert action.type == "mute" and action.automated
+        assert action.decided_by_rule.startswith("spam_scam>=") and action.model_version
+        assert action.ends_at is not None and action.statement is not None
+        assert action.statement.body["automated_decision"] == "AUTOMATED_DECISION_FULLY"
+        assert db.session.scalars(select(EnforcementDelivery)).all()
+        case = db.session.scalars(select(Case)).one()
+        assert case.status == "open"  # a moderator still reviews it
