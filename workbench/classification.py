@@ -24,7 +24,9 @@ from workbench.models import (
     ClassifierScore,
     FraudSignal,
     Message,
+    Person,
     Recording,
+    RecordingSegment,
     Report,
     utcnow,
 )
@@ -162,19 +164,95 @@ def _in_force(session: Session, person_id: int, kind: ActionType) -> bool:
 
 def classify_recordings(session: Session, recording_ids: list[int],
                         settings: Settings) -> dict[str, object]:
-    """Transcribe and score recordings (the audio pipeline hooks in here)."""
-    session.execute(
-        update(Recording)
-        .where(Recording.id.in_(recording_ids), Recording.status == ContentStatus.PENDING.value)
-        .values(status=ContentStatus.PROCESSED.value)
-    )
-    return {"recordings": len(recording_ids)}
+    """Transcribe, spot keywords and score each recording; keep its timeline of segments."""
+    from classifiers.audio import AudioConfig, AudioError, analyse_recording
+    from workbench.storage import LocalBlobStore
+
+    store = LocalBlobStore(settings.storage_dir)
+    model = _model(settings)
+    config = AudioConfig(max_duration_s=float(settings.max_audio_seconds))
+    flags: list[Flag] = []
+    done = 0
+    for recording in session.scalars(select(Recording).where(
+            Recording.id.in_(recording_ids), Recording.status == ContentStatus.PENDING.value)):
+        try:
+            analysis = analyse_recording(store.path(recording.blob_sha256), config, model)
+        except (AudioError, OSError) as exc:
+            recording.status = ContentStatus.FAILED.value
+            recording.error = str(exc)[:2000]
+            continue
+        _store_analysis(session, recording, analysis, model)
+        flags += [Flag("recording", recording.id, recording.owner_account_id,
+                       recording.platform_id, label, analysis.max_scores[label])
+                  for label in analysis.flagged]
+        done += 1
+    report_ids = open_classifier_reports(session, flags, model.name, model.version)
+    return {"recordings": done, "flagged": len(flags), "report_ids": report_ids}
+
+
+def _store_analysis(session: Session, recording: Recording, analysis: Any, model: Any) -> None:
+    data = analysis.as_dict()
+    recording.duration_s = analysis.duration_s
+    recording.speech_ratio = analysis.speech_ratio
+    recording.transcript = analysis.transcript
+    recording.words = {"words": data["words"], "recogniser": analysis.recogniser}
+    recording.keyword_hits = {"hits": data["keyword_hits"]}
+    recording.status = ContentStatus.PROCESSED.value
+    recording.segments = [
+        RecordingSegment(start_s=seg["start"], end_s=seg["end"], transcript=seg["transcript"],
+                         scores={"scores": seg.get("scores"),
+                                 "keyword_hits": seg.get("keyword_hits")})
+        for seg in data["segments"]]
+    insert_new(session, ClassifierScore, [{
+        "content_type": "recording", "content_id": recording.id, "model_name": model.name,
+        "model_version": model.version, "scores": analysis.max_scores,
+        "flagged": {"labels": analysis.flagged}, "explanation": None, "created_at": utcnow(),
+    }], ["content_type", "content_id", "model_name", "model_version"], [ClassifierScore.id])
+
+
+#: A person whose riskiest account scores at least this is put in front of a moderator.
+FRAUD_REVIEW_FROM = 0.8
 
 
 def score_signals(session: Session, signal_ids: list[int],
                   settings: Settings) -> dict[str, object]:
-    """Mark signals seen (the fraud-risk model hooks in here)."""
-    session.execute(
-        update(FraudSignal).where(FraudSignal.id.in_(signal_ids)).values(status="cased")
-    )
-    return {"signals": len(signal_ids)}
+    """Re-score the fraud risk of the accounts these signals are about, and their people."""
+    from classifiers.fraud import score_accounts
+    from workbench.risk import account_features
+
+    account_ids = sorted(set(session.scalars(
+        select(FraudSignal.account_id).where(FraudSignal.id.in_(signal_ids)))))
+    features = account_features(session, account_ids)
+    ids = list(features)
+    risks = dict(zip(ids, score_accounts([features[i] for i in ids]), strict=True))
+    people = dict(session.execute(select(Account.id, Account.person_id)
+                                  .where(Account.id.in_(ids))).all())
+    platform = dict(session.execute(select(Account.id, Account.platform_id)
+                                    .where(Account.id.in_(ids))).all())
+    best: dict[int, tuple[int, Any]] = {}
+    for account_id, risk in risks.items():
+        person_id = people[account_id]
+        if person_id not in best or risk.score > best[person_id][1].score:
+            best[person_id] = (account_id, risk)
+    now = utcnow()
+    rows = []
+    for person_id, (account_id, risk) in best.items():
+        session.execute(update(Person).where(Person.id == person_id).values(
+            risk_score=risk.score, risk_scored_at=now,
+            risk_reasons={"band": risk.band, "model": risk.model, "account_id": account_id,
+                          "reasons": [list(r) for r in risk.reasons]}))
+        if risk.score >= FRAUD_REVIEW_FROM:
+            rows.append({
+                "platform_id": platform[account_id],
+                "platform_report_id": f"fraud-{account_id}-{now:%Y%m%d}",
+                "reported_account_id": account_id, "category": "fraud",
+                "description": "Fraud risk " + f"{risk.score:.2f}: " + ", ".join(
+                    r[0] for r in risk.reasons[:3]),
+                "source": ReportSource.FRAUD.value, "model_name": risk.model,
+                "model_score": risk.score, "created_at": now, "received_at": now,
+                "status": "pending", "call_in_progress": False})
+    session.execute(update(FraudSignal).where(FraudSignal.id.in_(signal_ids))
+                    .values(status="cased"))
+    report_ids = [r.id for r in insert_new(session, Report, rows,
+                                           ["platform_id", "platform_report_id"], [Report.id])]
+    return {"signals": len(signal_ids), "people": len(best), "report_ids": report_ids}

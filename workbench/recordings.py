@@ -16,8 +16,17 @@ from workbench.models import Call, OutboxBatch, Recording, utcnow
 from workbench.settings import Settings
 from workbench.storage import LocalBlobStore
 
-#: Formats accepted at intake, by what libsndfile reports.
-ACCEPTED_FORMATS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg"}
+#: The intake's error code for each reason the audio pipeline refuses a file.
+AUDIO_ERROR_CODES = {
+    "empty_file": "empty_audio",
+    "unsupported_format": "unsupported_audio_format",
+    "malformed": "undecodable_audio",
+    "not_seekable": "undecodable_audio",
+    "truncated": "truncated_audio",
+    "too_long": "audio_too_long",
+}
+#: Stored format names, by the container libsndfile reports.
+FORMAT_NAMES = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "OGG": "ogg"}
 
 
 @dataclass(frozen=True)
@@ -30,27 +39,14 @@ class StoredRecording:
 
 def probe_audio(path: str, max_seconds: int) -> tuple[str, float]:
     """(format, duration) of a stored upload, or a 422 saying why it is refused."""
-    import soundfile
+    from classifiers.audio import AudioConfig, AudioError, probe
 
     try:
-        info = soundfile.info(path)
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise ApiError(422, "undecodable_audio",
-                       f"audio is not a decodable WAV, FLAC or OGG file ({exc})",
-                       field="audio") from None
-    fmt = ACCEPTED_FORMATS.get(info.format)
-    if fmt is None:
-        raise ApiError(422, "unsupported_audio_format",
-                       f"audio format {info.format} is not accepted; send WAV, FLAC or OGG",
-                       field="audio")
-    if info.frames <= 0 or info.samplerate <= 0:
-        raise ApiError(422, "empty_audio", "audio holds no samples", field="audio")
-    duration = info.frames / info.samplerate
-    if duration > max_seconds:
-        raise ApiError(422, "audio_too_long",
-                       f"audio lasts {duration:.0f} s; the limit is {max_seconds} s",
-                       field="audio")
-    return fmt, duration
+        info = probe(path, AudioConfig(max_duration_s=float(max_seconds)))
+    except AudioError as exc:
+        raise ApiError(422, AUDIO_ERROR_CODES.get(exc.code.value, "undecodable_audio"),
+                       exc.message, field="audio") from None
+    return FORMAT_NAMES[info.format], info.duration_s
 
 
 def store_recording(session: Session, settings: Settings, platform_id: int,

@@ -76,3 +76,62 @@ def test_near_certain_spam_is_muted_automatically_pending_review(
         assert db.session.scalars(select(EnforcementDelivery)).all()
         case = db.session.scalars(select(Case)).one()
         assert case.status == "open"  # a moderator still reviews it
+
+
+def test_a_recording_is_transcribed_scored_and_kept_as_a_timeline(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    import json
+    from pathlib import Path
+
+    from workbench.models import Recording
+
+    demo = Path(__file__).resolve().parents[2] / "workbench" / "demo_data" / "recordings"
+    entry = next(e for e in json.loads((demo / "recordings.json").read_text()) if e["abusive"])
+    audio = (demo / entry["file"]).read_bytes()
+    boundary = "b0undary"
+    meta = {"id": "rec-1", "owner_id": "caller", "kind": "call", "call_id": "call-1",
+            "recorded_at": "2026-11-20T10:00:00Z"}
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
+            f"{json.dumps(meta)}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="audio"; filename="{entry["file"]}"\r\n\r\n').encode() + audio + \
+        f"\r\n--{boundary}--\r\n".encode()
+    r = platforms["calls"].post("/api/v1/recordings", raw=body,
+                                content_type=f"multipart/form-data; boundary={boundary}")
+    assert r.status_code == 202, r.json
+    run_jobs(app)
+    with app.app_context():
+        rec = db.session.scalars(select(Recording)).one()
+        assert rec.status == "processed", rec.error
+        assert rec.transcript and 0 < rec.speech_ratio <= 1
+        assert rec.segments and rec.segments[0].end_s > rec.segments[0].start_s
+        score = db.session.scalars(select(ClassifierScore)).one()
+        assert score.content_type == "recording" and "abusive" in score.flagged["labels"]
+        report = db.session.scalars(select(Report)).one()
+        assert report.recording_id == rec.id and report.source == "classifier"
+
+
+def test_fraud_signals_score_the_person_and_put_high_risk_in_front_of_a_moderator(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    from workbench.models import Person
+
+    api = platforms["calls"]
+    api.post("/api/v1/signals", {"signals": [
+        {"id": f"s{i}", "user_id": "payer", "kind": kind, "score": 0.95,
+         "details": {"count": 6}}
+        for i, kind in enumerate(["chargeback", "payment_failure_burst", "otp_abuse",
+                                  "multi_account", "gift_velocity"])]})
+    api.post("/api/v1/signals", {"signals": [
+        {"id": "quiet-1", "user_id": "quiet", "kind": "other", "score": 0.1}]})
+    run_jobs(app)
+    with app.app_context():
+        people = {p.risk_reasons["account_id"]: p for p in db.session.scalars(
+            select(Person).where(Person.risk_score.is_not(None)))}
+        scores = sorted(p.risk_score for p in people.values())
+        assert len(scores) == 2 and scores[0] < 0.5 < scores[1]
+        risky = max(people.values(), key=lambda p: p.risk_score)
+        assert risky.risk_reasons["band"] == "high"
+        assert any("chargeback" in r[0] for r in risky.risk_reasons["reasons"])
+        report = db.session.scalars(select(Report)).one()
+        assert report.source == "fraud" and report.category == "fraud" and report.case_id
