@@ -30,13 +30,14 @@ def insert_new(
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One cached statement, executed for many parameter sets: SQLAlchemy batches them
+    # into multi-row INSERTs ("insertmanyvalues") without compiling a statement per batch.
+    stmt = (
+        insert(model)
+        .on_conflict_do_nothing(index_elements=list(conflict), index_where=index_where)
+        .returning(*returning)
+    )
     out: list[Row[Any]] = []
     for start in range(0, len(rows), CHUNK):
-        stmt = (
-            insert(model)
-            .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=list(conflict), index_where=index_where)
-            .returning(*returning)
-        )
-        out.extend(session.execute(stmt).all())
+        out.extend(session.execute(stmt, rows[start : start + CHUNK]).all())
     return out

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from workbench.bulk import insert_new
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 #: The classifier label that speaks to each report category (others use the top label).
 CATEGORY_LABEL = {"harassment": "abusive", "hate": "hate", "spam_scam": "spam_scam",
                   "violent_threat": "abusive", "sexual_content": "abusive"}
+#: The partial unique index's predicate, literally (a bound IN cannot be batched).
+OPEN_CASE_PREDICATE = sql_text("status IN ('open', 'claimed', 'escalated')")
 #: Restrictive actions that count as history against a person.
 HISTORY_ACTIONS = ("warn", "mute", "restrict_calls", "suspend", "ban", "remove_content")
 
@@ -138,7 +141,7 @@ def _open_cases(session: Session, firsts: dict[int, Any], policy: CasePolicy) ->
             ["person_id"], [Case.id],
             # Another worker may open a person's case at the same moment: the partial
             # unique index decides, and both then use the one that exists.
-            index_where=Case.status.in_(OPEN_CASE_STATUSES),
+            index_where=OPEN_CASE_PREDICATE,
         )
         open_cases.update(_open_case_ids(session, missing))
     return open_cases
