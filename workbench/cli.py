@@ -35,8 +35,23 @@ def with_app(func: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """HARMONI trust-and-safety workbench."""
+    ctx.ensure_object(dict)
+    ctx.obj["decision_loader"] = _moderator_decisions
+
+
+def _moderator_decisions() -> Any:
+    """Decided cases' messages as labelled texts (for ``classifiers retrain``)."""
+    from workbench.decisions_export import decision_labels
+
+    try:
+        app = create_app()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    with app.app_context():
+        return decision_labels(db.session)
 
 
 @main.command("init-db")
@@ -303,3 +318,12 @@ def statements_export(out_path: str, since: Any) -> None:
             out.close()
     if out_path != "-":
         click.echo(f"{n} statements written to {out_path}")
+
+
+def _mount_classifiers() -> None:
+    from classifiers.cli import classifiers
+
+    main.add_command(classifiers)
+
+
+_mount_classifiers()

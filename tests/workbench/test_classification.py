@@ -135,3 +135,32 @@ def test_fraud_signals_score_the_person_and_put_high_risk_in_front_of_a_moderato
         assert any("chargeback" in r[0] for r in risky.risk_reasons["reasons"])
         report = db.session.scalars(select(Report)).one()
         assert report.source == "fraud" and report.category == "fraud" and report.case_id
+
+
+def test_moderator_decisions_become_labelled_texts_for_retraining(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    from actions.decisions import Decision, decide_case
+    from workbench.decisions_export import decision_labels
+    from workbench.staff import create_moderator
+
+    api = platforms["calls"]
+    _send(api, {"m1": "tu pagal hai kya bewakoof", "m2": "kal milte hain"})
+    api.post("/api/v1/reports", {"reports": [
+        {"id": f"r-{mid}", "reporter_id": "rep", "reported_user_id": f"sender-{mid}",
+         "category": "harassment", "message_id": mid, "created_at": "2026-11-20T10:00:00Z"}
+        for mid in ("m1", "m2")]})
+    run_jobs(app)
+    with app.app_context():
+        mod = create_moderator(db.session, "m@example.org", "password-123", "moderator")
+        cases = {c.reports[0].message_id: c for c in db.session.scalars(select(Case))
+                 if any(r.source == "user" for r in c.reports)}
+        ids = {m.platform_message_id: m.id for m in db.session.scalars(select(Message))}
+        decide_case(db.session, cases[ids["m1"]].id, moderator_id=mod.id, role="moderator",
+                    decision=Decision.VIOLATION, category="harassment")
+        decide_case(db.session, cases[ids["m2"]].id, moderator_id=mod.id, role="moderator",
+                    decision=Decision.DISMISSED)
+        db.session.commit()
+        labels = decision_labels(db.session)
+    got = dict(zip(labels.text, labels.label, strict=True))
+    assert got == {"tu pagal hai kya bewakoof": "abusive", "kal milte hain": "none"}
