@@ -9,10 +9,8 @@ with the real text classifier (the factory returns an object with ``score`` and
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -229,21 +227,18 @@ def test_keyword_outside_the_dictionary_is_a_config_error(abusive_call: Path) ->
         analyse_recording(abusive_call, config)
 
 
-def real_scorer() -> TextScorer | None:
-    spec = os.environ.get("WORKBENCH_TEXT_SCORER")
-    if not spec:
-        return None
-    module, _, factory = spec.partition(":")
-    scorer: TextScorer = getattr(importlib.import_module(module), factory)()
+def real_scorer(tmp_path: Path) -> TextScorer:
+    """The shipped default text model (an empty registry root falls back to it)."""
+    from classifiers.registry import ModelRegistry
+
+    scorer: TextScorer = ModelRegistry(tmp_path).load("text")
     return scorer
 
 
 def test_real_text_classifier_flags_the_abusive_call_only(
-    abusive_call: Path, benign_call: Path
+    abusive_call: Path, benign_call: Path, tmp_path: Path
 ) -> None:
-    scorer = real_scorer()
-    if scorer is None:
-        pytest.skip("set WORKBENCH_TEXT_SCORER=module:factory to run with the real model")
+    scorer = real_scorer(tmp_path)
     abusive: RecordingAnalysis = analyse_recording(abusive_call, AudioConfig(), scorer)
     benign: RecordingAnalysis = analyse_recording(benign_call, AudioConfig(), scorer)
     assert "abusive" in abusive.flagged, abusive.max_scores
