@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck browser bench-ingest bench-enforcement clean
+.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,12 @@ bench-ingest: $(STAMP)
 
 bench-enforcement: $(STAMP)
 	$(BIN)/python bench/enforcement.py
+
+bench-classifiers: $(STAMP)
+	$(BIN)/python bench/classifiers.py
+
+bench-recordings: $(STAMP)
+	$(BIN)/python bench/recordings.py
+
+bench-fraud: $(STAMP)
+	$(BIN)/python bench/fraud.py
