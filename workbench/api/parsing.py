@@ -45,6 +45,35 @@ def json_body(body: bytes) -> Any:
         raise ApiError(400, "malformed_json", "body is nested too deeply") from None
 
 
+def _nul_path(value: Any, path: tuple[int | str, ...] = ()) -> tuple[int | str, ...] | None:
+    """Where a NUL character hides in decoded JSON (keys included), if anywhere."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return (*path, key)
+            found = _nul_path(item, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_path(item, (*path, i))
+            if found is not None:
+                return found
+    return None
+
+
+def refuse_nul(payload: Any) -> None:
+    """No stored text may hold NUL (PostgreSQL cannot); refuse it wherever it is."""
+    path = _nul_path(payload)
+    if path is not None:
+        field = _field(path)
+        index = next((p for p in path if isinstance(p, int)), None)
+        raise ApiError(422, "invalid_item" if index is not None else "invalid_body",
+                       f"{field}: must not contain NUL characters", field=field, index=index)
+
+
 def _field(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -79,6 +108,7 @@ def parse_batch(payload: Any, key: str, item_model: type[M], max_items: int) -> 
     if len(items) > max_items:
         raise ApiError(413, "batch_too_large",
                        f"'{key}' holds {len(items)} items; the limit is {max_items}", field=key)
+    refuse_nul(payload)
     parsed: list[M] = []
     for i, item in enumerate(items):
         try:

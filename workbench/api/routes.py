@@ -15,7 +15,13 @@ from workbench import intake
 from workbench.api import status
 from workbench.api.auth import authenticate
 from workbench.api.errors import ApiError
-from workbench.api.parsing import json_body, parse_batch, raw_body, validation_error
+from workbench.api.parsing import (
+    json_body,
+    parse_batch,
+    raw_body,
+    refuse_nul,
+    validation_error,
+)
 from workbench.api.schemas import (
     AccountIn,
     AppealIn,
@@ -98,7 +104,9 @@ def post_recordings() -> tuple[Response, int]:
     if raw_meta is None:
         raise ApiError(422, "invalid_body", "the 'metadata' part is required", field="metadata")
     try:
-        meta = RecordingMetadata.model_validate(json.loads(raw_meta))
+        raw = json.loads(raw_meta)
+        refuse_nul(raw)
+        meta = RecordingMetadata.model_validate(raw)
     except json.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", f"metadata is not valid JSON: {exc.msg}",
                        field="metadata") from None

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -61,7 +61,8 @@ def test_fuzzed_requests_never_get_a_5xx_or_break_the_schema(
     api = platforms["calls"]
     offsets = itertools.count()
 
-    @settings(max_examples=60, deadline=None, database=None,
+    # No shrinking: each example is a real request, and a failure is reported as found.
+    @settings(max_examples=60, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(mode))
     def check(case) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +95,7 @@ def test_fuzzed_status_lookups_never_get_a_5xx(
     operation = schema["/api/v1/users/{user_id}/status"]["GET"]
     api = platforms["calls"]
 
-    @settings(max_examples=40, deadline=None, database=None,
+    @settings(max_examples=40, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def check(case) -> None:  # type: ignore[no-untyped-def]
