@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from actions.enforcement import REVERSAL, next_sequence, reverse_action
+from actions.enforcement import REVERSAL, new_delivery, reverse_action
 from actions.statements import RESTRICTIVE
-from workbench.enums import ActionType, AppealStatus, DeliveryEvent, DeliveryState, Role
+from workbench.enums import ActionType, AppealStatus, DeliveryEvent, Role
 from workbench.models import Account, Action, Appeal, EnforcementDelivery, Strike, utcnow
 from workbench.models.audit import record
 
@@ -90,14 +89,8 @@ def decide_appeal(session: Session, appeal_id: int, *, moderator_id: int, role: 
 
 def _tell_user(session: Session, appeal: Appeal, action: Action) -> EnforcementDelivery:
     account = session.get_one(Account, appeal.account_id)
-    delivery = EnforcementDelivery(
-        action_id=action.id, platform_id=appeal.platform_id, person_id=action.person_id,
-        event=DeliveryEvent.APPEAL_OUTCOME.value,
-        sequence=next_sequence(session, appeal.platform_id, action.person_id),
-        idempotency_key=uuid.uuid4().hex, state=DeliveryState.PENDING.value, attempts=0,
-        next_attempt_at=utcnow(), payload={})
-    session.add(delivery)
-    session.flush()
+    delivery = new_delivery(session, appeal.platform_id, action.person_id,
+                            DeliveryEvent.APPEAL_OUTCOME, action_id=action.id)
     delivery.payload = {
         "event": DeliveryEvent.APPEAL_OUTCOME.value, "delivery_id": delivery.id,
         "sequence": delivery.sequence, "appeal_id": appeal.platform_appeal_id,

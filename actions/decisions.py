@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -10,15 +9,14 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.enforcement import ActionRequest, apply_action, check_authority, next_sequence
+from actions.enforcement import ActionRequest, apply_action, check_authority, new_delivery
 from workbench.enums import (
     OPEN_CASE_STATUSES,
     CaseStatus,
     DeliveryEvent,
-    DeliveryState,
     ReportSource,
 )
-from workbench.models import Case, EnforcementDelivery, Report, Strike, utcnow
+from workbench.models import Case, Report, Strike, utcnow
 from workbench.models.audit import record
 
 #: How long an upheld violation counts against a person.
@@ -104,14 +102,8 @@ def outcome_deliveries(session: Session, case: Case, decision: Decision) -> list
         by_platform.setdefault(platform_id, []).append(report_id)
     ids = []
     for platform_id, report_ids in by_platform.items():
-        delivery = EnforcementDelivery(
-            case_id=case.id, platform_id=platform_id, person_id=case.person_id,
-            event=DeliveryEvent.OUTCOME.value,
-            sequence=next_sequence(session, platform_id, case.person_id),
-            idempotency_key=uuid.uuid4().hex, state=DeliveryState.PENDING.value, attempts=0,
-            next_attempt_at=utcnow(), payload={})
-        session.add(delivery)
-        session.flush()
+        delivery = new_delivery(session, platform_id, case.person_id, DeliveryEvent.OUTCOME,
+                                case_id=case.id)
         delivery.payload = {
             "event": DeliveryEvent.OUTCOME.value,
             "delivery_id": delivery.id,

@@ -238,18 +238,25 @@ def create_deliveries(session: Session, action: Action,
         accounts.setdefault(platform_id, []).append(user_id)
     out = []
     for platform_id, user_ids in accounts.items():
-        delivery = EnforcementDelivery(
-            action_id=action.id, platform_id=platform_id, person_id=action.person_id,
-            event=DeliveryEvent.ACTION.value,
-            sequence=next_sequence(session, platform_id, action.person_id),
-            idempotency_key=uuid.uuid4().hex, payload={}, state=DeliveryState.PENDING.value,
-            attempts=0, next_attempt_at=utcnow(),
-        )
-        session.add(delivery)
-        session.flush()
+        delivery = new_delivery(session, platform_id, action.person_id, DeliveryEvent.ACTION,
+                                action_id=action.id)
         delivery.payload = action_payload(action, delivery, user_ids)
         out.append(delivery)
     return out
+
+
+def new_delivery(session: Session, platform_id: int, person_id: int, event: DeliveryEvent, *,
+                 action_id: int | None = None,
+                 case_id: int | None = None) -> EnforcementDelivery:
+    """A pending delivery, next in its person's sequence on that platform (payload to fill)."""
+    delivery = EnforcementDelivery(
+        action_id=action_id, case_id=case_id, platform_id=platform_id, person_id=person_id,
+        event=event.value, sequence=next_sequence(session, platform_id, person_id),
+        idempotency_key=uuid.uuid4().hex, payload={}, state=DeliveryState.PENDING.value,
+        attempts=0, next_attempt_at=utcnow())
+    session.add(delivery)
+    session.flush()
+    return delivery
 
 
 def next_sequence(session: Session, platform_id: int, person_id: int) -> int:
