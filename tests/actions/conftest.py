@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from actions.enforcement import ActionRequest, apply_action
 from queues.enforce import deliver_due, enqueue_deliveries
@@ -71,11 +71,14 @@ def act(app: Flask, person_id: int, kind: ActionType, **kw: object) -> int:
 
 
 def time_passes(app: Flask) -> None:
-    """Make every pending delivery due now (as if its backoff had elapsed)."""
+    """A minute passes: every pending delivery's backoff (or lease) has run out."""
+    from datetime import timedelta
+
     with app.app_context():
-        db.session.execute(update(EnforcementDelivery)
-                           .where(EnforcementDelivery.state == DeliveryState.PENDING.value)
-                           .values(next_attempt_at=utcnow()))
+        for delivery in db.session.scalars(select(EnforcementDelivery).where(
+                EnforcementDelivery.state == DeliveryState.PENDING.value)):
+            delivery.next_attempt_at = utcnow()
+            delivery.created_at = delivery.created_at - timedelta(minutes=1)
         db.session.commit()
 
 
