@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from actions import signing
@@ -215,23 +215,13 @@ def deliver(session: Session, delivery_ids: list[int], post: Post,
     return totals
 
 
-#: A new delivery is left this long to the job enqueued with it before the sweep takes it.
-FRESH_GRACE = timedelta(seconds=10)
-
-
 def due(session: Session, limit: int = 1000, now: datetime | None = None) -> list[int]:
-    """Pending deliveries whose next attempt is due, oldest first.
-
-    Deliveries never attempted are left alone for a short grace period: the job enqueued
-    with them is about to send them, and racing it only adds claims and waits.
-    """
+    """Pending deliveries whose next attempt is due, oldest first."""
     now = now or utcnow()
     return list(session.scalars(
         select(EnforcementDelivery.id)
         .where(and_(EnforcementDelivery.state == DeliveryState.PENDING.value,
-                    EnforcementDelivery.next_attempt_at <= now,
-                    or_(EnforcementDelivery.attempts > 0,
-                        EnforcementDelivery.created_at <= now - FRESH_GRACE)))
+                    EnforcementDelivery.next_attempt_at <= now))
         .order_by(EnforcementDelivery.next_attempt_at, EnforcementDelivery.id)
         .limit(limit)))
 

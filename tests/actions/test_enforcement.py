@@ -310,22 +310,3 @@ def test_statements_export_as_json_lines_without_personal_data(
     text = out.read_text()
     for personal in ("calls-user", "web-user", "meet-user", "f" * 64):
         assert personal not in text
-
-
-def test_the_due_sweep_leaves_fresh_deliveries_to_their_job_then_takes_them(
-    app: Flask, servers: dict[str, PlatformServer], person: int
-) -> None:
-    from actions.delivery import due
-
-    with app.app_context():
-        action = apply_action(db.session, ActionRequest(
-            type=ActionType.BAN, person_id=person, policy_reason="hate",
-            decided_by_id=_moderator("senior@example.org")))
-        ids = sorted(d.id for d in action.deliveries)
-        db.session.commit()  # and Redis lost the job: nothing was enqueued
-        assert due(db.session) == []
-    time_passes(app)
-    with app.app_context():
-        assert sorted(due(db.session)) == ids
-    drain(app)
-    assert states(app) == {"delivered": 3}
