@@ -105,7 +105,8 @@ class AccountIn(Item):
     username: Annotated[Text, Field(max_length=200)]
     phone_hash: Annotated[StrictStr, Field(min_length=8, max_length=128)] | None = None
     device_ids: Annotated[list[PlatformId], Field(max_length=50)] | None = None
-    gender: ShortText | None = None
+    # The column is 32 characters: a longer value is refused, not truncated (nor a 500).
+    gender: Annotated[StrictStr, Field(max_length=32), AfterValidator(_no_nul)] | None = None
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     languages: Annotated[list[LanguageCode], Field(max_length=20)] | None = None
 
