@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from workbench.enums import Category
 from workbench.settings import Settings
 
@@ -97,10 +100,19 @@ class CasePolicy:
         return [str(r["queue"]) for r in self.routing_rules]
 
 
-def case_policy(settings: Settings) -> CasePolicy:
-    """The policy from the defaults and the settings' overrides."""
+def case_policy(settings: Settings, session: Session | None = None) -> CasePolicy:
+    """The policy from the defaults and the settings' overrides.
+
+    With a session, the routing rules seniors saved in the console (if any) come first.
+    """
+    stored: list[dict[str, Any]] = []
+    if session is not None:
+        from workbench.models import RoutingRule
+
+        stored = [r.as_rule() for r in session.scalars(
+            select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))]
     return CasePolicy(
         deadline_hours={**DEFAULT_DEADLINE_HOURS, **settings.deadline_hours},
         severity={**DEFAULT_SEVERITY, **settings.severity},
-        routing_rules=list(settings.routing_rules) or DEFAULT_ROUTING_RULES,
+        routing_rules=stored or list(settings.routing_rules) or DEFAULT_ROUTING_RULES,
     )

@@ -1,0 +1,132 @@
+// The console's keyboard and panels. No inline script anywhere: the page says what it
+// needs through data- attributes on #page, and the server checks every decision again.
+(function () {
+  "use strict";
+  var page = document.getElementById("page");
+  var data = page ? page.dataset : {};
+  var openPanel = null;
+
+  // The overlay comes after this script in the page: look it up when needed.
+  function helpOverlay() { return document.getElementById("help-overlay"); }
+
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  function toggleHelp() {
+    var help = helpOverlay();
+    if (help) help.hidden = !help.hidden;
+  }
+
+  function closePanels() {
+    // Leave the hidden panel's field, so the next key is a shortcut again.
+    var active = document.activeElement;
+    if (active && active.closest(".panel, .overlay")) active.blur();
+    document.querySelectorAll(".panel").forEach(function (p) { p.hidden = true; });
+    openPanel = null;
+    var help = helpOverlay();
+    if (help) help.hidden = true;
+  }
+
+  function show(panel, focus) {
+    closePanels();
+    panel.hidden = false;
+    openPanel = panel;
+    (focus || panel.querySelector("textarea, select, button[type=submit]")).focus();
+  }
+
+  function openVerdict(button) {
+    var form = document.getElementById("verdict-panel");
+    if (!form) return;
+    var verdict = button.dataset.verdict;
+    form.querySelector("#verdict-decision").value = verdict;
+    form.querySelector("#verdict-target-kind").value = button.dataset.targetKind || "";
+    form.querySelector("#verdict-target-id").value = button.dataset.targetId || "";
+    form.querySelector("#verdict-title").textContent = button.dataset.label;
+    var reach = button.dataset.reach || "";
+    form.querySelector("#verdict-reach").textContent = reach || "nobody: the case closes with no action";
+    var dismiss = verdict === "dismiss";
+    var reason = form.querySelector("#reason-label");
+    reason.hidden = dismiss;
+    form.querySelector("#policy-reason").required = !dismiss;
+    show(form, form.querySelector("#verdict-confirm"));
+  }
+
+  function submitNext() {
+    var form = document.getElementById("next-case-form");
+    if (form) form.submit();
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-verdict], [data-panel], [data-close-panel], [data-help-toggle]");
+    if (!target) return;
+    if (target.dataset.verdict) openVerdict(target);
+    else if (target.dataset.panel) show(document.getElementById(target.dataset.panel));
+    else if (target.hasAttribute("data-close-panel")) closePanels();
+    else if (target.hasAttribute("data-help-toggle")) toggleHelp();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closePanels(); return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target)) return;
+    if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
+    if (openPanel) return;
+    var key = event.key;
+    if (key === "n") { event.preventDefault(); submitNext(); return; }
+    if (data.page !== "case") return;
+    if (key === "p" && data.previousUrl) { window.location.assign(data.previousUrl); return; }
+    if (data.canAct !== "yes") return;
+    var button = document.querySelector('[data-shortcut="' + CSS.escape(key) + '"]');
+    if (!button) return;
+    event.preventDefault();
+    if (button.dataset.verdict) openVerdict(button);
+    else if (button.dataset.panel) show(document.getElementById(button.dataset.panel));
+  });
+
+  // Keep the claim alive while the moderator is working on the case (it lapses when idle).
+  if (data.page === "case" && data.holding === "yes" && data.touchUrl) {
+    var last = Date.now();
+    var touch = function () {
+      if (Date.now() - last < 60000) return;
+      last = Date.now();
+      fetch(data.touchUrl, {method: "POST", credentials: "same-origin",
+                            headers: {"X-CSRFToken": data.csrf}});
+    };
+    ["keydown", "mousemove", "scroll", "click"].forEach(function (name) {
+      document.addEventListener(name, touch, {passive: true});
+    });
+  }
+
+  // An evidence bundle being built: follow its progress, then show the finished page.
+  if (data.page === "export" && (data.status === "queued" || data.status === "running")) {
+    var poll = window.setInterval(function () {
+      fetch(data.progressUrl, {credentials: "same-origin"}).then(function (r) {
+        return r.json();
+      }).then(function (p) {
+        document.getElementById("export-progress").value = p.progress;
+        document.getElementById("export-percent").textContent = p.progress + "%";
+        document.getElementById("export-status").textContent = p.status;
+        if (p.status === "done" || p.status === "failed") {
+          window.clearInterval(poll);
+          window.location.reload();
+        }
+      });
+    }, 1000);
+  }
+
+  // Wellness: images and video stay blurred (and grey) until the moderator clicks them.
+  if (data.blurMedia === "yes") document.body.classList.add("blur-media");
+  if (data.greyscale === "yes") document.body.classList.add("greyscale");
+  document.addEventListener("click", function (event) {
+    var media = event.target.closest(".media");
+    if (media) media.classList.add("revealed");
+  });
+
+  if (window.location.hash === "#end-call") {
+    var endCall = document.getElementById("end-call");
+    if (endCall) openVerdict(endCall);
+  }
+})();

@@ -1,0 +1,291 @@
+"""Everything a moderator reads before deciding a case, gathered in a bounded number of queries.
+
+The person across the group (every linked account, its standing, earlier reports and
+actions, fraud signals and risk), each report with the reported content in its
+conversation, recordings with their transcripts, classifier scores with the words that
+drove them, and, for calls, one timeline.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from workbench.enums import ActionStatus
+from workbench.models import (
+    Account,
+    Action,
+    Appeal,
+    Call,
+    CallParticipant,
+    Case,
+    CaseNote,
+    ClassifierScore,
+    EnforcementDelivery,
+    FraudSignal,
+    Message,
+    Moderator,
+    Person,
+    Recording,
+    Report,
+    StatementOfReasons,
+    Strike,
+    utcnow,
+)
+
+#: Messages shown before and after a reported one, in its conversation.
+CONTEXT_MESSAGES = 5
+#: Reported items whose context is loaded (a case with hundreds of reports shows the first).
+MAX_CONTENT_ITEMS = 10
+
+
+@dataclass
+class ContentItem:
+    """A reported message with the conversation around it."""
+
+    message: Message
+    before: list[Message]
+    after: list[Message]
+    score: ClassifierScore | None
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # joined, left, chat, recording, segment
+    text: str
+    account: str | None = None
+    scores: dict[str, float] | None = None
+    offset_s: float | None = None
+
+
+@dataclass
+class CallView:
+    call: Call
+    platform: str
+    entries: list[TimelineEntry]
+
+
+@dataclass
+class CaseContext:
+    case: Case
+    person: Person
+    reports: list[Any]
+    accounts: list[Any]
+    items: list[ContentItem]
+    recordings: list[tuple[Recording, ClassifierScore | None]]
+    calls: list[CallView]
+    actions: list[Action]
+    deliveries: dict[int, list[EnforcementDelivery]]
+    statements: dict[int, StatementOfReasons]
+    appeals: dict[int, list[Appeal]]
+    signals: list[Any]
+    strikes: list[Strike]
+    notes: list[Any]
+    earlier_reports: dict[str, int]
+    earlier_cases: list[Case]
+    platforms: dict[int, str]
+    senders: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def live_call_id(self) -> int | None:
+        """The call still in progress that a report is about (the live lane's target)."""
+        for call in self.calls:
+            if call.call.ended_at is None:
+                return call.call.id
+        return None
+
+
+def _platforms(session: Session) -> dict[int, str]:
+    from workbench.triage import platform_slugs
+
+    return platform_slugs(session)
+
+
+def load_case(session: Session, case_id: int) -> CaseContext | None:
+    """The whole picture of one case, or None if there is no such case."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    person = session.get_one(Person, case.person_id)
+    platforms = _platforms(session)
+    reporter, reported = aliased(Account), aliased(Account)
+    reports = session.execute(
+        select(Report, reporter.platform_user_id.label("reporter_uid"),
+               reporter.username.label("reporter_name"),
+               reported.platform_user_id.label("reported_uid"),
+               reported.username.label("reported_name"))
+        .outerjoin(reporter, reporter.id == Report.reporter_account_id)
+        .join(reported, reported.id == Report.reported_account_id)
+        .where(Report.case_id == case.id).order_by(Report.created_at, Report.id)
+    ).all()
+    accounts = session.execute(
+        select(Account, func.count(FraudSignal.id).label("signals"))
+        .outerjoin(FraudSignal, FraudSignal.account_id == Account.id)
+        .where(Account.person_id == person.id)
+        .group_by(Account.id).order_by(Account.platform_id, Account.id)).all()
+    account_ids = [a.Account.id for a in accounts]
+    message_ids = [r.Report.message_id for r in reports if r.Report.message_id]
+    recording_ids = [r.Report.recording_id for r in reports if r.Report.recording_id]
+    call_ids = sorted({r.Report.call_id for r in reports if r.Report.call_id})
+    items = _content_items(session, message_ids[:MAX_CONTENT_ITEMS])
+    recordings = _recordings(session, recording_ids, call_ids)
+    # A reported call recording brings its whole call's timeline with it.
+    call_ids = sorted(set(call_ids) | {r.call_id for r, _ in recordings if r.call_id})
+    actions = list(session.scalars(select(Action).where(Action.person_id == person.id)
+                                   .order_by(Action.created_at.desc(), Action.id.desc())))
+    action_ids = [a.id for a in actions]
+    ctx = CaseContext(
+        case=case, person=person, reports=reports, accounts=accounts, items=items,
+        recordings=recordings,
+        calls=_calls(session, call_ids, platforms, recordings),
+        actions=actions,
+        deliveries=_by(session.scalars(select(EnforcementDelivery).where(or_(
+            EnforcementDelivery.action_id.in_(action_ids),
+            EnforcementDelivery.case_id == case.id)).order_by(EnforcementDelivery.id)),
+            lambda d: d.action_id or 0),
+        statements={s.action_id: s for s in session.scalars(
+            select(StatementOfReasons).where(StatementOfReasons.action_id.in_(action_ids)))},
+        appeals=_by(session.scalars(select(Appeal).where(Appeal.action_id.in_(action_ids))
+                                    .order_by(Appeal.id)), lambda a: a.action_id),
+        signals=list(session.execute(
+            select(FraudSignal, Account.platform_id, Account.platform_user_id)
+            .join(Account, Account.id == FraudSignal.account_id)
+            .where(FraudSignal.account_id.in_(account_ids))
+            .order_by(FraudSignal.created_at.desc()).limit(50)).all()),
+        strikes=list(session.scalars(select(Strike).where(Strike.person_id == person.id)
+                                     .order_by(Strike.created_at.desc()))),
+        notes=list(session.execute(
+            select(CaseNote, Moderator.display_name, Moderator.email)
+            .outerjoin(Moderator, Moderator.id == CaseNote.moderator_id)
+            .where(CaseNote.case_id == case.id).order_by(CaseNote.created_at)).all()),
+        earlier_reports=dict(Counter(dict(session.execute(
+            select(Report.category, func.count(Report.id))
+            .where(Report.reported_account_id.in_(account_ids),
+                   or_(Report.case_id.is_(None), Report.case_id != case.id))
+            .group_by(Report.category)).all()))),
+        earlier_cases=list(session.scalars(
+            select(Case).where(Case.person_id == person.id, Case.id != case.id)
+            .order_by(Case.created_at.desc()).limit(20))),
+        platforms=platforms,
+    )
+    senders = {m.sender_account_id for it in items for m in (it.before + [it.message] + it.after)}
+    ctx.senders = dict(session.execute(
+        select(Account.id, func.coalesce(Account.username, Account.platform_user_id))
+        .where(Account.id.in_(senders))).all())
+    return ctx
+
+
+def _by(rows: Any, key: Any) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for row in rows:
+        out.setdefault(key(row), []).append(row)
+    return out
+
+
+def _scores(session: Session, content_type: str, ids: list[int]) -> dict[int, ClassifierScore]:
+    if not ids:
+        return {}
+    out = {}
+    for score in session.scalars(
+            select(ClassifierScore).where(ClassifierScore.content_type == content_type,
+                                          ClassifierScore.content_id.in_(ids))
+            .order_by(ClassifierScore.id)):
+        out[score.content_id] = score  # the newest model's scores win
+    return out
+
+
+def _content_items(session: Session, message_ids: list[int]) -> list[ContentItem]:
+    if not message_ids:
+        return []
+    messages = {m.id: m for m in session.scalars(select(Message).where(
+        Message.id.in_(message_ids)))}
+    scores = _scores(session, "message", list(messages))
+    items = []
+    for message_id in dict.fromkeys(message_ids):
+        m = messages.get(message_id)
+        if m is None:
+            continue
+        same = Message.conversation_id == m.conversation_id
+        earlier = (select(Message.id).where(same, or_(
+            Message.sent_at < m.sent_at, and_(Message.sent_at == m.sent_at, Message.id < m.id)))
+            .order_by(Message.sent_at.desc(), Message.id.desc()).limit(CONTEXT_MESSAGES))
+        later = (select(Message.id).where(same, or_(
+            Message.sent_at > m.sent_at, and_(Message.sent_at == m.sent_at, Message.id > m.id)))
+            .order_by(Message.sent_at, Message.id).limit(CONTEXT_MESSAGES))
+        # One round trip per reported message: both neighbourhoods in one statement.
+        around = union_all(earlier.subquery().select(), later.subquery().select()).subquery()
+        context = session.scalars(select(Message).where(Message.id.in_(select(around.c.id)))
+                                  .order_by(Message.sent_at, Message.id)).all()
+        before = [c for c in context if (c.sent_at, c.id) < (m.sent_at, m.id)]
+        after = [c for c in context if (c.sent_at, c.id) > (m.sent_at, m.id)]
+        items.append(ContentItem(m, before, after, scores.get(m.id)))
+    return items
+
+
+def _recordings(session: Session, recording_ids: list[int],
+                call_ids: list[int]) -> list[tuple[Recording, ClassifierScore | None]]:
+    conditions = []
+    if recording_ids:
+        conditions.append(Recording.id.in_(recording_ids))
+    if call_ids:
+        conditions.append(Recording.call_id.in_(call_ids))
+    if not conditions:
+        return []
+    recordings = list(session.scalars(select(Recording).where(or_(*conditions))
+                                      .order_by(Recording.recorded_at, Recording.id)))
+    scores = _scores(session, "recording", [r.id for r in recordings])
+    return [(r, scores.get(r.id)) for r in recordings]
+
+
+def _calls(session: Session, call_ids: list[int], platforms: dict[int, str],
+           recordings: list[tuple[Recording, ClassifierScore | None]]) -> list[CallView]:
+    """Each reported call as one timeline: joins and leaves, chat, recorded speech."""
+    out = []
+    for call in session.scalars(select(Call).where(Call.id.in_(call_ids)).order_by(Call.id)):
+        names = dict(session.execute(
+            select(Account.id, func.coalesce(Account.username, Account.platform_user_id))
+            .join(CallParticipant, CallParticipant.account_id == Account.id)
+            .where(CallParticipant.call_id == call.id)).all())
+        entries: list[TimelineEntry] = []
+        for p in call.participants:
+            if p.joined_at:
+                entries.append(TimelineEntry(p.joined_at, "joined", "joined the call",
+                                             names.get(p.account_id)))
+            if p.left_at:
+                entries.append(TimelineEntry(p.left_at, "left", "left the call",
+                                             names.get(p.account_id)))
+        start = call.started_at or min((e.at for e in entries), default=None)
+        if start is not None and names:
+            end = call.ended_at or utcnow()
+            for m in session.scalars(
+                    select(Message).where(Message.sender_account_id.in_(list(names)),
+                                          Message.recipient_account_id.in_(list(names)),
+                                          Message.sent_at >= start, Message.sent_at <= end)
+                    .order_by(Message.sent_at).limit(200)):
+                entries.append(TimelineEntry(m.sent_at, "chat", m.text,
+                                             names.get(m.sender_account_id)))
+        for recording, _score in recordings:
+            if recording.call_id != call.id:
+                continue
+            for seg in recording.segments:
+                scores = (seg.scores or {}).get("scores") or {}
+                entries.append(TimelineEntry(
+                    recording.recorded_at + timedelta(seconds=seg.start_s), "speech",
+                    seg.transcript or "", names.get(recording.owner_account_id),
+                    scores={k: float(v) for k, v in scores.items()}, offset_s=seg.start_s))
+        entries.sort(key=lambda e: e.at)
+        out.append(CallView(call, platforms.get(call.platform_id, "?"), entries))
+    return out
+
+
+def in_force(actions: list[Action]) -> list[Action]:
+    """The person's actions still in force now."""
+    now = utcnow()
+    return [a for a in actions if a.status == ActionStatus.ACTIVE.value
+            and (a.ends_at is None or a.ends_at > now)]

@@ -1,0 +1,132 @@
+"""The decisions a moderator can take from a case, their keys, and how each is carried out.
+
+One table drives the buttons, the keyboard shortcuts, the help overlay and the server,
+so what is offered and what is enforced cannot drift apart. Authority is checked on
+the server by ``actions.enforcement.check_authority`` whatever the page offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from actions.decisions import CaseDecision, Decision, decide_case
+from actions.enforcement import ActionRequest, apply_action, check_authority
+from actions.statements import POLICY_REASONS
+from actions.strikes import StrikePolicy
+from workbench.enums import ActionType, Role
+from workbench.settings import Settings
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One decision on the case page."""
+
+    key: str
+    label: str
+    shortcut: str
+    action: ActionType | None = None
+    days: float | None = None
+    #: False for interventions that leave the case open (removing one message, ending a call).
+    closes_case: bool = True
+    senior_only: bool = False
+    #: ``message``, ``recording`` or ``call``: the content it targets (a person otherwise).
+    target: str | None = None
+
+
+VERDICTS: tuple[Verdict, ...] = (
+    Verdict("dismiss", "Dismiss: no violation", "d"),
+    Verdict("warn", "Warn", "w", ActionType.WARN),
+    Verdict("mute", "Mute chat 24 h", "m", ActionType.MUTE, 1),
+    Verdict("restrict_calls", "Restrict calls 7 days", "r", ActionType.RESTRICT_CALLS, 7),
+    Verdict("suspend_1", "Suspend 1 day", "1", ActionType.SUSPEND, 1),
+    Verdict("suspend_7", "Suspend 7 days", "7", ActionType.SUSPEND, 7),
+    Verdict("suspend_30", "Suspend 30 days", "3", ActionType.SUSPEND, 30),
+    Verdict("ban", "Ban from every platform", "b", ActionType.BAN, senior_only=True),
+    Verdict("remove_content", "Remove this content", "", ActionType.REMOVE_CONTENT,
+            closes_case=False, target="content"),
+    Verdict("end_call", "End the call now", "x", ActionType.END_CALL, closes_case=False,
+            target="call"),
+)
+BY_KEY = {v.key: v for v in VERDICTS}
+
+#: The other keys, for the help overlay.
+NAVIGATION_KEYS: tuple[tuple[str, str], ...] = (
+    ("n", "Claim the next case"),
+    ("p", "Back to the previous case"),
+    ("e", "Escalate to a senior, with a reason"),
+    ("Enter", "Confirm the open decision"),
+    ("Esc", "Close the open panel"),
+    ("?", "Show or hide this help"),
+)
+
+#: The policy reason offered first for each case category.
+DEFAULT_REASON_FOR = {"ban_evasion": "other"}
+
+
+class VerdictError(ValueError):
+    """The form does not describe a decision the server can carry out."""
+
+
+def policy_reasons(settings: Settings) -> dict[str, dict[str, str]]:
+    """The configurable list of policy reasons: the defaults, then the settings' overrides."""
+    return {**POLICY_REASONS, **settings.policy_reasons}
+
+
+def default_reason(category: str | None, reasons: dict[str, Any]) -> str:
+    reason = DEFAULT_REASON_FOR.get(category or "", category or "other")
+    return reason if reason in reasons else "other"
+
+
+def offered(role: str) -> list[Verdict]:
+    """The verdicts a role is shown (the server checks again on submit)."""
+    return [v for v in VERDICTS if not v.senior_only or role == Role.SENIOR.value]
+
+
+@dataclass
+class VerdictForm:
+    """The submitted fields of a decision, already parsed."""
+
+    key: str
+    policy_reason: str
+    note_to_user: str | None = None
+    facts: str | None = None
+    target_id: int | None = None
+    target_kind: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm, *,
+              moderator_id: int, role: str, reasons: dict[str, Any],
+              category: str | None, strikes: StrikePolicy | None = None) -> CaseDecision:
+    """Apply a verdict; the caller commits and then enqueues ``delivery_ids``."""
+    verdict = BY_KEY.get(form.key)
+    if verdict is None:
+        raise VerdictError(f"unknown decision {form.key!r}")
+    if verdict.action is None:
+        return decide_case(session, case_id, moderator_id=moderator_id, role=role,
+                           decision=Decision.DISMISSED, note=form.facts)
+    if form.policy_reason not in reasons:
+        raise VerdictError("choose a policy reason from the list")
+    target: dict[str, int] = {}
+    if verdict.target is not None:
+        if form.target_kind not in {"message", "recording", "call"} or not form.target_id:
+            raise VerdictError(f"{verdict.label.lower()}: say which content")
+        target = {f"{form.target_kind}_id": form.target_id}
+    request = ActionRequest(
+        type=verdict.action, person_id=person_id, policy_reason=form.policy_reason,
+        decided_by_id=moderator_id, case_id=case_id,
+        duration=timedelta(days=verdict.days) if verdict.days else None,
+        category=category, facts=form.facts or f"Case {case_id}: {verdict.label.lower()}",
+        note_to_user=form.note_to_user or None, **target)
+    if not verdict.closes_case:
+        check_authority(role, request)
+        action = apply_action(session, request)
+        return CaseDecision(case_id=case_id, action_id=action.id,
+                            delivery_ids=[d.id for d in action.deliveries])
+    return decide_case(session, case_id, moderator_id=moderator_id, role=role,
+                       decision=Decision.VIOLATION, category=category, action=request,
+                       note=form.facts, strikes=strikes)

@@ -1,0 +1,156 @@
+"""The administrators' pages: console users and platforms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import select
+
+from workbench.app import settings
+from workbench.console.access import ConsoleView, Permission
+from workbench.enums import Role
+from workbench.extensions import db
+from workbench.models import Moderator, Platform
+from workbench.models.audit import record
+from workbench.platforms import register_platform
+from workbench.staff import (
+    MIN_PASSWORD_LENGTH,
+    StaffError,
+    create_moderator,
+    hash_password,
+    verify_password,
+)
+
+
+def _audit(verb: str, object_type: str, object_id: object, **data: Any) -> None:
+    record(db.session, verb, object_type, object_id, actor_type="moderator",
+           actor_id=str(current_user.id), data=data or None)
+
+
+class StaffView(ConsoleView):
+    """Console users: create, change role, deactivate, unlock."""
+
+    permission = Permission.ADMINISTER
+
+    @expose("/")
+    def index(self) -> Any:
+        staff = db.session.scalars(select(Moderator).order_by(Moderator.email)).all()
+        return self.render("console/staff.html", staff=staff, roles=[r.value for r in Role])
+
+    @expose("/create", methods=["POST"])
+    def create(self) -> Any:
+        form = request.form
+        languages = [x.strip() for x in (form.get("languages") or "en").split(",") if x.strip()]
+        try:
+            create_moderator(db.session, form.get("email", ""), form.get("password", ""),
+                             form.get("role", ""), display_name=form.get("display_name"),
+                             languages=languages)
+        except StaffError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash("User created.", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/<int:user_id>/update", methods=["POST"])
+    def update(self, user_id: int) -> Any:
+        user = db.session.get(Moderator, user_id)
+        if user is None:
+            flash("No such user.", "error")
+            return redirect(url_for(".index"))
+        role = request.form.get("role")
+        if role and role != user.role:
+            if role not in {r.value for r in Role}:
+                flash("Unknown role.", "error")
+                return redirect(url_for(".index"))
+            if user.id == current_user.id:
+                flash("Ask another administrator to change your own role.", "error")
+                return redirect(url_for(".index"))
+            _audit("moderator.role_changed", "moderator", user.id, old=user.role, new=role)
+            user.role = role
+        if "active" in request.form:
+            active = request.form["active"] == "1"
+            if active != user.active and user.id != current_user.id:
+                user.active = active
+                _audit("moderator.activated" if active else "moderator.deactivated",
+                       "moderator", user.id)
+        if request.form.get("unlock") == "1":
+            user.locked_until = None
+            user.failed_logins = 0
+            _audit("moderator.unlocked", "moderator", user.id)
+        db.session.commit()
+        flash(f"{user.email} updated.", "success")
+        return redirect(url_for(".index"))
+
+
+class PlatformsView(ConsoleView):
+    """The group's platforms: who may call the API, and where webhooks go."""
+
+    permission = Permission.ADMINISTER
+
+    @expose("/")
+    def index(self) -> Any:
+        platforms = db.session.scalars(select(Platform).order_by(Platform.slug)).all()
+        return self.render("console/platforms.html", platforms=platforms)
+
+    @expose("/create", methods=["POST"])
+    def create(self) -> Any:
+        slug = (request.form.get("slug") or "").strip().lower()
+        try:
+            credentials = register_platform(
+                db.session, settings().secret_key, slug,
+                webhook_url=(request.form.get("webhook_url") or "").strip() or None,
+                name=(request.form.get("name") or "").strip() or None)
+        except ValueError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        platforms = db.session.scalars(select(Platform).order_by(Platform.slug)).all()
+        # The secret is shown once, on this response only; it is stored encrypted.
+        return self.render("console/platforms.html", platforms=platforms,
+                           new_secret=credentials)
+
+    @expose("/<int:platform_id>/active", methods=["POST"])
+    def set_active(self, platform_id: int) -> Any:
+        platform = db.session.get(Platform, platform_id)
+        if platform is not None:
+            platform.active = request.form.get("active") == "1"
+            _audit("platform.activated" if platform.active else "platform.deactivated",
+                   "platform", platform.id)
+            db.session.commit()
+        return redirect(url_for(".index"))
+
+
+class OwnAccountView(ConsoleView):
+    """Every user's own page: who they are, their settings, their password."""
+
+    permission = Permission.OWN_ACCOUNT
+
+    @expose("/")
+    def index(self) -> Any:
+        from workbench.wellness import preferences
+
+        me = db.session.get_one(Moderator, current_user.id)
+        return self.render("console/account.html", me=me,
+                           prefs=preferences(db.session, me.id))
+
+    @expose("/password", methods=["POST"])
+    def password(self) -> Any:
+        me = db.session.get_one(Moderator, current_user.id)
+        new = request.form.get("new_password", "")
+        if not verify_password(me.password_hash, request.form.get("current_password", "")):
+            flash("The current password is wrong.", "error")
+        elif len(new) < MIN_PASSWORD_LENGTH or new != request.form.get("repeat_password"):
+            flash(f"The new password needs {MIN_PASSWORD_LENGTH}+ characters, typed twice.",
+                  "error")
+        else:
+            me.password_hash = hash_password(new)
+            _audit("moderator.password_changed", "moderator", me.id)
+            db.session.commit()
+            flash("Password changed.", "success")
+        return redirect(url_for(".index"))

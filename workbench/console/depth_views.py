@@ -1,0 +1,293 @@
+"""The lead's and the seniors' pages: operations, the audit log, the dashboard, bulk work,
+reporters; and the moderator's own wellness controls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import select
+
+from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
+from actions.decisions import Decision
+from actions.strikes import StrikePolicy
+from workbench.app import settings
+from workbench.console.access import ConsoleView, Permission, require
+from workbench.console.acting import BY_KEY, policy_reasons
+from workbench.console.legal_views import svg_response
+from workbench.extensions import db
+from workbench.models import Account, Case, utcnow
+from workbench.policy import case_policy
+
+
+def _redis() -> Any:
+    from queues.runtime import redis_connection
+
+    return redis_connection()
+
+
+class OperationsView(ConsoleView):
+    """Queue depths, failed jobs with retry, and deliveries per platform."""
+
+    permission = Permission.OPERATIONS
+
+    @expose("/")
+    def index(self) -> Any:
+        from workbench.operations import delivery_overview, failed_jobs, queue_depths
+
+        connection = _redis()
+        return self.render("console/operations.html", depths=queue_depths(connection),
+                           failed=failed_jobs(connection, limit=100),
+                           deliveries=delivery_overview(db.session))
+
+    @expose("/retry", methods=["POST"])
+    def retry(self) -> Any:
+        from workbench.operations import OperationsError, retry_failed_jobs
+
+        job_id = request.form.get("job_id")
+        try:
+            retried = retry_failed_jobs(db.session, _redis(), moderator_id=current_user.id,
+                                        role=current_user.role,
+                                        job_ids=[job_id] if job_id else None)
+        except OperationsError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash(f"{len(retried)} failed job(s) queued again.", "success")
+        return redirect(url_for(".index"))
+
+
+def _parse_time(raw: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC) if raw else None
+    except ValueError:
+        return None
+
+
+class AuditView(ConsoleView):
+    """The audit log: read-only, filterable, newest first."""
+
+    permission = Permission.AUDIT
+
+    @expose("/")
+    def index(self) -> Any:
+        from workbench.operations import AuditFilter, audit_log
+
+        args = request.args
+        filters = AuditFilter(
+            actor_type=args.get("actor_type") or None, actor_id=args.get("actor_id") or None,
+            verb=args.get("verb") or None, object_type=args.get("object_type") or None,
+            object_id=args.get("object_id") or None, since=_parse_time(args.get("since")),
+            until=_parse_time(args.get("until")))
+        before = args.get("before", "")
+        page = audit_log(db.session, filters,
+                         before_id=int(before) if before.isdigit() else None, limit=100)
+        query = {k: v for k, v in args.items() if k != "before" and v}
+        return self.render("console/audit.html", page=page, args=query,
+                           older=url_for(".index", **query, before=page.next_before_id)
+                           if page.next_before_id else None)
+
+
+class DashboardView(ConsoleView):
+    """Charts a lead reads at a glance, drawn on the server from pre-aggregated figures."""
+
+    permission = Permission.DASHBOARD
+
+    def _charts(self) -> list[Any]:
+        from workbench.dashboard import dashboard
+
+        days = request.args.get("days", "30")
+        return dashboard(db.session, int(days) if days.isdigit() and 0 < int(days) <= 366
+                         else 30)
+
+    @expose("/")
+    def index(self) -> Any:
+        from actions.legal_requests import overdue
+
+        return self.render("console/dashboard.html", charts=self._charts(),
+                           overdue_legal=overdue(db.session),
+                           days=request.args.get("days", "30"))
+
+    @expose("/chart/<slug>.<fmt>")
+    def chart(self, slug: str, fmt: str) -> Any:
+        chart = next((c for c in self._charts() if c.slug == slug), None)
+        if chart is None or fmt not in {"svg", "csv"}:
+            abort(404)
+        if fmt == "svg":
+            return svg_response(chart.svg)
+        return Response(chart.csv, mimetype="text/csv", headers={
+            "Content-Disposition": f"attachment; filename={slug}.csv"})
+
+
+class BulkView(ConsoleView):
+    """One decision for many cases (a spam wave), confirmed first, undoable for a while."""
+
+    permission = Permission.BULK
+
+    def is_visible(self) -> bool:
+        return False
+
+    def _form(self) -> tuple[list[int], str, str, int]:
+        ids = sorted({int(i) for i in request.form.getlist("case_id") if i.isdigit()})
+        return ids, request.form.get("decision", ""), request.form.get("policy_reason", ""), \
+            len(ids)
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for("queue.index"))
+
+    @expose("/preview", methods=["POST"])
+    def preview(self) -> Any:
+        """Show what the decision would do to each selected case, and ask to confirm."""
+        ids, decision, reason, _n = self._form()
+        cases = db.session.scalars(select(Case).where(Case.id.in_(ids))
+                                   .order_by(Case.id)).all()
+        people = {c.person_id for c in cases}
+        accounts = db.session.execute(select(Account.person_id, Account.platform_id)
+                                      .where(Account.person_id.in_(people))).all()
+        return self.render("console/bulk_confirm.html", cases=cases, decision=decision,
+                           reason=reason, verdict=BY_KEY.get(decision),
+                           reasons=policy_reasons(settings()), accounts=len(accounts),
+                           undo_minutes=settings().bulk_undo_minutes,
+                           platforms=len({p for _, p in accounts}))
+
+    @expose("/confirm", methods=["POST"])
+    def confirm(self) -> Any:
+        ids, decision, reason, _n = self._form()
+        verdict = BY_KEY.get(decision)
+        if verdict is None or verdict.target is not None:
+            flash("Choose a decision that applies to whole cases.", "error")
+            return redirect(url_for("queue.index"))
+        template = None if verdict.action is None else ActionTemplate(
+            type=verdict.action, policy_reason=reason,
+            duration=timedelta(days=verdict.days) if verdict.days else None)
+        try:
+            result = bulk_decide(
+                db.session, ids, moderator_id=current_user.id, role=current_user.role,
+                decision=Decision.DISMISSED if verdict.action is None else Decision.VIOLATION,
+                action_template=template,
+                strikes=StrikePolicy.from_config(settings().strike_thresholds),
+                reason=(request.form.get("note") or f"bulk {verdict.label.lower()}")[:2000])
+        except (BulkError, BulkAuthorityError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("queue.index"))
+        db.session.commit()
+        from queues.enforce import enqueue_deliveries
+
+        enqueue_deliveries(result.delivery_ids)
+        return redirect(url_for(".done", bulk_id=result.bulk_id))
+
+    @expose("/<int:bulk_id>")
+    def done(self, bulk_id: int) -> Any:
+        from workbench.models.console import BulkOperation, BulkOperationItem
+
+        operation = db.session.get(BulkOperation, bulk_id)
+        if operation is None:
+            abort(404)
+        items = db.session.scalars(select(BulkOperationItem).where(
+            BulkOperationItem.bulk_id == bulk_id).order_by(BulkOperationItem.case_id)).all()
+        return self.render("console/bulk_done.html", operation=operation, items=items,
+                           now=utcnow())
+
+    @expose("/<int:bulk_id>/undo", methods=["POST"])
+    def undo(self, bulk_id: int) -> Any:
+        from workbench.cases import rescore_cases
+
+        policy = case_policy(settings(), db.session)
+        try:
+            result = undo_bulk(db.session, bulk_id, moderator_id=current_user.id,
+                               role=current_user.role,
+                               window=timedelta(minutes=settings().bulk_undo_minutes),
+                               rescore=lambda s, ids: rescore_cases(s, ids, policy))
+        except (BulkError, BulkAuthorityError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".done", bulk_id=bulk_id))
+        db.session.commit()
+        from queues.enforce import enqueue_deliveries
+
+        enqueue_deliveries(result.delivery_ids)
+        flash(f"Undone: {len(result.reopened_case_ids)} cases reopened, "
+              f"{len(result.lifted_action_ids)} actions lifted everywhere.", "success")
+        return redirect(url_for(".done", bulk_id=bulk_id))
+
+
+class ReportersView(ConsoleView):
+    """Seniors mark reporters who abuse reporting (their reports then sink), or clear them."""
+
+    permission = Permission.REPORTERS
+
+    @expose("/")
+    def index(self) -> Any:
+        from workbench.reporters import current_marks
+
+        return self.render("console/reporters.html", marks=current_marks(db.session))
+
+    @expose("/<int:account_id>", methods=["POST"])
+    def mark(self, account_id: int) -> Any:
+        from workbench.reporters import (
+            ReporterAuthorityError,
+            ReporterError,
+            mark_reporter,
+            unmark_reporter,
+        )
+
+        change = mark_reporter if request.form.get("mark") == "1" else unmark_reporter
+        try:
+            change(db.session, account_id, moderator_id=current_user.id,
+                   role=current_user.role, reason=request.form.get("reason", ""),
+                   policy=case_policy(settings(), db.session))
+        except (ReporterError, ReporterAuthorityError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("Reporter marked: their reports now sink." if change is mark_reporter
+                  else "Mark cleared.", "success")
+        return redirect(request.form.get("back") or url_for(".index"))
+
+
+class WellnessView(ConsoleView):
+    """A moderator's own protections: media settings and handing off distressing work."""
+
+    permission = Permission.OWN_ACCOUNT
+
+    def is_visible(self) -> bool:
+        return False
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for("account.index"))
+
+    @expose("/preferences", methods=["POST"])
+    def preferences(self) -> Any:
+        from workbench.wellness import Preferences, update_preferences
+
+        names = Preferences.__dataclass_fields__
+        update_preferences(db.session, current_user.id,
+                           {name: request.form.get(name) == "1" for name in names})
+        db.session.commit()
+        flash("Media settings saved.", "success")
+        return redirect(url_for("account.index"))
+
+    @expose("/hand-off", methods=["POST"])
+    def hand_off(self) -> Any:
+        require(Permission.TRIAGE)
+        from workbench.wellness import WellnessPolicy, hand_off, resume
+
+        if request.form.get("resume") == "1":
+            resume(db.session, current_user.id)
+            message = "Distressing cases will be offered to you again."
+        else:
+            done = hand_off(db.session, current_user.id,
+                            WellnessPolicy.from_settings(settings()))
+            message = (f"Handed off until {done.until:%H:%M} UTC; "
+                       f"{len(done.released_case_ids)} claimed cases went back to the queue.")
+        db.session.commit()
+        flash(message, "success")
+        return redirect(url_for("queue.index"))

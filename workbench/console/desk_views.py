@@ -1,0 +1,144 @@
+"""The seniors' desk: appeals, deliveries that did not arrive, and statements of reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from actions.appeals import AppealError, decide_appeal
+from actions.delivery import retry_dead
+from workbench.console.access import ConsoleView, Permission
+from workbench.enums import AppealStatus, DeliveryState
+from workbench.extensions import db
+from workbench.models import (
+    Account,
+    Action,
+    Appeal,
+    EnforcementDelivery,
+    Moderator,
+    Platform,
+    StatementOfReasons,
+)
+from workbench.models.audit import record
+
+PAGE = 50
+
+
+class AppealsView(ConsoleView):
+    """Open appeals, oldest first; decided by a senior other than the one who acted."""
+
+    permission = Permission.APPEALS
+
+    @expose("/")
+    def index(self) -> Any:
+        status = request.args.get("status", AppealStatus.OPEN.value)
+        if status not in {s.value for s in AppealStatus}:
+            status = AppealStatus.OPEN.value
+        rows = db.session.execute(
+            select(Appeal, Action, Account.platform_user_id, Account.username, Platform.slug,
+                   Moderator.display_name)
+            .join(Action, Action.id == Appeal.action_id)
+            .outerjoin(Account, Account.id == Appeal.account_id)
+            .join(Platform, Platform.id == Appeal.platform_id)
+            .outerjoin(Moderator, Moderator.id == Action.decided_by_id)
+            .where(Appeal.status == status)
+            .order_by(Appeal.created_at, Appeal.id).limit(PAGE)).all()
+        return self.render("console/appeals.html", rows=rows, status=status,
+                           statuses=[s.value for s in AppealStatus])
+
+    @expose("/<int:appeal_id>/decide", methods=["POST"])
+    def decide(self, appeal_id: int) -> Any:
+        overturn = request.form.get("outcome") == "overturn"
+        note = (request.form.get("note") or "").strip()[:2000]
+        if not note:
+            flash("Say why: the user is told the outcome.", "error")
+            return redirect(url_for(".index"))
+        try:
+            outcome = decide_appeal(db.session, appeal_id, moderator_id=current_user.id,
+                                    role=current_user.role, overturn=overturn, note=note)
+        except AppealError as exc:
+            db.session.rollback()
+            from flask import render_template
+
+            return render_template("console/refused.html", message=str(exc),
+                                   back=url_for(".index")), 403
+        db.session.commit()
+        from queues.enforce import enqueue_deliveries
+
+        enqueue_deliveries(outcome.delivery_ids)
+        flash(f"Appeal {'overturned: the action is reversed everywhere' if overturn else 'upheld'}"
+              ".", "success")
+        return redirect(url_for(".index"))
+
+
+class DeliveriesView(ConsoleView):
+    """Enforcement deliveries per platform and state; dead-lettered ones can be retried."""
+
+    permission = Permission.DELIVERIES
+
+    @expose("/")
+    def index(self) -> Any:
+        state = request.args.get("state", DeliveryState.DEAD.value)
+        if state not in {s.value for s in DeliveryState}:
+            state = DeliveryState.DEAD.value
+        counts = db.session.execute(
+            select(Platform.slug, EnforcementDelivery.state, func.count(EnforcementDelivery.id))
+            .join(Platform, Platform.id == EnforcementDelivery.platform_id)
+            .group_by(Platform.slug, EnforcementDelivery.state)
+            .order_by(Platform.slug)).all()
+        table: dict[str, dict[str, int]] = {}
+        for slug, st, n in counts:
+            table.setdefault(slug, {})[st] = n
+        rows = db.session.execute(
+            select(EnforcementDelivery, Platform.slug)
+            .join(Platform, Platform.id == EnforcementDelivery.platform_id)
+            .where(EnforcementDelivery.state == state)
+            .order_by(EnforcementDelivery.id.desc()).limit(PAGE)).all()
+        return self.render("console/deliveries.html", table=table, rows=rows, state=state,
+                           states=[s.value for s in DeliveryState])
+
+    @expose("/<int:delivery_id>/retry", methods=["POST"])
+    def retry(self, delivery_id: int) -> Any:
+        if db.session.get(EnforcementDelivery, delivery_id) is None:
+            abort(404)
+        try:
+            retry_dead(db.session, delivery_id, current_user.id)
+        except ValueError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        from queues.enforce import enqueue_deliveries
+
+        enqueue_deliveries([delivery_id])
+        flash(f"Delivery {delivery_id} is being sent again.", "success")
+        return redirect(url_for(".index"))
+
+
+class StatementView(ConsoleView):
+    """A statement of reasons, as the user receives it (DSA transparency database fields)."""
+
+    permission = Permission.READ_CASES
+
+    def is_visible(self) -> bool:
+        return False
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for("queue.index"))
+
+    @expose("/<int:action_id>")
+    def view(self, action_id: int) -> Any:
+        statement = db.session.scalar(select(StatementOfReasons).where(
+            StatementOfReasons.action_id == action_id))
+        if statement is None:
+            abort(404)
+        action = db.session.get_one(Action, action_id)
+        record(db.session, "statement.viewed", "action", action_id, actor_type="moderator",
+               actor_id=str(current_user.id))
+        db.session.commit()
+        return self.render("console/statement.html", statement=statement, action=action)

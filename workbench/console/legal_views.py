@@ -1,0 +1,334 @@
+"""The legal team's desk: requests by time left, holds, evidence bundles, erasure, transparency.
+
+Every view of these pages is an audit event; every export, download, hold and request
+is recorded by the domain code it calls.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import select
+
+from actions.erasure import ErasureError, export_personal_data, file_erasure_request
+from actions.evidence.custody import EvidenceError, custody_log, record_download, request_export
+from actions.evidence.scope import ScopeError, parse_account_ref
+from actions.holds import HoldError, place_hold, release_hold
+from actions.legal_requests import (
+    LegalRequestError,
+    LegalRequestIn,
+    by_time_left,
+    close_legal_request,
+    deadline_hours,
+    record_legal_request,
+)
+from workbench.app import settings
+from workbench.console.access import ConsoleView, Permission
+from workbench.extensions import db
+from workbench.models import (
+    ErasureRequest,
+    EvidenceExport,
+    LegalHold,
+    utcnow,
+)
+from workbench.models.audit import record
+from workbench.models.legal import AuthorityType, LegalAsk, LegalRequestStatus
+
+PAGE = 50
+
+
+def _audit_view(what: str, object_id: object = None) -> None:
+    record(db.session, f"legal.viewed.{what}", "legal_page", object_id, actor_type="moderator",
+           actor_id=str(current_user.id))
+    db.session.commit()
+
+
+def _subject(kind: str, ref: str) -> dict[str, int]:
+    """A hold's or request's subject from the form: a person, a case, or SLUG:USER_ID."""
+    ref = ref.strip()
+    if not kind or not ref:
+        return {}
+    if kind == "account":
+        try:
+            return {"account_id": parse_account_ref(db.session, ref)}
+        except ScopeError as exc:
+            raise HoldError(str(exc)) from None
+    if kind not in {"person", "case"} or not ref.isdigit():
+        raise HoldError("name a person or case by number, or an account as SLUG:USER_ID")
+    return {f"{kind}_id": int(ref)}
+
+
+def _when(raw: str | None) -> datetime | None:
+    """A ``datetime-local`` field, read as UTC (the console shows every time in UTC)."""
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    except ValueError:
+        raise HoldError(f"{raw!r} is not a date and time") from None
+
+
+class LegalView(ConsoleView):
+    """Requests from police, courts and government; holds; evidence; erasure."""
+
+    permission = Permission.LEGAL
+
+    @expose("/")
+    def index(self) -> Any:
+        _audit_view("desk")
+        return self.render(
+            "console/legal.html", requests=by_time_left(db.session),
+            holds=db.session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None))
+                                     .order_by(LegalHold.created_at.desc()).limit(PAGE)).all(),
+            exports=db.session.scalars(select(EvidenceExport)
+                                       .order_by(EvidenceExport.id.desc()).limit(PAGE)).all(),
+            erasures=db.session.scalars(select(ErasureRequest)
+                                        .order_by(ErasureRequest.due_at).limit(PAGE)).all(),
+            authority_types=[a.value for a in AuthorityType], asks=[a.value for a in LegalAsk],
+            deadlines=deadline_hours(settings().legal_deadline_hours),
+            closing=[s.value for s in LegalRequestStatus if s != LegalRequestStatus.OPEN],
+            now=utcnow())
+
+    @expose("/requests", methods=["POST"])
+    def new_request(self) -> Any:
+        form = request.form
+        try:
+            subject = _subject(form.get("subject_kind", ""), form.get("subject_ref", ""))
+            received = _when(form.get("received_at")) or utcnow()
+            item = LegalRequestIn(
+                authority_type=form.get("authority_type", ""),
+                authority=form.get("authority", ""), reference=form.get("reference", ""),
+                received_at=received, asks=form.getlist("asks"),
+                details=(form.get("details") or "").strip()[:5000] or None, **subject)
+            legal = record_legal_request(db.session, item, recorded_by_id=current_user.id,
+                                         table=deadline_hours(settings().legal_deadline_hours))
+        except (LegalRequestError, HoldError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash(f"Request {legal.reference} recorded; due {legal.due_at:%Y-%m-%d %H:%M} UTC"
+              + (" and a hold placed." if legal.hold_id else "."), "success")
+        return redirect(url_for(".index"))
+
+    @expose("/requests/<int:request_id>/close", methods=["POST"])
+    def close_request(self, request_id: int) -> Any:
+        try:
+            close_legal_request(db.session, request_id,
+                                outcome=LegalRequestStatus(request.form.get("outcome", "")),
+                                closed_by_id=current_user.id,
+                                note=(request.form.get("note") or "").strip()[:5000])
+        except (ValueError, LegalRequestError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash("Request closed.", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/holds", methods=["POST"])
+    def new_hold(self) -> Any:
+        form = request.form
+        try:
+            subject = _subject(form.get("subject_kind", ""), form.get("subject_ref", ""))
+            if not subject:
+                raise HoldError("name what the hold covers")
+            place_hold(db.session, reason=form.get("reason", ""),
+                       reference=form.get("reference", ""), placed_by_id=current_user.id,
+                       until=_when(form.get("until")), **subject)
+        except HoldError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash("Hold placed: nothing it covers will be deleted.", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/holds/<int:hold_id>/release", methods=["POST"])
+    def end_hold(self, hold_id: int) -> Any:
+        try:
+            release_hold(db.session, hold_id, released_by_id=current_user.id,
+                         note=(request.form.get("note") or "")[:2000] or None)
+        except HoldError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash("Hold released.", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/exports", methods=["POST"])
+    def new_export(self) -> Any:
+        form = request.form
+        scope = form.get("scope", "")
+        ref = (form.get("scope_ref") or "").strip()
+        try:
+            export = request_export(db.session, scope, int(ref) if ref.isdigit() else ref,
+                                    form.get("reason", ""), form.get("request_ref", ""),
+                                    current_user.id)
+        except EvidenceError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        from queues.legal import enqueue_export
+
+        enqueue_export(export.id)
+        return redirect(url_for(".export", export_id=export.id))
+
+    @expose("/exports/<int:export_id>")
+    def export(self, export_id: int) -> Any:
+        export = db.session.get(EvidenceExport, export_id)
+        if export is None:
+            abort(404)
+        _audit_view("export", export_id)
+        return self.render("console/legal_export.html", export=export,
+                           custody=custody_log(db.session, export_id))
+
+    @expose("/exports/<int:export_id>/progress")
+    def progress(self, export_id: int) -> Any:
+        export = db.session.get(EvidenceExport, export_id)
+        if export is None:
+            abort(404)
+        return jsonify(status=export.status, progress=export.progress, error=export.error,
+                       sha256=export.archive_sha256)
+
+    @expose("/exports/<int:export_id>/download", methods=["POST"])
+    def download(self, export_id: int) -> Any:
+        """Hand the bundle over; the download is logged in its chain of custody first."""
+        how = (request.form.get("how") or "console download").strip()[:2000]
+        try:
+            record_download(db.session, export_id, current_user.id, how)
+        except EvidenceError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".export", export_id=export_id))
+        db.session.commit()
+        export = db.session.get_one(EvidenceExport, export_id)
+        from workbench.storage import blob_store
+
+        stream = blob_store(settings()).open(export.archive_sha256 or "")
+        return send_file(stream, mimetype="application/zip", as_attachment=True,
+                         download_name=f"evidence-{export_id}-{export.request_ref}.zip"
+                         .replace("/", "-"), etag=export.archive_sha256, max_age=0)
+
+    @expose("/erasures", methods=["POST"])
+    def new_erasure(self) -> Any:
+        form = request.form
+        try:
+            subject = _subject(form.get("subject_kind", ""), form.get("subject_ref", ""))
+            subject.pop("case_id", None)
+            file_erasure_request(db.session, reference=(form.get("reference") or None),
+                                 recorded_by_id=current_user.id, **subject)
+        except (ErasureError, HoldError, TypeError) as exc:
+            db.session.rollback()
+            flash(str(exc) if not isinstance(exc, TypeError) else "name a person or account",
+                  "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash("Erasure request recorded; it runs when nothing blocks it.", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/access/<int:person_id>", methods=["POST"])
+    def data_access(self, person_id: int) -> Any:
+        """A person's own data, for a data access request."""
+        try:
+            data = export_personal_data(db.session, person_id, requested_by_id=current_user.id)
+        except ErasureError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        return Response(data, mimetype="application/zip", headers={
+            "Content-Disposition": f"attachment; filename=person-{person_id}-data.zip"})
+
+
+def _month() -> tuple[int, int]:
+    raw = request.args.get("month", "")
+    now = utcnow()
+    try:
+        year, month = (int(x) for x in raw.split("-"))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return year, month
+    except ValueError:
+        pass
+    return now.year, now.month
+
+
+class TransparencyView(ConsoleView):
+    """The monthly transparency and compliance report, with its charts and downloads."""
+
+    permission = Permission.LEGAL
+
+    def _report(self) -> tuple[dict[str, Any], str]:
+        from workbench.transparency import monthly_report
+
+        year, month = _month()
+        return monthly_report(db.session, year, month,
+                              deadline_hours=None), f"{year:04d}-{month:02d}"
+
+    @expose("/")
+    def index(self) -> Any:
+        report, month = self._report()
+        _audit_view("transparency", month)
+        return self.render("console/transparency.html", report=report, month=month,
+                           charts=["reports_by_category", "actions_by_type", "grievances"])
+
+    @expose("/report.<fmt>")
+    def download(self, fmt: str) -> Any:
+        from workbench.transparency import report_csv, report_json
+
+        report, month = self._report()
+        if fmt not in {"csv", "json"}:
+            abort(404)
+        body = report_csv(report) if fmt == "csv" else report_json(report)
+        return Response(body, mimetype="text/csv" if fmt == "csv" else "application/json",
+                        headers={"Content-Disposition":
+                                 f"attachment; filename=transparency-{month}.{fmt}"})
+
+    # Not "name": Flask-Admin's view handler takes that argument itself.
+    @expose("/chart/<chart_name>.svg")
+    def chart(self, chart_name: str) -> Any:
+        from workbench.transparency import report_charts
+
+        report, _month_key = self._report()
+        svg = report_charts(report).get(chart_name)
+        if svg is None:
+            abort(404)
+        return svg_response(svg)
+
+    @expose("/statements.jsonl")
+    def statements(self) -> Any:
+        """Statements of reasons in the DSA transparency database's fields, no personal data."""
+        import json
+
+        from workbench.transparency import dsa_statements
+
+        def lines() -> Any:
+            for statement in dsa_statements(db.session):
+                yield json.dumps(statement, sort_keys=True) + "\n"
+
+        _audit_view("statements_export")
+        return Response(stream_with_context(lines()), mimetype="application/x-ndjson", headers={
+            "Content-Disposition": "attachment; filename=statements-of-reasons.jsonl"})
+
+
+def svg_response(svg: str) -> Response:
+    """A chart drawn on the server, served as an image (its own styles, no script)."""
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response

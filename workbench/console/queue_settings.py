@@ -1,0 +1,99 @@
+"""Seniors set the named queues' routing rules: which cases go where, and who may take them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import delete, select
+
+from workbench.app import settings
+from workbench.cases import rescore_cases
+from workbench.console.access import ConsoleView, Permission
+from workbench.enums import OPEN_CASE_STATUSES, Category
+from workbench.extensions import db
+from workbench.models import Case, RoutingRule
+from workbench.models.audit import record
+from workbench.policy import case_policy
+
+QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: Open cases re-routed per statement when the rules change.
+REROUTE_BATCH = 1000
+
+
+class RuleError(ValueError):
+    """A submitted rule is not one the router can follow."""
+
+
+def _split(raw: str | None) -> list[str]:
+    return [x.strip() for x in (raw or "").split(",") if x.strip()]
+
+
+def parse_rules(form: Any) -> list[dict[str, Any]]:
+    """The rules in the submitted table, ordered, checked, ending with a catch-all."""
+    rows = []
+    known = {c.value for c in Category}
+    for index in sorted({int(k.split("-")[1]) for k in form if k.startswith("queue-")}):
+        queue = (form.get(f"queue-{index}") or "").strip().lower()
+        if not queue:
+            continue  # an empty row: not a rule
+        if not QUEUE_NAME.match(queue):
+            raise RuleError(f"queue name {queue!r}: lower-case letters, digits, - and _")
+        categories = _split(form.get(f"categories-{index}"))
+        unknown = sorted(set(categories) - known)
+        if unknown:
+            raise RuleError(f"unknown categories: {', '.join(unknown)}")
+        live = {"yes": True, "no": False}.get(form.get(f"live-{index}", ""))
+        position = form.get(f"position-{index}", "")
+        rows.append((int(position) if position.lstrip("-").isdigit() else 1000 + index,
+                     {"queue": queue, "categories": categories or None,
+                      "languages": _split(form.get(f"languages-{index}")) or None,
+                      "live": live}))
+    rules = [rule for _, rule in sorted(rows, key=lambda r: r[0])]
+    if not rules or any(rules[-1][k] is not None for k in ("categories", "languages", "live")):
+        rules.append({"queue": "general", "categories": None, "languages": None, "live": None})
+    return rules
+
+
+class QueueSettingsView(ConsoleView):
+    """The routing rules, first match wins; saving them re-routes the open cases."""
+
+    permission = Permission.QUEUE_SETTINGS
+
+    @expose("/")
+    def index(self) -> Any:
+        policy = case_policy(settings(), db.session)
+        return self.render("console/queue_settings.html", rules=policy.routing_rules,
+                           categories=[c.value for c in Category])
+
+    @expose("/", methods=["POST"])
+    def save(self) -> Any:
+        try:
+            rules = parse_rules(request.form)
+        except RuleError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.execute(delete(RoutingRule))
+        for position, rule in enumerate(rules):
+            db.session.add(RoutingRule(position=position, updated_by_id=current_user.id,
+                                       **rule))
+        record(db.session, "queues.rules_changed", "routing_rule", None,
+               actor_type="moderator", actor_id=str(current_user.id), data={"rules": rules})
+        db.session.flush()
+        moved = reroute_open_cases()
+        db.session.commit()
+        flash(f"Routing saved; {moved} open cases re-routed.", "success")
+        return redirect(url_for(".index"))
+
+
+def reroute_open_cases() -> int:
+    """Send every open case to the queue the current rules give it."""
+    policy = case_policy(settings(), db.session)
+    ids = list(db.session.scalars(select(Case.id).where(Case.status.in_(OPEN_CASE_STATUSES))
+                                  .order_by(Case.id)))
+    for start in range(0, len(ids), REROUTE_BATCH):
+        rescore_cases(db.session, ids[start:start + REROUTE_BATCH], policy)
+    return len(ids)

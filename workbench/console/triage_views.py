@@ -1,0 +1,378 @@
+"""The moderators' day: the console home, the triage queue and the case page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, request, send_file, session, url_for
+from flask_admin import AdminIndexView, expose
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from actions.bulk import BULK_ACTIONS
+from actions.decisions import DecisionError, escalate_case
+from actions.enforcement import ActionError, AuthorityError, reach
+from actions.strikes import StrikePolicy, strike_summary
+from workbench import triage
+from workbench.app import settings
+from workbench.case_view import in_force, load_case
+from workbench.console.access import ConsoleView, Permission, allowed, require
+from workbench.console.acting import (
+    NAVIGATION_KEYS,
+    VerdictError,
+    VerdictForm,
+    carry_out,
+    default_reason,
+    offered,
+    policy_reasons,
+)
+from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Category, Role
+from workbench.extensions import db
+from workbench.models import Case, CaseNote, Moderator, Platform, Recording
+from workbench.models.audit import record
+from workbench.policy import case_policy
+
+#: Cases remembered for the "previous case" key.
+HISTORY = 20
+
+
+class HomeView(AdminIndexView):
+    """Where the console opens: each role lands on its own desk."""
+
+    def is_visible(self) -> bool:
+        return False
+
+    @expose("/")
+    def index(self) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        if allowed(Permission.TRIAGE):
+            return redirect(url_for("queue.index"))
+        for permission, endpoint in ((Permission.LEGAL, "legal.index"),
+                                     (Permission.ADMINISTER, "staff.index")):
+            if allowed(permission) and endpoint.split(".")[0] in self.admin_endpoints():
+                return redirect(url_for(endpoint))
+        return self.render("console/home.html")
+
+    def admin_endpoints(self) -> set[str]:
+        return {v.endpoint for v in self.admin._views}  # type: ignore[union-attr]
+
+
+def _filters() -> triage.QueueFilter:
+    args = request.args
+    platform_id = None
+    if args.get("platform"):
+        platform_id = db.session.scalar(select(Platform.id).where(
+            Platform.slug == args["platform"]))
+    assignee = args.get("assignee") or ""
+    return triage.QueueFilter(
+        queue=args.get("queue") or None,
+        category=args.get("category") or None,
+        platform_id=platform_id,
+        language=args.get("language") or None,
+        status=args.get("status") if args.get("status") in OPEN_CASE_STATUSES else None,
+        assignee_id=current_user.id if assignee == "me" else (
+            int(assignee) if assignee.isdigit() else None),
+        unassigned=assignee == "none",
+    )
+
+
+def _my_queues() -> list[str]:
+    return triage.eligible_queues(case_policy(settings(), db.session).routing_rules,
+                                  current_user.languages)
+
+
+class QueueView(ConsoleView):
+    """Open cases by priority and due time, the live lane on top."""
+
+    permission = Permission.TRIAGE
+
+    @expose("/")
+    def index(self) -> Any:
+        after = None
+        if request.args.get("after"):
+            try:
+                after = triage.Cursor.decode(request.args["after"])
+            except ValueError:
+                abort(400, "that queue position is not valid; start again from the top")
+        filters = _filters()
+        page = triage.queue_page(db.session, filters, after=after,
+                                 claim_lock=_claim_lock())
+        live = triage.queue_page(db.session, triage.QueueFilter(queue="live"), limit=10,
+                                 claim_lock=_claim_lock()).rows
+        depths = dict(db.session.execute(
+            select(Case.queue, func.count(Case.id))
+            .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
+        args = {k: v for k, v in request.args.items() if k != "after" and v}
+        from workbench.wellness import WellnessPolicy, overview
+
+        return self.render(
+            "console/queue.html", page=page, live=live, depths=depths,
+            queues=case_policy(settings(), db.session).queues, my_queues=_my_queues(),
+            categories=[c.value for c in Category], statuses=OPEN_CASE_STATUSES,
+            platforms=sorted(triage.platform_slugs(db.session).values()),
+            args=args, next_url=url_for(".index", **args, after=page.next_cursor)
+            if page.next_cursor else None, keys=NAVIGATION_KEYS,
+            wellness=overview(db.session, current_user.id,
+                              WellnessPolicy.from_settings(settings())),
+            can_bulk=allowed(Permission.BULK), verdicts=offered(current_user.role),
+            bulk_actions=BULK_ACTIONS, undo_minutes=settings().bulk_undo_minutes,
+            reasons=policy_reasons(settings()))
+
+    @expose("/next", methods=["POST"])
+    def next(self) -> Any:
+        """Claim the most urgent free case in my queues and open it."""
+        queue = request.form.get("queue") or None
+        case_id = triage.claim_next(
+            db.session, current_user.id, current_user.role, queues=_my_queues(),
+            claim_lock=_claim_lock(), queue=queue,
+            exclude_categories=_excluded_categories())
+        db.session.commit()
+        if case_id is None:
+            flash("Nothing left to claim in your queues.", "info")
+            return redirect(url_for(".index"))
+        return redirect(url_for("case.view", case_id=case_id))
+
+
+def _claim_lock() -> Any:
+    from datetime import timedelta
+
+    return timedelta(minutes=settings().claim_lock_minutes)
+
+
+def _excluded_categories() -> frozenset[str]:
+    """Categories this moderator has handed off for today (wellness), if that exists."""
+    try:
+        from workbench.wellness import excluded_categories
+    except ImportError:
+        return frozenset()
+    return frozenset(excluded_categories(db.session, current_user.id))
+
+
+def _remember(case_id: int) -> None:
+    seen = [c for c in session.get("recent_cases", []) if c != case_id]
+    session["recent_cases"] = ([case_id] + seen)[:HISTORY]
+
+
+class CaseView(ConsoleView):
+    """One case: the context, the person across the group, and the decision."""
+
+    permission = Permission.READ_CASES
+
+    def is_visible(self) -> bool:
+        return False
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for("queue.index"))
+
+    @expose("/<int:case_id>")
+    def view(self, case_id: int) -> Any:
+        me = current_user.id
+        row = db.session.execute(select(Case.assignee_id, Case.status)
+                                 .where(Case.id == case_id)).first()
+        if row is None:
+            abort(404)
+        holding = row.assignee_id == me and row.status == CaseStatus.CLAIMED.value
+        if holding:
+            triage.touch(db.session, case_id, me)
+        record(db.session, "case.viewed", "case", case_id, actor_type="moderator",
+               actor_id=str(me))
+        # Committed before reading the case: a commit expires every loaded row, and the
+        # page would then reload each one as the template touches it.
+        db.session.commit()
+        ctx = load_case(db.session, case_id)
+        if ctx is None:
+            abort(404)
+        _remember(case_id)
+        reasons = policy_reasons(settings())
+        person_reach = reach(db.session, ctx.person.id)
+        assignee = db.session.get(Moderator, ctx.case.assignee_id) \
+            if ctx.case.assignee_id else None
+        colleagues = db.session.scalars(select(Moderator).where(
+            Moderator.active, Moderator.role.in_((Role.MODERATOR.value, Role.SENIOR.value)),
+            Moderator.id != me).order_by(Moderator.display_name)).all()
+        from workbench.reporters import accuracy, marked_reporters
+        from workbench.wellness import preferences
+
+        reporter_ids = {r.Report.reporter_account_id for r in ctx.reports
+                        if r.Report.reporter_account_id}
+        return self.render(
+            "console/case.html", ctx=ctx, holding=holding, assignee=assignee,
+            strikes=strike_summary(db.session, ctx.person.id,
+                                   StrikePolicy.from_config(settings().strike_thresholds)),
+            reporters=accuracy(db.session, reporter_ids),
+            marked=marked_reporters(db.session, reporter_ids),
+            can_mark=allowed(Permission.REPORTERS),
+            prefs=preferences(db.session, me),
+            can_act=allowed(Permission.TRIAGE), verdicts=offered(current_user.role),
+            reasons=reasons, default_reason=default_reason(ctx.case.primary_category, reasons),
+            person_reach=person_reach.describe(), reach_accounts=person_reach.accounts,
+            in_force=in_force(ctx.actions), colleagues=colleagues,
+            previous=_previous(case_id), keys=NAVIGATION_KEYS,
+            is_open=ctx.case.status in OPEN_CASE_STATUSES)
+
+    @expose("/<int:case_id>/act", methods=["POST"])
+    def act(self, case_id: int) -> Any:
+        require(Permission.TRIAGE)
+        case = db.session.get(Case, case_id)
+        if case is None:
+            abort(404)
+        if not triage.try_claim(db.session, case_id, current_user.id, current_user.role,
+                                _claim_lock()):
+            db.session.rollback()
+            return _refused(case_id, "Another moderator holds this case, or it is no longer "
+                            "open; nothing was changed.", 409)
+        form = VerdictForm(
+            key=request.form.get("decision", ""),
+            policy_reason=request.form.get("policy_reason", ""),
+            note_to_user=(request.form.get("note_to_user") or "").strip()[:2000] or None,
+            facts=(request.form.get("facts") or "").strip()[:5000] or None,
+            target_kind=request.form.get("target_kind") or None,
+            target_id=int(request.form["target_id"])
+            if request.form.get("target_id", "").isdigit() else None)
+        try:
+            outcome = carry_out(db.session, case_id, case.person_id, form,
+                                moderator_id=current_user.id, role=current_user.role,
+                                reasons=policy_reasons(settings()),
+                                category=case.primary_category,
+                                strikes=StrikePolicy.from_config(settings().strike_thresholds))
+        except AuthorityError as exc:
+            db.session.rollback()
+            return _refused(case_id, str(exc), 403)
+        except (VerdictError, DecisionError, ActionError) as exc:
+            db.session.rollback()
+            return _refused(case_id, str(exc), 422)
+        db.session.commit()
+        from queues.enforce import enqueue_deliveries
+
+        enqueue_deliveries(outcome.delivery_ids)
+        flash(_done_message(form.key, outcome.delivery_ids), "success")
+        if outcome.strike_step is not None:
+            flash(f"Strikes: {outcome.strike_step.active_strikes} in force, so "
+                  f"{outcome.strike_step.describe()}.", "info")
+        return redirect(url_for(".view", case_id=case_id))
+
+    @expose("/<int:case_id>/escalate", methods=["POST"])
+    def escalate(self, case_id: int) -> Any:
+        require(Permission.TRIAGE)
+        reason = (request.form.get("reason") or "").strip()[:2000]
+        try:
+            escalate_case(db.session, case_id, moderator_id=current_user.id, reason=reason)
+        except DecisionError as exc:
+            db.session.rollback()
+            return _refused(case_id, str(exc), 422)
+        db.session.commit()
+        flash("Escalated to the seniors.", "success")
+        return redirect(url_for("queue.index"))
+
+    @expose("/<int:case_id>/note", methods=["POST"])
+    def note(self, case_id: int) -> Any:
+        require(Permission.TRIAGE)
+        text = (request.form.get("text") or "").strip()[:5000]
+        if not text or db.session.get(Case, case_id) is None:
+            return _refused(case_id, "a note needs some text", 422)
+        db.session.add(CaseNote(case_id=case_id, moderator_id=current_user.id, text=text))
+        triage.touch(db.session, case_id, current_user.id)
+        record(db.session, "case.noted", "case", case_id, actor_type="moderator",
+               actor_id=str(current_user.id))
+        db.session.commit()
+        return redirect(url_for(".view", case_id=case_id) + "#notes")
+
+    @expose("/<int:case_id>/claim", methods=["POST"])
+    def claim(self, case_id: int) -> Any:
+        require(Permission.TRIAGE)
+        ok = triage.try_claim(db.session, case_id, current_user.id, current_user.role,
+                              _claim_lock())
+        db.session.commit()
+        if not ok:
+            flash("This case is held by someone else or no longer open.", "error")
+        return redirect(url_for(".view", case_id=case_id))
+
+    @expose("/<int:case_id>/release", methods=["POST"])
+    def release(self, case_id: int) -> Any:
+        require(Permission.TRIAGE)
+        try:
+            triage.release(db.session, case_id, current_user.id)
+        except triage.ClaimError as exc:
+            db.session.rollback()
+            return _refused(case_id, str(exc), 409)
+        db.session.commit()
+        flash(f"Case {case_id} is back in its queue.", "info")
+        return redirect(url_for("queue.index"))
+
+    @expose("/<int:case_id>/reassign", methods=["POST"])
+    def reassign(self, case_id: int) -> Any:
+        require(Permission.TRIAGE)
+        to = request.form.get("to", "")
+        try:
+            triage.reassign(db.session, case_id, from_id=current_user.id,
+                            to_id=int(to) if to.isdigit() else 0,
+                            reason=(request.form.get("reason") or "")[:2000])
+        except triage.ClaimError as exc:
+            db.session.rollback()
+            return _refused(case_id, str(exc), 422)
+        db.session.commit()
+        flash("Case handed over.", "success")
+        return redirect(url_for("queue.index"))
+
+    @expose("/<int:case_id>/touch", methods=["POST"])
+    def heartbeat(self, case_id: int) -> Any:
+        """The page is in use: keep the claim from lapsing."""
+        require(Permission.TRIAGE)
+        held = triage.touch(db.session, case_id, current_user.id)
+        db.session.commit()
+        return jsonify(holding=held)
+
+    @expose("/previous/<int:case_id>")
+    def previous(self, case_id: int) -> Any:
+        target = _previous(case_id)
+        if target is None:
+            flash("No earlier case in this session.", "info")
+            return redirect(url_for(".view", case_id=case_id))
+        return redirect(url_for(".view", case_id=target))
+
+    @expose("/recording/<int:recording_id>/audio")
+    def audio(self, recording_id: int) -> Any:
+        """The original recording, streamed for the page's audio player."""
+        recording = db.session.get(Recording, recording_id)
+        if recording is None:
+            abort(404)
+        record(db.session, "recording.played", "recording", recording_id,
+               actor_type="moderator", actor_id=str(current_user.id))
+        db.session.commit()
+        from workbench.storage import blob_store
+
+        stream = blob_store(settings()).open(recording.blob_sha256)
+        mimetype = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg"}.get(
+            recording.format, "application/octet-stream")
+        response = send_file(stream, mimetype=mimetype, etag=recording.blob_sha256,
+                             max_age=0, download_name=f"recording-{recording_id}."
+                             f"{recording.format}", conditional=True)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+
+def _previous(case_id: int) -> int | None:
+    recent = session.get("recent_cases", [])
+    later = recent[recent.index(case_id) + 1:] if case_id in recent else recent
+    return later[0] if later else None
+
+
+def _refused(case_id: int, message: str, status: int) -> Any:
+    """Say why nothing was done, with the status a script can check."""
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error={"code": "refused", "message": message}), status
+    from flask import render_template
+
+    return render_template("console/refused.html", message=message,
+                           back=url_for("case.view", case_id=case_id)), status
+
+
+def _done_message(key: str, deliveries: list[int]) -> str:
+    from workbench.console.acting import BY_KEY
+
+    label = BY_KEY[key].label
+    if not deliveries:
+        return f"Done: {label.lower()}."
+    return f"Done: {label.lower()}. {len(deliveries)} deliveries queued to the platforms."
