@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud
+.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-soak bench-console-seed bench-evidence
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,15 @@ bench-recordings: $(STAMP)
 
 bench-fraud: $(STAMP)
 	$(BIN)/python bench/fraud.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+bench-console-seed: $(STAMP)
+	$(BIN)/python bench/console_seed.py $(BENCH_ARGS)
+
+bench-evidence: $(STAMP)
+	$(BIN)/python bench/evidence.py $(BENCH_ARGS)
+
+bench-soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes $(or $(MINUTES),10)

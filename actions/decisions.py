@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.enforcement import ActionRequest, apply_action, check_authority, new_delivery
+from actions.strikes import (
+    DEFAULT_POLICY,
+    STRIKE_LIFETIME,
+    StrikePolicy,
+    StrikeStep,
+    apply_thresholds,
+)
 from workbench.enums import (
     OPEN_CASE_STATUSES,
     CaseStatus,
@@ -18,9 +24,6 @@ from workbench.enums import (
 )
 from workbench.models import Case, Report, Strike, utcnow
 from workbench.models.audit import record
-
-#: How long an upheld violation counts against a person.
-STRIKE_LIFETIME = timedelta(days=90)
 
 
 class Decision(StrEnum):
@@ -38,6 +41,9 @@ class CaseDecision:
     action_id: int | None
     #: Deliveries to enqueue once the caller has committed (actions and outcomes).
     delivery_ids: list[int] = field(default_factory=list)
+    #: The strike a violation gave, and what the strike thresholds applied or propose.
+    strike_id: int | None = None
+    strike_step: StrikeStep | None = None
 
 
 def decide_case(
@@ -50,13 +56,19 @@ def decide_case(
     category: str | None = None,
     action: ActionRequest | None = None,
     note: str | None = None,
+    strikes: StrikePolicy | None = None,
 ) -> CaseDecision:
     """Close a case as a violation (with an optional action) or as dismissed.
 
-    The caller commits, then enqueues ``delivery_ids``.
+    A violation is a strike; ``strikes`` (default: the documented thresholds) says what
+    the person's count of strikes brings next (``strike_step``). The caller commits,
+    then enqueues ``delivery_ids``.
     """
+    # NO KEY UPDATE: the case's key never changes here, and a stronger lock would wait
+    # on (and deadlock with) the foreign-key checks of reports being filed into it.
     case = session.execute(
-        select(Case).where(Case.id == case_id).with_for_update()).scalar_one_or_none()
+        select(Case).where(Case.id == case_id).with_for_update(key_share=True)
+    ).scalar_one_or_none()
     if case is None:
         raise DecisionError(f"no case {case_id}")
     if case.status not in OPEN_CASE_STATUSES:
@@ -80,8 +92,12 @@ def decide_case(
     case.decided_at = now
     case.assignee_id = None
     if decision is Decision.VIOLATION:
-        session.add(Strike(person_id=case.person_id, action_id=out.action_id, case_id=case.id,
-                           category=case.decided_category, expires_at=now + STRIKE_LIFETIME))
+        strike = Strike(person_id=case.person_id, action_id=out.action_id, case_id=case.id,
+                        category=case.decided_category, expires_at=now + STRIKE_LIFETIME)
+        session.add(strike)
+        out.strike_step = apply_thresholds(session, strike, strikes or DEFAULT_POLICY, now)
+        out.strike_id = strike.id
+        out.delivery_ids += out.strike_step.delivery_ids if out.strike_step else []
     out.delivery_ids += outcome_deliveries(session, case, decision)
     record(session, "case.decided", "case", case.id, actor_type="moderator",
            actor_id=str(moderator_id),

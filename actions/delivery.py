@@ -1,23 +1,29 @@
 """Sending enforcement deliveries to platforms: signed, retried, in sequence order.
 
-A delivery is *claimed* (leased for a while) in a short transaction before it is sent,
-so two workers never send the same one at once; the HTTP calls then run in parallel
-with no database session held, and the results are written in one transaction.
+Deliveries go out in batches. A batch is *claimed* (leased for a while) by one UPDATE
+that also returns what is needed to send it, so two workers never send the same
+delivery at once and a delivery waits while an earlier one to the same platform about
+the same person is pending. The HTTP calls then run in parallel over keep-alive
+connections with no database session held, and the results are written with one
+UPDATE per outcome.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-import requests
-from sqlalchemy import and_, func, select, tuple_, update
-from sqlalchemy.orm import Session
+import urllib3
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.orm import Session, aliased
 
 from actions import signing
 from workbench.enums import DeliveryState
@@ -27,6 +33,12 @@ from workbench.models.audit import record
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: How much of a platform's error response is kept (its text is untrusted).
+MAX_ERROR_BODY = 200
+
+PENDING = DeliveryState.PENDING.value
+#: Claims tried in a row when other workers take every candidate first.
+CLAIM_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -37,9 +49,17 @@ class DeliveryPolicy:
     base_backoff_s: float = 2.0
     max_backoff_s: float = 600.0
     retry_window: timedelta = timedelta(hours=24)
-    #: How long a claimed delivery is reserved for the worker sending it.
+    #: How long a claimed delivery is reserved beyond the time its batch may take to send.
     lease: timedelta = timedelta(seconds=30)
+    #: Requests in flight at once, per worker process.
     parallel: int = 16
+    #: Deliveries claimed, sent and recorded together.
+    batch: int = 200
+
+    def lease_for(self, n: int) -> timedelta:
+        """The lease for a batch of ``n``: long enough even if every request times out."""
+        rounds = math.ceil(max(n, 1) / self.parallel)
+        return self.lease + timedelta(seconds=self.timeout_s * rounds)
 
 
 @dataclass(frozen=True)
@@ -53,56 +73,83 @@ class Attempt:
         return self.status is not None and 200 <= self.status < 300
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery, as the claim returned it."""
+
+    id: int
+    platform_id: int
+    payload: dict[str, Any]
+    idempotency_key: str
+    attempts: int
+    created_at: datetime
+
+
+#: The columns a claim returns, in ``Claimed``'s order.
+CLAIMED_COLUMNS = (EnforcementDelivery.id, EnforcementDelivery.platform_id,
+                   EnforcementDelivery.payload, EnforcementDelivery.idempotency_key,
+                   EnforcementDelivery.attempts, EnforcementDelivery.created_at)
+
+
 def backoff(attempts: int, policy: DeliveryPolicy, rng: random.Random | None = None) -> float:
     """Seconds before the next try: exponential, capped, with jitter (half to full)."""
     base = min(policy.max_backoff_s, policy.base_backoff_s * 2 ** max(0, attempts - 1))
     return float(base * (0.5 + (rng or random).random() / 2))
 
 
-def claim(session: Session, delivery_ids: Iterable[int], policy: DeliveryPolicy,
-          now: datetime | None = None) -> list[int]:
-    """Lease the deliveries that are due and next in line for their person and platform.
+def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] | None = None,
+          *, limit: int | None = None, now: datetime | None = None) -> list[Claimed]:
+    """Lease due deliveries that are next in line for their person and platform.
 
-    A delivery waits while an earlier one (lower sequence) to the same platform about
-    the same person is still pending, so platforms see each person's actions in order.
+    A delivery waits while an earlier one (lower sequence) to the same platform about the
+    same person is still pending, so platforms see each person's actions in order. Only
+    ``delivery_ids`` are considered when given, else any due delivery, oldest first. Rows
+    another worker is claiming are skipped (``SKIP LOCKED``), not waited for.
     """
     now = now or utcnow()
-    ids = list(delivery_ids)
-    if not ids:
-        return []
-    pending = session.execute(
-        select(EnforcementDelivery.id, EnforcementDelivery.platform_id,
-               EnforcementDelivery.person_id, EnforcementDelivery.sequence)
-        .where(EnforcementDelivery.id.in_(ids),
-               EnforcementDelivery.state == DeliveryState.PENDING.value,
-               EnforcementDelivery.next_attempt_at <= now)
-    ).all()
-    if not pending:
-        return []
-    pairs = {(p.platform_id, p.person_id) for p in pending}
-    first = dict(
-        ((platform_id, person_id), seq) for platform_id, person_id, seq in session.execute(
-            select(EnforcementDelivery.platform_id, EnforcementDelivery.person_id,
-                   func.min(EnforcementDelivery.sequence))
-            .where(tuple_(EnforcementDelivery.platform_id, EnforcementDelivery.person_id)
-                   .in_(list(pairs)),
-                   EnforcementDelivery.state == DeliveryState.PENDING.value)
-            .group_by(EnforcementDelivery.platform_id, EnforcementDelivery.person_id)
+    limit = limit or policy.batch
+    d = EnforcementDelivery
+    earlier = aliased(EnforcementDelivery)
+    # The plan must not depend on fresh statistics: right after a burst of actions the
+    # planner still believes few deliveries are pending. Ordering by the due index's
+    # own order lets it stop after ``limit`` rows instead of sorting all that are due,
+    # and "not finished" (rather than "pending") sends the look for an earlier delivery
+    # through the (platform, person, sequence) index instead of every pending row.
+    unfinished = earlier.state.not_in([DeliveryState.DELIVERED.value, DeliveryState.DEAD.value])
+    candidates = (
+        select(d.id)
+        .where(d.state == PENDING, d.next_attempt_at <= now,
+               ~exists().where(earlier.platform_id == d.platform_id,
+                               earlier.person_id == d.person_id,
+                               earlier.sequence < d.sequence, unfinished))
+        .order_by(d.next_attempt_at).limit(limit)
+        .with_for_update(skip_locked=True))
+    if delivery_ids is not None:
+        ids = list(delivery_ids)
+        if not ids:
+            return []
+        candidates = candidates.where(d.id.in_(ids))
+    # Two statements, not one UPDATE ... WHERE id IN (that subquery): PostgreSQL may run
+    # such a subquery more than once, and each run skips the rows the last one took, so
+    # the LIMIT would not hold. The rows stay locked (PostgreSQL) until the commit.
+    for _ in range(CLAIM_TRIES):
+        chosen = list(session.scalars(candidates))
+        if not chosen:
+            session.rollback()
+            return []
+        rows = session.execute(
+            update(d)
+            .where(d.id.in_(chosen), d.state == PENDING, d.next_attempt_at <= now)
+            .values(next_attempt_at=now + policy.lease_for(len(chosen)))
+            .returning(*CLAIMED_COLUMNS)
+            .execution_options(synchronize_session=False)
         ).all()
-    )
-    next_in_line = [p.id for p in pending if first[(p.platform_id, p.person_id)] == p.sequence]
-    if not next_in_line:
-        return []
-    claimed = session.execute(
-        update(EnforcementDelivery)
-        .where(EnforcementDelivery.id.in_(next_in_line),
-               EnforcementDelivery.state == DeliveryState.PENDING.value,
-               EnforcementDelivery.next_attempt_at <= now)
-        .values(next_attempt_at=now + policy.lease)
-        .returning(EnforcementDelivery.id)
-    ).scalars().all()
-    session.commit()
-    return list(claimed)
+        session.commit()
+        if rows:
+            return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+        # Another worker leased them between the two statements (SQLite has no row
+        # locks to stop it): look again rather than stop while work is due.
+    return []
 
 
 @dataclass(frozen=True)
@@ -113,117 +160,154 @@ class Outgoing:
     headers: dict[str, str]
 
 
-def prepare(session: Session, delivery_ids: list[int],
+def prepare(session: Session, claimed: list[Claimed],
             secret_for: Callable[[Platform], str]) -> list[Outgoing]:
-    """The signed requests for claimed deliveries."""
-    rows = session.execute(
-        select(EnforcementDelivery, Platform)
-        .join(Platform, Platform.id == EnforcementDelivery.platform_id)
-        .where(EnforcementDelivery.id.in_(delivery_ids))
-    ).all()
+    """The signed requests for claimed deliveries (each platform's secret read once)."""
+    platform_ids = {c.platform_id for c in claimed}
+    platforms = {p.id: (p, secret_for(p)) for p in session.scalars(
+        select(Platform).where(Platform.id.in_(platform_ids)))} if platform_ids else {}
     out = []
-    for delivery, platform in rows:
-        body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
-        headers = {**signing.signed_headers(platform.slug, secret_for(platform), body),
-                   "Content-Type": "application/json",
-                   IDEMPOTENCY_HEADER: delivery.idempotency_key}
-        out.append(Outgoing(delivery.id, platform.webhook_url, body, headers))
+    for c in claimed:
+        platform, secret = platforms[c.platform_id]
+        body = json.dumps(c.payload, sort_keys=True, separators=(",", ":")).encode()
+        headers = {**signing.signed_headers(platform.slug, secret, body),
+                   "Content-Type": "application/json", IDEMPOTENCY_HEADER: c.idempotency_key}
+        out.append(Outgoing(c.id, platform.webhook_url, body, headers))
     return out
 
 
-Post = Callable[[Outgoing], Attempt]
+class Sender(Protocol):
+    def send(self, outgoing: list[Outgoing]) -> list[Attempt]:
+        """Post each request; one attempt per request, in the same order."""
+        ...
 
 
-def http_post(timeout_s: float) -> Post:
-    """A sender over one keep-alive HTTP session."""
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=64)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+class HttpSender:
+    """Posts over pooled keep-alive connections, ``parallel`` at a time.
 
-    def post(out: Outgoing) -> Attempt:
+    One per process: opening a connection per request, or a thread pool per batch,
+    costs more than the request itself on a fast platform.
+    """
+
+    def __init__(self, timeout_s: float, parallel: int = 16) -> None:
+        # No automatic retries or redirects: a failure is retried later, with backoff,
+        # under the same idempotency key; a redirect is a platform's misconfiguration.
+        self.pool = urllib3.PoolManager(num_pools=64, maxsize=parallel, retries=False,
+                                        timeout=urllib3.Timeout(total=timeout_s))
+        self.executor = ThreadPoolExecutor(parallel, thread_name_prefix="delivery")
+
+    def post(self, out: Outgoing) -> Attempt:
         if not out.url:
             return Attempt(out.delivery_id, None, "the platform has no webhook URL")
         try:
-            r = session.post(out.url, data=out.body, headers=out.headers, timeout=timeout_s)
-        except requests.RequestException as exc:
+            r = self.pool.request("POST", out.url, body=out.body, headers=out.headers,
+                                  preload_content=False)
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             return Attempt(out.delivery_id, None, f"{type(exc).__name__}: {exc}"[:500])
-        error = None if 200 <= r.status_code < 300 else f"HTTP {r.status_code}: {r.text[:200]}"
-        return Attempt(out.delivery_id, r.status_code, error)
+        try:
+            text = r.read(MAX_ERROR_BODY).decode("utf-8", "replace")
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            text = f"({type(exc).__name__} reading the body)"
+        # Reuse the connection only when the body was read to its end; a longer body is
+        # not worth reading, so that connection is dropped.
+        if r.length_remaining == 0:
+            r.release_conn()
+        else:
+            r.close()
+        status = r.status
+        error = None if 200 <= status < 300 else f"HTTP {status}: {text}"
+        return Attempt(out.delivery_id, status, error)
 
-    return post
+    def send(self, outgoing: list[Outgoing]) -> list[Attempt]:
+        if len(outgoing) <= 1:
+            return [self.post(o) for o in outgoing]
+        return list(self.executor.map(self.post, outgoing))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False)
+        self.pool.clear()
 
 
-def send(outgoing: list[Outgoing], post: Post, parallel: int) -> list[Attempt]:
-    """Send the requests in parallel (no database session is used here)."""
-    if len(outgoing) <= 1:
-        return [post(o) for o in outgoing]
-    with ThreadPoolExecutor(min(parallel, len(outgoing))) as pool:
-        return list(pool.map(post, outgoing))
+def record_attempts(session: Session, claimed: list[Claimed], attempts: list[Attempt],
+                    policy: DeliveryPolicy, now: datetime | None = None) -> dict[str, int]:
+    """Write the results: delivered, retried later with backoff, or dead after the window.
 
-
-def record_attempts(session: Session, attempts: list[Attempt], policy: DeliveryPolicy,
-                    now: datetime | None = None) -> dict[str, int]:
-    """Write the results: delivered, retried later with backoff, or dead after the window."""
+    Only deliveries still pending change: one delivered meanwhile (by a worker that
+    took over an expired lease) stays delivered.
+    """
     now = now or utcnow()
     counts = {"delivered": 0, "retry": 0, "dead": 0}
-    deliveries = {d.id: d for d in session.scalars(
-        select(EnforcementDelivery).where(
-            EnforcementDelivery.id.in_([a.delivery_id for a in attempts])))}
+    by_id = {c.id: c for c in claimed}
+    delivered: dict[int, list[int]] = {}
+    retries: list[dict[str, Any]] = []
     for attempt in attempts:
-        d = deliveries[attempt.delivery_id]
-        if d.state != DeliveryState.PENDING.value:
-            continue
-        d.attempts += 1
-        d.last_status_code = attempt.status
+        c = by_id[attempt.delivery_id]
         if attempt.ok:
-            d.state = DeliveryState.DELIVERED.value
-            d.delivered_at = now
-            d.last_error = None
-            counts["delivered"] += 1
-        elif now - d.created_at >= policy.retry_window:
-            d.state = DeliveryState.DEAD.value
-            d.last_error = attempt.error
-            counts["dead"] += 1
-            record(session, "delivery.dead_lettered", "enforcement_delivery", d.id,
-                   data={"platform_id": d.platform_id, "attempts": d.attempts,
-                         "error": attempt.error})
+            delivered.setdefault(attempt.status or 0, []).append(c.id)
+        elif now - c.created_at >= policy.retry_window:
+            counts["dead"] += _dead_letter(session, c, attempt)
         else:
-            d.last_error = attempt.error
-            d.next_attempt_at = now + timedelta(seconds=backoff(d.attempts, policy))
-            counts["retry"] += 1
+            retries.append({"d_id": c.id, "d_status": attempt.status, "d_error": attempt.error,
+                            "d_next": now + timedelta(seconds=backoff(c.attempts + 1, policy))})
+    d = EnforcementDelivery
+    for status, ids in delivered.items():
+        counts["delivered"] += len(session.execute(
+            update(d).where(d.id.in_(ids), d.state == PENDING)
+            .values(state=DeliveryState.DELIVERED.value, delivered_at=now,
+                    attempts=d.attempts + 1, last_status_code=status, last_error=None)
+            .returning(d.id).execution_options(synchronize_session=False)).all())
+    if retries:
+        # One statement, many parameter sets; on the session's connection, so the ORM
+        # does not turn it into its by-primary-key bulk update (which takes no WHERE).
+        session.connection().execute(
+            update(d).where(d.id == bindparam("d_id"), d.state == PENDING)
+            .values(attempts=d.attempts + 1, last_status_code=bindparam("d_status"),
+                    last_error=bindparam("d_error"), next_attempt_at=bindparam("d_next")),
+            retries)
+        counts["retry"] = len(retries)
     session.commit()
     return counts
 
 
-def deliver(session: Session, delivery_ids: list[int], post: Post,
-            secret_for: Callable[[Platform], str], policy: DeliveryPolicy) -> dict[str, int]:
-    """Claim, send and record; repeats while earlier deliveries free later ones."""
+def _dead_letter(session: Session, claimed: Claimed, attempt: Attempt) -> int:
+    """Give up on a delivery past its retry window; a person may retry it from the console."""
+    d = EnforcementDelivery
+    changed = len(session.execute(
+        update(d).where(d.id == claimed.id, d.state == PENDING)
+        .values(state=DeliveryState.DEAD.value, attempts=d.attempts + 1,
+                last_status_code=attempt.status, last_error=attempt.error)
+        .returning(d.id).execution_options(synchronize_session=False)).all())
+    if changed:
+        record(session, "delivery.dead_lettered", "enforcement_delivery", claimed.id,
+               data={"platform_id": claimed.platform_id, "attempts": claimed.attempts + 1,
+                     "error": attempt.error})
+    return changed
+
+
+def deliver(session: Session, sender: Sender, secret_for: Callable[[Platform], str],
+            policy: DeliveryPolicy, delivery_ids: Iterable[int] | None = None,
+            *, budget_s: float | None = None) -> dict[str, int]:
+    """Claim, send and record batch after batch, until nothing more can be claimed.
+
+    With ``delivery_ids``, only those (repeating while earlier ones free later ones);
+    without, whatever is due. A budget stops it starting a new batch after that long.
+    """
     totals = {"delivered": 0, "retry": 0, "dead": 0}
-    remaining = list(delivery_ids)
-    while remaining:
-        claimed = claim(session, remaining, policy)
+    ids = None if delivery_ids is None else list(delivery_ids)
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    while deadline is None or time.monotonic() < deadline:
+        claimed = claim(session, policy, ids)
         if not claimed:
             break
-        attempts = send(prepare(session, claimed, secret_for), post, policy.parallel)
-        for key, n in record_attempts(session, attempts, policy).items():
+        outgoing = prepare(session, claimed, secret_for)
+        session.rollback()  # no transaction held open while waiting on platforms
+        attempts = sender.send(outgoing)
+        for key, n in record_attempts(session, claimed, attempts, policy).items():
             totals[key] += n
-        delivered = {a.delivery_id for a in attempts if a.ok}
-        remaining = [i for i in remaining if i not in set(claimed)]
-        if not delivered:
-            break
+        if ids is not None:
+            sent = {c.id for c in claimed}
+            ids = [i for i in ids if i not in sent]
     return totals
-
-
-def due(session: Session, limit: int = 1000, now: datetime | None = None) -> list[int]:
-    """Pending deliveries whose next attempt is due, oldest first."""
-    now = now or utcnow()
-    return list(session.scalars(
-        select(EnforcementDelivery.id)
-        .where(and_(EnforcementDelivery.state == DeliveryState.PENDING.value,
-                    EnforcementDelivery.next_attempt_at <= now))
-        .order_by(EnforcementDelivery.next_attempt_at, EnforcementDelivery.id)
-        .limit(limit)))
 
 
 def retry_dead(session: Session, delivery_id: int, moderator_id: int | None) -> None:
@@ -234,7 +318,7 @@ def retry_dead(session: Session, delivery_id: int, moderator_id: int | None) -> 
     d = session.get_one(EnforcementDelivery, delivery_id)
     if d.state != DeliveryState.DEAD.value:
         raise ValueError(f"delivery {delivery_id} is {d.state}, not dead")
-    d.state = DeliveryState.PENDING.value
+    d.state = PENDING
     d.next_attempt_at = utcnow()
     record(session, "delivery.retried", "enforcement_delivery", d.id,
            actor_type="moderator" if moderator_id else "system",

@@ -166,8 +166,10 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
     """Record the action, its statement of reasons and one delivery per platform reached."""
     _validate(request)
     # Lock the person: sequences per platform must be handed out one action at a time.
+    # NO KEY UPDATE is enough for that, and does not wait on (nor deadlock with) the
+    # foreign-key checks of rows inserted for the person meanwhile (cases, accounts).
     person = session.execute(
-        select(Person).where(Person.id == request.person_id).with_for_update()
+        select(Person).where(Person.id == request.person_id).with_for_update(key_share=True)
     ).scalar_one_or_none()
     if person is None:
         raise ActionError(f"no person {request.person_id}")

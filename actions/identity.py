@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from workbench.enums import OPEN_CASE_STATUSES, CaseStatus
@@ -23,6 +24,7 @@ class LinkResult:
     merged_person_ids: list[int] = field(default_factory=list)
     #: Each link's evidence: ("phone_hash", value, other account id) or ("device_id", ...).
     evidence: list[tuple[str, str, int]] = field(default_factory=list)
+    account_id: int | None = None
 
 
 def root_person_id(session: Session, person_id: int) -> int:
@@ -37,6 +39,24 @@ def root_person_id(session: Session, person_id: int) -> int:
             return person_id
         person_id = merged_into
     raise RuntimeError(f"person merge cycle at {person_id}")
+
+
+def lock_identities(session: Session, phone_hashes: Iterable[str],
+                    device_ids: Iterable[str]) -> None:
+    """Serialise linking by these phone hashes and device ids until the transaction ends.
+
+    Two transactions linking accounts that share a phone or a device would otherwise
+    each miss the other's uncommitted account and create two people for one. On
+    PostgreSQL a transaction-level advisory lock per identifier, taken in one sorted
+    order (so two batches cannot deadlock), makes the second wait for the first to
+    commit and then find its account. SQLite runs one writer at a time already.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({f"phone:{p}" for p in phone_hashes} | {f"device:{d}" for d in device_ids})
+    for key in keys:
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": key})
 
 
 def _linked_accounts(session: Session, account: Account) -> list[tuple[Account, str, str]]:
@@ -64,11 +84,13 @@ def _linked_accounts(session: Session, account: Account) -> list[tuple[Account, 
     return [(others[other_id], kind, value) for other_id, kind, value in found]
 
 
-def link_account(session: Session, account: Account) -> LinkResult:
+def link_account(session: Session, account: Account, *, audit: bool = True) -> LinkResult:
     """Attach ``account`` to the person it shares a phone or device with.
 
     The account may bridge several people; they are merged into the oldest of
     them, whose id stays stable. A new account with no link gets a new person.
+    With ``audit=False`` the caller records a merge itself, with ``record_merge``, once
+    it has changed every row it will change (see ``record_merge`` for why).
     """
     links = _linked_accounts(session, account)
     with session.no_autoflush:
@@ -87,15 +109,25 @@ def link_account(session: Session, account: Account) -> LinkResult:
     for person_id in merged:
         _merge_person(session, person_id, target)
     evidence = [(kind, value, other.id) for other, kind, value in links]
-    if merged:
-        record(
-            session,
-            "person.merged",
-            "person",
-            target,
-            data={"merged": merged, "evidence": evidence, "account_id": account.id},
-        )
-    return LinkResult(person_id=target, merged_person_ids=merged, evidence=evidence)
+    result = LinkResult(person_id=target, merged_person_ids=merged, evidence=evidence,
+                        account_id=account.id)
+    if audit:
+        record_merge(session, result)
+    return result
+
+
+def record_merge(session: Session, result: LinkResult) -> None:
+    """The audit event of a merge, if the link merged people.
+
+    Appending to the audit chain takes a lock every writer shares until its transaction
+    ends; a transaction that takes it and then waits for a row (a case it merges) can
+    deadlock with one holding that row and waiting for the chain. A caller linking many
+    accounts in one transaction therefore records the merges after its last row change.
+    """
+    if result.merged_person_ids:
+        record(session, "person.merged", "person", result.person_id,
+               data={"merged": result.merged_person_ids, "evidence": result.evidence,
+                     "account_id": result.account_id})
 
 
 def _merge_person(session: Session, source_id: int, target_id: int) -> None:

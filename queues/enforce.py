@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import redis
 from rq import Queue
 
-from actions.delivery import DeliveryPolicy, deliver, due, http_post
+from actions.delivery import DeliveryPolicy, HttpSender, deliver
 from queues.context import in_app_context
 from queues.names import QueueName
 from queues.runtime import redis_connection
@@ -20,12 +21,32 @@ log = logging.getLogger(__name__)
 
 #: Deliveries per job: enough to send in parallel, few enough to finish quickly.
 CHUNK = 200
+#: How long a send job goes on sending other due deliveries after its own, so a burst
+#: (or work whose job Redis lost) needs few jobs. Short, so a job sent for a new ban
+#: never waits long behind one that is draining.
+DRAIN_BUDGET_S = 10.0
+#: The same for the periodic sweep, which then leaves the rest to its next run.
+SWEEP_BUDGET_S = 120.0
+
+_sender: tuple[int, float, HttpSender] | None = None
 
 
 def delivery_policy() -> DeliveryPolicy:
     s = settings()
     return DeliveryPolicy(retry_window=s.delivery_retry_window,
-                          timeout_s=s.delivery_timeout_s)
+                          timeout_s=s.delivery_timeout_s, batch=CHUNK)
+
+
+def sender(policy: DeliveryPolicy) -> HttpSender:
+    """This process's sender, kept between jobs so its connections stay open.
+
+    A process forked from one that had a sender makes its own (threads and sockets do
+    not survive a fork usefully).
+    """
+    global _sender
+    if _sender is None or _sender[:2] != (os.getpid(), policy.timeout_s):
+        _sender = (os.getpid(), policy.timeout_s, HttpSender(policy.timeout_s, policy.parallel))
+    return _sender[2]
 
 
 def enqueue_deliveries(delivery_ids: list[int]) -> int:
@@ -46,27 +67,29 @@ def _secret(platform: Platform) -> str:
     return platform_secret(platform, settings().secret_key)
 
 
+def _add(totals: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    return {key: n + more.get(key, 0) for key, n in totals.items()}
+
+
 @in_app_context
 def send_deliveries(delivery_ids: list[int]) -> dict[str, int]:
-    """Send these deliveries (those not already sent, claimed or waiting their turn)."""
+    """Send these deliveries first, then whatever else is due, for a while.
+
+    Those already sent, claimed elsewhere or waiting their turn are left alone. Sending
+    the other due deliveries here means a burst needs few jobs: the jobs queued behind
+    this one find their deliveries sent and finish at once.
+    """
     policy = delivery_policy()
-    return deliver(db.session, delivery_ids, http_post(policy.timeout_s), _secret, policy)
+    post = sender(policy)
+    own = deliver(db.session, post, _secret, policy, delivery_ids)
+    return _add(own, deliver(db.session, post, _secret, policy, budget_s=DRAIN_BUDGET_S))
 
 
 @in_app_context
 def deliver_due() -> dict[str, int]:
     """Send every delivery whose next attempt is due (retries, and what Redis lost)."""
     policy = delivery_policy()
-    post = http_post(policy.timeout_s)
-    totals = {"delivered": 0, "retry": 0, "dead": 0}
-    while ids := due(db.session, limit=CHUNK):
-        db.session.rollback()
-        result = deliver(db.session, ids, post, _secret, policy)
-        for key, n in result.items():
-            totals[key] += n
-        if not any(result.values()):
-            break
-    return totals
+    return deliver(db.session, sender(policy), _secret, policy, budget_s=SWEEP_BUDGET_S)
 
 
 @in_app_context

@@ -45,7 +45,7 @@ def _file_reports(ids: list[int]) -> dict[str, object]:
     from workbench.cases import file_reports
     from workbench.policy import case_policy
 
-    cases = file_reports(db.session, ids, case_policy(settings()))
+    cases = file_reports(db.session, ids, case_policy(settings(), db.session))
     return {"cases": len(cases)}
 
 
@@ -57,14 +57,21 @@ def _classified(result: dict[str, object]) -> dict[str, object]:
     report_ids = result.pop("report_ids", [])
     if report_ids:
         result["cases"] = len(file_reports(db.session, report_ids,  # type: ignore[arg-type]
-                                           case_policy(settings())))
+                                           case_policy(settings(), db.session)))
     return result
 
 
 def _classify_messages(ids: list[int]) -> dict[str, object]:
-    from workbench.classification import classify_messages
+    from workbench.classification import apply_automation, classify_messages
 
-    return _classified(classify_messages(db.session, ids, settings()))
+    result = _classified(classify_messages(db.session, ids, settings()))
+    flags, version = result.pop("flags"), result.pop("model_version")
+    # Automated actions append to the audit chain, whose lock is then held until commit:
+    # so only after the cases above are changed, or a moderator holding one of those
+    # cases and waiting for the chain would deadlock with this job.
+    result["deliveries"] = apply_automation(db.session, flags, version,  # type: ignore[arg-type]
+                                            settings())
+    return result
 
 
 def _classify_recordings(ids: list[int]) -> dict[str, object]:
@@ -88,7 +95,7 @@ def _accounts_changed(ids: list[int]) -> dict[str, object]:
     found = check_evasion(db.session, ids)
     reports = [e.report_id for e in found if e.report_id]
     if reports:
-        file_reports(db.session, reports, case_policy(settings()))
+        file_reports(db.session, reports, case_policy(settings(), db.session))
     return {"accounts": len(ids), "evasions": len(found),
             "deliveries": [d for e in found for d in e.delivery_ids]}
 

@@ -4,7 +4,8 @@ The request handler commits its items and an ``OutboxBatch`` first, then calls
 ``enqueue_batches``. If Redis is down, the batch simply waits: ``sweep_outbox`` (at
 worker start and every few seconds on the scheduler) enqueues every unprocessed batch
 that has no job in Redis, so nothing is written back on the request's happy path, and
-job ids derived from batch ids keep a batch from being queued twice at once.
+job ids derived from batch ids keep a batch from being queued twice at once. A batch
+job whose worker died mid-job is handed back first (``hand_back_abandoned``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import redis
 from rq import Queue, Retry
 from sqlalchemy import select
 
-from queues.names import QueueName
+from queues.names import PRIORITY_ORDER, QueueName
 from queues.runtime import redis_connection
 from workbench.enums import BatchKind
 from workbench.extensions import db
@@ -69,8 +70,26 @@ def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -
     return len(enqueued)
 
 
+def hand_back_abandoned() -> None:
+    """Jobs whose worker died with them (its heartbeat expired) go back to their queue to
+    be retried, or to the failed registry once out of retries, where a person sees them.
+
+    RQ's workers do this themselves only every ten minutes, and until then such a batch
+    counts as started, so the sweeper would leave it alone that long.
+    """
+    from rq.registry import StartedJobRegistry
+
+    try:
+        conn = redis_connection()
+        for name in PRIORITY_ORDER:
+            StartedJobRegistry(name.value, connection=conn).cleanup()
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unavailable, abandoned jobs left for the next sweep: %s", exc)
+
+
 def sweep_outbox(limit: int = 5000) -> int:
     """Enqueue unprocessed batches whose job is missing from Redis (never sent, or lost)."""
+    hand_back_abandoned()
     rows = db.session.execute(
         select(OutboxBatch.id, OutboxBatch.kind)
         .where(OutboxBatch.processed_at.is_(None),

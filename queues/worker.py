@@ -3,17 +3,90 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import redis
 from flask import current_app
 from rq import Queue, Worker
+from rq.job import Job
+from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
 
-from queues.context import use_app
+from queues.context import job_app, use_app
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.runtime import redis_connection
 from queues.scheduler import Ticker, periodic_jobs
 
 log = logging.getLogger(__name__)
+
+#: Queues whose jobs run in the worker's own process instead of a forked child. Their
+#: jobs are short and mostly wait on the network; a fork per job costs more than the
+#: job, and a long-lived process keeps its HTTP and database connections open.
+IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value})
+
+
+class WorkbenchWorker(Worker):
+    """RQ's forking worker, except for the queues in ``in_process_queues``.
+
+    A job from those runs as RQ's ``SimpleWorker`` runs every job: in this process, with
+    the same timeout (a signal), and a heartbeat that covers the whole job because
+    nothing else beats while it runs. If the process dies mid-job, the job's
+    deliveries stay leased in the database until the lease runs out, then go again.
+    """
+
+    in_process_queues: frozenset[str] = IN_PROCESS_QUEUES
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if queue.name not in self.in_process_queues:
+            super().execute_job(job, queue)
+            return
+        self.prepare_execution(job)
+        try:
+            self.perform_job(job, queue)
+        finally:
+            _end_session()
+        self.set_state(WorkerStatus.IDLE)
+
+    def get_heartbeat_ttl(self, job: Job) -> int:
+        if job.origin not in self.in_process_queues:
+            return super().get_heartbeat_ttl(job)
+        if job.timeout == -1:  # a job without a timeout: as RQ's SimpleWorker does
+            return self.worker_ttl
+        return int(job.timeout or self.worker_ttl) + 60
+
+    def kill_horse(self, sig: signal.Signals = SHUTDOWN_SIGNAL) -> None:
+        # With no horse, RQ's forking worker would signal its own process group (pid 0):
+        # a job running in this process is left to finish, as RQ's SimpleWorker does.
+        if self.horse_pid:
+            super().kill_horse(sig)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        # The child must not use the database connections this process keeps for its
+        # own jobs: drop them from the child's pool without closing them.
+        from workbench.extensions import db
+
+        with job_app().app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+        super().main_work_horse(job, queue)
+
+
+def _end_session() -> None:
+    """End the session a job ran in this process used, whatever became of it.
+
+    Jobs run here share this process's app context, so its session outlives each job;
+    one whose connection the database ended mid-transaction (an outage, a restart) would
+    otherwise leave it unusable ("Can't reconnect until invalid transaction is rolled
+    back") and fail every job after it. Its connection goes back to the pool.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from workbench.extensions import db
+
+    try:
+        db.session.remove()
+    except DBAPIError as exc:
+        log.warning("database connection lost after a job: %s", exc.orig)
+        db.session.remove()
 
 
 def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
@@ -23,7 +96,7 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     unknown = sorted(set(chosen) - set(valid))
     if unknown:
         raise ValueError(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(valid)}")
-    # Jobs run in forked children; they reuse this process's app (see queues.context).
+    # Jobs run here or in forked children; both use this process's app (queues.context).
     use_app(current_app._get_current_object())  # type: ignore[attr-defined]
     conn = redis_connection()
     if QueueName.CLASSIFY.value in chosen:
@@ -33,7 +106,7 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     if not burst:
         ticker = Ticker(conn, periodic_jobs())
         ticker.start()
-    worker = Worker([Queue(n, connection=conn) for n in chosen], connection=conn)
+    worker = WorkbenchWorker([Queue(n, connection=conn) for n in chosen], connection=conn)
     log.info("worker serving %s", ", ".join(chosen))
     try:
         return bool(worker.work(burst=burst, with_scheduler=True))
@@ -43,21 +116,32 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
 
 
 def _warm_up() -> None:
-    """Load the text model before forking, so each job's child starts with it loaded."""
+    """Load the text model and the language identifier before forking, so each job's
+    child starts with them loaded (loading them costs seconds, in every child)."""
+    from classifiers.language import detect_languages
     from workbench.app import settings
     from workbench.classification import _model
 
     try:
         _model(settings())
+        detect_languages(["warm up"])
     except Exception as exc:  # noqa: BLE001 - a missing model must not stop the worker
         log.warning("text model not preloaded: %s", exc)
 
 
 def _catch_up() -> None:
-    """At start, enqueue whatever the outbox holds (work that waited out a Redis outage)."""
+    """At start, enqueue whatever the outbox holds (work that waited out a Redis outage).
+
+    A database that cannot be reached yet does not stop the worker: it serves the queues
+    and the periodic sweep catches up once the database is back.
+    """
+    from sqlalchemy.exc import OperationalError
+
     from queues.jobs import sweep
+    from workbench.extensions import db
 
     try:
         sweep()
-    except (redis.RedisError, OSError) as exc:
+    except (redis.RedisError, OSError, OperationalError) as exc:
+        db.session.rollback()
         log.warning("start-up sweep skipped: %s", exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -69,8 +70,27 @@ def reset_tables(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """A local S3-compatible server (moto, in its own process), started on first use."""
+    from tests.storage_server import S3Server
+
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Flask]:
+def storage_overrides() -> dict[str, Any]:
+    """Blob storage settings for ``app``: the instance's directory. A test module overrides
+    this fixture with ``tests.storage_server.blob_backend`` to run on S3 as well."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, redis_url: str, tmp_path: Path,
+        storage_overrides: dict[str, Any]) -> Iterator[Flask]:
     reset_tables(database_url)
     redis.Redis.from_url(redis_url).flushdb()
     app = create_app(
@@ -79,6 +99,7 @@ def app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Flask]:
             "database_url": database_url,
             "redis_url": redis_url,
             "secret_key": TEST_SECRET_KEY,
+            **storage_overrides,
         }
     )
     app.config["TESTING"] = True

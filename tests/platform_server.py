@@ -3,6 +3,10 @@
 It checks each delivery's signature, counts idempotency keys, and applies deliveries the
 way a careful platform would: per user, a delivery older than the last applied one is
 dropped, so the test can see each user's state as the platform sees it.
+
+It speaks HTTP/1.1 with keep-alive, as platforms' servers do, so a sender can reuse its
+connections; stopping it also closes the connections it holds open, so a stopped
+platform is unreachable even to a sender with a pooled connection.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class PlatformServer:
         self.delay_s = 0.0
         self.in_flight = 0
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -54,8 +59,20 @@ class PlatformServer:
         platform = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args: object) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with platform.lock:
+                    platform._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with platform.lock:
+                    platform._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -73,6 +90,13 @@ class PlatformServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            connections, self._connections = self._connections, set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # the client closed it first
 
     def handle(self, headers: dict[str, str], body: bytes) -> int:
         if self.delay_s:

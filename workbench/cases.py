@@ -25,6 +25,7 @@ from workbench.models import (
     Message,
     Person,
     Report,
+    ReporterMark,
     utcnow,
 )
 from workbench.policy import CasePolicy
@@ -52,6 +53,8 @@ class PriorityInputs:
     fraud_signals: int
     fraud_score: float  # the mean platform score of those signals, 0..1
     live: bool
+    # Every report came from reporters marked as abusing reporting: the case sinks.
+    marked_only: bool = False
 
 
 def priority(p: PriorityInputs) -> float:
@@ -62,7 +65,9 @@ def priority(p: PriorityInputs) -> float:
     - distinct reporters: 8 points per doubling (1 reporter: 8, 3: 16, 7: 24);
     - reporters' standing: +-10 points as their past reports were upheld or dismissed;
     - history: 6 points per earlier action (up to 4), and up to 15 for fraud signals;
-    - a call still in progress: +200, above any other case, because harm is ongoing.
+    - a call still in progress: +200, above any other case, because harm is ongoing;
+    - only reports from reporters marked as abusing reporting: -1000, below every other
+      case (reports from marked reporters count for nothing in the parts above).
     """
     score = 10.0 * p.severity
     score += 30.0 * p.classifier_score
@@ -72,6 +77,8 @@ def priority(p: PriorityInputs) -> float:
     score += 3.0 * min(p.fraud_signals, 5) * p.fraud_score
     if p.live:
         score += 200.0
+    if p.marked_only:
+        score -= 1000.0
     return round(score, 3)
 
 
@@ -127,7 +134,9 @@ def root_person_ids(session: Session, person_ids: set[int]) -> dict[int, int]:
 def _open_cases(session: Session, firsts: dict[int, Any], policy: CasePolicy) -> dict[int, int]:
     """The open case id of each person, opening the missing ones in one statement."""
     open_cases = _open_case_ids(session, list(firsts))
-    missing = [p for p in firsts if p not in open_cases]
+    # In person order: two jobs opening cases for the same people insert them in the same
+    # order, so one waits for the other instead of each waiting for the other (a deadlock).
+    missing = sorted(p for p in firsts if p not in open_cases)
     if missing:
         now = utcnow()
         insert_new(
@@ -148,9 +157,16 @@ def _open_cases(session: Session, firsts: dict[int, Any], policy: CasePolicy) ->
 
 
 def _open_case_ids(session: Session, person_ids: list[int]) -> dict[int, int]:
+    """Each person's open case, locked until the transaction ends (in id order).
+
+    A case being decided meanwhile holds the same lock: filing waits for the decision,
+    then finds the case closed and opens a new one, instead of slipping a report into a
+    case whose decision (and the reporters' outcome) never saw it.
+    """
     return dict(session.execute(
         select(Case.person_id, Case.id)
         .where(Case.person_id.in_(person_ids), Case.status.in_(OPEN_CASE_STATUSES))
+        .order_by(Case.id).with_for_update(key_share=True)
     ).all())
 
 
@@ -168,18 +184,23 @@ def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> 
         categories = Counter(r.category for r in reports)
         worst = max(categories, key=lambda c: (policy.severity_of(c), categories[c]))
         reporters = {r.reporter_account_id for r in reports if r.reporter_account_id}
+        # A marked reporter's reports add nothing; a case of nothing else sinks.
+        marked_only = all(r.reporter_account_id in facts.marked for r in reports)
+        counted = [r for r in reports if r.reporter_account_id not in facts.marked] or reports
+        heard = reporters - facts.marked
         live = any(r.call_in_progress and r.call_id in facts.calls_in_progress for r in reports)
         language = facts.language(reports, person_id)
         signals, signal_score = facts.fraud.get(person_id, (0, 0.0))
         inputs = PriorityInputs(
-            severity=policy.severity_of(worst),
-            classifier_score=facts.classifier_score(reports),
-            distinct_reporters=len(reporters),
-            reporter_standing=facts.reporter_standing(reporters),
+            severity=max(policy.severity_of(r.category) for r in counted),
+            classifier_score=facts.classifier_score(counted),
+            distinct_reporters=len(heard),
+            reporter_standing=facts.reporter_standing(heard),
             prior_actions=facts.prior_actions.get(person_id, 0),
             fraud_signals=signals,
             fraud_score=signal_score,
             live=live,
+            marked_only=marked_only,
         )
         updates.append({
             "id": case_id,
@@ -212,6 +233,7 @@ class CaseFacts:
     calls_in_progress: set[int]
     message_language: dict[int, str]
     person_language: dict[int, str]
+    marked: set[int]
 
     @classmethod
     def gather(cls, session: Session, case_ids: list[int]) -> CaseFacts:
@@ -255,6 +277,10 @@ class CaseFacts:
             person_language={p: str(langs[0]) for p, langs in session.execute(
                 select(Account.person_id, Account.languages)
                 .where(Account.person_id.in_(people)).order_by(Account.id)).all() if langs},
+            marked=set(session.scalars(select(ReporterMark.account_id).where(
+                ReporterMark.account_id.in_({r.reporter_account_id for r in all_reports
+                                             if r.reporter_account_id}),
+                ReporterMark.cleared_at.is_(None)))),
         )
 
     def classifier_score(self, reports: list[Any]) -> float:

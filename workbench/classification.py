@@ -65,7 +65,11 @@ def _model(settings: Settings) -> Any:
 
 def classify_messages(session: Session, message_ids: list[int],
                       settings: Settings) -> dict[str, object]:
-    """Score a batch of messages with the active text model; detect their language."""
+    """Score a batch of messages with the active text model; detect their language.
+
+    The result's ``flags`` and ``model_version`` are for ``apply_automation``, which the
+    caller runs after filing ``report_ids`` into cases (see ``queues.jobs``).
+    """
     from classifiers.language import detect_languages
 
     rows = session.execute(
@@ -75,7 +79,7 @@ def classify_messages(session: Session, message_ids: list[int],
         .order_by(Message.id)
     ).all()
     if not rows:
-        return {"messages": 0}
+        return {"messages": 0, "flags": [], "model_version": None}
     model = _model(settings)
     texts = [r.text for r in rows]
     scores = model.score(texts)
@@ -101,9 +105,8 @@ def classify_messages(session: Session, message_ids: list[int],
     session.execute(update(Message).where(Message.id.in_([r.id for r in rows]))
                     .values(status=ContentStatus.PROCESSED.value))
     report_ids = open_classifier_reports(session, flags, model.name, model.version)
-    actions = apply_automation(session, flags, model.version, settings)
     return {"messages": len(rows), "flagged": len(flags), "report_ids": report_ids,
-            "deliveries": actions}
+            "flags": flags, "model_version": model.version}
 
 
 def open_classifier_reports(session: Session, flags: list[Flag], model_name: str,
@@ -166,9 +169,9 @@ def classify_recordings(session: Session, recording_ids: list[int],
                         settings: Settings) -> dict[str, object]:
     """Transcribe, spot keywords and score each recording; keep its timeline of segments."""
     from classifiers.audio import AudioConfig, AudioError, analyse_recording
-    from workbench.storage import LocalBlobStore
+    from workbench.storage import blob_store
 
-    store = LocalBlobStore(settings.storage_dir)
+    store = blob_store(settings)
     model = _model(settings)
     config = AudioConfig(max_duration_s=float(settings.max_audio_seconds))
     flags: list[Flag] = []
@@ -176,7 +179,9 @@ def classify_recordings(session: Session, recording_ids: list[int],
     for recording in session.scalars(select(Recording).where(
             Recording.id.in_(recording_ids), Recording.status == ContentStatus.PENDING.value)):
         try:
-            analysis = analyse_recording(store.path(recording.blob_sha256), config, model)
+            # The decoder seeks: an object-store blob is fetched to a temporary file.
+            with store.local_path(recording.blob_sha256) as path:
+                analysis = analyse_recording(path, config, model)
         except (AudioError, OSError) as exc:
             recording.status = ContentStatus.FAILED.value
             recording.error = str(exc)[:2000]

@@ -301,23 +301,39 @@ def statements_export(out_path: str, since: Any) -> None:
     """Export statements of reasons as JSON lines, with no personal data."""
     from datetime import UTC
 
-    from workbench.models import StatementOfReasons
+    from workbench.transparency import dsa_statements
 
-    query = select(StatementOfReasons).order_by(StatementOfReasons.id)
-    if since is not None:
-        query = query.where(StatementOfReasons.created_at >= since.replace(tzinfo=UTC))
     out = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8")  # noqa: SIM115
     n = 0
     try:
-        for statement in db.session.scalars(query).yield_per(1000):
-            out.write(json.dumps({"puid": f"harmoni-sor-{statement.action_id}",
-                                  **statement.body}, sort_keys=True) + "\n")
+        # The DSA transparency database's fields only, personal identifiers redacted.
+        for statement in dsa_statements(db.session,
+                                        since.replace(tzinfo=UTC) if since else None):
+            out.write(json.dumps(statement, sort_keys=True) + "\n")
             n += 1
     finally:
         if out is not sys.stdout:
             out.close()
     if out_path != "-":
         click.echo(f"{n} statements written to {out_path}")
+
+
+@main.group()
+def dashboard() -> None:
+    """The dashboard's pre-aggregated figures."""
+
+
+@dashboard.command("rebuild")
+@with_app
+def dashboard_rebuild() -> None:
+    """Recompute every day's figures from the first report (the job keeps the last two)."""
+    from workbench.dashboard import store_charts
+    from workbench.figures import rebuild_figures
+
+    written = rebuild_figures(db.session)
+    store_charts(db.session)
+    db.session.commit()
+    click.echo(f"{written} dashboard figures written")
 
 
 def _mount_classifiers() -> None:
@@ -327,3 +343,13 @@ def _mount_classifiers() -> None:
 
 
 _mount_classifiers()
+
+
+def _mount_legal() -> None:
+    from workbench.cli_legal import audit, evidence
+
+    main.add_command(evidence)
+    main.add_command(audit)
+
+
+_mount_legal()

@@ -13,9 +13,10 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from actions.identity import link_account
+from actions.identity import LinkResult, link_account, lock_identities, record_merge
 from workbench.api.schemas import AccountIn, AppealIn, MessageIn, ReportIn, SignalIn
 from workbench.bulk import insert_new
 from workbench.enums import BatchKind, ReportSource
@@ -294,9 +295,47 @@ def _apply(account: Account, item: AccountIn) -> bool:
     return (account.phone_hash, sorted(account.device_ids)) != identity_before
 
 
+def _account_deleted(session: Session, account: Account) -> None:
+    """The platform deleted the account: mark it, and file the erasure of its data.
+
+    Nothing is deleted here. The erasure runs after the retention period (IT Rules 2021
+    r. 3(1)(h)), from the maintenance job, which leaves alone what a legal hold covers.
+    """
+    from actions.erasure import request_account_deletion
+    from actions.retention import retention_policy
+    from workbench.app import settings
+    from workbench.enums import AccountStatus
+
+    account.status = AccountStatus.DELETED.value
+    keep = retention_policy(settings().retention_days).deleted_accounts
+    request_account_deletion(session, account.id, keep_days=keep)
+
+
+def _insert_account(session: Session, platform_id: int, item: AccountIn,
+                    merges: list[LinkResult]) -> Account | None:
+    """A new account, linked to its person; None if another request inserted the same
+    account meanwhile (a stub named by a message or report, or the same account sent
+    twice at once), which the caller then updates instead of failing."""
+    account = Account(platform_id=platform_id, platform_user_id=item.id, status="active")
+    account.devices = []
+    try:
+        with session.begin_nested():
+            session.add(account)
+            _apply(account, item)
+            linked = link_account(session, account, audit=False)
+            session.flush()
+    except IntegrityError:
+        return None
+    merges.append(linked)
+    return account
+
+
 def upsert_accounts(session: Session, platform_id: int, items: list[AccountIn]) -> AccountsStored:
     """Create or update accounts, and link each one whose phone or devices changed."""
     unique = list({a.id: a for a in items}.values())  # the last version of an id wins
+    # Before looking anything up: a concurrent batch sharing a phone or device waits here.
+    lock_identities(session, {a.phone_hash for a in unique if a.phone_hash},
+                    {d for a in unique for d in a.device_ids or []})
     existing = {
         a.platform_user_id: a
         for a in session.scalars(
@@ -306,21 +345,25 @@ def upsert_accounts(session: Session, platform_id: int, items: list[AccountIn]) 
     }
     created = updated = 0
     touched: list[int] = []
-    for item in unique:
-        account = existing.get(item.id)
-        if account is None:
-            account = Account(platform_id=platform_id, platform_user_id=item.id, status="active")
-            account.devices = []
-            session.add(account)
+    merges: list[LinkResult] = []
+    # In id order, as stub accounts are inserted: two requests naming the same users
+    # insert them in one order, so one waits for the other rather than deadlocking.
+    for item in sorted(unique, key=lambda a: a.id):
+        account = existing.get(item.id) or _insert_account(session, platform_id, item, merges)
+        if account is not None and item.id not in existing:
             created += 1
-            changed = _apply(account, item) or True
         else:
+            account = account or session.scalars(select(Account).where(
+                Account.platform_id == platform_id, Account.platform_user_id == item.id)).one()
             updated += 1
-            changed = _apply(account, item)
-        if changed:
-            link_account(session, account)
+            if _apply(account, item):
+                merges.append(link_account(session, account, audit=False))
         session.flush()
+        if item.status == "deleted":
+            _account_deleted(session, account)
         touched.append(account.id)
+    for linked in merges:  # the audit chain last, after every row this batch changes
+        record_merge(session, linked)
     batch = _outbox(session, platform_id, BatchKind.ACCOUNTS, touched)
     return AccountsStored(created, updated, batch)
 

@@ -14,7 +14,7 @@ from workbench.enums import BatchKind, ContentStatus
 from workbench.intake import resolve_accounts
 from workbench.models import Call, OutboxBatch, Recording, utcnow
 from workbench.settings import Settings
-from workbench.storage import LocalBlobStore
+from workbench.storage import blob_store
 
 #: The intake's error code for each reason the audio pipeline refuses a file.
 AUDIO_ERROR_CODES = {
@@ -37,12 +37,13 @@ class StoredRecording:
     batch_id: int | None
 
 
-def probe_audio(path: str, max_seconds: int) -> tuple[str, float]:
-    """(format, duration) of a stored upload, or a 422 saying why it is refused."""
+def probe_audio(source: Any, max_seconds: int) -> tuple[str, float]:
+    """(format, duration) of an upload (a path or a seekable file), or a 422 saying why it
+    is refused."""
     from classifiers.audio import AudioConfig, AudioError, probe
 
     try:
-        info = probe(path, AudioConfig(max_duration_s=float(max_seconds)))
+        info = probe(source, AudioConfig(max_duration_s=float(max_seconds)))
     except AudioError as exc:
         raise ApiError(422, AUDIO_ERROR_CODES.get(exc.code.value, "undecodable_audio"),
                        exc.message, field="audio") from None
@@ -52,17 +53,11 @@ def probe_audio(path: str, max_seconds: int) -> tuple[str, float]:
 def store_recording(session: Session, settings: Settings, platform_id: int,
                     meta: RecordingMetadata, upload: Any) -> StoredRecording:
     """Keep the audio byte for byte (content-addressed) and write the recording row."""
-    store = LocalBlobStore(settings.storage_dir)
-    sha, size = store.put_stream(upload.stream)
-    try:
-        if size == 0:
-            raise ApiError(422, "empty_audio", "the audio part is empty", field="audio")
-        fmt, duration = probe_audio(str(store.path(sha)), settings.max_audio_seconds)
-    except ApiError:
-        # Refused audio is not kept, unless the same bytes back an accepted recording.
-        if not session.execute(select(Recording.id).where(Recording.blob_sha256 == sha)).first():
-            store.delete(sha)
-        raise
+    # The parsed upload is a seekable (spooled) file: check it where it is, so refused
+    # audio never reaches the blob store, then stream it there once.
+    fmt, duration = probe_audio(upload.stream, settings.max_audio_seconds)
+    upload.stream.seek(0)
+    sha, size = blob_store(settings).put_stream(upload.stream)
     existing = session.execute(
         select(Recording).where(Recording.platform_id == platform_id,
                                 Recording.platform_recording_id == meta.id)

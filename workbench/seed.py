@@ -37,7 +37,7 @@ from workbench.models import (
 from workbench.platforms import register_platform
 from workbench.settings import Settings
 from workbench.staff import create_moderator
-from workbench.storage import LocalBlobStore
+from workbench.storage import blob_store
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ def _seed_recordings(
     index = RECORDINGS_DIR / "recordings.json"
     if not index.exists():
         return []
-    store = LocalBlobStore(settings.storage_dir)
+    store = blob_store(settings)
     out = []
     for n, entry in enumerate(json.loads(index.read_text())):
         owner = rng.choice(accounts)

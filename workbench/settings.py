@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -40,12 +40,31 @@ class Settings:
     secret_key: str = ""
     storage_dir: Path = Path()
     model_dir: Path = Path()
+    # Where blobs live: file:///path (the same as WORKBENCH_STORAGE_DIR) or
+    # s3://bucket/prefix; empty means the storage directory.
+    storage_url: str = ""
+    # The S3-compatible store; what is empty falls back to boto3's own AWS_* variables.
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # A deployment on more than one machine: nothing may default to one machine's disk
+    # (no generated key file, no embedded Redis, no SQLite).
+    production: bool = False
     max_json_bytes: int = 5 * 1024 * 1024
     max_audio_bytes: int = 50 * 1024 * 1024
     max_batch_items: int = 1000
     signature_tolerance_s: int = 300
     session_idle_minutes: int = 30
     claim_lock_minutes: int = 10
+    # Console sign-in: cookies only over HTTPS (turn off for plain-HTTP local runs), the
+    # per-address rate limit, and the lockout after repeated failures on one account.
+    secure_cookies: bool = True
+    login_rate_limit: str = "10 per minute"
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    # Policy reasons a decision may cite (JSON object over actions.statements.POLICY_REASONS).
+    policy_reasons: dict[str, Any] = field(default_factory=dict)
     # Recordings longer than this are refused at intake rather than queued.
     max_audio_seconds: int = 3 * 60 * 60
     # Enforcement webhooks: each attempt's timeout, and how long to keep retrying.
@@ -55,12 +74,25 @@ class Settings:
     # Classifier automation (JSON list; see workbench.classification for the default).
     automation_rules: list[Any] = field(default_factory=list)
     text_model: str = "text"
+    # Console depth: strike thresholds (JSON list; defaults in actions.strikes), minutes a
+    # bulk decision may be undone, the distressing categories (JSON list; defaults in
+    # workbench.wellness) and the UTC time (HH:MM) at which a moderator's day starts.
+    strike_thresholds: list[Any] = field(default_factory=list)
+    bulk_undo_minutes: int = 10
+    distressing_categories: list[Any] = field(default_factory=list)
+    wellness_day_start: str = "00:00"
     # The demo stands in for the platforms: it accepts their webhooks at /demo/platforms/.
     demo_mode: bool = False
     # Case policy overrides, JSON objects (see workbench.policy for the defaults).
     deadline_hours: dict[str, Any] = field(default_factory=dict)
     severity: dict[str, Any] = field(default_factory=dict)
     routing_rules: list[Any] = field(default_factory=list)
+    # Legal: days to keep each data type and hours to answer each kind of legal request,
+    # JSON objects merged over the defaults in actions.retention and actions.legal_requests.
+    retention_days: dict[str, Any] = field(default_factory=dict)
+    legal_deadline_hours: dict[str, Any] = field(default_factory=dict)
+    # Days to carry out an erasure request (the platform's policy under the DPDP Act s.12).
+    erasure_deadline_days: int = 30
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
@@ -118,6 +150,81 @@ def _check_redis_url(url: str) -> None:
         )
 
 
+def _check_storage(settings: Settings) -> Settings:
+    """Check ``WORKBENCH_STORAGE_URL``; a ``file://`` URL sets the storage directory."""
+    from workbench.storage import S3Location
+
+    url = settings.storage_url
+    parsed = urlparse(url)
+    if not url:
+        return settings
+    if parsed.scheme == "file":
+        if parsed.netloc not in {"", "localhost"} or not parsed.path.startswith("/"):
+            raise SettingsError(f"WORKBENCH_STORAGE_URL: expected file:///absolute/path, "
+                                f"got {url!r}")
+        return replace(settings, storage_dir=Path(unquote(parsed.path)).resolve())
+    if parsed.scheme != "s3":
+        raise SettingsError("WORKBENCH_STORAGE_URL: expected file:///path or "
+                            f"s3://bucket/prefix, got {url!r}")
+    try:
+        S3Location.parse(url)
+    except ValueError as exc:
+        raise SettingsError(f"WORKBENCH_STORAGE_URL: {exc}") from None
+    endpoint = settings.s3_endpoint_url
+    if endpoint and (urlparse(endpoint).scheme not in {"http", "https"}
+                     or not urlparse(endpoint).netloc):
+        raise SettingsError(f"WORKBENCH_S3_ENDPOINT_URL: expected http(s)://host[:port], "
+                            f"got {endpoint!r}")
+    if bool(settings.s3_access_key_id) != bool(settings.s3_secret_access_key):
+        raise SettingsError("WORKBENCH_S3_ACCESS_KEY_ID: set it and "
+                            "WORKBENCH_S3_SECRET_ACCESS_KEY together, or neither")
+    return settings
+
+
+def _check_production(settings: Settings) -> None:
+    """On more than one machine, what is shared must be named, never defaulted locally."""
+    if not settings.production:
+        return
+    if not settings.secret_key:
+        raise SettingsError("WORKBENCH_SECRET_KEY: required in production (every process "
+                            "must sign with the same key; none is generated)")
+    if not settings.redis_url:
+        raise SettingsError("WORKBENCH_REDIS_URL: required in production (the embedded "
+                            "Redis serves one machine only)")
+    if not settings.database_url.startswith("postgresql"):
+        raise SettingsError("WORKBENCH_DATABASE_URL: PostgreSQL is required in production "
+                            "(a SQLite file serves one machine only)")
+
+
+def _check_console_depth(settings: Settings) -> None:
+    """Check the strike thresholds, distressing categories and wellness day start."""
+    from actions.strikes import StrikeConfigError, StrikePolicy
+    from workbench.wellness import WellnessError, day_start_offset, distressing_categories
+
+    try:
+        StrikePolicy.from_config(settings.strike_thresholds)
+    except StrikeConfigError as exc:
+        raise SettingsError(f"WORKBENCH_STRIKE_THRESHOLDS: {exc}") from None
+    for name, check in (("DISTRESSING_CATEGORIES", distressing_categories),
+                        ("WELLNESS_DAY_START", day_start_offset)):
+        try:
+            check(settings)
+        except WellnessError as exc:
+            raise SettingsError(f"{ENV_PREFIX}{name}: {exc}") from None
+
+
+def _check_legal(settings: Settings) -> None:
+    """Retention days and legal deadlines are checked here, like every other setting."""
+    from actions.legal_requests import LegalRequestError, deadline_hours
+    from actions.retention import RetentionError, retention_policy
+
+    try:
+        retention_policy(settings.retention_days)
+        deadline_hours(settings.legal_deadline_hours)
+    except (RetentionError, LegalRequestError) as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def _secret_key(instance_dir: Path) -> str:
     """The key kept in ``instance/secret_key``, generated on first use."""
     path = instance_dir / "secret_key"
@@ -160,6 +267,10 @@ def load_settings(
         model_dir=_or_default(settings.model_dir, instance / "models"),
     )
     _check_database_url(settings.database_url)
+    _check_legal(settings)
+    _check_console_depth(settings)
+    settings = _check_storage(settings)
+    _check_production(settings)
     if settings.redis_url:
         _check_redis_url(settings.redis_url)
     if not settings.secret_key:

@@ -6,13 +6,16 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 #: Seconds a client is asked to wait when the database is unreachable.
 RETRY_AFTER_S = 5
+#: SQLSTATE class of a transaction the database rolled back to resolve a conflict with
+#: another (a deadlock, a serialization failure): nothing was stored; retry at once.
+TRANSACTION_ROLLBACK_CLASS = "40"
 
 
 class ApiError(Exception):
@@ -59,9 +62,27 @@ def init_app(app: Flask) -> None:
             err.message = "request body is larger than this endpoint accepts"
         return err.response()
 
+    @app.teardown_appcontext
+    def _end_session(exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown. Its rollback of a connection the
+        # database ended after the answer was decided would raise past every error
+        # handler and turn that answer into a 500; the transaction is gone either way.
+        from workbench.extensions import db
+
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            log.warning("database connection lost while ending a request: %s", error.orig)
+            db.session.remove()
+
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> Response:
         # A database outage is not the caller's fault, and nothing was stored: retry later.
+        if str(getattr(exc.orig, "sqlstate", "")).startswith(TRANSACTION_ROLLBACK_CLASS):
+            log.warning("transaction rolled back on a conflict: %s", exc.orig)
+            return ApiError(503, "transaction_conflict",
+                            "the request collided with another and nothing was stored; "
+                            "retry it", headers={"Retry-After": "1"}).response()
         log.warning("database unavailable: %s", exc.orig)
         return ApiError(503, "database_unavailable",
                         "the database is unavailable; retry shortly",

@@ -109,6 +109,9 @@ class AccountIn(Item):
     gender: Annotated[StrictStr, Field(max_length=32), AfterValidator(_no_nul)] | None = None
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     languages: Annotated[list[LanguageCode], Field(max_length=20)] | None = None
+    #: "deleted" when the platform deleted the account: its data is erased after the
+    #: retention period, unless a legal hold covers it.
+    status: Literal["active", "deleted"] | None = None
 
 
 class RecordingMetadata(Item):

@@ -2,6 +2,13 @@
 
 from workbench.models.audit import AuditEvent
 from workbench.models.base import Base, utcnow
+from workbench.models.console import (
+    BulkOperation,
+    BulkOperationItem,
+    DailyFigure,
+    DashboardChart,
+    ReporterMark,
+)
 from workbench.models.content import (
     Call,
     CallParticipant,
@@ -18,10 +25,17 @@ from workbench.models.enforcement import (
     Strike,
 )
 from workbench.models.intake import OutboxBatch, SeenSignature
-from workbench.models.legal import EvidenceExport, LegalHold
+from workbench.models.legal import (
+    ErasureRequest,
+    EvidenceCustodyEvent,
+    EvidenceExport,
+    LegalHold,
+    LegalRequest,
+)
 from workbench.models.people import Account, AccountDevice, Person
 from workbench.models.platform import Platform
 from workbench.models.reports import Case, CaseNote, ClassifierScore, FraudSignal, Report
+from workbench.models.routing import RoutingRule
 from workbench.models.staff import Moderator
 
 __all__ = [
@@ -31,16 +45,23 @@ __all__ = [
     "Appeal",
     "AuditEvent",
     "Base",
+    "BulkOperation",
+    "BulkOperationItem",
     "Call",
     "CallParticipant",
     "Case",
     "CaseNote",
     "ClassifierScore",
     "Conversation",
+    "DailyFigure",
+    "DashboardChart",
     "EnforcementDelivery",
+    "ErasureRequest",
+    "EvidenceCustodyEvent",
     "EvidenceExport",
     "FraudSignal",
     "LegalHold",
+    "LegalRequest",
     "Message",
     "Moderator",
     "OutboxBatch",
@@ -49,6 +70,8 @@ __all__ = [
     "Recording",
     "RecordingSegment",
     "Report",
+    "RoutingRule",
+    "ReporterMark",
     "SeenSignature",
     "StatementOfReasons",
     "Strike",

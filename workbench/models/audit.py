@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,3 +93,91 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+#: The verb of the event the retention job appends when it purges old audit events; its
+#: data names the last purged event, so the chain still verifies from the first kept one.
+AUDIT_PURGE_VERB = "retention.audit_purged"
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """Where the chain first breaks: the event named, and what is wrong with it."""
+
+    event_id: int
+    kind: str  # "altered" or "missing"
+    message: str
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """The outcome of walking the audit chain from its first event to its last."""
+
+    checked: int
+    head_id: int | None
+    head_hash: str | None
+    problem: ChainProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _purge_checkpoints(session: Session) -> set[tuple[int, str]]:
+    """(last purged id, its hash) for every purge of old events the retention job made."""
+    marks = set()
+    for data in session.scalars(select(AuditEvent.data).where(AuditEvent.verb == AUDIT_PURGE_VERB)):
+        if data and data.get("through_id") is not None and data.get("through_hash"):
+            marks.add((int(data["through_id"]), str(data["through_hash"])))
+    return marks
+
+
+def _link_problem(prev: tuple[int, str | None] | None, event: AuditEvent,
+                  checkpoints: set[tuple[int, str]]) -> ChainProblem | None:
+    """Whether ``event`` follows the one before it (or a purge checkpoint, if it is first)."""
+    if prev is None:
+        if event.prev_hash is None:
+            return None
+        if any(i < event.id and h == event.prev_hash for i, h in checkpoints):
+            return None
+        return ChainProblem(event.id, "missing",
+                            f"the events before event {event.id} are missing (its previous "
+                            "hash matches no event and no recorded purge)")
+    prev_id, prev_hash = prev
+    if event.prev_hash == prev_hash:
+        return None
+    if event.id > prev_id + 1:
+        return ChainProblem(prev_id + 1, "missing",
+                            f"event {prev_id + 1}" + (f" to {event.id - 1}"
+                                                      if event.id - 1 > prev_id + 1 else "")
+                            + f" missing: event {event.id} does not follow event {prev_id}")
+    return ChainProblem(prev_id, "altered",
+                        f"event {prev_id} altered: event {event.id} does not follow it")
+
+
+def verify_chain(session: Session, batch: int = 5000) -> ChainResult:
+    """Walk every audit event in order, recomputing each hash and checking each link.
+
+    Returns the first problem: an event whose content no longer matches its hash
+    (altered), or a broken link to the event before (altered, or deleted when ids are
+    missing there). Ids alone may skip (a rolled-back insert uses one up); only a broken
+    link shows a deletion. The last events of the chain cannot be checked against
+    anything after them: keep the head hash this returns somewhere else to catch that.
+    """
+    checkpoints = _purge_checkpoints(session)
+    prev: tuple[int, str | None] | None = None
+    checked = 0
+    query = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)
+    for event in session.scalars(query):
+        problem = _link_problem(prev, event, checkpoints)
+        if problem is None and event_hash(event.prev_hash, event) != event.hash:
+            problem = ChainProblem(event.id, "altered",
+                                   f"event {event.id} altered: its content does not match "
+                                   "its hash")
+        if problem is not None:
+            return ChainResult(checked, prev[0] if prev else None,
+                               prev[1] if prev else None, problem)
+        checked += 1
+        prev = (event.id, event.hash)
+        session.expunge(event)
+    return ChainResult(checked, prev[0] if prev else None, prev[1] if prev else None, None)

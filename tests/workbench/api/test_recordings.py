@@ -13,12 +13,19 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.conftest import PlatformApi
+from tests.storage_server import BACKENDS, blob_backend
 from workbench.extensions import db
 from workbench.models import OutboxBatch, Recording
-from workbench.storage import LocalBlobStore
+from workbench.storage import blob_store
 
 META = {"id": "rec-1", "owner_id": "u1", "kind": "call", "call_id": "call-9",
         "recorded_at": "2026-11-20T10:00:00Z"}
+
+
+@pytest.fixture(params=BACKENDS)
+def storage_overrides(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Every test here runs with blobs in a local directory and on an S3 server."""
+    return blob_backend(request)
 
 
 def _audio(fmt: str, seconds: float = 1.0) -> bytes:
@@ -60,7 +67,7 @@ def test_a_recording_is_stored_byte_for_byte_under_its_hash(
     with app.app_context():
         rec = db.session.scalars(select(Recording)).one()
         assert rec.format == fmt.lower() and rec.size_bytes == len(audio)
-        store = LocalBlobStore(app.extensions["workbench.settings"].storage_dir)
+        store = blob_store(app.extensions["workbench.settings"])
         with store.open(rec.blob_sha256) as f:
             assert f.read() == audio
         assert db.session.scalars(select(OutboxBatch.kind)).one() == "recordings"
@@ -92,6 +99,9 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
         assert db.session.execute(select(func.count(Recording.id))).scalar_one() == 0
     blobs = app.extensions["workbench.settings"].storage_dir
     assert not [p for p in blobs.rglob("*") if p.is_file()]  # refused audio is not kept
+    if audio:
+        sha = hashlib.sha256(audio).hexdigest()
+        assert not blob_store(app.extensions["workbench.settings"]).exists(sha)
 
 
 def test_a_truncated_wav_is_refused(platforms: dict[str, PlatformApi]) -> None:

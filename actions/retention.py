@@ -1,0 +1,263 @@
+"""Retention: how long each kind of data is kept, and the purge that enforces it.
+
+The defaults follow India's IT Rules 2021: content and the information collected with
+it are kept 180 days (rule 3(1)(g) for removed content, counted from its removal;
+rule 3(1)(h) for a cancelled registration, counted from the deletion), and the audit
+log is kept for at least a year and, unless configured, never purged. They are
+configuration (``WORKBENCH_RETENTION_DAYS``, a JSON object over these defaults).
+
+Nothing a legal hold covers is purged, nor content a pending report or an open case
+still points at. Each run appends one audit event with what it purged, in counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, delete, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from workbench.enums import OPEN_CASE_STATUSES, ReportStatus
+from workbench.models import (
+    Action,
+    AuditEvent,
+    Case,
+    ClassifierScore,
+    Message,
+    Recording,
+    RecordingSegment,
+    Report,
+    utcnow,
+)
+from workbench.models.audit import AUDIT_PURGE_VERB, record
+
+if TYPE_CHECKING:
+    from actions.holds import HoldCover
+    from workbench.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+SETTING = "WORKBENCH_RETENTION_DAYS"
+#: Days each kind of data is kept; ``audit_events`` None means never purged.
+DEFAULT_RETENTION_DAYS: dict[str, int | None] = {
+    "messages": 180,
+    "recordings": 180,
+    "removed_content": 180,
+    "deleted_accounts": 180,
+    "audit_events": None,
+}
+#: The audit log is never purged younger than this, whatever the configuration says
+#: (on PostgreSQL the table's trigger enforces the same floor).
+AUDIT_MIN_DAYS = 365
+#: Rows deleted per transaction.
+BATCH = 1000
+
+
+class RetentionError(ValueError):
+    """The retention configuration is wrong; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Days to keep each kind of data (see ``DEFAULT_RETENTION_DAYS``)."""
+
+    messages: int = 180
+    recordings: int = 180
+    removed_content: int = 180
+    deleted_accounts: int = 180
+    audit_events: int | None = None
+
+
+def retention_policy(overrides: Mapping[str, Any] | None = None) -> RetentionPolicy:
+    """The defaults with ``overrides`` (the setting's JSON object) applied and checked."""
+    values: dict[str, Any] = {**DEFAULT_RETENTION_DAYS, **(overrides or {})}
+    unknown = sorted(set(values) - set(DEFAULT_RETENTION_DAYS))
+    if unknown:
+        raise RetentionError(f"{SETTING}: unknown data type {unknown[0]!r} (known: "
+                             f"{', '.join(DEFAULT_RETENTION_DAYS)})")
+    for key, days in values.items():
+        if key == "audit_events" and days is None:
+            continue
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise RetentionError(f"{SETTING}: {key} must be a whole number of days, got "
+                                 f"{days!r}")
+    audit = values["audit_events"]
+    if audit is not None and audit < AUDIT_MIN_DAYS:
+        raise RetentionError(f"{SETTING}: audit_events must be at least {AUDIT_MIN_DAYS} days "
+                             f"(or null to keep them), got {audit}")
+    return RetentionPolicy(**values)
+
+
+@dataclass
+class PurgeCounts:
+    """What a run purged, and what it kept although due (held, or still under review)."""
+
+    purged: Counter[str] = field(default_factory=Counter)
+    kept_held: Counter[str] = field(default_factory=Counter)
+    kept_under_review: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {"purged": dict(+self.purged), "kept_held": dict(+self.kept_held),
+                "kept_under_review": dict(+self.kept_under_review)}
+
+
+def under_review(session: Session, column: Any, ids: list[int]) -> set[int]:
+    """Content a pending report or a report in an open case points at."""
+    if not ids:
+        return set()
+    rows = session.scalars(
+        select(column).outerjoin(Case, Case.id == Report.case_id)
+        .where(column.in_(ids), or_(Report.status == ReportStatus.PENDING.value,
+                                    Case.status.in_(OPEN_CASE_STATUSES))))
+    return set(rows)
+
+
+def delete_messages(session: Session, ids: list[int]) -> Counter[str]:
+    """Delete messages with their scores; reports and actions keep the platform's ids only."""
+    counts: Counter[str] = Counter()
+    if not ids:
+        return counts
+    counts["classifier_scores"] += rowcount(session.execute(
+        delete(ClassifierScore).where(ClassifierScore.content_type == "message",
+                                      ClassifierScore.content_id.in_(ids))))
+    session.execute(update(Report).where(Report.message_id.in_(ids)).values(message_id=None))
+    session.execute(update(Action).where(Action.message_id.in_(ids)).values(message_id=None))
+    counts["messages"] += rowcount(session.execute(delete(Message).where(Message.id.in_(ids))))
+    return counts
+
+
+def delete_recordings(session: Session, ids: list[int]) -> tuple[Counter[str], set[str]]:
+    """Delete recordings with their segments and scores; returns the counts and blob hashes.
+
+    The blobs are deleted only after the caller commits (``delete_unreferenced_blobs``):
+    a rolled-back purge must not lose audio its rows still point at.
+    """
+    counts: Counter[str] = Counter()
+    if not ids:
+        return counts, set()
+    shas = set(session.scalars(select(Recording.blob_sha256).where(Recording.id.in_(ids))))
+    counts["classifier_scores"] += rowcount(session.execute(
+        delete(ClassifierScore).where(ClassifierScore.content_type == "recording",
+                                      ClassifierScore.content_id.in_(ids))))
+    session.execute(delete(RecordingSegment).where(RecordingSegment.recording_id.in_(ids)))
+    session.execute(update(Report).where(Report.recording_id.in_(ids))
+                    .values(recording_id=None))
+    session.execute(update(Action).where(Action.recording_id.in_(ids))
+                    .values(recording_id=None))
+    counts["recordings"] += rowcount(session.execute(
+        delete(Recording).where(Recording.id.in_(ids))))
+    return counts, shas
+
+
+def delete_unreferenced_blobs(session: Session, store: BlobStore, shas: Iterable[str]) -> int:
+    """Delete the blobs no recording points at any more (the same audio may be shared)."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return 0
+    still = set(session.scalars(select(Recording.blob_sha256)
+                                .where(Recording.blob_sha256.in_(wanted))))
+    gone = [sha for sha in wanted if sha not in still]
+    for sha in gone:
+        store.delete(sha)
+    return len(gone)
+
+
+def rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _expired(column_received: Any, column_removed: Any, policy_days: int, removed_days: int,
+             now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(column_removed.is_(None), column_received < now - timedelta(days=policy_days)),
+        and_(column_removed.is_not(None), column_removed < now - timedelta(days=removed_days)))
+
+
+def _purge_messages(session: Session, policy: RetentionPolicy, cover: HoldCover,
+                    now: datetime, counts: PurgeCounts, batch: int) -> None:
+    expired = _expired(Message.received_at, Message.removed_at, policy.messages,
+                       policy.removed_content, now)
+    last = 0
+    while rows := session.execute(
+            select(Message.id, Message.sender_account_id, Message.recipient_account_id)
+            .where(expired, Message.id > last).order_by(Message.id).limit(batch)).all():
+        last = rows[-1][0]
+        held = {r[0] for r in rows if cover.message_held(r[0], r[1], r[2])}
+        review = under_review(session, Report.message_id, [r[0] for r in rows
+                                                            if r[0] not in held])
+        ids = [r[0] for r in rows if r[0] not in held and r[0] not in review]
+        counts.kept_held["messages"] += len(held)
+        counts.kept_under_review["messages"] += len(review)
+        counts.purged.update(delete_messages(session, ids))
+        session.commit()
+
+
+def _purge_recordings(session: Session, store: BlobStore, policy: RetentionPolicy,
+                      cover: HoldCover, now: datetime, counts: PurgeCounts,
+                      batch: int) -> None:
+    expired = _expired(Recording.received_at, Recording.removed_at, policy.recordings,
+                       policy.removed_content, now)
+    last = 0
+    while rows := session.execute(
+            select(Recording.id, Recording.owner_account_id, Recording.call_id)
+            .where(expired, Recording.id > last).order_by(Recording.id).limit(batch)).all():
+        last = rows[-1][0]
+        held = {r[0] for r in rows if cover.recording_held(r[0], r[1], r[2])}
+        review = under_review(session, Report.recording_id, [r[0] for r in rows
+                                                              if r[0] not in held])
+        ids = [r[0] for r in rows if r[0] not in held and r[0] not in review]
+        counts.kept_held["recordings"] += len(held)
+        counts.kept_under_review["recordings"] += len(review)
+        deleted, shas = delete_recordings(session, ids)
+        counts.purged.update(deleted)
+        session.commit()
+        counts.purged["recording_blobs"] += delete_unreferenced_blobs(session, store, shas)
+
+
+def purge_audit_events(session: Session, days: int, now: datetime) -> int:
+    """Delete audit events older than ``days`` (at least a year) and mark where the chain
+    now starts, so ``verify_chain`` accepts the first kept event. The caller commits."""
+    if days < AUDIT_MIN_DAYS:
+        raise RetentionError(f"{SETTING}: audit_events must be at least {AUDIT_MIN_DAYS} days")
+    # An hour's margin, so an event at the edge is never refused by the trigger, which
+    # measures the year on the database server's clock.
+    cutoff = now - timedelta(days=days, hours=1)
+    last = session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.at < cutoff)
+                           .order_by(AuditEvent.id.desc()).limit(1)).first()
+    if last is None:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # The table's trigger refuses deletes unless asked for here, in this transaction.
+        session.execute(text("SET LOCAL workbench.audit_purge = 'on'"))
+    n = rowcount(session.execute(
+        delete(AuditEvent).where(AuditEvent.id <= last.id, AuditEvent.at < cutoff)
+        .execution_options(synchronize_session=False)))
+    record(session, AUDIT_PURGE_VERB, "audit_event", last.id,
+           data={"through_id": last.id, "through_hash": last.hash, "count": n, "days": days})
+    return n
+
+
+def run_retention(session: Session, store: BlobStore, policy: RetentionPolicy, *,
+                  now: datetime | None = None, batch: int = BATCH) -> PurgeCounts:
+    """Purge what has outlived its retention, a batch per transaction; audited in counts."""
+    from actions.holds import held_cover
+
+    now = now or utcnow()
+    cover = held_cover(session, now)
+    counts = PurgeCounts()
+    _purge_messages(session, policy, cover, now, counts, batch)
+    _purge_recordings(session, store, policy, cover, now, counts, batch)
+    if policy.audit_events is not None:
+        counts.purged["audit_events"] += purge_audit_events(session, policy.audit_events, now)
+    if +counts.purged:
+        record(session, "retention.purged", "retention", None,
+               data={**counts.as_dict(), "policy": asdict(policy)})
+        log.info("retention purged %s (kept: held %s, under review %s)", dict(counts.purged),
+                 dict(counts.kept_held), dict(counts.kept_under_review))
+    session.commit()
+    return counts

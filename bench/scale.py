@@ -1,0 +1,340 @@
+"""Worker scaling: throughput of the classification and enforcement stages with 1, 2 and 4
+worker processes, so how the workbench scales out is measured rather than claimed.
+
+Run: ``make bench-scale``. Each stage runs through the real queue and jobs:
+``workbench worker --queues classify`` (or ``enforce``) subprocesses, PostgreSQL (a scratch
+database, ``BENCH_SCALE_DATABASE_URL``, default ``workbench_bench_scale``) and Redis db 10
+(``BENCH_SCALE_REDIS_URL``); enforcement delivers to three platform webhook servers on
+127.0.0.1, in a process of their own. Work is written first and enqueued all at once
+with the workers already up, so start-up is not timed. Worker counts take turns within each
+round, so whatever else the machine is doing falls on every count alike. The baseline is
+one worker, measured in the same run; the ratios say what 2 and 4 workers add to it.
+Beside each rate: the workers' CPU time per item (their job children included), which
+says how much of the machine a stage needs whatever else is running on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil  # noqa: E402
+import redis  # noqa: E402
+from rq import Queue, Worker  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from bench.harness import ROOT, SECRET_KEY, Stack, median, print_json, print_table  # noqa: E402
+
+DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench_scale"
+REDIS = "redis://127.0.0.1:6379/10"
+SLUGS = ("calls", "web", "meet")
+WORKER_READY_TIMEOUT_S = 120
+STAGE_TIMEOUT_S = 900
+
+BENIGN = ["see you at dinner tonight", "are you joining the call later?",
+          "kal milte hain yaar, bahut time ho gaya", "thanks for the voice note, love it",
+          "which room is the quiz in", "happy birthday!! have a great one",
+          "can you send me the photos from saturday", "running ten minutes late, sorry"]
+ABUSIVE = ["you are a stupid idiot and i hate you", "shut up you worthless moron",
+           "nobody wants you here you pathetic loser"]
+SPAM = ["WINNER!! As a valued network customer you have been selected to receive a £900 "
+        "prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only."]
+WORDS = ["today", "now", "pls", "ok", "bro", "haha", "later", "again", "team", "soon"]
+
+
+def _text(rng: random.Random) -> str:
+    """One message: mostly everyday chat, some abuse (8%), a little spam (1%)."""
+    roll = rng.random()
+    pool = SPAM if roll < 0.01 else ABUSIVE if roll < 0.09 else BENIGN
+    return f"{rng.choice(pool)} {' '.join(rng.choices(WORDS, k=rng.randint(0, 4)))}".strip()
+
+
+# ---- the platform webhook servers, in their own process --------------------------------
+
+def _serve_platforms(secrets: dict[str, str], ports: Any, stop: Any) -> None:
+    from tests.platform_server import PlatformServer
+
+    servers = [PlatformServer(slug, secret) for slug, secret in secrets.items()]
+    for server in servers:
+        server.start()
+    ports.put({s.slug: s.url for s in servers})
+    stop.wait()
+    for server in servers:
+        server.stop()
+
+
+class PlatformProcess:
+    """Three platform servers in a child process, so they do not share the bench's GIL."""
+
+    def __init__(self) -> None:
+        self.secrets = {slug: f"bench-{slug}-secret-0123456789" for slug in SLUGS}
+        ctx = multiprocessing.get_context("spawn")
+        self.stop_event = ctx.Event()
+        self.ports = ctx.Queue()
+        self.process = ctx.Process(target=_serve_platforms, daemon=True,
+                                   args=(self.secrets, self.ports, self.stop_event))
+
+    def start(self) -> dict[str, str]:
+        self.process.start()
+        urls: dict[str, str] = self.ports.get(timeout=60)
+        return urls
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+# ---- the two stages --------------------------------------------------------------------
+
+class Bench:
+    """The stack, the app (for writing work and counting what is done) and the figures."""
+
+    def __init__(self, stack: Stack, platform_urls: dict[str, str], secrets: dict[str, str]):
+        from workbench.app import create_app
+        from workbench.extensions import db
+        from workbench.platforms import register_platform
+        from workbench.staff import create_moderator
+
+        self.stack = stack
+        self.app = create_app({"database_url": stack.database_url,
+                               "redis_url": stack.redis_url, "secret_key": SECRET_KEY,
+                               "instance_dir": stack.instance_dir})
+        self.redis = redis.Redis.from_url(stack.redis_url)
+        self.rng = random.Random(42)
+        self.offset = 0
+        # Enforcement's people get user ids of their own, apart from the message senders'.
+        self.people_offset = 10**7
+        with self.app.app_context():
+            for slug in SLUGS:
+                register_platform(db.session, SECRET_KEY, slug, secret=secrets[slug],
+                                  webhook_url=platform_urls[slug])
+            self.moderator_id = create_moderator(db.session, "bench-scale@example.org",
+                                                 "password-123", "senior").id
+            db.session.commit()
+            self.platform_id = self._platform_ids()["calls"]
+
+    def _platform_ids(self) -> dict[str, int]:
+        from workbench.extensions import db
+        from workbench.models import Platform
+
+        return dict(db.session.execute(select(Platform.slug, Platform.id)).all())
+
+    def start_workers(self, n: int, queue: str) -> None:
+        """``n`` worker processes on ``queue``, each logging to a file; wait until all serve."""
+        logs = self.stack.instance_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            with (logs / f"{queue}-{n}-{i}.log").open("ab") as log:
+                self.stack.procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "workbench", "worker", "--queues", queue],
+                    env=self.stack.env, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True))
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
+        q = Queue(queue, connection=self.redis)
+        while Worker.count(connection=self.redis, queue=q) < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{n} {queue} workers did not start")
+            time.sleep(0.1)
+
+    def stop_workers(self) -> None:
+        self.stack.stop()
+        self.redis.flushdb()
+
+    def worker_cpu_s(self) -> float:
+        """CPU seconds the worker processes have used: their own, their finished job
+        children's, and their live children's (so a child reaped in between counts once)."""
+        total = 0.0
+        for proc in self.stack.procs:
+            try:
+                worker = psutil.Process(proc.pid)
+                t = worker.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+                for child in worker.children(recursive=True):
+                    c = child.cpu_times()
+                    total += c.user + c.system
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    def _timed(self, start: Any, pending: Any, queue: str, items: int) -> Run:
+        """Start the work, wait until nothing is ``pending``, and time it. A job that
+        failed (or waits to retry) stops the bench: it would time the back-off."""
+        from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+        from workbench.extensions import db
+
+        q = Queue(queue, connection=self.redis)
+        cpu = self.worker_cpu_s()
+        started = time.perf_counter()
+        start()
+        deadline = time.monotonic() + STAGE_TIMEOUT_S
+        while db.session.execute(pending).scalar_one():
+            db.session.rollback()
+            failed = FailedJobRegistry(queue=q).count + ScheduledJobRegistry(queue=q).count
+            if failed:
+                raise RuntimeError(f"{queue}: {failed} job(s) failed; see the worker logs "
+                                   f"in {self.stack.instance_dir / 'logs'}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{queue}: not done after {STAGE_TIMEOUT_S} s")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        db.session.rollback()
+        time.sleep(0.5)  # let each worker reap its last job's child, whose CPU then counts
+        return Run(items / elapsed, items, self.worker_cpu_s() - cpu, os.getloadavg()[0])
+
+    def classify(self, batches: int, batch_size: int) -> Run:
+        """Messages scored per second: ``batches`` outbox batches, enqueued at once."""
+        from queues.outbox import enqueue_batches
+        from workbench.api.schemas import MessageIn
+        from workbench.extensions import db
+        from workbench.intake import store_messages
+        from workbench.models import OutboxBatch
+
+        now = datetime.now(UTC)
+        with self.app.app_context():
+            ids = []
+            for _ in range(batches):
+                items = []
+                for _ in range(batch_size):
+                    self.offset += 1
+                    items.append(MessageIn(
+                        id=f"m{self.offset}", conversation_id=f"c{self.offset % 3000}",
+                        sender_id=f"u{self.rng.randrange(5000)}",
+                        recipient_id=f"u{self.rng.randrange(5000)}",
+                        text=_text(self.rng), sent_at=now))
+                stored = store_messages(db.session, self.platform_id, items)
+                ids.append(stored.batch_id)
+            db.session.commit()
+            return self._timed(lambda: enqueue_batches(ids), select(func.count(OutboxBatch.id))
+                               .where(OutboxBatch.id.in_(ids), OutboxBatch.processed_at.is_(None)),
+                               "classify", batches * batch_size)
+
+    def enforce(self, people: int) -> Run:
+        """Deliveries per second: bans of ``people`` people with an account on each of the
+        three platforms, their deliveries enqueued at once; done when all are delivered."""
+        from bench.enforcement import _ban, _people
+        from queues.enforce import enqueue_deliveries
+        from workbench.models import EnforcementDelivery
+
+        person_ids = _people(self.app, dict.fromkeys(SLUGS), people, self.people_offset)
+        self.people_offset += people
+        _, ids = _ban(self.app, person_ids, self.moderator_id)
+        with self.app.app_context():
+            return self._timed(lambda: enqueue_deliveries(ids),
+                               select(func.count(EnforcementDelivery.id)).where(
+                                   EnforcementDelivery.id.in_(ids),
+                                   EnforcementDelivery.state != "delivered"),
+                               "enforce", len(ids))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed run: items per second, how many items, worker CPU used, load after."""
+
+    rate: float
+    items: int
+    cpu_s: float
+    load: float
+
+    @property
+    def cpu_ms_per_item(self) -> float:
+        return 1000 * self.cpu_s / self.items
+
+
+STAGES = {"classify": "messages scored/s", "enforce": "deliveries/s"}
+
+
+def measure(bench: Bench, args: argparse.Namespace, counts: list[int]) -> dict[str, list[Run]]:
+    """Every stage with every worker count, ``args.runs`` rounds, counts taking turns."""
+    runs: dict[str, list[Run]] = {f"{s}_{n}w": [] for s in STAGES for n in counts}
+    for round_no in range(1, args.runs + 1):
+        for n in counts:
+            for stage in STAGES:
+                bench.start_workers(n, stage)
+                try:
+                    run = (bench.classify(args.batches, args.batch_size) if stage == "classify"
+                           else bench.enforce(args.people))
+                finally:
+                    bench.stop_workers()
+                runs[f"{stage}_{n}w"].append(run)
+                print(f"round {round_no}, {n} worker(s), {stage}: {run.rate:,.0f} "
+                      f"{STAGES[stage]}, worker CPU {run.cpu_ms_per_item:.2f} ms each, "
+                      f"load {run.load:.1f}", flush=True)
+    return runs
+
+
+def report(runs: dict[str, list[Run]], counts: list[int], load_before: float) -> None:
+    base = counts[0]
+    figures: dict[str, Any] = {}
+    for key, values in runs.items():
+        figures[key] = round(median([r.rate for r in values]), 1)
+        figures[f"{key}_cpu_ms_per_item"] = round(median([r.cpu_ms_per_item for r in values]),
+                                                  3)
+    rows = []
+    for stage, unit in STAGES.items():
+        for n in counts:
+            key = f"{stage}_{n}w"
+            ratio = ""
+            if n != base:
+                figures[f"{stage}_ratio_{n}_{base}"] = round(
+                    figures[key] / figures[f"{stage}_{base}w"], 2)
+                ratio = f"  ({figures[f'{stage}_ratio_{n}_{base}']}x of {base})"
+            spread = ", ".join(f"{r.rate:,.0f}" for r in runs[key])
+            rows.append((f"{stage}, {n} worker(s): {unit}",
+                         f"{figures[key]:,.0f}{ratio}   runs: {spread}   worker CPU "
+                         f"{figures[f'{key}_cpu_ms_per_item']:.2f} ms/item"))
+    first = runs[f"classify_{base}w"][0]
+    deliveries = runs[f"enforce_{base}w"][0].items
+    figures.update(runs=len(runs[f"classify_{base}w"]), cores=os.cpu_count(),
+                   messages_per_run=first.items, deliveries_per_run=deliveries,
+                   load_avg_before=round(load_before, 2),
+                   load_avg_max=round(max(r.load for v in runs.values() for r in v), 2))
+    print_table(f"Worker scaling on {os.cpu_count()} cores (median of {figures['runs']} runs; "
+                f"{first.items} messages, {deliveries} deliveries per run; load average "
+                f"{figures['load_avg_before']} before, up to {figures['load_avg_max']})", rows)
+    print_json(figures)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="rounds; medians are reported")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts to compare")
+    parser.add_argument("--batches", type=int, default=24, help="message batches per run")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--people", type=int, default=2000,
+                        help="people banned per enforcement run (3 deliveries each)")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
+
+    stack = Stack(database_url=os.environ.get("BENCH_SCALE_DATABASE_URL", DATABASE),
+                  redis_url=os.environ.get("BENCH_SCALE_REDIS_URL", REDIS),
+                  instance_dir=ROOT / "instance" / "bench-scale")
+    stack.reset()
+    shutil.rmtree(stack.instance_dir / "logs", ignore_errors=True)
+    platforms = PlatformProcess()
+    load_before = os.getloadavg()[0]
+    try:
+        bench = Bench(stack, platforms.start(), platforms.secrets)
+        runs = measure(bench, args, counts)
+    finally:
+        stack.stop()
+        platforms.stop()
+    report(runs, counts, load_before)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""A worker starts ready: what every classify job needs is loaded before it forks a
+child per job, and a database outage at start does not stop it.
+
+Found by the soak: each forked job loaded py3langid's model again (about 2 s on a busy
+machine), so a batch of 20 messages took 3 to 5 s and the classify queue fell behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import py3langid.langid as langid
+import redis
+from flask import Flask
+
+from queues.worker import _warm_up, run_worker
+from tests.conftest import TEST_SECRET_KEY
+from workbench.app import create_app
+
+
+def test_a_forked_job_finds_the_language_identifier_already_loaded(app: Flask) -> None:
+    saved, langid.IDENTIFIER = langid.IDENTIFIER, None
+    try:
+        with app.app_context():
+            _warm_up()
+        pid = os.fork()
+        if pid == 0:  # the job's child: it must not have to load the model itself
+            os._exit(0 if langid.IDENTIFIER is not None else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        langid.IDENTIFIER = langid.IDENTIFIER or saved
+
+
+def test_a_worker_started_while_the_database_is_unreachable_serves_its_queues(
+        tmp_path: Path, redis_url: str) -> None:
+    """Found by the soak: a worker (re)started during a database outage crashed in its
+    start-up sweep, and its supervisor restarted it again and again until the outage
+    ended, each start costing the model loading."""
+    redis.Redis.from_url(redis_url).flushdb()  # no job left from another test to run
+    unreachable = create_app({"instance_dir": tmp_path / "instance", "redis_url": redis_url,
+                              "database_url": f"sqlite:///{tmp_path / 'no' / 'such.db'}",
+                              "secret_key": TEST_SECRET_KEY})
+    with unreachable.app_context():
+        assert run_worker(["intake"], burst=True) is False  # served, found nothing to do

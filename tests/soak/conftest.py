@@ -1,0 +1,29 @@
+"""Where the short soak runs: a PostgreSQL database of its own on the test server."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+#: The soak's own database, never the one the rest of the suite uses.
+SOAK_DATABASE = "test_soak"
+
+
+@pytest.fixture(scope="session")
+def soak_database_url() -> str:
+    """``test_soak`` on the server ``TEST_DATABASE_URL`` names (else the local one).
+
+    The soak needs PostgreSQL itself (it ends the database's connections as a fault), so
+    without a reachable server it is skipped rather than run on SQLite.
+    """
+    base = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    url = make_url(base).set(drivername="postgresql", database=SOAK_DATABASE)
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    try:
+        psycopg.connect(admin, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"the soak needs a PostgreSQL server: {exc}")
+    return url.render_as_string(hide_password=False)

@@ -1,0 +1,116 @@
+"""The audit chain: verification names the first altered or missing event; on PostgreSQL
+a trigger refuses to update or delete events at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from workbench.extensions import db
+from workbench.models import AuditEvent
+from workbench.models.audit import event_hash, record, verify_chain
+
+
+def _events(n: int) -> list[int]:
+    ids = [record(db.session, "test.event", "test", i, data={"i": i}).id for i in range(n)]
+    db.session.commit()
+    return ids
+
+
+@contextmanager
+def tampering() -> Iterator[Connection]:
+    """A connection that may change audit events (the trigger off, on PostgreSQL)."""
+    with db.engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+        yield conn
+        if postgres:
+            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
+
+
+def test_an_intact_chain_verifies(app: Flask) -> None:
+    with app.app_context():
+        assert verify_chain(db.session).ok  # an empty chain too
+        ids = _events(12)
+        result = verify_chain(db.session, batch=5)
+        assert result.ok and result.checked == 12 and result.head_id == ids[-1]
+
+
+def test_an_edited_event_is_named(app: Flask) -> None:
+    with app.app_context():
+        ids = _events(6)
+        with tampering() as conn:
+            conn.execute(text("UPDATE audit_event SET verb = 'test.innocent' WHERE id = :id"),
+                         {"id": ids[3]})
+        result = verify_chain(db.session)
+        assert result.problem is not None
+        assert (result.problem.kind, result.problem.event_id) == ("altered", ids[3])
+        assert result.checked == 3
+
+
+def test_an_edited_event_with_its_hash_recomputed_breaks_the_next_link(app: Flask) -> None:
+    with app.app_context():
+        ids = _events(6)
+        event = db.session.get_one(AuditEvent, ids[2])
+        event.data = {"i": 99}
+        forged = event_hash(event.prev_hash, event)
+        db.session.rollback()
+        with tampering() as conn:
+            conn.execute(text("UPDATE audit_event SET data = :d, hash = :h WHERE id = :id"),
+                         {"d": '{"i": 99}', "h": forged, "id": ids[2]})
+        problem = verify_chain(db.session).problem
+        assert problem is not None and (problem.kind, problem.event_id) == ("altered", ids[2])
+        assert f"event {ids[3]} does not follow it" in problem.message
+
+
+def test_a_deleted_event_is_named_as_missing(app: Flask) -> None:
+    with app.app_context():
+        ids = _events(6)
+        with tampering() as conn:
+            conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": ids[4]})
+        problem = verify_chain(db.session).problem
+        assert problem is not None
+        assert (problem.kind, problem.event_id) == ("missing", ids[4])
+        assert problem.message.startswith(f"event {ids[4]} missing")
+
+
+def test_deleting_the_first_events_is_caught_too(app: Flask) -> None:
+    with app.app_context():
+        ids = _events(4)
+        with tampering() as conn:
+            conn.execute(text("DELETE FROM audit_event WHERE id <= :id"), {"id": ids[1]})
+        problem = verify_chain(db.session).problem
+        assert problem is not None and (problem.kind, problem.event_id) == ("missing", ids[2])
+
+
+def test_a_rolled_back_event_leaves_no_break(app: Flask) -> None:
+    with app.app_context():
+        _events(2)
+        record(db.session, "test.rolled_back", "test", "x")
+        db.session.rollback()  # on PostgreSQL its id is used up: a gap, but no broken link
+        _events(2)
+        assert verify_chain(db.session).ok
+
+
+def test_postgresql_refuses_to_update_or_delete_an_event(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the append-only trigger exists on PostgreSQL only")
+        ids = _events(2)
+        for statement in ("UPDATE audit_event SET verb = 'x' WHERE id = :id",
+                          "DELETE FROM audit_event WHERE id = :id"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                with db.engine.begin() as conn:
+                    conn.execute(text(statement), {"id": ids[0]})
+        # Even the retention job's switch does not let it delete a young event.
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL workbench.audit_purge = 'on'"))
+                conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": ids[0]})
+        assert verify_chain(db.session).ok
