@@ -1,8 +1,11 @@
 """Enforcement delivery: time from a ban to the last platform's 2xx, and burst throughput.
 
-Run: ``make bench-enforcement``. Three platform webhook servers on 127.0.0.1, the real
-workers (``workbench worker --queues enforce``), PostgreSQL and Redis. Baseline in the
-same run: the same deliveries posted one at a time, each on a fresh connection.
+Run: ``make bench-enforcement``. Three platform webhook servers on 127.0.0.1 (threaded,
+keep-alive), the real workers (``workbench worker --queues enforce``), PostgreSQL and
+Redis. Measuring starts once the workers listen and a few bans have warmed them up;
+each figure is the median of ``--runs`` runs. The burst also reports CPU time per
+delivery of the workers, of this process (the platforms) and of the database. Baseline
+in the same run: the same deliveries posted one at a time, each on a fresh connection.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -205,7 +209,7 @@ class TimedServer(PlatformServer):
         self.arrivals.setdefault(payload["action_id"], time.time())
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bans", type=int, default=1000, help="bans per latency run")
     parser.add_argument("--burst", type=int, default=10_000, help="bans per burst run")
@@ -214,8 +218,80 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="latency and burst runs each")
     parser.add_argument("--warm-up", type=int, default=20,
                         help="bans sent (and not counted) once the workers listen")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+@dataclass
+class Runs:
+    """What each run measured."""
+
+    p50s: list[float] = field(default_factory=list)
+    p95s: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+    cpu: list[dict[str, float]] = field(default_factory=list)
+    deliveries: int = 0
+
+
+def _measure(args: argparse.Namespace, stack: Stack, app, servers,  # type: ignore[no-untyped-def]
+             moderator_id: int) -> Runs:
+    runs, offset = Runs(), 0
+
+    def people(n: int) -> list[int]:
+        nonlocal offset
+        offset += n
+        return _people(app, servers, n, offset - n)
+
+    try:
+        stack.start_workers(args.workers, queues="enforce")
+        wait_for_workers(app, args.workers)
+        latency(app, servers, people(args.warm_up), moderator_id, args.rate)
+        for _ in range(args.runs):
+            lat = latency(app, servers, people(args.bans), moderator_id, args.rate)
+            runs.p50s.append(percentile(lat, 50))
+            runs.p95s.append(percentile(lat, 95))
+            rate, runs.deliveries, cpu_ms = burst(app, servers, people(args.burst),
+                                                  moderator_id, stack)
+            runs.rates.append(rate)
+            runs.cpu.append(cpu_ms)
+    finally:
+        stack.stop()
+    return runs
+
+
+def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered: int) -> None:
+    ratio = median(runs.rates) / median(base)
+    cpu = {k: round(median([run[k] for run in runs.cpu]), 3) for k in runs.cpu[0]}
+    figures = {
+        "ban_to_last_platform_p50_s": round(median(runs.p50s), 3),
+        "ban_to_last_platform_p95_s": round(median(runs.p95s), 3),
+        "ban_to_last_platform_p95_runs_s": [round(v, 3) for v in runs.p95s],
+        "deliveries_per_s": round(median(runs.rates), 1),
+        "deliveries_per_s_runs": [round(v, 1) for v in runs.rates],
+        "burst_deliveries": runs.deliveries,
+        "baseline_sequential_deliveries_per_s": round(median(base), 1),
+        "ratio_vs_sequential": round(ratio, 2),
+        "burst_cpu_ms_per_delivery": cpu,
+        "runs": args.runs,
+        "undelivered": undelivered,
+    }
+    print_table(f"Enforcement ({args.workers} workers, 3 platforms on loopback; "
+                f"medians of {args.runs} runs)", [
+        (f"ban to last platform's 2xx, p50 over {args.bans} (s)",
+         f"{figures['ban_to_last_platform_p50_s']:.3f}"),
+        ("ban to last platform's 2xx, p95 (s)", f"{figures['ban_to_last_platform_p95_s']:.3f}"),
+        (f"burst of {args.burst} bans: deliveries/s", f"{figures['deliveries_per_s']:,.0f}"),
+        ("baseline, one request at a time (deliveries/s)",
+         f"{figures['baseline_sequential_deliveries_per_s']:,.0f}"),
+        ("ratio", f"{ratio:.2f}x"),
+        *[(f"burst CPU per delivery, {k.replace('_', ' ')} (ms)", f"{v:.3f}")
+          for k, v in cpu.items()],
+        ("not delivered at the end", str(undelivered)),
+    ])
+    print_json(figures)
+
+
+def main() -> None:
+    args = _arguments()
     stack = Stack()
     stack.reset()
     servers = {slug: TimedServer(slug, f"bench-{slug}-secret-0123456789") for slug in SLUGS}
@@ -231,63 +307,14 @@ def main() -> None:
         moderator_id = create_moderator(db.session, "bench@example.org", "password-123",
                                         "senior").id
         db.session.commit()
-    offset = 0
-
-    def people(n: int) -> list[int]:
-        nonlocal offset
-        offset += n
-        return _people(app, servers, n, offset - n)
-
-    p50s, p95s, rates, n = [], [], [], 0
-    cpu_runs: list[dict[str, float]] = []
-    try:
-        stack.start_workers(args.workers, queues="enforce")
-        wait_for_workers(app, args.workers)
-        latency(app, servers, people(args.warm_up), moderator_id, args.rate)
-        for _ in range(args.runs):
-            lat = latency(app, servers, people(args.bans), moderator_id, args.rate)
-            p50s.append(percentile(lat, 50))
-            p95s.append(percentile(lat, 95))
-            rate, n, cpu_ms = burst(app, servers, people(args.burst), moderator_id, stack)
-            rates.append(rate)
-            cpu_runs.append(cpu_ms)
-    finally:
-        stack.stop()
+    runs = _measure(args, stack, app, servers, moderator_id)
     base = [baseline(app, 300) for _ in range(args.runs)]
     with app.app_context():
         undelivered = db.session.execute(select(func.count(EnforcementDelivery.id)).where(
             EnforcementDelivery.state != "delivered")).scalar_one()
     for server in servers.values():
         server.stop()
-    figures = {
-        "ban_to_last_platform_p50_s": round(median(p50s), 3),
-        "ban_to_last_platform_p95_s": round(median(p95s), 3),
-        "ban_to_last_platform_p95_runs_s": [round(v, 3) for v in p95s],
-        "deliveries_per_s": round(median(rates), 1),
-        "deliveries_per_s_runs": [round(v, 1) for v in rates],
-        "burst_deliveries": n,
-        "baseline_sequential_deliveries_per_s": round(median(base), 1),
-        "runs": args.runs,
-        "undelivered": int(undelivered),
-    }
-    ratio = median(rates) / median(base)
-    figures["ratio_vs_sequential"] = round(ratio, 2)
-    cpu = {k: round(median([run[k] for run in cpu_runs]), 3) for k in cpu_runs[0]}
-    figures["burst_cpu_ms_per_delivery"] = cpu
-    print_table(f"Enforcement ({args.workers} workers, 3 platforms on loopback; "
-                f"medians of {args.runs} runs)", [
-        (f"ban to last platform's 2xx, p50 over {args.bans} (s)",
-         f"{figures['ban_to_last_platform_p50_s']:.3f}"),
-        ("ban to last platform's 2xx, p95 (s)", f"{figures['ban_to_last_platform_p95_s']:.3f}"),
-        (f"burst of {args.burst} bans: deliveries/s", f"{figures['deliveries_per_s']:,.0f}"),
-        ("baseline, one request at a time (deliveries/s)",
-         f"{figures['baseline_sequential_deliveries_per_s']:,.0f}"),
-        ("ratio", f"{ratio:.2f}x"),
-        *[(f"burst CPU per delivery, {k.replace('_', ' ')} (ms)", f"{v:.3f}")
-          for k, v in cpu.items()],
-        ("not delivered at the end", str(figures["undelivered"])),
-    ])
-    print_json(figures)
+    _report(args, runs, base, int(undelivered))
 
 
 if __name__ == "__main__":
