@@ -3,7 +3,8 @@
 Run: ``make bench-console-seed`` (``--scale 0.05`` for a quick run). Fills
 ``BENCH_CONSOLE_DATABASE_URL`` (default ``workbench_bench_console`` on the local server,
 migrated with ``workbench.database.upgrade``) with 1,000,000 reports in 200,000 cases and
-5,000,000 messages, plus the people, accounts, conversations, platforms, moderators,
+5,000,000 messages (30,000 cases still open, a backlog deep enough for a page 500 of
+the queue), plus the people, accounts, conversations, platforms, moderators,
 classifier scores, actions, strikes and decisions the console and its dashboard read.
 Rows are generated with numpy and streamed with ``COPY`` (psycopg 3); secondary indexes
 are dropped during the load and rebuilt after it. A second run with the same size keeps
@@ -55,13 +56,15 @@ class SeedSize:
     people: int
     conversations: int
     moderators: int
+    open_cases: int
 
     @classmethod
     def scaled(cls, scale: float) -> SeedSize:
         def n(full: int, least: int = 10) -> int:
             return max(least, int(round(full * scale)))
         return cls(reports=n(1_000_000, 50), cases=n(200_000, 10), messages=n(5_000_000, 100),
-                   people=n(150_000, 20), conversations=n(250_000, 10), moderators=n(40, 4))
+                   people=n(150_000, 20), conversations=n(250_000, 10), moderators=n(40, 4),
+                   open_cases=n(30_000, 2))
 
 
 @dataclass
@@ -207,7 +210,7 @@ class Generator:
 
         rng, now = self.rng, self.now
         n_cases, n_reports, n_people = self.size.cases, self.size.reports, self.size.people
-        n_open = min(n_cases // 10, n_people)
+        n_open = min(self.size.open_cases, n_cases, n_people)
         person = rng.integers(1, n_people + 1, n_cases)
         person[:n_open] = rng.choice(n_people, n_open, replace=False) + 1
         is_open = np.arange(n_cases) < n_open
