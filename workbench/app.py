@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workbench import database
 from workbench.extensions import db
@@ -31,6 +32,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_audio_bytes + 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
+    if settings.proxy_hops:
+        # Client addresses (the sign-in rate limit, the audit log) from the balancer's
+        # headers, trusting exactly the configured number of hops.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     with app.app_context():

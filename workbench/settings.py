@@ -60,6 +60,9 @@ class Settings:
     # Console sign-in: cookies only over HTTPS (turn off for plain-HTTP local runs), the
     # per-address rate limit, and the lockout after repeated failures on one account.
     secure_cookies: bool = True
+    # Proxies (load balancers) in front of the app whose X-Forwarded-For and
+    # X-Forwarded-Proto to trust; 0 trusts none, so a client cannot forge its address.
+    proxy_hops: int = 0
     login_rate_limit: str = "10 per minute"
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

@@ -126,3 +126,39 @@ def test_the_platform_api_needs_no_csrf_token(app: Flask, platforms) -> None:  #
     response = platforms["calls"].post("/api/v1/accounts", {"accounts": [
         {"id": "u-1", "username": "someone"}]})
     assert response.status_code == 202
+
+
+def _attempts(client, n: int, forwarded_for: str) -> list[int]:  # type: ignore[no-untyped-def]
+    headers = {"X-Forwarded-For": forwarded_for}
+    statuses = []
+    for i in range(n):
+        token = csrf_token(client)
+        statuses.append(client.post("/login", headers=headers, data={
+            "email": f"nobody{i}@example.org", "password": "whatever-123",
+            "csrf_token": token}).status_code)
+    return statuses
+
+
+def test_behind_a_trusted_balancer_each_client_address_has_its_own_limit(
+        app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from workbench.app import create_app
+    from workbench.app import settings as app_settings
+
+    with app.app_context():
+        base = app_settings()
+    proxied = create_app({"instance_dir": tmp_path / "proxied", "database_url": base.database_url,
+                          "redis_url": base.redis_url, "secret_key": base.secret_key,
+                          "storage_dir": base.storage_dir, "proxy_hops": 1})
+    proxied.config["TESTING"] = True
+    # Every request reaches the app from the balancer's address (the test client's).
+    assert _attempts(proxied.test_client(), 11, "203.0.113.7") == [401] * 10 + [429]
+    assert _attempts(proxied.test_client(), 2, "198.51.100.9") == [401, 401]
+    with proxied.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_without_trusted_proxies_a_forged_forwarded_address_changes_nothing(
+        app: Flask) -> None:
+    assert _attempts(app.test_client(), 10, "203.0.113.7") == [401] * 10
+    assert _attempts(app.test_client(), 1, "198.51.100.9") == [429]
