@@ -12,10 +12,12 @@ from actions.enforcement import ActionRequest, apply_action, check_authority, ne
 from actions.strikes import (
     DEFAULT_POLICY,
     STRIKE_LIFETIME,
+    StepStatus,
     StrikePolicy,
     StrikeStep,
     apply_thresholds,
 )
+from workbench.cases import put_to_seniors
 from workbench.enums import (
     OPEN_CASE_STATUSES,
     CaseStatus,
@@ -44,6 +46,8 @@ class CaseDecision:
     #: The strike a violation gave, and what the strike thresholds applied or propose.
     strike_id: int | None = None
     strike_step: StrikeStep | None = None
+    #: The escalated case that puts a proposed step to a senior, if any.
+    proposal_case_id: int | None = None
 
 
 def decide_case(
@@ -98,6 +102,11 @@ def decide_case(
         out.strike_step = apply_thresholds(session, strike, strikes or DEFAULT_POLICY, now)
         out.strike_id = strike.id
         out.delivery_ids += out.strike_step.delivery_ids if out.strike_step else []
+        if out.strike_step is not None and out.strike_step.status is StepStatus.PROPOSED:
+            # A step no rule may take alone (a ban, by default) waits in the seniors' lane.
+            out.proposal_case_id = put_to_seniors(
+                session, case, f"strikes: {out.strike_step.active_strikes} in force; "
+                               f"the thresholds propose: {out.strike_step.threshold.describe()}")
     out.delivery_ids += outcome_deliveries(session, case, decision)
     record(session, "case.decided", "case", case.id, actor_type="moderator",
            actor_id=str(moderator_id),

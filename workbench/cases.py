@@ -170,6 +170,35 @@ def _open_case_ids(session: Session, person_ids: list[int]) -> dict[int, int]:
     ).all())
 
 
+def put_to_seniors(session: Session, decided: Case, reason: str, hours: float = 24.0) -> int:
+    """Open an escalated case about ``decided``'s person, for a step a senior must take.
+
+    ``decided`` has just been closed (its new status is flushed here, so the person has
+    no open case of their own left); if reports opened one meanwhile, that case is
+    escalated with the reason instead. Returns the escalated case's id.
+    """
+    session.flush()
+    now = utcnow()
+    insert_new(
+        session, Case,
+        [{"person_id": decided.person_id, "status": CaseStatus.ESCALATED.value,
+          "queue": decided.queue, "priority": decided.priority,
+          "primary_category": decided.decided_category or decided.primary_category,
+          "due_at": now + timedelta(hours=hours), "platform_id": decided.platform_id,
+          "language": decided.language, "report_count": 0, "reporter_count": 0,
+          "live": False, "escalation_reason": reason, "created_at": now, "updated_at": now}],
+        ["person_id"], [Case.id], index_where=OPEN_CASE_PREDICATE,
+    )
+    case_id = _open_case_ids(session, [decided.person_id])[decided.person_id]
+    case = session.get(Case, case_id)
+    assert case is not None
+    if case.escalation_reason != reason:
+        case.escalation_reason = "; ".join(filter(None, [case.escalation_reason, reason]))
+        if case.status == CaseStatus.OPEN.value:
+            case.status = CaseStatus.ESCALATED.value
+    return case_id
+
+
 def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> None:
     """Recompute categories, priority, due time, language and queue of these cases."""
     if not case_ids:

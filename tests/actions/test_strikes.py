@@ -16,11 +16,13 @@ from actions.strikes import StepStatus, StrikeConfigError, StrikePolicy, strike_
 from queues.enforce import enqueue_deliveries
 from tests.actions.conftest import _moderator, drain
 from tests.platform_server import PlatformServer
+from workbench.cases import put_to_seniors
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, Action, Appeal, AuditEvent, Case, Strike, utcnow
 from workbench.settings import SettingsError, load_settings
 from workbench.staff import create_moderator
+from workbench.triage import claim_next
 
 
 def _violation(app: Flask, person: int, kind: ActionType | None = None, days: float | None = None,
@@ -116,6 +118,36 @@ def test_the_fifth_strike_proposes_a_ban_to_a_senior(
         proposed = db.session.scalars(
             select(AuditEvent).where(AuditEvent.verb == "strikes.proposed")).one()
         assert proposed.object_id == str(person) and proposed.data["action"] == "ban"
+        # The proposal waits in the seniors' lane as an escalated case about the person.
+        waiting = db.session.get(Case, fifth.proposal_case_id)
+        assert waiting is not None and waiting.person_id == person
+        assert waiting.status == "escalated" and waiting.id != fifth.case_id
+        assert waiting.escalation_reason == ("strikes: 5 in force; the thresholds propose: ban")
+        queues = ["general", "urgent-safety", "hindi"]
+        assert claim_next(db.session, _moderator("mod@example.org"), "moderator",
+                          queues=queues, claim_lock=timedelta(minutes=10)) is None
+        assert claim_next(db.session, _moderator("senior@example.org"), "senior",
+                          queues=queues, claim_lock=timedelta(minutes=10)) == waiting.id
+
+
+def test_a_proposal_escalates_the_case_reports_opened_meanwhile(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    with app.app_context():
+        for _ in range(4):
+            db.session.add(Strike(person_id=person, category="spam_scam",
+                                  expires_at=utcnow() + timedelta(days=30)))
+        decided = Case(person_id=person, due_at=utcnow(), primary_category="harassment",
+                       status="actioned")
+        newer = Case(person_id=person, due_at=utcnow(), primary_category="spam_scam")
+        db.session.add_all([decided, newer])
+        db.session.flush()
+        assert put_to_seniors(db.session, decided, "strikes: 5 in force") == newer.id
+        db.session.commit()
+        assert (newer.status, newer.escalation_reason) == ("escalated", "strikes: 5 in force")
+        assert db.session.scalars(select(Case.id).where(Case.person_id == person,
+                                                        Case.status == "escalated")).all() \
+            == [newer.id]
 
 
 def test_an_apply_threshold_bans_when_configured(

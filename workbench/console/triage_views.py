@@ -251,6 +251,8 @@ class CaseView(ConsoleView):
         if outcome.strike_step is not None:
             flash(f"Strikes: {outcome.strike_step.active_strikes} in force, so "
                   f"{outcome.strike_step.describe()}.", "info")
+        if outcome.proposal_case_id is not None:
+            flash(f"Case {outcome.proposal_case_id} puts the proposed step to a senior.", "info")
         return redirect(url_for(".view", case_id=case_id))
 
     @expose("/<int:case_id>/escalate", methods=["POST"])

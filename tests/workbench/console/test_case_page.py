@@ -261,3 +261,34 @@ def test_hostile_text_is_escaped_and_its_bidi_controls_shown(app: Flask) -> None
         assert payload not in page
         assert str(escape(payload)) in page  # shown, as text
     assert "\u202e" not in page and "[U+202E]" in page and "[U+2066]" in page
+
+
+def test_a_ban_the_strikes_propose_waits_for_a_senior_on_its_own_case(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from workbench.models import Strike
+
+    with app.app_context():
+        for _ in range(4):
+            db.session.add(Strike(person_id=world.person_id, category="harassment",
+                                  expires_at=utcnow() + timedelta(days=30)))
+        db.session.commit()
+    moderator = signed_in("moderator")
+    _claim_and_open(moderator, world)
+    response = post_form(moderator, f"/admin/case/{world.case_id}/act",
+                         {"decision": "warn", "policy_reason": "harassment"})
+    assert response.status_code == 302
+    with app.app_context():
+        proposal = db.session.scalars(select(Case).where(
+            Case.person_id == world.person_id, Case.status == "escalated")).one()
+        assert proposal.escalation_reason == "strikes: 5 in force; the thresholds propose: ban"
+    page = moderator.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
+    assert f"Case {proposal.id} puts the proposed step to a senior." in page
+    senior = signed_in("senior")
+    page = _claim_and_open(senior, world, proposal.id)
+    assert "the thresholds propose: ban" in page and 'data-verdict="ban"' in page
+    response = post_form(senior, f"/admin/case/{proposal.id}/act",
+                         {"decision": "ban", "policy_reason": "harassment"})
+    assert response.status_code == 302
+    run_jobs(app)
+    assert world.servers["calls"].state == {"c-100": "banned", "c-101": "banned"}
+    assert world.servers["web"].state == {"w-100": "banned"}
