@@ -89,6 +89,12 @@ def _end_session() -> None:
         db.session.remove()
 
 
+def _quiet_routine_runs(record: logging.LogRecord) -> bool:
+    """Drop RQ's INFO lines about the sweep that runs every 2 s; its failures still show."""
+    return record.levelno > logging.INFO or "deliver-due" not in record.getMessage() \
+        and "deliver_due()" not in record.getMessage()
+
+
 def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     """Serve the queues (all, most urgent first, unless ``names`` says which) until stopped."""
     valid = [q.value for q in QueueName]
@@ -107,6 +113,7 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
         ticker = Ticker(conn, periodic_jobs())
         ticker.start()
     worker = WorkbenchWorker([Queue(n, connection=conn) for n in chosen], connection=conn)
+    logging.getLogger("rq.worker").addFilter(_quiet_routine_runs)
     log.info("worker serving %s", ", ".join(chosen))
     try:
         return bool(worker.work(burst=burst, with_scheduler=True))
