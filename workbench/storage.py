@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import os
 import re
@@ -48,6 +49,10 @@ class BlobStore(Protocol):
 
     def open(self, sha256: str) -> BinaryIO:
         """A blob's bytes as a forward-only stream; FileNotFoundError if there is none."""
+
+    def open_range(self, sha256: str, start: int, stop: int) -> BinaryIO:
+        """Bytes ``start`` up to ``stop`` (exclusive) of a blob, as a forward-only stream
+        that may run on past ``stop`` (read no more than ``stop - start``)."""
 
     def local_path(self, sha256: str) -> AbstractContextManager[Path]:
         """A local file holding the blob for the ``with`` block, for readers that seek."""
@@ -104,6 +109,11 @@ class LocalBlobStore:
 
     def open(self, sha256: str) -> BinaryIO:
         return self.path(sha256).open("rb")
+
+    def open_range(self, sha256: str, start: int, stop: int) -> BinaryIO:
+        stream = self.open(sha256)
+        stream.seek(start)
+        return stream
 
     @contextmanager
     def local_path(self, sha256: str) -> Iterator[Path]:
@@ -215,6 +225,18 @@ class S3BlobStore:
     def open(self, sha256: str) -> BinaryIO:
         try:
             response = self.client.get_object(Bucket=self.location.bucket, Key=self.key(sha256))
+        except Exception as exc:
+            if _not_found(exc):
+                raise FileNotFoundError(f"no blob {sha256}") from None
+            raise
+        return cast(BinaryIO, response["Body"])
+
+    def open_range(self, sha256: str, start: int, stop: int) -> BinaryIO:
+        if stop <= start:
+            return io.BytesIO()
+        try:
+            response = self.client.get_object(Bucket=self.location.bucket, Key=self.key(sha256),
+                                              Range=f"bytes={start}-{stop - 1}")
         except Exception as exc:
             if _not_found(exc):
                 raise FileNotFoundError(f"no blob {sha256}") from None

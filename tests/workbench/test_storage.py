@@ -99,6 +99,16 @@ def test_a_blob_is_stored_under_its_sha256_and_read_back_byte_for_byte(
     assert store.put_stream(io.BytesIO(data)) == (sha, size)
 
 
+def test_a_byte_range_of_a_blob_is_read_without_the_bytes_before_it(store: BlobStore) -> None:
+    data = bytes(range(256)) * 4000
+    sha, _ = store.put_stream(io.BytesIO(data))
+    for start, stop in [(0, 1), (1000, 5000), (len(data) - 7, len(data)), (500, 500)]:
+        with store.open_range(sha, start, stop) as stream:
+            assert stream.read(stop - start) == data[start:stop], (start, stop)
+    with pytest.raises(FileNotFoundError):
+        store.open_range("0" * 64, 0, 10).read(10)
+
+
 def test_a_deleted_blob_is_gone_and_deleting_it_again_is_no_error(store: BlobStore) -> None:
     sha, _ = store.put_stream(io.BytesIO(b"evidence bundle"))
     other, _ = store.put_stream(io.BytesIO(b"another recording"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, request, send_file, session, url_for
+from flask import abort, flash, jsonify, redirect, request, session, url_for
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from workbench.extensions import db
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording
 from workbench.models.audit import record
 from workbench.policy import case_policy
+from workbench.storage import BlobStore, blob_store
 
 #: Cases remembered for the "previous case" key.
 HISTORY = 20
@@ -340,19 +341,55 @@ class CaseView(ConsoleView):
         recording = db.session.get(Recording, recording_id)
         if recording is None:
             abort(404)
-        record(db.session, "recording.played", "recording", recording_id,
-               actor_type="moderator", actor_id=str(current_user.id))
-        db.session.commit()
-        from workbench.storage import blob_store
-
-        stream = blob_store(settings()).open(recording.blob_sha256)
+        asked = request.headers.get("Range", "")
+        if not asked.startswith("bytes=") or asked.startswith("bytes=0-"):
+            # Once per listen: the player's later range requests (seeking) are the same one.
+            record(db.session, "recording.played", "recording", recording_id,
+                   actor_type="moderator", actor_id=str(current_user.id))
+            db.session.commit()
         mimetype = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg"}.get(
             recording.format, "application/octet-stream")
-        response = send_file(stream, mimetype=mimetype, etag=recording.blob_sha256,
-                             max_age=0, download_name=f"recording-{recording_id}."
-                             f"{recording.format}", conditional=True)
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
+        return _audio_response(blob_store(settings()), recording.blob_sha256,
+                               recording.size_bytes, mimetype)
+
+
+def _audio_response(store: BlobStore, sha256: str, size: int, mimetype: str) -> Any:
+    """The blob, whole or the one byte range asked for, so the player can seek.
+
+    A blob is named by its hash and never changes, so its hash is its ETag and an
+    ``If-Range`` with any other tag gets the whole blob.
+    """
+    from flask import Response
+    from werkzeug.http import parse_range_header
+
+    wanted = parse_range_header(request.headers.get("Range"))
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip('"') != sha256:
+        wanted = None
+    span = wanted.range_for_length(size) if wanted is not None else None
+    headers = {"Accept-Ranges": "bytes", "ETag": f'"{sha256}"',
+               "Cache-Control": "private, no-store"}
+    if wanted is not None and span is None:
+        return Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    start, stop = span if span is not None else (0, size)
+    stream = store.open_range(sha256, start, stop) if span else store.open(sha256)
+
+    def chunks() -> Any:
+        left = stop - start
+        with stream:
+            while left > 0:
+                block = stream.read(min(1024 * 1024, left))
+                if not block:
+                    return
+                left -= len(block)
+                yield block
+
+    response = Response(chunks(), status=206 if span else 200, mimetype=mimetype,
+                        headers=headers, direct_passthrough=True)
+    response.content_length = stop - start
+    if span:
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return response
 
 
 def _previous(case_id: int) -> int | None:

@@ -63,6 +63,29 @@ def test_the_audio_player_gets_the_original_bytes(app: Flask, world: World,
     assert response.data == RECORDING.read_bytes()
 
 
+def test_the_audio_player_can_seek_with_byte_ranges(app: Flask, world: World,
+                                                   signed_in) -> None:  # type: ignore[no-untyped-def]
+    from tests.console_world import RECORDING
+
+    data, client = RECORDING.read_bytes(), signed_in("moderator")
+    url = f"/admin/case/recording/{world.recording_id}/audio"
+    whole = client.get(url)
+    assert whole.headers["Accept-Ranges"] == "bytes" and whole.content_length == len(data)
+    part = client.get(url, headers={"Range": "bytes=100-299"})
+    assert part.status_code == 206 and part.data == data[100:300]
+    assert part.headers["Content-Range"] == f"bytes 100-299/{len(data)}"
+    tail = client.get(url, headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.data == data[-10:]
+    beyond = client.get(url, headers={"Range": f"bytes={len(data) + 5}-"})
+    assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{len(data)}"
+    stale = client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"another-version"'})
+    assert stale.status_code == 200 and stale.data == data
+    with app.app_context():  # one listen, however many ranges the player asked for
+        plays = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.verb == "recording.played")).all()
+        assert len(plays) == 2  # the whole file, and the range from byte 0
+
+
 def test_suspending_for_seven_days_reaches_every_account_and_platform(
         app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
     client = signed_in("moderator")
