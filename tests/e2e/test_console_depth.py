@@ -1,5 +1,6 @@
-"""Depth in the browser: a spam wave decided at once and undone, charts that draw, the
-legal desk's evidence bundle with its progress, and the wellness hand-off."""
+"""Depth in the browser: a spam wave decided at once and undone, charts that draw, and the
+legal desk's evidence bundle with its progress (wellness, strikes, reporters and
+operations: ``test_console_care.py``)."""
 
 from __future__ import annotations
 
