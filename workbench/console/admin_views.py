@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
+from workbench.console.forms import form_work
 from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Moderator, Platform
@@ -44,16 +45,12 @@ class StaffView(ConsoleView):
     def create(self) -> Any:
         form = request.form
         languages = [x.strip() for x in (form.get("languages") or "en").split(",") if x.strip()]
-        try:
+        with form_work(StaffError) as done:
             create_moderator(db.session, form.get("email", ""), form.get("password", ""),
                              form.get("role", ""), display_name=form.get("display_name"),
                              languages=languages)
-        except StaffError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash("User created.", "success")
+        if done.ok:
+            flash("User created.", "success")
         return redirect(url_for(".index"))
 
     @expose("/<int:user_id>/update", methods=["POST"])
@@ -100,16 +97,13 @@ class PlatformsView(ConsoleView):
     @expose("/create", methods=["POST"])
     def create(self) -> Any:
         slug = (request.form.get("slug") or "").strip().lower()
-        try:
+        with form_work(ValueError) as done:
             credentials = register_platform(
                 db.session, settings().secret_key, slug,
                 webhook_url=(request.form.get("webhook_url") or "").strip() or None,
                 name=(request.form.get("name") or "").strip() or None)
-        except ValueError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not done.ok:
             return redirect(url_for(".index"))
-        db.session.commit()
         platforms = db.session.scalars(select(Platform).order_by(Platform.slug)).all()
         # The secret is shown once, on this response only; it is stored encrypted.
         return self.render("console/platforms.html", platforms=platforms,

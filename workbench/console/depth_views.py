@@ -17,6 +17,7 @@ from actions.strikes import StrikePolicy
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission, require
 from workbench.console.acting import BY_KEY, policy_reasons
+from workbench.console.forms import form_work
 from workbench.console.legal_views import svg_response
 from workbench.extensions import db
 from workbench.models import Account, Case, utcnow
@@ -48,16 +49,12 @@ class OperationsView(ConsoleView):
         from workbench.operations import OperationsError, retry_failed_jobs
 
         job_id = request.form.get("job_id")
-        try:
+        with form_work(OperationsError) as done:
             retried = retry_failed_jobs(db.session, _redis(), moderator_id=current_user.id,
                                         role=current_user.role,
                                         job_ids=[job_id] if job_id else None)
-        except OperationsError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash(f"{len(retried)} failed job(s) queued again.", "success")
+        if done.ok:
+            flash(f"{len(retried)} failed job(s) queued again.", "success")
         return redirect(url_for(".index"))
 
 
@@ -165,18 +162,15 @@ class BulkView(ConsoleView):
         template = None if verdict.action is None else ActionTemplate(
             type=verdict.action, policy_reason=reason,
             duration=timedelta(days=verdict.days) if verdict.days else None)
-        try:
+        with form_work(BulkError, BulkAuthorityError) as done:
             result = bulk_decide(
                 db.session, ids, moderator_id=current_user.id, role=current_user.role,
                 decision=Decision.DISMISSED if verdict.action is None else Decision.VIOLATION,
                 action_template=template,
                 strikes=StrikePolicy.from_config(settings().strike_thresholds),
                 reason=(request.form.get("note") or f"bulk {verdict.label.lower()}")[:2000])
-        except (BulkError, BulkAuthorityError) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not done.ok:
             return redirect(url_for("queue.index"))
-        db.session.commit()
         from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(result.delivery_ids)
@@ -199,16 +193,13 @@ class BulkView(ConsoleView):
         from workbench.cases import rescore_cases
 
         policy = case_policy(settings(), db.session)
-        try:
+        with form_work(BulkError, BulkAuthorityError) as done:
             result = undo_bulk(db.session, bulk_id, moderator_id=current_user.id,
                                role=current_user.role,
                                window=timedelta(minutes=settings().bulk_undo_minutes),
                                rescore=lambda s, ids: rescore_cases(s, ids, policy))
-        except (BulkError, BulkAuthorityError) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not done.ok:
             return redirect(url_for(".done", bulk_id=bulk_id))
-        db.session.commit()
         from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(result.delivery_ids)
@@ -238,15 +229,11 @@ class ReportersView(ConsoleView):
         )
 
         change = mark_reporter if request.form.get("mark") == "1" else unmark_reporter
-        try:
+        with form_work(ReporterError, ReporterAuthorityError) as done:
             change(db.session, account_id, moderator_id=current_user.id,
                    role=current_user.role, reason=request.form.get("reason", ""),
                    policy=case_policy(settings(), db.session))
-        except (ReporterError, ReporterAuthorityError) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
+        if done.ok:
             flash("Reporter marked: their reports now sink." if change is mark_reporter
                   else "Mark cleared.", "success")
         return redirect(request.form.get("back") or url_for(".index"))

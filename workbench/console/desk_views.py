@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from actions.appeals import AppealError, decide_appeal
 from actions.delivery import retry_dead
 from workbench.console.access import ConsoleView, Permission
+from workbench.console.forms import form_work
 from workbench.enums import AppealStatus, DeliveryState
 from workbench.extensions import db
 from workbench.models import (
@@ -105,13 +106,10 @@ class DeliveriesView(ConsoleView):
     def retry(self, delivery_id: int) -> Any:
         if db.session.get(EnforcementDelivery, delivery_id) is None:
             abort(404)
-        try:
+        with form_work(ValueError) as done:
             retry_dead(db.session, delivery_id, current_user.id)
-        except ValueError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not done.ok:
             return redirect(url_for(".index"))
-        db.session.commit()
         from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries([delivery_id])

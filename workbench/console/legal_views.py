@@ -38,6 +38,7 @@ from actions.legal_requests import (
 )
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
+from workbench.console.forms import form_work
 from workbench.extensions import db
 from workbench.models import (
     ErasureRequest,
@@ -106,7 +107,7 @@ class LegalView(ConsoleView):
     @expose("/requests", methods=["POST"])
     def new_request(self) -> Any:
         form = request.form
-        try:
+        with form_work(LegalRequestError, HoldError) as done:
             subject = _subject(form.get("subject_kind", ""), form.get("subject_ref", ""))
             received = _when(form.get("received_at")) or utcnow()
             item = LegalRequestIn(
@@ -116,59 +117,43 @@ class LegalView(ConsoleView):
                 details=(form.get("details") or "").strip()[:5000] or None, **subject)
             legal = record_legal_request(db.session, item, recorded_by_id=current_user.id,
                                          table=deadline_hours(settings().legal_deadline_hours))
-        except (LegalRequestError, HoldError) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash(f"Request {legal.reference} recorded; due {legal.due_at:%Y-%m-%d %H:%M} UTC"
-              + (" and a hold placed." if legal.hold_id else "."), "success")
+        if done.ok:
+            flash(f"Request {legal.reference} recorded; due {legal.due_at:%Y-%m-%d %H:%M} UTC"
+                  + (" and a hold placed." if legal.hold_id else "."), "success")
         return redirect(url_for(".index"))
 
     @expose("/requests/<int:request_id>/close", methods=["POST"])
     def close_request(self, request_id: int) -> Any:
-        try:
+        with form_work(ValueError, LegalRequestError) as done:
             close_legal_request(db.session, request_id,
                                 outcome=LegalRequestStatus(request.form.get("outcome", "")),
                                 closed_by_id=current_user.id,
                                 note=(request.form.get("note") or "").strip()[:5000])
-        except (ValueError, LegalRequestError) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash("Request closed.", "success")
+        if done.ok:
+            flash("Request closed.", "success")
         return redirect(url_for(".index"))
 
     @expose("/holds", methods=["POST"])
     def new_hold(self) -> Any:
         form = request.form
-        try:
+        with form_work(HoldError) as done:
             subject = _subject(form.get("subject_kind", ""), form.get("subject_ref", ""))
             if not subject:
                 raise HoldError("name what the hold covers")
             place_hold(db.session, reason=form.get("reason", ""),
                        reference=form.get("reference", ""), placed_by_id=current_user.id,
                        until=_when(form.get("until")), **subject)
-        except HoldError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash("Hold placed: nothing it covers will be deleted.", "success")
+        if done.ok:
+            flash("Hold placed: nothing it covers will be deleted.", "success")
         return redirect(url_for(".index"))
 
     @expose("/holds/<int:hold_id>/release", methods=["POST"])
     def end_hold(self, hold_id: int) -> Any:
-        try:
+        with form_work(HoldError) as done:
             release_hold(db.session, hold_id, released_by_id=current_user.id,
                          note=(request.form.get("note") or "")[:2000] or None)
-        except HoldError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash("Hold released.", "success")
+        if done.ok:
+            flash("Hold released.", "success")
         return redirect(url_for(".index"))
 
     @expose("/exports", methods=["POST"])
@@ -176,15 +161,12 @@ class LegalView(ConsoleView):
         form = request.form
         scope = form.get("scope", "")
         ref = (form.get("scope_ref") or "").strip()
-        try:
+        with form_work(EvidenceError) as done:
             export = request_export(db.session, scope, int(ref) if ref.isdigit() else ref,
                                     form.get("reason", ""), form.get("request_ref", ""),
                                     current_user.id)
-        except EvidenceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not done.ok:
             return redirect(url_for(".index"))
-        db.session.commit()
         from queues.legal import enqueue_export
 
         enqueue_export(export.id)
@@ -211,13 +193,10 @@ class LegalView(ConsoleView):
     def download(self, export_id: int) -> Any:
         """Hand the bundle over; the download is logged in its chain of custody first."""
         how = (request.form.get("how") or "console download").strip()[:2000]
-        try:
+        with form_work(EvidenceError) as done:
             record_download(db.session, export_id, current_user.id, how)
-        except EvidenceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not done.ok:
             return redirect(url_for(".export", export_id=export_id))
-        db.session.commit()
         export = db.session.get_one(EvidenceExport, export_id)
         from workbench.storage import blob_store
 
@@ -229,30 +208,22 @@ class LegalView(ConsoleView):
     @expose("/erasures", methods=["POST"])
     def new_erasure(self) -> Any:
         form = request.form
-        try:
+        with form_work(ErasureError, HoldError) as done:
             subject = _subject(form.get("subject_kind", ""), form.get("subject_ref", ""))
             subject.pop("case_id", None)
             file_erasure_request(db.session, reference=(form.get("reference") or None),
                                  recorded_by_id=current_user.id, **subject)
-        except (ErasureError, HoldError, TypeError) as exc:
-            db.session.rollback()
-            flash(str(exc) if not isinstance(exc, TypeError) else "name a person or account",
-                  "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash("Erasure request recorded; it runs when nothing blocks it.", "success")
+        if done.ok:
+            flash("Erasure request recorded; it runs when nothing blocks it.", "success")
         return redirect(url_for(".index"))
 
     @expose("/access/<int:person_id>", methods=["POST"])
     def data_access(self, person_id: int) -> Any:
         """A person's own data, for a data access request."""
-        try:
+        with form_work(ErasureError) as done:
             data = export_personal_data(db.session, person_id, requested_by_id=current_user.id)
-        except ErasureError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not done.ok:
             return redirect(url_for(".index"))
-        db.session.commit()
         return Response(data, mimetype="application/zip", headers={
             "Content-Disposition": f"attachment; filename=person-{person_id}-data.zip"})
 

@@ -74,3 +74,26 @@ def test_the_transparency_report_renders_with_charts_and_downloads(
     assert chart.mimetype == "image/svg+xml" and b"<svg" in chart.data
     csv = legal.get("/admin/transparency/report.csv")
     assert csv.mimetype == "text/csv" and b"reports_received" in csv.data
+
+
+def test_a_refused_form_says_why_and_stores_nothing(app: Flask, world: World,
+                                                    signed_in) -> None:  # type: ignore[no-untyped-def]
+    from workbench.models import ErasureRequest
+
+    legal = signed_in("legal")
+    refusals = [
+        ("/admin/legal/holds", {"reason": "preserve", "reference": "R-1"},
+         "name what the hold covers"),
+        ("/admin/legal/erasures", {"subject_kind": "", "subject_ref": ""},
+         "an erasure request names a person or an account"),
+        ("/admin/legal/requests", {"authority_type": "police", "authority": "PS",
+                                   "reference": "FIR 1", "asks": "summon"},
+         "asks must name preserve, disclose and/or takedown"),
+    ]
+    for path, data, why in refusals:
+        response = post_form(legal, path, data, page=DESK)
+        assert response.status_code == 302 and response.headers["Location"].endswith(DESK)
+        assert why in legal.get(DESK).get_data(as_text=True), path
+    with app.app_context():
+        for model in (LegalHold, ErasureRequest, LegalRequest):
+            assert db.session.scalars(select(model)).all() == [], model
