@@ -119,18 +119,7 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     The database's share is its backends serving the bench database; Redis is shared
     with other users of the server, so it is left out.
     """
-    workers = 0.0
-    for proc in stack.procs:
-        try:
-            parent = psutil.Process(proc.pid)
-            # Work horses that have exited count in their parent's children_* times.
-            t = parent.cpu_times()
-            workers += t.user + t.system + t.children_user + t.children_system
-            for child in parent.children(recursive=True):
-                t = child.cpu_times()
-                workers += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
+    workers = stack.procs_cpu_s()
     me = psutil.Process().cpu_times()
     database = 0.0
     backends = stack.scalar("SELECT string_agg(pid::text, ',') FROM pg_stat_activity "

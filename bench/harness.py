@@ -30,6 +30,17 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
 
 
+# Chat lines the benchmarks and the soak send: benign, abusive and spam.
+BENIGN = ["see you at dinner tonight", "are you joining the call later?",
+          "kal milte hain yaar, bahut time ho gaya", "thanks for the voice note, love it",
+          "which room is the quiz in", "happy birthday!! have a great one",
+          "can you send me the photos from saturday", "running ten minutes late, sorry"]
+ABUSIVE = ["you are a stupid idiot and i hate you", "shut up you worthless moron",
+           "nobody wants you here you pathetic loser"]
+SPAM = ["WINNER!! As a valued network customer you have been selected to receive a £900 "
+        "prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only."]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,6 +138,24 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
         self.procs.clear()
+
+    def procs_cpu_s(self) -> float:
+        """CPU seconds the started processes have used: their own, their finished
+        children's (exited work horses), and their live children's."""
+        import psutil
+
+        total = 0.0
+        for proc in self.procs:
+            try:
+                parent = psutil.Process(proc.pid)
+                t = parent.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+                for child in parent.children(recursive=True):
+                    c = child.cpu_times()
+                    total += c.user + c.system
+            except psutil.NoSuchProcess:
+                continue
+        return total
 
     def scalar(self, sql: str) -> object:
         engine = create_engine(

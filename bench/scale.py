@@ -30,12 +30,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil  # noqa: E402
 import redis  # noqa: E402
 from rq import Queue, Worker  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.harness import ROOT, SECRET_KEY, Stack, median, print_json, print_table  # noqa: E402
+from bench.harness import (  # noqa: E402
+    ABUSIVE,
+    BENIGN,
+    ROOT,
+    SECRET_KEY,
+    SPAM,
+    Stack,
+    median,
+    print_json,
+    print_table,
+)
 
 DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench_scale"
 REDIS = "redis://127.0.0.1:6379/10"
@@ -43,14 +52,6 @@ SLUGS = ("calls", "web", "meet")
 WORKER_READY_TIMEOUT_S = 120
 STAGE_TIMEOUT_S = 900
 
-BENIGN = ["see you at dinner tonight", "are you joining the call later?",
-          "kal milte hain yaar, bahut time ho gaya", "thanks for the voice note, love it",
-          "which room is the quiz in", "happy birthday!! have a great one",
-          "can you send me the photos from saturday", "running ten minutes late, sorry"]
-ABUSIVE = ["you are a stupid idiot and i hate you", "shut up you worthless moron",
-           "nobody wants you here you pathetic loser"]
-SPAM = ["WINNER!! As a valued network customer you have been selected to receive a £900 "
-        "prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only."]
 WORDS = ["today", "now", "pls", "ok", "bro", "haha", "later", "again", "team", "soon"]
 
 
@@ -154,22 +155,6 @@ class Bench:
         self.stack.stop()
         self.redis.flushdb()
 
-    def worker_cpu_s(self) -> float:
-        """CPU seconds the worker processes have used: their own, their finished job
-        children's, and their live children's (so a child reaped in between counts once)."""
-        total = 0.0
-        for proc in self.stack.procs:
-            try:
-                worker = psutil.Process(proc.pid)
-                t = worker.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
-                for child in worker.children(recursive=True):
-                    c = child.cpu_times()
-                    total += c.user + c.system
-            except psutil.NoSuchProcess:
-                continue
-        return total
-
     def _timed(self, start: Any, pending: Any, queue: str, items: int) -> Run:
         """Start the work, wait until nothing is ``pending``, and time it. A job that
         failed (or waits to retry) stops the bench: it would time the back-off."""
@@ -178,7 +163,7 @@ class Bench:
         from workbench.extensions import db
 
         q = Queue(queue, connection=self.redis)
-        cpu = self.worker_cpu_s()
+        cpu = self.stack.procs_cpu_s()
         started = time.perf_counter()
         start()
         deadline = time.monotonic() + STAGE_TIMEOUT_S
@@ -194,7 +179,7 @@ class Bench:
         elapsed = time.perf_counter() - started
         db.session.rollback()
         time.sleep(0.5)  # let each worker reap its last job's child, whose CPU then counts
-        return Run(items / elapsed, items, self.worker_cpu_s() - cpu, os.getloadavg()[0])
+        return Run(items / elapsed, items, self.stack.procs_cpu_s() - cpu, os.getloadavg()[0])
 
     def classify(self, batches: int, batch_size: int) -> Run:
         """Messages scored per second: ``batches`` outbox batches, enqueued at once."""

@@ -18,18 +18,11 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+from bench.harness import ABUSIVE, BENIGN, SPAM
 from bench.soak_harness.stack import ROOT, SLUGS
 
 RECORDINGS_DIR = ROOT / "workbench" / "demo_data" / "recordings"
 
-BENIGN = ["see you at dinner tonight", "are you joining the call later?",
-          "kal milte hain yaar, bahut time ho gaya", "thanks for the voice note, love it",
-          "which room is the quiz in", "happy birthday!! have a great one",
-          "can you send me the photos from saturday", "running ten minutes late, sorry"]
-ABUSIVE = ["you are a stupid idiot and i hate you", "shut up you worthless moron",
-           "nobody wants you here you pathetic loser"]
-SPAM = ["WINNER!! As a valued network customer you have been selected to receive a £900 "
-        "prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only."]
 CATEGORIES = ["harassment", "hate", "spam_scam", "fraud", "impersonation", "other",
               "violent_threat", "sexual_content"]
 SIGNAL_KINDS = ["chargeback", "payment_failure_burst", "shared_device", "otp_abuse",
