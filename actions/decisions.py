@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from actions.strikes import (
     StrikeStep,
     apply_thresholds,
 )
-from workbench.cases import put_to_seniors
+from workbench.bulk import insert_new
 from workbench.enums import (
     OPEN_CASE_STATUSES,
     CaseStatus,
@@ -26,6 +27,7 @@ from workbench.enums import (
 )
 from workbench.models import Case, Report, Strike, utcnow
 from workbench.models.audit import record
+from workbench.models.reports import OPEN_CASE_PREDICATE
 
 
 class Decision(StrEnum):
@@ -113,6 +115,35 @@ def decide_case(
            data={"decision": decision.value, "category": case.decided_category,
                  "action_id": out.action_id, "note": note})
     return out
+
+
+def put_to_seniors(session: Session, decided: Case, reason: str, hours: float = 24.0) -> int:
+    """Open an escalated case about ``decided``'s person, for a step a senior must take.
+
+    ``decided`` has just been closed (its new status is flushed here, so the person has
+    no open case of their own left); if reports opened one meanwhile, that case is
+    escalated with the reason instead. Returns the escalated case's id.
+    """
+    session.flush()
+    now = utcnow()
+    insert_new(
+        session, Case,
+        [{"person_id": decided.person_id, "status": CaseStatus.ESCALATED.value,
+          "queue": decided.queue, "priority": decided.priority,
+          "primary_category": decided.decided_category or decided.primary_category,
+          "due_at": now + timedelta(hours=hours), "platform_id": decided.platform_id,
+          "language": decided.language, "report_count": 0, "reporter_count": 0,
+          "live": False, "escalation_reason": reason, "created_at": now, "updated_at": now}],
+        ["person_id"], [Case.id], index_where=OPEN_CASE_PREDICATE,
+    )
+    case = session.execute(select(Case).where(
+        Case.person_id == decided.person_id, Case.status.in_(OPEN_CASE_STATUSES))
+        .with_for_update(key_share=True)).scalar_one()
+    if case.escalation_reason != reason:
+        case.escalation_reason = "; ".join(filter(None, [case.escalation_reason, reason]))
+        if case.status == CaseStatus.OPEN.value:
+            case.status = CaseStatus.ESCALATED.value
+    return case.id
 
 
 def outcome_deliveries(session: Session, case: Case, decision: Decision) -> list[int]:

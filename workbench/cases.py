@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from workbench.bulk import insert_new
@@ -28,6 +27,7 @@ from workbench.models import (
     ReporterMark,
     utcnow,
 )
+from workbench.models.reports import OPEN_CASE_PREDICATE
 from workbench.policy import CasePolicy
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 CATEGORY_LABEL = {"harassment": "abusive", "hate": "hate", "spam_scam": "spam_scam",
                   "violent_threat": "abusive", "sexual_content": "abusive"}
 #: The partial unique index's predicate, literally (a bound IN cannot be batched).
-OPEN_CASE_PREDICATE = sql_text("status IN ('open', 'claimed', 'escalated')")
 #: Restrictive actions that count as history against a person.
 HISTORY_ACTIONS = ("warn", "mute", "restrict_calls", "suspend", "ban", "remove_content")
 
@@ -168,35 +167,6 @@ def _open_case_ids(session: Session, person_ids: list[int]) -> dict[int, int]:
         .where(Case.person_id.in_(person_ids), Case.status.in_(OPEN_CASE_STATUSES))
         .order_by(Case.id).with_for_update(key_share=True)
     ).all())
-
-
-def put_to_seniors(session: Session, decided: Case, reason: str, hours: float = 24.0) -> int:
-    """Open an escalated case about ``decided``'s person, for a step a senior must take.
-
-    ``decided`` has just been closed (its new status is flushed here, so the person has
-    no open case of their own left); if reports opened one meanwhile, that case is
-    escalated with the reason instead. Returns the escalated case's id.
-    """
-    session.flush()
-    now = utcnow()
-    insert_new(
-        session, Case,
-        [{"person_id": decided.person_id, "status": CaseStatus.ESCALATED.value,
-          "queue": decided.queue, "priority": decided.priority,
-          "primary_category": decided.decided_category or decided.primary_category,
-          "due_at": now + timedelta(hours=hours), "platform_id": decided.platform_id,
-          "language": decided.language, "report_count": 0, "reporter_count": 0,
-          "live": False, "escalation_reason": reason, "created_at": now, "updated_at": now}],
-        ["person_id"], [Case.id], index_where=OPEN_CASE_PREDICATE,
-    )
-    case_id = _open_case_ids(session, [decided.person_id])[decided.person_id]
-    case = session.get(Case, case_id)
-    assert case is not None
-    if case.escalation_reason != reason:
-        case.escalation_reason = "; ".join(filter(None, [case.escalation_reason, reason]))
-        if case.status == CaseStatus.OPEN.value:
-            case.status = CaseStatus.ESCALATED.value
-    return case_id
 
 
 def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> None:

@@ -10,13 +10,12 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from actions.appeals import decide_appeal
-from actions.decisions import CaseDecision, Decision, decide_case
+from actions.decisions import CaseDecision, Decision, decide_case, put_to_seniors
 from actions.enforcement import ActionRequest
 from actions.strikes import StepStatus, StrikeConfigError, StrikePolicy, strike_summary
 from queues.enforce import enqueue_deliveries
 from tests.actions.conftest import _moderator, drain
 from tests.platform_server import PlatformServer
-from workbench.cases import put_to_seniors
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, Action, Appeal, AuditEvent, Case, Strike, utcnow

@@ -13,6 +13,10 @@ from workbench.enums import CaseStatus, ReportSource, ReportStatus
 from workbench.models.base import Base, BigId, CreatedMixin, IdMixin, enum_column, utcnow
 from workbench.models.people import Account, Person
 
+#: The statuses of an open case, as SQL: the partial index that allows one open case per
+#: person, and the inserts that rely on it (``ON CONFLICT ... WHERE``), use this one text.
+OPEN_CASE_PREDICATE = sql_text("status IN ('open', 'claimed', 'escalated')")
+
 
 class Report(IdMixin, Base):
     """A report about an account: from a user, a classifier, the fraud systems or legal."""
@@ -109,8 +113,8 @@ class Case(IdMixin, CreatedMixin, Base):
             "uq_case_open_person",
             "person_id",
             unique=True,
-            sqlite_where=sql_text("status IN ('open', 'claimed', 'escalated')"),
-            postgresql_where=sql_text("status IN ('open', 'claimed', 'escalated')"),
+            sqlite_where=OPEN_CASE_PREDICATE,
+            postgresql_where=OPEN_CASE_PREDICATE,
         ),
         Index("ix_case_assignee", "assignee_id", "status"),
     )
