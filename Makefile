@@ -26,8 +26,10 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			espeak-ng sox libsndfile1 >/dev/null; }
 
+# ruff, then the one-way import contracts in .importlinter.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy classifiers actions
