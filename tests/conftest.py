@@ -171,12 +171,11 @@ def platforms(app: Flask) -> dict[str, PlatformApi]:
 
 
 def run_jobs(app: Flask) -> None:
-    """Drain every queue in this process (RQ's SimpleWorker, burst mode)."""
-    from rq import SimpleWorker
-
+    """Drain every queue in this process (a SimpleWorker that stops promptly, burst mode)."""
     from queues.names import PRIORITY_ORDER
     from queues.runtime import queue
+    from queues.worker import BurstWorker
 
     with app.app_context():
         queues = [queue(name) for name in PRIORITY_ORDER]
-        SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+        BurstWorker(queues, connection=queues[0].connection).work(burst=True)
