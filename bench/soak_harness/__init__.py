@@ -53,7 +53,7 @@ class SoakConfig:
     @classmethod
     def short(cls, database_url: str, instance_dir: Path) -> SoakConfig:
         """The suite's version: one cycle of every fault in about two minutes of load."""
-        return cls(database_url, instance_dir, load_s=120.0, drain_s=75.0,
+        return cls(database_url, instance_dir, load_s=120.0, drain_s=150.0,
                    faults=FaultTimes(baseline_s=20.0, platform_down_s=15.0, slow_s=15.0,
                                      pg_down_s=5.0))
 
