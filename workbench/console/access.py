@@ -41,6 +41,10 @@ class Permission(StrEnum):
     LEGAL = "legal"
     #: Console users and platforms.
     ADMINISTER = "administer"
+    #: The search box and the person page: moderators within the queues they work.
+    SEARCH = "search"
+    #: Search beyond one's own queues.
+    SEARCH_EVERYWHERE = "search_everywhere"
 
 
 _M, _S, _L, _A = Role.MODERATOR.value, Role.SENIOR.value, Role.LEGAL.value, Role.ADMIN.value
@@ -61,6 +65,8 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.DASHBOARD: frozenset({_S, _L, _A}),
     Permission.LEGAL: frozenset({_L}),
     Permission.ADMINISTER: frozenset({_A}),
+    Permission.SEARCH: frozenset({_M, _S, _L, _A}),
+    Permission.SEARCH_EVERYWHERE: frozenset({_S, _L, _A}),
 }
 
 

@@ -1,0 +1,241 @@
+"""Finding a person, a case or a message from what a moderator or the legal team has in
+hand: a username, a platform user id (with or without the platform's slug), a phone
+hash, a device id, a case number, or words someone wrote.
+
+Moderators search within the queues they work (a hit must lead to a case in one of
+them); seniors, the legal team and administrators search everything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, exists, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from actions.identity import root_person_id
+from workbench.models import (
+    Account,
+    AccountDevice,
+    Action,
+    Case,
+    EnforcementDelivery,
+    FraudSignal,
+    LegalHold,
+    LegalRequest,
+    Message,
+    Person,
+    Platform,
+    Strike,
+)
+
+#: Longest query taken; longer ones are cut (nothing anyone types is longer).
+MAX_QUERY = 200
+#: Hits per kind on one page.
+LIMIT = 20
+_CASE_NUMBER = re.compile(r"#?([0-9]{1,18})")
+#: A word is what lies between spaces and punctuation (not ``\w``, which splits Devanagari
+#: at its vowel signs).
+_WORD = re.compile(r"[^\s\"'()*:^|&!<>{}\[\],.;?+-]+")
+
+
+@dataclass
+class PersonHit:
+    person_id: int
+    platform: str
+    platform_user_id: str
+    username: str | None
+    why: str
+
+
+@dataclass
+class CaseHit:
+    case_id: int
+    person_id: int
+    queue: str
+    status: str
+    category: str
+
+
+@dataclass
+class MessageHit:
+    message_id: int
+    person_id: int
+    platform: str
+    username: str | None
+    text: str
+    sent_at: datetime
+
+
+@dataclass
+class Results:
+    query: str
+    people: list[PersonHit] = field(default_factory=list)
+    cases: list[CaseHit] = field(default_factory=list)
+    messages: list[MessageHit] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.people or self.cases or self.messages)
+
+
+def search(session: Session, query: str, *, queues: list[str] | None) -> Results:
+    """Everything ``query`` finds; ``queues`` limits hits to cases in those queues
+    (``None``: no limit)."""
+    q = " ".join(query.split())[:MAX_QUERY]
+    out = Results(q)
+    if not q:
+        return out
+    out.people = _people(session, q, queues)
+    out.cases = _cases(session, q, queues)
+    out.messages = _messages(session, q, queues)
+    return out
+
+
+def _in_queues(person_id: object, queues: list[str] | None) -> object:
+    """The person has a case in one of ``queues`` (always true without a limit)."""
+    if queues is None:
+        return text("1 = 1")
+    return exists().where(Case.person_id == person_id, Case.queue.in_(queues))
+
+
+def _split_platform(session: Session, q: str) -> tuple[int | None, str]:
+    """``harmoni-calls:u-1`` or ``harmoni-calls/u-1``: the platform named and the id."""
+    for sep in (":", "/"):
+        slug, found, rest = q.partition(sep)
+        if found and rest:
+            platform_id = session.scalar(select(Platform.id).where(Platform.slug == slug))
+            if platform_id is not None:
+                return platform_id, rest
+    return None, q
+
+
+def _people(session: Session, q: str, queues: list[str] | None) -> list[PersonHit]:
+    platform_id, uid = _split_platform(session, q)
+    device_accounts = select(AccountDevice.account_id).where(AccountDevice.device_id == q)
+    prefix = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    matched_uid = Account.platform_user_id == uid
+    if platform_id is not None:
+        matched_uid = matched_uid & (Account.platform_id == platform_id)
+    stmt: Select[tuple[Account, str]] = (
+        select(Account, Platform.slug).join(Platform, Platform.id == Account.platform_id)
+        .where(or_(matched_uid, Account.phone_hash == q, Account.id.in_(device_accounts),
+                   func.lower(Account.username).like(prefix, escape="\\")),
+               _in_queues(Account.person_id, queues))  # type: ignore[arg-type]
+        .order_by(Account.username, Account.id).limit(LIMIT))
+    hits = []
+    for account, slug in session.execute(stmt):
+        if account.platform_user_id == uid and platform_id in (None, account.platform_id):
+            why = "platform user id"
+        elif account.phone_hash == q:
+            why = "phone hash"
+        elif (account.username or "").lower().startswith(q.lower()):
+            why = "username"
+        else:
+            why = "device id"
+        hits.append(PersonHit(account.person_id, slug, account.platform_user_id,
+                              account.username, why))
+    return hits
+
+
+def _cases(session: Session, q: str, queues: list[str] | None) -> list[CaseHit]:
+    match = _CASE_NUMBER.fullmatch(q)
+    if match is None or int(match.group(1)) >= 2**63:
+        return []
+    stmt = select(Case).where(Case.id == int(match.group(1)))
+    if queues is not None:
+        stmt = stmt.where(Case.queue.in_(queues))
+    return [CaseHit(c.id, c.person_id, c.queue, c.status, c.primary_category)
+            for c in session.scalars(stmt)]
+
+
+def _messages(session: Session, q: str, queues: list[str] | None) -> list[MessageHit]:
+    words = _WORD.findall(q)
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        matched = text("to_tsvector('simple', message.text) @@ "
+                       "plainto_tsquery('simple', :words)").bindparams(words=" ".join(words))
+    else:
+        # FTS5: each word quoted, so nothing a user types is read as query syntax.
+        fts = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        matched = Message.id.in_(text("SELECT rowid FROM message_fts WHERE message_fts "
+                                      "MATCH :fts").bindparams(fts=fts))
+    stmt = (select(Message, Account.person_id, Account.username, Platform.slug)
+            .join(Account, Account.id == Message.sender_account_id)
+            .join(Platform, Platform.id == Message.platform_id)
+            .where(matched, _in_queues(Account.person_id, queues))  # type: ignore[arg-type]
+            .order_by(Message.sent_at.desc()).limit(LIMIT))
+    return [MessageHit(m.id, person_id, slug, username, m.text, m.sent_at)
+            for m, person_id, username, slug in session.execute(stmt)]
+
+
+@dataclass
+class PersonProfile:
+    """One person across the group: what the person page shows."""
+
+    person_id: int
+    merged_ids: list[int]
+    accounts: list[tuple[Account, str, list[str]]]  # account, platform slug, device ids
+    cases: list[Case]
+    actions: list[tuple[Action, dict[str, int]]]  # action, deliveries by state
+    strikes: list[Strike]
+    fraud: list[tuple[FraudSignal, str]]  # signal, platform slug
+    holds: list[LegalHold]
+    requests: list[LegalRequest]
+
+
+def person_profile(session: Session, person_id: int) -> PersonProfile | None:
+    """The person (followed through merges) with everything the group knows of them."""
+    if session.get(Person, person_id) is None:
+        return None
+    root = root_person_id(session, person_id)
+    merged = list(session.scalars(select(Person.id).where(Person.merged_into_id == root)))
+    people = [root, *merged]
+    slugs = dict(session.execute(select(Platform.id, Platform.slug)).all())
+    accounts = list(session.scalars(select(Account).where(Account.person_id.in_(people))
+                                    .order_by(Account.platform_id, Account.id)))
+    devices: dict[int, list[str]] = {}
+    for account_id, device_id in session.execute(
+            select(AccountDevice.account_id, AccountDevice.device_id)
+            .where(AccountDevice.account_id.in_([a.id for a in accounts]))):
+        devices.setdefault(account_id, []).append(device_id)
+    actions = list(session.scalars(select(Action).where(Action.person_id.in_(people))
+                                   .order_by(Action.created_at.desc()).limit(100)))
+    states: dict[int, dict[str, int]] = {a.id: {} for a in actions}
+    for action_id, state, n in session.execute(
+            select(EnforcementDelivery.action_id, EnforcementDelivery.state, func.count())
+            .where(EnforcementDelivery.action_id.in_(list(states)))
+            .group_by(EnforcementDelivery.action_id, EnforcementDelivery.state)):
+        states[action_id][state] = n
+    account_ids = [a.id for a in accounts]
+    return PersonProfile(
+        person_id=root, merged_ids=merged,
+        accounts=[(a, slugs.get(a.platform_id, "?"), devices.get(a.id, [])) for a in accounts],
+        cases=list(session.scalars(select(Case).where(Case.person_id.in_(people))
+                                   .order_by(Case.created_at.desc()).limit(100))),
+        actions=[(a, states[a.id]) for a in actions],
+        strikes=list(session.scalars(select(Strike).where(Strike.person_id.in_(people))
+                                     .order_by(Strike.created_at.desc()))),
+        fraud=[(s, slugs.get(s.platform_id, "?")) for s in session.scalars(
+            select(FraudSignal).where(FraudSignal.account_id.in_(account_ids))
+            .order_by(FraudSignal.created_at.desc()).limit(50))],
+        holds=list(session.scalars(select(LegalHold).where(or_(
+            LegalHold.person_id.in_(people), LegalHold.account_id.in_(account_ids)))
+            .order_by(LegalHold.created_at.desc()))),
+        requests=list(session.scalars(select(LegalRequest).where(or_(
+            LegalRequest.person_id.in_(people), LegalRequest.account_id.in_(account_ids)))
+            .order_by(LegalRequest.received_at.desc()))),
+    )
+
+
+def may_see_person(session: Session, person_id: int, queues: list[str] | None) -> bool:
+    """Whether a searcher limited to ``queues`` may open this person's page."""
+    if queues is None:
+        return True
+    root = root_person_id(session, person_id)
+    people = [root, *session.scalars(select(Person.id).where(Person.merged_into_id == root))]
+    return bool(session.scalar(select(exists().where(Case.person_id.in_(people),
+                                                     Case.queue.in_(queues)))))
