@@ -74,6 +74,10 @@
     if (typing(event.target)) return;
     if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
     if (openPanel) return;
+    if (event.key === "/") {  // the search box in the header, as in most web apps
+      var search = document.getElementById("header-search-q");
+      if (search) { event.preventDefault(); search.focus(); return; }
+    }
     var key = event.key;
     if (key === "n") { event.preventDefault(); submitNext(); return; }
     if (data.page !== "case") return;
