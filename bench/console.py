@@ -32,6 +32,10 @@ PAGE = 50
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+#: Words a search looks for in message text: common ones (many matches to order) and rare.
+SEARCH_WORDS = ["coins", "free", "call me", "bhej", "idiot", "whatsapp"]
+
+
 def _timed(fetch: Callable[[int], object], runs: int) -> list[float]:
     """Milliseconds per call; one warm-up call first (connection pool, template cache)."""
     fetch(-1)
@@ -146,6 +150,10 @@ def main() -> None:
         "case_view": _timed(lambda n: _ok(moderator.get(
             f"/admin/case/{case_ids[max(n, 0) % len(case_ids)]}")), args.runs),
         "dashboard": _timed(lambda n: _ok(lead.get("/admin/dashboard/")), args.runs),
+        "search_username": _timed(lambda n: _ok(lead.get(
+            f"/admin/search/?q=user{1000 + n}")), args.runs),
+        "search_words": _timed(lambda n: _ok(lead.get(
+            f"/admin/search/?q={SEARCH_WORDS[n % len(SEARCH_WORDS)]}")), args.runs),
         "keyset_page_500_query": _timed(_keyset_page(app, deep), args.runs),
         "offset_page_500_baseline": _timed(_offset_page(app, args.page), args.runs),
         "dashboard_drawn_anew_baseline": _timed(_drawn_anew(app), max(3, args.runs // 6)),
