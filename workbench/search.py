@@ -239,3 +239,37 @@ def may_see_person(session: Session, person_id: int, queues: list[str] | None) -
     people = [root, *session.scalars(select(Person.id).where(Person.merged_into_id == root))]
     return bool(session.scalar(select(exists().where(Case.person_id.in_(people),
                                                      Case.queue.in_(queues)))))
+
+
+@dataclass
+class DecidedRow:
+    case_id: int
+    person_id: int
+    username: str | None
+    queue: str
+    category: str | None
+    decision: str
+    decided_at: datetime
+    decided_by: str | None
+
+
+def decided_cases(session: Session, *, decided_by_id: int | None, decision: str | None,
+                  before_id: int | None = None, limit: int = 50) -> list[DecidedRow]:
+    """Cases decided (newest first), by one moderator or (``None``) by anyone."""
+    from workbench.models import Moderator
+
+    first_account = (select(Account.username).where(Account.person_id == Case.person_id)
+                     .order_by(Account.id).limit(1).scalar_subquery())
+    stmt = (select(Case, first_account, Moderator.display_name)
+            .outerjoin(Moderator, Moderator.id == Case.decided_by_id)
+            .where(Case.decided_at.is_not(None), Case.decision != "merged")
+            .order_by(Case.id.desc()).limit(limit))
+    if decided_by_id is not None:
+        stmt = stmt.where(Case.decided_by_id == decided_by_id)
+    if decision:
+        stmt = stmt.where(Case.decision == decision)
+    if before_id is not None:
+        stmt = stmt.where(Case.id < before_id)
+    return [DecidedRow(c.id, c.person_id, username, c.queue, c.decided_category,
+                       c.decision or "", c.decided_at, by)
+            for c, username, by in session.execute(stmt)]

@@ -24,7 +24,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     from workbench.console.desk_views import AppealsView, DeliveriesView, StatementView
     from workbench.console.legal_views import LegalView, TransparencyView
     from workbench.console.queue_settings import QueueSettingsView
-    from workbench.console.search_views import PersonView, SearchView
+    from workbench.console.search_views import DecidedView, PersonView, SearchView
     from workbench.console.triage_views import CaseView, HomeView, QueueView
 
     security.init_app(app, settings)
@@ -67,6 +67,7 @@ def init_app(app: Flask, settings: Settings) -> None:
                              category="Admin"))
     admin.add_view(PlatformsView(name="Platforms", endpoint="platforms",
                                  url="/admin/platforms", category="Admin"))
+    admin.add_view(DecidedView(name="Decided", endpoint="decided", url="/admin/decided"))
     admin.add_view(SearchView(name="Search", endpoint="search", url="/admin/search"))
     admin.add_view(PersonView(name="Person", endpoint="person", url="/admin/person"))
     admin.add_view(OwnAccountView(name="My account", endpoint="account",

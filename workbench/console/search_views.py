@@ -12,7 +12,7 @@ from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission, allowed
 from workbench.extensions import db
 from workbench.policy import case_policy
-from workbench.search import may_see_person, person_profile, search
+from workbench.search import decided_cases, may_see_person, person_profile, search
 from workbench.triage import eligible_queues
 
 
@@ -62,3 +62,26 @@ class PersonView(ConsoleView):
         return self.render("console/person.html", p=profile,
                            can_read_cases=allowed(Permission.READ_CASES),
                            viewer=current_user)
+
+
+class DecidedView(ConsoleView):
+    """``/admin/decided/``: the cases I decided (seniors: anyone's), by outcome."""
+
+    permission = Permission.TRIAGE
+
+    @expose("/")
+    def index(self) -> Any:
+        everyone = allowed(Permission.BULK) and request.args.get("who") == "everyone"
+        decision = request.args.get("decision") or None
+        if decision not in (None, "violation", "dismissed"):
+            abort(400, "decision must be violation or dismissed")
+        before = request.args.get("before", "")
+        before_id = int(before) if before.isascii() and before.isdigit() \
+            and len(before) < 19 else None
+        rows = decided_cases(db.session, decided_by_id=None if everyone else current_user.id,
+                             decision=decision, before_id=before_id)
+        args = {k: v for k, v in request.args.items() if k != "before" and v}
+        older = url_for(".index", **args, before=rows[-1].case_id) if len(rows) == 50 else None
+        return self.render("console/decided.html", rows=rows, everyone=everyone,
+                           decision=decision, can_see_everyone=allowed(Permission.BULK),
+                           older=older)

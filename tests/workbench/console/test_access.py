@@ -86,6 +86,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("GET", "/admin/search/", set(ROLES)),
         ("GET", "/admin/person/", set(ROLES)),
         ("GET", f"/admin/person/{world.person_id}", set(ROLES)),
+        ("GET", "/admin/decided/", TRIAGE),
         ("GET", "/admin/account/", set(ROLES)),
         ("POST", "/admin/account/password", set(ROLES)),
         ("GET", "/admin/platforms/", {"admin"}),

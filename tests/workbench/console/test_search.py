@@ -102,3 +102,28 @@ def test_hostile_names_are_escaped_in_results(app: Flask, signed_in: Signed,
     page = _page(signed_in("senior"), "raj")
     assert "<script>window.__pwned" not in page
     assert "&lt;script&gt;" in page
+
+
+def test_decided_lists_my_decisions_and_seniors_see_everyone_s(app: Flask, signed_in: Signed,
+                                                               world: World) -> None:
+    from actions.decisions import Decision, decide_case
+
+    with app.app_context():
+        decide_case(db.session, world.other_case_ids[0], moderator_id=world.staff["moderator"],
+                    role="moderator", decision=Decision.DISMISSED)
+        decide_case(db.session, world.other_case_ids[1], moderator_id=world.staff["senior"],
+                    role="senior", decision=Decision.DISMISSED)
+        db.session.commit()
+    mine = signed_in("moderator").get("/admin/decided/").get_data(as_text=True)
+    assert f"case {world.other_case_ids[0]}<" in mine
+    assert f"case {world.other_case_ids[1]}<" not in mine
+    # A moderator asking for everyone's still gets their own.
+    theirs = signed_in("moderator").get("/admin/decided/?who=everyone").get_data(as_text=True)
+    assert f"case {world.other_case_ids[1]}<" not in theirs
+    senior = signed_in("senior").get("/admin/decided/?who=everyone").get_data(as_text=True)
+    assert f"case {world.other_case_ids[0]}<" in senior and \
+        f"case {world.other_case_ids[1]}<" in senior
+    none = signed_in("senior").get("/admin/decided/?who=everyone&decision=violation")
+    assert f"case {world.other_case_ids[0]}<" not in none.get_data(as_text=True)
+    assert signed_in("senior").get("/admin/decided/?decision=x").status_code == 400
+    assert signed_in("senior").get("/admin/decided/?before=²").status_code == 200
