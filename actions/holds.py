@@ -111,8 +111,14 @@ def place_hold(session: Session, *, reason: str, reference: str,
 
 
 def release_hold(session: Session, hold_id: int, *, released_by_id: int,
-                 note: str | None = None) -> LegalHold:
-    """Release a hold; what it covered is subject to retention and erasure again."""
+                 note: str) -> LegalHold:
+    """Release a hold; what it covered is subject to retention and erasure again.
+
+    ``note`` says why (the request was answered, the case closed): ending a hold lets
+    deletion go ahead, so it is never done without a reason on record.
+    """
+    if not note.strip():
+        raise HoldError("give the reason the hold can end")
     hold = session.get(LegalHold, hold_id)
     if hold is None:
         raise HoldError(f"no hold {hold_id}")
@@ -121,7 +127,8 @@ def release_hold(session: Session, hold_id: int, *, released_by_id: int,
     hold.released_at = utcnow()
     hold.released_by_id = released_by_id
     record(session, "hold.released", "legal_hold", hold.id, actor_type="moderator",
-           actor_id=str(released_by_id), data={"note": note, "reference": hold.reference})
+           actor_id=str(released_by_id),
+           data={"note": note.strip(), "reference": hold.reference})
     return hold
 
 

@@ -65,7 +65,16 @@ def test_placing_and_releasing_a_hold_is_audited(app: Flask, world: World) -> No
             AuditEvent.object_type == "legal_hold").order_by(AuditEvent.id)))
         assert verbs == ["hold.placed", "hold.released"]
         with pytest.raises(HoldError, match="already released"):
-            release_hold(db.session, hold_id, released_by_id=world.legal_id)
+            release_hold(db.session, hold_id, released_by_id=world.legal_id, note="answered")
+
+
+def test_a_hold_is_not_released_without_a_reason(app: Flask, world: World) -> None:
+    with app.app_context():
+        hold_id = _hold(world, person_id=world.person_id)
+        with pytest.raises(HoldError, match="reason"):
+            release_hold(db.session, hold_id, released_by_id=world.legal_id, note="  ")
+        db.session.rollback()
+        assert is_held(db.session, person_id=world.person_id)
 
 
 @pytest.mark.parametrize("subject, message", [
@@ -142,7 +151,7 @@ def test_retention_leaves_held_content_and_purges_it_once_released(
         assert counts.as_dict()["kept_held"] == {"messages": len(world.messages),
                                                  "recordings": 1}
         assert _store_counts(world) == (len(world.messages), 1, True)
-        release_hold(db.session, hold_id, released_by_id=world.legal_id)
+        release_hold(db.session, hold_id, released_by_id=world.legal_id, note="answered")
         db.session.commit()
         run_retention(db.session, store, RetentionPolicy(), now=utcnow() + LATER)
         assert _store_counts(world) == (0, 0, False)
@@ -167,7 +176,7 @@ def test_an_erasure_request_waits_while_a_hold_covers_the_person(app: Flask,
             AuditEvent.verb == "erasure.blocked")).one()
         assert blocked.data["reasons"] == [request.blocked_reason]
 
-        release_hold(db.session, hold_id, released_by_id=world.legal_id)
+        release_hold(db.session, hold_id, released_by_id=world.legal_id, note="answered")
         db.session.commit()
         assert run_due_erasures(db.session, store, RetentionPolicy())["done"] == 1
         db.session.refresh(request)
@@ -214,7 +223,7 @@ def test_a_platform_deleting_a_held_account_deletes_nothing(app: Flask, world: W
         assert request.status == "blocked" and f"legal hold {hold_id}" in request.blocked_reason
         assert db.session.get_one(Account, account).username == "Harasser"
         assert _store_counts(world)[1:] == (1, True)
-        release_hold(db.session, hold_id, released_by_id=world.legal_id)
+        release_hold(db.session, hold_id, released_by_id=world.legal_id, note="answered")
         db.session.commit()
         run_due_erasures(db.session, store, RetentionPolicy(), now=utcnow() + LATER)
         db.session.refresh(request)

@@ -6,6 +6,7 @@ is recorded by the domain code it calls.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,12 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
-from actions.erasure import ErasureError, export_personal_data, file_erasure_request
+from actions.erasure import (
+    ErasureError,
+    blocking_reasons,
+    export_personal_data,
+    file_erasure_request,
+)
 from actions.evidence.custody import EvidenceError, custody_log, record_download, request_export
 from actions.evidence.scope import ScopeError, parse_account_ref
 from actions.holds import HoldError, place_hold, release_hold
@@ -44,12 +50,21 @@ from workbench.models import (
     ErasureRequest,
     EvidenceExport,
     LegalHold,
+    LegalRequest,
     utcnow,
 )
 from workbench.models.audit import record
 from workbench.models.legal import AuthorityType, LegalAsk, LegalRequestStatus
 
 PAGE = 50
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(*parts: object, suffix: str) -> str:
+    """A download's name from its parts: letters, digits, dot, dash and underscore only
+    (a request reference such as "FIR 12/2026" becomes "FIR-12-2026")."""
+    joined = "-".join(_UNSAFE_IN_FILE_NAMES.sub("-", str(p)).strip("-.") for p in parts)
+    return (joined[:150] or "download") + suffix
 
 
 def _audit_view(what: str, object_id: object = None) -> None:
@@ -91,14 +106,18 @@ class LegalView(ConsoleView):
     @expose("/")
     def index(self) -> Any:
         _audit_view("desk")
+        erasures = db.session.scalars(select(ErasureRequest).order_by(ErasureRequest.due_at)
+                                      .limit(PAGE)).all()
+        # What a request still waiting would be blocked by now, before its next attempt.
+        waits = {e.id: e.blocked_reason or "; ".join(blocking_reasons(db.session, e))
+                 for e in erasures if e.status in ("pending", "blocked")}
         return self.render(
-            "console/legal.html", requests=by_time_left(db.session),
+            "console/legal.html", requests=by_time_left(db.session), erasure_waits=waits,
             holds=db.session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None))
                                      .order_by(LegalHold.created_at.desc()).limit(PAGE)).all(),
             exports=db.session.scalars(select(EvidenceExport)
                                        .order_by(EvidenceExport.id.desc()).limit(PAGE)).all(),
-            erasures=db.session.scalars(select(ErasureRequest)
-                                        .order_by(ErasureRequest.due_at).limit(PAGE)).all(),
+            erasures=erasures,
             authority_types=[a.value for a in AuthorityType], asks=[a.value for a in LegalAsk],
             deadlines=deadline_hours(settings().legal_deadline_hours),
             closing=[s.value for s in LegalRequestStatus if s != LegalRequestStatus.OPEN],
@@ -150,8 +169,11 @@ class LegalView(ConsoleView):
     @expose("/holds/<int:hold_id>/release", methods=["POST"])
     def end_hold(self, hold_id: int) -> Any:
         with form_work(HoldError) as done:
+            if request.form.get("confirm") != "yes":
+                raise HoldError("confirm that the hold may end: what it covers can then "
+                                "be deleted")
             release_hold(db.session, hold_id, released_by_id=current_user.id,
-                         note=(request.form.get("note") or "")[:2000] or None)
+                         note=(request.form.get("note") or "")[:2000])
         if done.ok:
             flash("Hold released.", "success")
         return redirect(url_for(".index"))
@@ -162,9 +184,13 @@ class LegalView(ConsoleView):
         scope = form.get("scope", "")
         ref = (form.get("scope_ref") or "").strip()
         with form_work(EvidenceError) as done:
-            export = request_export(db.session, scope, int(ref) if ref.isdigit() else ref,
-                                    form.get("reason", ""), form.get("request_ref", ""),
-                                    current_user.id)
+            legal = _legal_request(form.get("legal_request_id", ""))
+            request_ref = form.get("request_ref", "").strip() or (legal.reference if legal
+                                                                   else "")
+            export = request_export(db.session, scope,
+                                    int(ref) if ref.isascii() and ref.isdigit() else ref,
+                                    form.get("reason", ""), request_ref, current_user.id,
+                                    legal_request_id=legal.id if legal else None)
         if not done.ok:
             return redirect(url_for(".index"))
         from queues.legal import enqueue_export
@@ -202,8 +228,27 @@ class LegalView(ConsoleView):
 
         stream = blob_store(settings()).open(export.archive_sha256 or "")
         return send_file(stream, mimetype="application/zip", as_attachment=True,
-                         download_name=f"evidence-{export_id}-{export.request_ref}.zip"
-                         .replace("/", "-"), etag=export.archive_sha256, max_age=0)
+                         download_name=file_name("evidence", export_id, export.request_ref,
+                                                 suffix=".zip"),
+                         etag=export.archive_sha256, max_age=0)
+
+    @expose("/exports/<int:export_id>/certificate", methods=["POST"])
+    def certificate(self, export_id: int) -> Any:
+        """The draft certificate kept beside the bundle, to be completed and signed."""
+        export = db.session.get(EvidenceExport, export_id)
+        if export is None or not export.certificate_sha256:
+            abort(404)
+        record(db.session, "evidence.certificate_downloaded", "evidence_export", export_id,
+               actor_type="moderator", actor_id=str(current_user.id),
+               data={"certificate_sha256": export.certificate_sha256})
+        db.session.commit()
+        from workbench.storage import blob_store
+
+        stream = blob_store(settings()).open(export.certificate_sha256)
+        return send_file(stream, mimetype="text/plain", as_attachment=True,
+                         download_name=file_name("certificate", export_id, export.request_ref,
+                                                 suffix=".txt"),
+                         etag=export.certificate_sha256, max_age=0)
 
     @expose("/erasures", methods=["POST"])
     def new_erasure(self) -> Any:
@@ -225,7 +270,36 @@ class LegalView(ConsoleView):
         if not done.ok:
             return redirect(url_for(".index"))
         return Response(data, mimetype="application/zip", headers={
-            "Content-Disposition": f"attachment; filename=person-{person_id}-data.zip"})
+            "Content-Disposition": "attachment; filename="
+                                   + file_name("person", person_id, "data", suffix=".zip")})
+
+    @expose("/access", methods=["POST"])
+    def data_access_by_ref(self) -> Any:
+        """The desk's data-access form: a person by number, or an account as SLUG:USER_ID."""
+        with form_work(HoldError) as done:
+            subject = _subject(request.form.get("subject_kind", ""),
+                               request.form.get("subject_ref", ""))
+            person_id = subject.get("person_id")
+            if "account_id" in subject:
+                from workbench.models import Account
+
+                person_id = db.session.get_one(Account, subject["account_id"]).person_id
+            if person_id is None:
+                raise HoldError("name a person by number, or an account as SLUG:USER_ID")
+        if not done.ok:
+            return redirect(url_for(".index"))
+        return self.data_access(person_id)
+
+
+def _legal_request(raw: str) -> LegalRequest | None:
+    """The legal request an export answers, from the form (none chosen: ``None``)."""
+    if not raw:
+        return None
+    legal = db.session.get(LegalRequest, int(raw)) if raw.isascii() and raw.isdigit() \
+        and len(raw) < 19 else None
+    if legal is None:
+        raise EvidenceError("that legal request does not exist")
+    return legal
 
 
 def _month() -> tuple[int, int]:

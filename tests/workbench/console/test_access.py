@@ -76,6 +76,8 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("POST", "/admin/legal/exports/1/download", {"legal"}),
         ("POST", "/admin/legal/erasures", {"legal"}),
         ("POST", f"/admin/legal/access/{world.person_id}", {"legal"}),
+        ("POST", "/admin/legal/access", {"legal"}),
+        ("POST", "/admin/legal/exports/1/certificate", {"legal"}),
         ("GET", "/admin/transparency/", {"legal"}),
         ("GET", "/admin/transparency/report.csv", {"legal"}),
         ("GET", "/admin/transparency/chart/grievances.svg", {"legal"}),

@@ -97,3 +97,85 @@ def test_a_refused_form_says_why_and_stores_nothing(app: Flask, world: World,
     with app.app_context():
         for model in (LegalHold, ErasureRequest, LegalRequest):
             assert db.session.scalars(select(model)).all() == [], model
+
+
+def test_releasing_a_hold_needs_a_reason_and_a_confirmation(app: Flask, world: World,
+                                                           signed_in) -> None:  # type: ignore[no-untyped-def]
+    legal = signed_in("legal")
+    post_form(legal, "/admin/legal/holds", {"reason": "preserve", "reference": "FIR 5/2026",
+                                            "subject_kind": "person",
+                                            "subject_ref": str(world.person_id)}, page=DESK)
+    with app.app_context():
+        hold_id = db.session.scalars(select(LegalHold.id)).one()
+    release = f"/admin/legal/holds/{hold_id}/release"
+    post_form(legal, release, {"note": "request answered"}, page=DESK)  # not confirmed
+    assert "confirm that the hold may end" in legal.get(DESK).get_data(as_text=True)
+    post_form(legal, release, {"confirm": "yes", "note": " "}, page=DESK)  # no reason
+    assert "give the reason the hold can end" in legal.get(DESK).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get_one(LegalHold, hold_id).released_at is None
+    post_form(legal, release, {"confirm": "yes", "note": "request answered"}, page=DESK)
+    with app.app_context():
+        assert db.session.get_one(LegalHold, hold_id).released_at is not None
+        note = db.session.scalars(select(AuditEvent.data).where(
+            AuditEvent.verb == "hold.released")).one()
+    assert note["note"] == "request answered"
+
+
+def test_an_export_for_a_request_is_linked_and_its_files_safely_named(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    legal = signed_in("legal")
+    post_form(legal, "/admin/legal/requests", {
+        "authority_type": "police", "authority": "Cyber Crime PS", "reference": "FIR 12/2026",
+        "asks": "disclose", "subject_kind": "case", "subject_ref": str(world.case_id)},
+        page=DESK)
+    with app.app_context():
+        request_id = db.session.scalars(select(LegalRequest.id)).one()
+    response = post_form(legal, "/admin/legal/exports", {
+        "scope": "case", "scope_ref": str(world.case_id), "reason": "s.94 BNSS notice",
+        "legal_request_id": str(request_id), "request_ref": ""}, page=DESK)
+    export_page = response.headers["Location"]
+    run_jobs(app)
+    with app.app_context():
+        export = db.session.scalars(select(EvidenceExport)).one()
+    assert export.legal_request_id == request_id and export.request_ref == "FIR 12/2026"
+    download = post_form(legal, f"{export_page}/download", {"how": "console download"},
+                         page=export_page)
+    disposition = download.headers["Content-Disposition"]
+    assert f"evidence-{export.id}-FIR-12-2026.zip" in disposition and " " not in \
+        disposition.split("filename=")[1]
+    custody = zipfile.ZipFile(io.BytesIO(download.data))
+    custody_name = next(n for n in custody.namelist() if n.endswith("custody.json"))
+    import json
+
+    assert json.loads(custody.read(custody_name))["legal_request_id"] == request_id
+    certificate = post_form(legal, f"{export_page}/certificate", page=export_page)
+    assert certificate.status_code == 200 and certificate.mimetype == "text/plain"
+    assert export.archive_sha256 in certificate.get_data(as_text=True)
+    assert "certificate-" in certificate.headers["Content-Disposition"]
+
+
+def test_an_erasure_request_names_the_hold_it_waits_on(app: Flask, world: World,
+                                                       signed_in) -> None:  # type: ignore[no-untyped-def]
+    legal = signed_in("legal")
+    post_form(legal, "/admin/legal/holds", {"reason": "preserve", "reference": "FIR 8/2026",
+                                            "subject_kind": "person",
+                                            "subject_ref": str(world.person_id)}, page=DESK)
+    post_form(legal, "/admin/legal/erasures", {"subject_kind": "person",
+                                               "subject_ref": str(world.person_id)}, page=DESK)
+    page = legal.get(DESK).get_data(as_text=True)
+    wait = page.split('class="erasure-wait">')[1].split("</td>")[0]
+    assert "FIR 8/2026" in wait
+
+
+def test_the_data_access_form_takes_an_account_reference(app: Flask, world: World,
+                                                        signed_in) -> None:  # type: ignore[no-untyped-def]
+    legal = signed_in("legal")
+    response = post_form(legal, "/admin/legal/access", {"subject_kind": "account",
+                                                        "subject_ref": "calls:c-101"},
+                         page=DESK)
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert f"person-{world.person_id}-data.zip" in response.headers["Content-Disposition"]
+    refused = post_form(legal, "/admin/legal/access", {"subject_kind": "person",
+                                                       "subject_ref": "nobody"}, page=DESK)
+    assert refused.status_code == 302
