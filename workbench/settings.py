@@ -66,6 +66,9 @@ class Settings:
     login_rate_limit: str = "10 per minute"
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # Failures from one address lock out that address only; this many on an account from
+    # all addresses together lock the account itself (for the same time, not extended).
+    login_account_max_failures: int = 50
     # Policy reasons a decision may cite (JSON object over actions.statements.POLICY_REASONS).
     policy_reasons: dict[str, Any] = field(default_factory=dict)
     # Recordings longer than this are refused at intake rather than queued.

@@ -154,7 +154,7 @@ def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"http://127.0.0.1:{port}/" in result.stdout
-    assert "moderator@demo.local" in result.stdout and "demo-moderator" in result.stdout
+    assert "moderator@demo.local" in result.stdout and "demo-moderator-harbour" in result.stdout
     # Everything it started has stopped: the port is free again.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0

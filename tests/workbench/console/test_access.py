@@ -83,6 +83,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("GET", "/admin/staff/", {"admin"}),
         ("POST", "/admin/staff/create", {"admin"}),
         ("POST", "/admin/staff/1/update", {"admin"}),
+        ("POST", "/admin/staff/1/end-sessions", {"admin"}),
         ("GET", "/admin/account/", set(ROLES)),
         ("POST", "/admin/account/password", set(ROLES)),
         ("GET", "/admin/platforms/", {"admin"}),
