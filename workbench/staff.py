@@ -14,6 +14,8 @@ from workbench.enums import Role
 from workbench.models import Moderator
 from workbench.models.audit import record
 
+# One hasher per process, its cost set from the settings by ``set_hash_cost`` when the app
+# starts (argon2-cffi's defaults until then).
 _hasher = PasswordHasher()
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
@@ -30,8 +32,38 @@ class StaffError(ValueError):
     """A console user cannot be created as asked."""
 
 
+def set_hash_cost(time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Hash new passwords with this Argon2id cost (checked against a floor in settings)."""
+    global _hasher
+    if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) != (
+            time_cost, memory_kib, parallelism):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib,
+                                 parallelism=parallelism)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+_DUMMY_PASSWORD = "not-a-real-password-0"
+_dummy_hashes: dict[tuple[int, int, int], str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash of no one's password at the current cost, checked when an email is unknown
+    so that a wrong address costs as long as a wrong password."""
+    cost = (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism)
+    if cost not in _dummy_hashes:
+        _dummy_hashes[cost] = _hasher.hash(_DUMMY_PASSWORD)
+    return _dummy_hashes[cost]
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with another cost than the one set now."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
 
 
 def verify_password(password_hash: str, password: str) -> bool:

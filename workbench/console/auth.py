@@ -22,7 +22,14 @@ from workbench.console.security import limiter
 from workbench.extensions import db
 from workbench.models import Moderator, SignInThrottle, utcnow
 from workbench.models.audit import record
-from workbench.staff import hash_password, verify_password
+from workbench.settings import Settings
+from workbench.staff import (
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    set_hash_cost,
+    verify_password,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -41,10 +48,6 @@ SIGN_IN_REFUSED = ("Wrong email or password, or too many attempts: check both, o
 #: Session keys: the user's session epoch at sign-in, and the browser it was signed in from.
 SESSION_EPOCH_KEY = "_epoch"
 SESSION_BROWSER_KEY = "_browser"
-
-# Checked when the email is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = hash_password("not-a-real-password-0")
-
 
 def browser_fingerprint() -> str:
     """A short digest of this request's User-Agent: a session is bound to it at sign-in."""
@@ -163,7 +166,7 @@ def attempt_login(email: str, password: str) -> Moderator | str:
     moderator = db.session.scalars(
         select(Moderator).where(func.lower(Moderator.email) == email)).first()
     password_ok = verify_password(
-        moderator.password_hash if moderator is not None else _DUMMY_HASH, password)
+        moderator.password_hash if moderator is not None else dummy_hash(), password)
     if moderator is None or not moderator.active:
         record(db.session, "login.failed", "moderator", None, actor_type="anonymous",
                actor_id=address, data={"email": email[:320]})
@@ -184,6 +187,8 @@ def attempt_login(email: str, password: str) -> Moderator | str:
     moderator.failed_logins = 0
     moderator.locked_until = None
     moderator.last_login_at = now
+    if needs_rehash(moderator.password_hash):  # the hash cost setting changed since
+        moderator.password_hash = hash_password(password)
     if throttle is not None:
         db.session.delete(throttle)
     record(db.session, "login.succeeded", "moderator", moderator.id, actor_type="moderator",
@@ -240,6 +245,8 @@ def logout() -> Any:
     return redirect(url_for("auth.login"))
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, config: Settings) -> None:
+    set_hash_cost(config.password_hash_time_cost, config.password_hash_memory_kib,
+                  config.password_hash_parallelism)
     login_manager.init_app(app)
     app.register_blueprint(bp)

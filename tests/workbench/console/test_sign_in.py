@@ -195,3 +195,32 @@ def test_a_huge_password_at_sign_in_is_refused_without_a_server_error(
                                            "password": "x" * 100_000,
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 400
+
+
+def test_the_password_hash_cost_has_a_floor(tmp_path: Path) -> None:
+    from workbench.settings import SettingsError, load_settings
+
+    base = {"instance_dir": tmp_path, "secret_key": "k" * 32}
+    with pytest.raises(SettingsError, match="WORKBENCH_PASSWORD_HASH_MEMORY_KIB"):
+        load_settings({**base, "password_hash_memory_kib": 8 * 1024}, environ={})
+    with pytest.raises(SettingsError, match="WORKBENCH_PASSWORD_HASH_TIME_COST"):
+        load_settings({**base, "password_hash_time_cost": 1}, environ={})
+    assert load_settings({**base, "password_hash_memory_kib": 19 * 1024,
+                          "password_hash_time_cost": 2}, environ={}).password_hash_time_cost == 2
+
+
+def test_a_hash_made_at_another_cost_is_renewed_at_the_next_sign_in(
+        app: Flask, world: World) -> None:
+    from argon2 import PasswordHasher
+
+    with app.app_context():
+        moderator = db.session.get_one(Moderator, world.staff["moderator"])
+        moderator.password_hash = PasswordHasher(time_cost=3, memory_cost=65536,
+                                                 parallelism=4).hash(PASSWORD)
+        db.session.commit()
+    assert sign_in(app.test_client(), STAFF["moderator"]).status_code == 302
+    with app.app_context():
+        stored = db.session.get_one(Moderator, world.staff["moderator"]).password_hash
+    # The test app's cost (tests/conftest.py): the floor, 2 passes over 19 MiB, 1 lane.
+    assert "$m=19456,t=2,p=1$" in stored
+    assert sign_in(app.test_client(), STAFF["moderator"]).status_code == 302
