@@ -175,8 +175,7 @@ def attempt_login(email: str, password: str) -> Moderator | str:
     now = utcnow()
     throttle = db.session.scalars(select(SignInThrottle).where(
         SignInThrottle.moderator_id == moderator.id, SignInThrottle.address == address)).first()
-    if throttle is not None and throttle.locked_until is not None \
-            and throttle.locked_until <= now:
+    if throttle is not None and _expired(throttle, now):
         throttle.failures, throttle.locked_until = 0, None
     if throttle is not None and throttle.locked_until is not None:
         return _refuse(moderator, "login.refused_locked", address, scope="address")
@@ -197,6 +196,14 @@ def attempt_login(email: str, password: str) -> Moderator | str:
     return moderator
 
 
+def _expired(throttle: SignInThrottle, now: datetime) -> bool:
+    """Whether this address's lock, or its last failure, is older than the lockout time."""
+    if throttle.locked_until is not None:
+        return throttle.locked_until <= now
+    lockout = timedelta(minutes=settings().login_lockout_minutes)
+    return throttle.last_failed_at is None or throttle.last_failed_at <= now - lockout
+
+
 def _count_failure(moderator: Moderator, throttle: SignInThrottle | None, address: str,
                    now: datetime) -> str:
     s = settings()
@@ -205,6 +212,7 @@ def _count_failure(moderator: Moderator, throttle: SignInThrottle | None, addres
         throttle = SignInThrottle(moderator_id=moderator.id, address=address, failures=0)
         db.session.add(throttle)
     throttle.failures = (throttle.failures or 0) + 1
+    throttle.last_failed_at = now
     moderator.failed_logins = (moderator.failed_logins or 0) + 1
     verb, scope = "login.failed", None
     if throttle.failures >= s.login_max_failures:

@@ -49,4 +49,6 @@ class SignInThrottle(IdMixin, Base):
         BigId, ForeignKey("moderator.id", ondelete="CASCADE"))
     address: Mapped[str] = mapped_column(String(64))
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Failures older than the lockout time are forgotten, so typos over months add nothing.
+    last_failed_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]

@@ -126,3 +126,16 @@ def test_a_cookie_sent_from_another_browser_is_refused(app: Flask, world: World)
     assert _is_signed_out(thief)
     # The owner's own browser is unaffected.
     assert owner.get("/admin/queue/").status_code == 200
+
+
+def test_a_cookie_from_before_a_deactivation_stays_dead_after_reactivation(
+        app: Flask, world: World) -> None:
+    moderator = _signed_in(app, "moderator")
+    admin = _signed_in(app, "admin")
+    user_id = world.staff["moderator"]
+    for active in ("0", "1"):
+        post_form(admin, f"/admin/staff/{user_id}/update", {"active": active},
+                  page="/admin/staff/")
+    with app.app_context():
+        assert db.session.get_one(Moderator, user_id).active
+    assert _is_signed_out(moderator)

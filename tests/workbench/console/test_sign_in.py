@@ -76,6 +76,20 @@ def test_a_stranger_cannot_lock_the_owner_out(app: Flask, world: World) -> None:
         ("login.locked", "address", STRANGER)]
 
 
+def test_failures_older_than_the_lockout_time_are_forgotten(app: Flask, world: World) -> None:
+    from workbench.models import SignInThrottle
+
+    client = _from(app, STRANGER)
+    _fail(client, STAFF["moderator"], 4)
+    with app.app_context():
+        throttle = db.session.scalars(select(SignInThrottle)).one()
+        assert throttle.failures == 4
+        throttle.last_failed_at = utcnow() - timedelta(minutes=16)  # lockout is 15 minutes
+        db.session.commit()
+    _fail(client, STAFF["moderator"], 1)  # counts as the first, not the fifth
+    assert sign_in(client, STAFF["moderator"]).status_code == 302
+
+
 @pytest.fixture
 def strict_app(app: Flask, tmp_path: Path) -> Iterator[Flask]:
     """The app with an account-wide limit of 4 failures (per address: 5)."""

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("moderator_id", BIG_ID, nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["moderator_id"], ["moderator.id"], ondelete="CASCADE",
                                 name=op.f("fk_sign_in_throttle_moderator_id_moderator")),
