@@ -293,7 +293,7 @@ def main() -> None:
     from workbench.staff import create_moderator
 
     with app.app_context():
-        moderator_id = create_moderator(db.session, "bench@example.org", "password-123",
+        moderator_id = create_moderator(db.session, "bench@example.org", "lantern-kiwi-9",
                                         "senior").id
         db.session.commit()
     runs = _measure(args, stack, app, servers, moderator_id)

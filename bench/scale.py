@@ -124,7 +124,7 @@ class Bench:
                 register_platform(db.session, SECRET_KEY, slug, secret=secrets[slug],
                                   webhook_url=platform_urls[slug])
             self.moderator_id = create_moderator(db.session, "bench-scale@example.org",
-                                                 "password-123", "senior").id
+                                                 "lantern-kiwi-9", "senior").id
             db.session.commit()
             self.platform_id = self._platform_ids()["calls"]
 

@@ -99,6 +99,10 @@ def app(database_url: str, redis_url: str, tmp_path: Path,
             "database_url": database_url,
             "redis_url": redis_url,
             "secret_key": TEST_SECRET_KEY,
+            # The lowest password hash cost allowed: every fixture user costs a hash.
+            "password_hash_time_cost": 2,
+            "password_hash_memory_kib": 19 * 1024,
+            "password_hash_parallelism": 1,
             **storage_overrides,
         }
     )

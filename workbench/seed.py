@@ -46,10 +46,10 @@ RECORDINGS_DIR = Path(__file__).resolve().parent / "demo_data" / "recordings"
 
 #: The demo logins, listed in the README; created by ``seed-demo`` only.
 DEMO_LOGINS: tuple[tuple[str, str, str], ...] = (
-    ("moderator@demo.local", "demo-moderator", Role.MODERATOR.value),
-    ("senior@demo.local", "demo-senior", Role.SENIOR.value),
-    ("legal@demo.local", "demo-legal", Role.LEGAL.value),
-    ("admin@demo.local", "demo-admin", Role.ADMIN.value),
+    ("moderator@demo.local", "demo-moderator-harbour", Role.MODERATOR.value),
+    ("senior@demo.local", "demo-senior-harbour", Role.SENIOR.value),
+    ("legal@demo.local", "demo-legal-harbour", Role.LEGAL.value),
+    ("admin@demo.local", "demo-admin-harbour", Role.ADMIN.value),
 )
 
 DEMO_PLATFORMS: tuple[tuple[str, str], ...] = (

@@ -66,6 +66,17 @@ class Settings:
     login_rate_limit: str = "10 per minute"
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # Failures from one address lock out that address only; this many on an account from
+    # all addresses together lock the account itself (for the same time, not extended).
+    login_account_max_failures: int = 50
+    # Argon2id cost of console passwords: passes, memory (KiB) and lanes. The defaults are
+    # argon2-cffi's (RFC 9106's second profile: 3 passes over 64 MiB, 4 lanes), about
+    # 0.1 s per sign-in on an idle core and 0.5 s or more on a busy two-core host. The
+    # floor is OWASP's minimum for Argon2id: 2 passes over 19 MiB. Hashes made with other
+    # costs still verify, and are re-hashed at the user's next sign-in.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
     # Policy reasons a decision may cite (JSON object over actions.statements.POLICY_REASONS).
     policy_reasons: dict[str, Any] = field(default_factory=dict)
     # Recordings longer than this are refused at intake rather than queued.
@@ -216,6 +227,25 @@ def _check_console_depth(settings: Settings) -> None:
             raise SettingsError(f"{ENV_PREFIX}{name}: {exc}") from None
 
 
+#: OWASP's minimum cost for Argon2id (2 passes over 19 MiB); nothing lower is accepted.
+MIN_PASSWORD_HASH_TIME_COST = 2
+MIN_PASSWORD_HASH_MEMORY_KIB = 19 * 1024
+
+
+def _check_password_hash(settings: Settings) -> None:
+    if settings.password_hash_time_cost < MIN_PASSWORD_HASH_TIME_COST:
+        raise SettingsError(f"WORKBENCH_PASSWORD_HASH_TIME_COST: at least "
+                            f"{MIN_PASSWORD_HASH_TIME_COST}, "
+                            f"got {settings.password_hash_time_cost}")
+    if settings.password_hash_memory_kib < MIN_PASSWORD_HASH_MEMORY_KIB:
+        raise SettingsError(f"WORKBENCH_PASSWORD_HASH_MEMORY_KIB: at least "
+                            f"{MIN_PASSWORD_HASH_MEMORY_KIB} (19 MiB), got "
+                            f"{settings.password_hash_memory_kib}")
+    if not 1 <= settings.password_hash_parallelism <= 64:
+        raise SettingsError("WORKBENCH_PASSWORD_HASH_PARALLELISM: 1 to 64, got "
+                            f"{settings.password_hash_parallelism}")
+
+
 def _check_legal(settings: Settings) -> None:
     """Retention days and legal deadlines are checked here, like every other setting."""
     from actions.legal_requests import LegalRequestError, deadline_hours
@@ -271,6 +301,7 @@ def load_settings(
     )
     _check_database_url(settings.database_url)
     _check_legal(settings)
+    _check_password_hash(settings)
     _check_console_depth(settings)
     settings = _check_storage(settings)
     _check_production(settings)

@@ -45,8 +45,8 @@ def person(app: Flask, servers: dict[str, PlatformServer]) -> int:
             platform_id = db.session.scalars(select(Platform.id).where(Platform.slug == slug)).one()
             upsert_accounts(db.session, platform_id, [AccountIn(
                 id=f"{slug}-user", username=f"{slug} user", phone_hash="f" * 64)])
-        create_moderator(db.session, "mod@example.org", "password-123", "moderator")
-        create_moderator(db.session, "senior@example.org", "password-123", "senior")
+        create_moderator(db.session, "mod@example.org", "lantern-kiwi-9", "moderator")
+        create_moderator(db.session, "senior@example.org", "lantern-kiwi-9", "senior")
         db.session.commit()
         person_ids = set(db.session.scalars(select(Account.person_id)))
         assert len(person_ids) == 1

@@ -25,7 +25,7 @@ from workbench.staff import create_moderator
 def banned(app: Flask, servers: dict[str, PlatformServer], person: int) -> int:
     """A person banned by senior@ on a case, with the strike that goes with it."""
     with app.app_context():
-        create_moderator(db.session, "lead@example.org", "password-123", "senior")
+        create_moderator(db.session, "lead@example.org", "lantern-kiwi-9", "senior")
         case = Case(person_id=person, due_at=utcnow(), primary_category="hate")
         db.session.add(case)
         db.session.flush()

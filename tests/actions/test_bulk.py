@@ -44,8 +44,8 @@ def wave(app: Flask, servers: dict[str, PlatformServer]) -> list[int]:
             upsert_accounts(db.session, platform_id, [
                 AccountIn(id=f"{slug}-spammer{i}", username=f"s{i}", phone_hash=str(i) * 64)
                 for i in range(WAVE)] + [AccountIn(id=f"{slug}-reporter", username="r")])
-        create_moderator(db.session, "senior@example.org", "password-123", "senior")
-        create_moderator(db.session, "mod@example.org", "password-123", "moderator")
+        create_moderator(db.session, "senior@example.org", "lantern-kiwi-9", "senior")
+        create_moderator(db.session, "mod@example.org", "lantern-kiwi-9", "moderator")
         db.session.flush()
         reporter = db.session.scalars(select(Account.id).where(
             Account.platform_user_id == "web-reporter")).one()

@@ -30,7 +30,7 @@ def case_id(app: Flask, platforms: dict[str, PlatformApi]) -> int:
             {"id": "bully", "username": "b", "phone_hash": "9" * 64}]})
     run_jobs(app)
     with app.app_context():
-        create_moderator(db.session, "mod@example.org", "password-123", "moderator")
+        create_moderator(db.session, "mod@example.org", "lantern-kiwi-9", "moderator")
         db.session.commit()
         return db.session.scalars(select(Case.id).where(Case.status == "open")).one()
 

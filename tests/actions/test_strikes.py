@@ -183,7 +183,7 @@ def test_an_overturned_appeal_removes_the_strike_and_the_next_step_falls_back(
     assert second.strike_step is not None
     assert _summary(app, person).next_step.describe() == "suspend for 7 days"
     with app.app_context():
-        create_moderator(db.session, "lead@example.org", "password-123", "senior")
+        create_moderator(db.session, "lead@example.org", "lantern-kiwi-9", "senior")
         account = db.session.scalars(select(Account)).first()
         appeal = Appeal(platform_id=account.platform_id, platform_appeal_id="ap-1",
                         action_id=second.action_id, account_id=account.id, text="not me",

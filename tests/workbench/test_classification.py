@@ -152,7 +152,7 @@ def test_moderator_decisions_become_labelled_texts_for_retraining(
         for mid in ("m1", "m2")]})
     run_jobs(app)
     with app.app_context():
-        mod = create_moderator(db.session, "m@example.org", "password-123", "moderator")
+        mod = create_moderator(db.session, "m@example.org", "lantern-kiwi-9", "moderator")
         cases = {c.reports[0].message_id: c for c in db.session.scalars(select(Case))
                  if any(r.source == "user" for r in c.reports)}
         ids = {m.platform_message_id: m.id for m in db.session.scalars(select(Message))}

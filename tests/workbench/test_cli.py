@@ -89,6 +89,22 @@ def test_create_user_refuses_a_short_password(cli_env: dict[str, str]) -> None:
     assert result.returncode != 0 and "password" in result.stderr
 
 
+def test_create_user_refuses_a_guessable_admin_password_and_says_why(
+        cli_env: dict[str, str], database_url: str) -> None:
+    # Strong enough for a moderator (zxcvbn 3), not for an administrator (4).
+    result = run(cli_env, "create-user", "boss@example.org", "--role", "admin",
+                 "--password-stdin", stdin="password-0123456789\n")
+    assert result.returncode != 0 and "too easy to guess" in result.stderr
+    result = run(cli_env, "create-user", "spaces@example.org", "--role", "moderator",
+                 "--password-stdin", stdin=" " * 10 + "\n")
+    assert result.returncode != 0 and "only spaces" in result.stderr
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(Moderator.email).where(Moderator.email.in_(
+            ["boss@example.org", "spaces@example.org"]))).all() == []
+    engine.dispose()
+
+
 def test_init_db_creates_no_logins(cli_env: dict[str, str], database_url: str) -> None:
     assert run(cli_env, "init-db").returncode == 0
     engine = create_engine(database_url)
@@ -154,7 +170,7 @@ def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"http://127.0.0.1:{port}/" in result.stdout
-    assert "moderator@demo.local" in result.stdout and "demo-moderator" in result.stdout
+    assert "moderator@demo.local" in result.stdout and "demo-moderator-harbour" in result.stdout
     # Everything it started has stopped: the port is free again.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0

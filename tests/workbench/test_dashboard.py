@@ -49,9 +49,9 @@ class World:
     def __init__(self) -> None:
         register_platform(db.session, TEST_SECRET_KEY, "web", secret="secret-web-0123456789")
         self.platform = db.session.scalars(select(Platform.id)).one()
-        self.asha = create_moderator(db.session, "asha@example.org", "password-123", "moderator",
+        self.asha = create_moderator(db.session, "asha@example.org", "lantern-kiwi-9", "moderator",
                                      display_name="Asha").id
-        self.ravi = create_moderator(db.session, "ravi@example.org", "password-123",
+        self.ravi = create_moderator(db.session, "ravi@example.org", "lantern-kiwi-9",
                                      "moderator").id
         self.n = 0
 

@@ -61,7 +61,7 @@ def _case_and_person(app: Flask, user: str) -> tuple[int, int]:
 
 def _moderator(app: Flask) -> int:
     with app.app_context():
-        mod = create_moderator(db.session, "mod@example.org", "password-123", "senior")
+        mod = create_moderator(db.session, "mod@example.org", "lantern-kiwi-9", "senior")
         db.session.commit()
         return mod.id
 

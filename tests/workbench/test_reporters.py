@@ -36,7 +36,7 @@ def _report(api: PlatformApi, report_id: str, reporter: str, user: str, category
 @pytest.fixture
 def staff(app: Flask) -> dict[str, int]:
     with app.app_context():
-        out = {role: create_moderator(db.session, f"{role}@example.org", "password-123",
+        out = {role: create_moderator(db.session, f"{role}@example.org", "lantern-kiwi-9",
                                       role).id for role in ("moderator", "senior")}
         db.session.commit()
         return out

@@ -32,7 +32,7 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 @pytest.fixture
 def moderator(app: Flask) -> int:
     with app.app_context():
-        mod = create_moderator(db.session, "mod@example.org", "password-123", "moderator")
+        mod = create_moderator(db.session, "mod@example.org", "lantern-kiwi-9", "moderator")
         mod.settings = {"queue": "hindi"}  # what other features keep there stays put
         db.session.commit()
         return mod.id
@@ -74,7 +74,7 @@ def test_every_protection_is_on_until_the_moderator_turns_it_off(
 
 def test_the_count_is_of_distressing_cases_decided_today(app: Flask, moderator: int) -> None:
     with app.app_context():
-        other = create_moderator(db.session, "other@example.org", "password-123",
+        other = create_moderator(db.session, "other@example.org", "lantern-kiwi-9",
                                  "moderator").id
         _case("child_safety", decided_by=moderator, decided_at=NOW - timedelta(hours=2))
         _case("harassment", decided_by=moderator, decided_at=NOW - timedelta(hours=1),

@@ -28,7 +28,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     from workbench.console.triage_views import CaseView, HomeView, QueueView
 
     security.init_app(app, settings)
-    auth.init_app(app)
+    auth.init_app(app, settings)
     text.register(app)
     # The platform API is signed per request; CSRF tokens are for browser forms.
     for name in ("api", "openapi"):

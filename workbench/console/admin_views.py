@@ -7,21 +7,22 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
+from workbench.console.auth import end_sessions, start_session
 from workbench.console.forms import form_work
 from workbench.enums import Role
 from workbench.extensions import db
-from workbench.models import Moderator, Platform
+from workbench.models import Moderator, Platform, SignInThrottle
 from workbench.models.audit import record
 from workbench.platforms import register_platform
 from workbench.staff import (
-    MIN_PASSWORD_LENGTH,
     StaffError,
     create_moderator,
     hash_password,
+    password_problem,
     verify_password,
 )
 
@@ -69,18 +70,37 @@ class StaffView(ConsoleView):
                 return redirect(url_for(".index"))
             _audit("moderator.role_changed", "moderator", user.id, old=user.role, new=role)
             user.role = role
+            end_sessions(user)
         if "active" in request.form:
             active = request.form["active"] == "1"
             if active != user.active and user.id != current_user.id:
                 user.active = active
+                end_sessions(user)
                 _audit("moderator.activated" if active else "moderator.deactivated",
                        "moderator", user.id)
         if request.form.get("unlock") == "1":
             user.locked_until = None
             user.failed_logins = 0
+            db.session.execute(delete(SignInThrottle).where(
+                SignInThrottle.moderator_id == user.id))
             _audit("moderator.unlocked", "moderator", user.id)
         db.session.commit()
         flash(f"{user.email} updated.", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/<int:user_id>/end-sessions", methods=["POST"])
+    def sign_out_everywhere(self, user_id: int) -> Any:
+        """Sign a user out everywhere (a lost laptop, a cookie that may have leaked)."""
+        user = db.session.get(Moderator, user_id)
+        if user is None:
+            flash("No such user.", "error")
+            return redirect(url_for(".index"))
+        end_sessions(user)
+        _audit("moderator.sessions_ended", "moderator", user.id)
+        db.session.commit()
+        if user.id == current_user.id:
+            start_session(user)  # the administrator stays signed in on this browser
+        flash(f"Every session of {user.email} has ended.", "success")
         return redirect(url_for(".index"))
 
 
@@ -139,12 +159,17 @@ class OwnAccountView(ConsoleView):
         new = request.form.get("new_password", "")
         if not verify_password(me.password_hash, request.form.get("current_password", "")):
             flash("The current password is wrong.", "error")
-        elif len(new) < MIN_PASSWORD_LENGTH or new != request.form.get("repeat_password"):
-            flash(f"The new password needs {MIN_PASSWORD_LENGTH}+ characters, typed twice.",
-                  "error")
+        elif new != request.form.get("repeat_password"):
+            flash("The new password was not typed the same twice.", "error")
+        elif (problem := password_problem(new, me.role, me.email)) is not None:
+            flash(problem, "error")
         else:
             me.password_hash = hash_password(new)
+            # Every other session, and any copy of this one's cookie, ends here; this
+            # browser gets a fresh session.
+            end_sessions(me)
             _audit("moderator.password_changed", "moderator", me.id)
             db.session.commit()
-            flash("Password changed.", "success")
+            start_session(me)
+            flash("Password changed. You were signed out everywhere else.", "success")
         return redirect(url_for(".index"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,26 +13,46 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, s
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from workbench.app import settings
 from workbench.console.security import limiter
 from workbench.extensions import db
-from workbench.models import Moderator, utcnow
+from workbench.models import Moderator, SignInThrottle, utcnow
 from workbench.models.audit import record
-from workbench.staff import hash_password, verify_password
+from workbench.settings import Settings
+from workbench.staff import (
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    set_hash_cost,
+    verify_password,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to use the console."
-# A session cookie replayed from another browser is refused (Flask-Login's strong mode).
-login_manager.session_protection = "strong"
+# Flask-Login's "strong" mode does nothing for a permanent session (it only marks it not
+# fresh), and its identifier includes the client address, which changes on mobile
+# networks. So the binding to the browser is checked here instead: see ``load_user``.
+login_manager.session_protection = None
 
-# Checked when the email is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = hash_password("not-a-real-password-0")
+#: The one answer to every refused sign-in, so it never tells whether an email exists or
+#: whether an account is locked.
+SIGN_IN_REFUSED = ("Wrong email or password, or too many attempts: check both, or wait "
+                   "a few minutes and try again.")
+#: Session keys: the user's session epoch at sign-in, and the browser it was signed in from.
+SESSION_EPOCH_KEY = "_epoch"
+SESSION_BROWSER_KEY = "_browser"
+
+def browser_fingerprint() -> str:
+    """A short digest of this request's User-Agent: a session is bound to it at sign-in."""
+    agent = request.headers.get("User-Agent", "")
+    return hashlib.sha256(agent.encode("utf-8", "replace")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,7 @@ class ConsoleUser:
     display_name: str
     languages: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    session_epoch: int = 0
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -56,19 +78,45 @@ class ConsoleUser:
         return cls(id=moderator.id, email=moderator.email, role=moderator.role,
                    display_name=moderator.display_name or moderator.email,
                    languages=list(moderator.languages or []),
-                   settings=dict(moderator.settings or {}))
+                   settings=dict(moderator.settings or {}),
+                   session_epoch=moderator.session_epoch or 0)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> ConsoleUser | None:
-    # Deactivating a user, or changing their role, takes effect on their next request.
+    """The session's user, unless that session was ended or was signed in elsewhere.
+
+    Deactivating a user, changing their role or password, signing out, or an administrator
+    ending their sessions raises ``session_epoch``: every session holding the old value,
+    copies of the cookie included, is refused from the next request. A cookie sent by a
+    browser other than the one that signed in (another User-Agent) is refused too.
+    """
     try:
         moderator = db.session.get(Moderator, int(user_id))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if moderator is None or not moderator.active:
         return None
+    if session.get(SESSION_EPOCH_KEY) != (moderator.session_epoch or 0):
+        return None
+    if session.get(SESSION_BROWSER_KEY) != browser_fingerprint():
+        log.warning("session of moderator %s refused: used from another browser", moderator.id)
+        return None
     return ConsoleUser.of(moderator)
+
+
+def start_session(moderator: Moderator) -> None:
+    """Sign ``moderator`` in on this browser, in a fresh session bound to it."""
+    session.clear()
+    session.permanent = True
+    login_user(ConsoleUser.of(moderator))
+    session[SESSION_EPOCH_KEY] = moderator.session_epoch or 0
+    session[SESSION_BROWSER_KEY] = browser_fingerprint()
+
+
+def end_sessions(moderator: Moderator) -> None:
+    """End every session of ``moderator`` (the caller commits and audits why)."""
+    moderator.session_epoch = (moderator.session_epoch or 0) + 1
 
 
 class LoginForm(FlaskForm):
@@ -95,9 +143,7 @@ def login() -> Any:
     if form.validate_on_submit():
         outcome = attempt_login(form.email.data or "", form.password.data or "")
         if isinstance(outcome, Moderator):
-            session.clear()
-            session.permanent = True
-            login_user(ConsoleUser.of(outcome))
+            start_session(outcome)
             return redirect(_safe_next(request.args.get("next")))
         flash(outcome, "error")
         return render_template("console/login.html", form=form), 401
@@ -107,50 +153,97 @@ def login() -> Any:
 
 
 def attempt_login(email: str, password: str) -> Moderator | str:
-    """The moderator if the password is right and the account not locked; else why not."""
-    s = settings()
+    """The moderator if the password is right and nothing is locked; else ``SIGN_IN_REFUSED``.
+
+    Every refusal reads the same and costs one password check, so neither the answer nor
+    its timing tells whether the email exists or the account is locked. Failures lock
+    the address they came from out of that account (``login_max_failures``); only many
+    failures from all addresses together (``login_account_max_failures``) lock the
+    account, for a fixed time that attempts made meanwhile do not extend.
+    """
     email = email.strip().lower()
+    address = (request.remote_addr or "unknown")[:64]
     moderator = db.session.scalars(
         select(Moderator).where(func.lower(Moderator.email) == email)).first()
-    now = utcnow()
+    password_ok = verify_password(
+        moderator.password_hash if moderator is not None else dummy_hash(), password)
     if moderator is None or not moderator.active:
-        verify_password(_DUMMY_HASH, password)
         record(db.session, "login.failed", "moderator", None, actor_type="anonymous",
-               actor_id=request.remote_addr, data={"email": email[:320]})
+               actor_id=address, data={"email": email[:320]})
         db.session.commit()
-        return "Wrong email or password."
+        return SIGN_IN_REFUSED
+    now = utcnow()
+    throttle = db.session.scalars(select(SignInThrottle).where(
+        SignInThrottle.moderator_id == moderator.id, SignInThrottle.address == address)).first()
+    if throttle is not None and _expired(throttle, now):
+        throttle.failures, throttle.locked_until = 0, None
+    if throttle is not None and throttle.locked_until is not None:
+        return _refuse(moderator, "login.refused_locked", address, scope="address")
     if moderator.locked_until is not None and moderator.locked_until > now:
-        record(db.session, "login.refused_locked", "moderator", moderator.id,
-               actor_type="anonymous", actor_id=request.remote_addr)
-        db.session.commit()
-        minutes = max(1, int((moderator.locked_until - now).total_seconds() // 60) + 1)
-        return f"Too many failed attempts: this account is locked for {minutes} more minutes."
-    if not verify_password(moderator.password_hash, password):
-        moderator.failed_logins = (moderator.failed_logins or 0) + 1
-        verb = "login.failed"
-        if moderator.failed_logins >= s.login_max_failures:
-            moderator.locked_until = now + timedelta(minutes=s.login_lockout_minutes)
-            moderator.failed_logins = 0
-            verb = "login.locked"
-        record(db.session, verb, "moderator", moderator.id, actor_type="anonymous",
-               actor_id=request.remote_addr)
-        db.session.commit()
-        if verb == "login.locked":
-            return (f"Too many failed attempts: this account is locked for "
-                    f"{s.login_lockout_minutes} minutes.")
-        return "Wrong email or password."
+        return _refuse(moderator, "login.refused_locked", address, scope="account")
+    if not password_ok:
+        return _count_failure(moderator, throttle, address, now)
     moderator.failed_logins = 0
     moderator.locked_until = None
     moderator.last_login_at = now
+    if needs_rehash(moderator.password_hash):  # the hash cost setting changed since
+        moderator.password_hash = hash_password(password)
+    if throttle is not None:
+        db.session.delete(throttle)
     record(db.session, "login.succeeded", "moderator", moderator.id, actor_type="moderator",
-           actor_id=str(moderator.id), data={"address": request.remote_addr})
+           actor_id=str(moderator.id), data={"address": address})
     db.session.commit()
     return moderator
+
+
+def _expired(throttle: SignInThrottle, now: datetime) -> bool:
+    """Whether this address's lock, or its last failure, is older than the lockout time."""
+    if throttle.locked_until is not None:
+        return throttle.locked_until <= now
+    lockout = timedelta(minutes=settings().login_lockout_minutes)
+    return throttle.last_failed_at is None or throttle.last_failed_at <= now - lockout
+
+
+def _count_failure(moderator: Moderator, throttle: SignInThrottle | None, address: str,
+                   now: datetime) -> str:
+    s = settings()
+    lockout = timedelta(minutes=s.login_lockout_minutes)
+    if throttle is None:
+        throttle = SignInThrottle(moderator_id=moderator.id, address=address, failures=0)
+        db.session.add(throttle)
+    throttle.failures = (throttle.failures or 0) + 1
+    throttle.last_failed_at = now
+    moderator.failed_logins = (moderator.failed_logins or 0) + 1
+    verb, scope = "login.failed", None
+    if throttle.failures >= s.login_max_failures:
+        throttle.locked_until = now + lockout
+        verb, scope = "login.locked", "address"
+    if moderator.failed_logins >= s.login_account_max_failures:
+        moderator.locked_until = now + lockout
+        moderator.failed_logins = 0
+        verb, scope = "login.locked", "account"
+    return _refuse(moderator, verb, address, scope=scope)
+
+
+def _refuse(moderator: Moderator, verb: str, address: str, *, scope: str | None) -> str:
+    data: dict[str, Any] = {"address": address}
+    if scope:
+        data["scope"] = scope
+    record(db.session, verb, "moderator", moderator.id, actor_type="anonymous",
+           actor_id=address, data=data)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two failures from one address at once both added its row: one counts.
+        db.session.rollback()
+    return SIGN_IN_REFUSED
 
 
 @bp.post("/logout")
 def logout() -> Any:
     if current_user.is_authenticated:
+        # Signing out ends every session of this user, so a copied cookie dies with it.
+        end_sessions(db.session.get_one(Moderator, current_user.id))
         record(db.session, "logout", "moderator", current_user.id, actor_type="moderator",
                actor_id=str(current_user.id))
         db.session.commit()
@@ -160,6 +253,8 @@ def logout() -> Any:
     return redirect(url_for("auth.login"))
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, config: Settings) -> None:
+    set_hash_cost(config.password_hash_time_cost, config.password_hash_memory_kib,
+                  config.password_hash_parallelism)
     login_manager.init_app(app)
     app.register_blueprint(bp)

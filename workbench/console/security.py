@@ -34,8 +34,11 @@ CONTENT_SECURITY_POLICY = {
 csrf = CSRFProtect()
 talisman = Talisman()
 # Counters live in Redis so every web process shares them (memory:// only without Redis).
+# While Redis is unreachable each process counts in its own memory rather than letting
+# every attempt through; flask-limiter logs the switch ("falling back to in-memory
+# storage") and its recovery on the "flask-limiter" logger.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], swallow_errors=True,
-                  headers_enabled=True)
+                  headers_enabled=True, in_memory_fallback_enabled=True)
 
 
 def _limiter_storage(redis_url: str) -> str:

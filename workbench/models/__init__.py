@@ -36,7 +36,7 @@ from workbench.models.people import Account, AccountDevice, Person
 from workbench.models.platform import Platform
 from workbench.models.reports import Case, CaseNote, ClassifierScore, FraudSignal, Report
 from workbench.models.routing import RoutingRule
-from workbench.models.staff import Moderator
+from workbench.models.staff import Moderator, SignInThrottle
 
 __all__ = [
     "Account",
@@ -64,6 +64,7 @@ __all__ = [
     "LegalRequest",
     "Message",
     "Moderator",
+    "SignInThrottle",
     "OutboxBatch",
     "Person",
     "Platform",

@@ -89,6 +89,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("GET", "/admin/person/", set(ROLES)),
         ("GET", f"/admin/person/{world.person_id}", set(ROLES)),
         ("GET", "/admin/decided/", TRIAGE),
+        ("POST", "/admin/staff/1/end-sessions", {"admin"}),
         ("GET", "/admin/account/", set(ROLES)),
         ("POST", "/admin/account/password", set(ROLES)),
         ("GET", "/admin/platforms/", {"admin"}),
