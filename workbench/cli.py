@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import select
 
+from actions.spreadsheet import write_frame
 from workbench.app import create_app, settings
 from workbench.enums import Role
 from workbench.extensions import db
@@ -40,6 +41,7 @@ def main(ctx: click.Context) -> None:
     """HARMONI trust-and-safety workbench."""
     ctx.ensure_object(dict)
     ctx.obj["decision_loader"] = _moderator_decisions
+    ctx.obj["csv_writer"] = write_frame
 
 
 def _moderator_decisions() -> Any:
