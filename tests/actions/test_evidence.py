@@ -315,3 +315,47 @@ def test_messages_csv_neutralises_every_column_and_keeps_a_bare_cr_in_its_row(
     assert row["text"] == "first line\rsecond line"
     risky = ("=", "+", "-", "@", "\t", "\r")
     assert not [v for r in rows for v in r.values() if v.startswith(risky)]
+
+
+def _zip_bomb(path: Path, megabytes: int = 50) -> Path:
+    """A bag-shaped zip whose one file is ``megabytes`` MB of zeros (about 1,000:1)."""
+    zeros = bytes(1024 * 1024)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("evidence-1/bagit.txt", "BagIt-Version: 1.0\n")
+        with zf.open("evidence-1/data/messages.json", "w") as out:
+            for _ in range(megabytes):
+                out.write(zeros)
+    return path
+
+
+def test_verify_refuses_a_zip_bomb_before_extracting_anything(tmp_path: Path) -> None:
+    bomb = _zip_bomb(tmp_path / "bomb.zip")
+    assert bomb.stat().st_size < 200_000
+    report = verify_bundle(bomb, workdir=tmp_path)
+    assert [(p.kind, p.path) for p in report.problems] == [
+        ("invalid", "evidence-1/data/messages.json")]
+    assert "refused before extracting anything" in report.problems[0].detail
+    assert "times" in report.problems[0].detail  # the compression ratio gave it away
+
+    # Past a lowered size limit even when the ratio is allowed.
+    from actions.evidence import UnpackLimits
+
+    report = verify_bundle(bomb, limits=UnpackLimits(max_total_bytes=10 * 1024 * 1024,
+                                                     max_ratio=1e9))
+    assert len(report.problems) == 1
+    assert "refused before extracting anything" in report.problems[0].detail
+    assert "10,485,760 bytes" in report.problems[0].detail
+
+
+def test_evidence_verify_command_names_the_limit_and_fails(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    bomb = _zip_bomb(tmp_path / "bomb.zip", megabytes=5)
+    result = CliRunner().invoke(main, ["evidence", "verify", str(bomb),
+                                       "--max-bytes", "1000000", "--max-ratio", "100000"])
+    assert result.exit_code == 1
+    assert result.output.startswith("invalid: ")
+    assert "refused before extracting anything" in result.output
+    assert "more than the limit of 1,000,000" in result.output
