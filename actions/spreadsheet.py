@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from typing import IO, Any
 
 import pandas as pd
@@ -28,18 +27,6 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-def write_rows(out: IO[str], header: Iterable[Any] | None, rows: Iterable[Iterable[Any]]) -> int:
-    """Write a header (if any) and rows to ``out`` (opened with ``newline=""``); returns rows."""
-    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator=LINE_END)
-    if header is not None:
-        writer.writerow([safe_cell(h) for h in header])
-    count = 0
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
-        count += 1
-    return count
 
 
 def _safe_labels(index: pd.Index) -> pd.Index:

@@ -118,6 +118,8 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_when_connecting() 
     try:
         with pytest.raises(BlockedAddressError, match="not a public address"):
             sender.pool.request("POST", f"http://localhost:{server.port}/webhook", body=b"{}")
+        with pytest.raises(BlockedAddressError):  # HTTPS too, before any TLS
+            sender.pool.request("POST", f"https://localhost:{server.port}/webhook", body=b"{}")
         attempt = sender.post(Outgoing(1, f"http://127.0.0.1:{server.port}/webhook", b"{}",
                                        {}))
         assert (attempt.status, attempt.error) == (None, "blocked")
