@@ -41,10 +41,32 @@ class WebhookPolicy:
         return ("https", "http") if self.allow_http else ("https",)
 
 
+#: NAT64 (RFC 6052): the last 32 bits are an IPv4 address the gateway reaches.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, Teredo), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    return address.teredo[1] if address.teredo is not None else None
+
+
 def public_address(address: IPAddress) -> bool:
-    """True for an address on the public internet (not private, loopback, link-local...)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """True for an address on the public internet (not private, loopback, link-local...).
+
+    An IPv6 address that carries an IPv4 one is judged by that one as well, so
+    ``[::ffff:127.0.0.1]`` or ``[64:ff9b::a9fe:a9fe]`` cannot reach what ``127.0.0.1``
+    or ``169.254.169.254`` may not.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(address)
+        if inner is not None and not public_address(inner):
+            return False
     return address.is_global and not address.is_multicast
 
 

@@ -44,6 +44,8 @@ LOCAL = WebhookPolicy(allow_http=True, allow_private=True)
     ("https://[::1]/hook", "not a public address"),
     ("https://[::ffff:127.0.0.1]/hook", "not a public address"),
     ("https://[fe80::1]/hook", "not a public address"),
+    ("https://[64:ff9b::a9fe:a9fe]/hook", "not a public address"),
+    ("https://[2002:7f00:1::]/hook", "not a public address"),
     ("https://10.1.2.3/hook", "not a public address"),
     ("https://172.16.0.9/hook", "not a public address"),
     ("https://192.168.1.1/hook", "not a public address"),
