@@ -14,18 +14,24 @@ import json
 import logging
 import math
 import random
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 import urllib3
+import urllib3.connection
+import urllib3.util.connection
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from actions import signing
+from actions.webhook_urls import WebhookPolicy, WebhookUrlError, check_address, check_webhook_url
 from workbench.enums import DeliveryState
 from workbench.models import EnforcementDelivery, Platform, utcnow
 from workbench.models.audit import record
@@ -33,7 +39,8 @@ from workbench.models.audit import record
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-#: How much of a platform's error response is kept (its text is untrusted).
+#: How much of a platform's error response is read (to reuse the connection); none of it
+#: is kept: its text is untrusted and may hold an internal service's secrets.
 MAX_ERROR_BODY = 200
 
 PENDING = DeliveryState.PENDING.value
@@ -55,6 +62,8 @@ class DeliveryPolicy:
     parallel: int = 16
     #: Deliveries claimed, sent and recorded together.
     batch: int = 200
+    #: Where webhooks may go (checked again at every connection).
+    webhooks: WebhookPolicy = WebhookPolicy()
 
     def lease_for(self, n: int) -> timedelta:
         """The lease for a batch of ``n``: long enough even if every request times out."""
@@ -182,41 +191,155 @@ class Sender(Protocol):
         ...
 
 
+class ErrorClass(StrEnum):
+    """What went wrong with a delivery, as shown to people: never the platform's words."""
+
+    NO_URL = "no_url"        # the platform has no webhook URL
+    BLOCKED = "blocked"      # the URL, or the address its name resolved to, is not allowed
+    DNS = "dns"              # the name did not resolve
+    REFUSED = "refused"      # no connection (refused, unreachable, reset while opening)
+    TIMEOUT = "timeout"      # no connection or no answer in time
+    TLS = "tls"              # the TLS handshake or certificate failed
+    CONNECTION = "connection"  # the connection broke during the exchange
+    REDIRECT = "3xx"
+    CLIENT = "4xx"
+    SERVER = "5xx"
+    OTHER_STATUS = "status"  # a status outside 200-599
+
+
+def status_class(status: int) -> ErrorClass | None:
+    """None for a 2xx, else the class of the status."""
+    if 200 <= status < 300:
+        return None
+    return {3: ErrorClass.REDIRECT, 4: ErrorClass.CLIENT,
+            5: ErrorClass.SERVER}.get(status // 100, ErrorClass.OTHER_STATUS)
+
+
+def exception_class(exc: BaseException) -> ErrorClass:
+    """The class of a failure to get an answer at all."""
+    if isinstance(exc, BlockedAddressError | WebhookUrlError):
+        return ErrorClass.BLOCKED
+    if isinstance(exc, urllib3.exceptions.NameResolutionError):
+        return ErrorClass.DNS
+    if isinstance(exc, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+        return ErrorClass.REFUSED
+    if isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError):
+        return ErrorClass.TIMEOUT
+    if isinstance(exc, urllib3.exceptions.SSLError | ssl.SSLError):
+        return ErrorClass.TLS
+    return ErrorClass.CONNECTION
+
+
+class BlockedAddressError(urllib3.exceptions.NewConnectionError):
+    """The webhook's host resolved only to addresses the policy does not allow."""
+
+
+def _guarded_connect(conn: urllib3.connection.HTTPConnection,
+                     policy: WebhookPolicy) -> socket.socket:
+    """Resolve the host once, check every address, and connect only to allowed ones.
+
+    Connecting to the address that was checked (not resolving the name again) is what
+    stops a name that answers differently the second time.
+    """
+    host = conn.host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, conn.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise urllib3.exceptions.NameResolutionError(conn.host, conn, exc) from exc
+    allowed, refused = [], []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        try:
+            check_address(str(sockaddr[0]), policy)
+            allowed.append(str(sockaddr[0]))
+        except WebhookUrlError as exc:
+            refused.append(str(exc))
+    if not allowed:
+        raise BlockedAddressError(conn, f"{conn.host}: {refused[0] if refused else 'no address'}")
+    failure: OSError | None = None
+    for address in dict.fromkeys(allowed):
+        try:
+            return urllib3.util.connection.create_connection(
+                (address, conn.port), conn.timeout, source_address=conn.source_address,
+                socket_options=conn.socket_options)
+        except TimeoutError as exc:
+            raise urllib3.exceptions.ConnectTimeoutError(
+                conn, f"connection to {conn.host} timed out") from exc
+        except OSError as exc:
+            failure = exc
+    raise urllib3.exceptions.NewConnectionError(
+        conn, f"failed to establish a new connection: {failure}")
+
+
+class GuardedHTTPConnection(urllib3.connection.HTTPConnection):
+    """An HTTP connection that checks the address it connects to (``WebhookPolicy``)."""
+
+    webhook_policy = WebhookPolicy()
+
+    def _new_conn(self) -> socket.socket:
+        return _guarded_connect(self, self.webhook_policy)
+
+
+class GuardedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    """The same for HTTPS; the certificate is still checked against the host name."""
+
+    webhook_policy = WebhookPolicy()
+
+    def _new_conn(self) -> socket.socket:
+        return _guarded_connect(self, self.webhook_policy)
+
+
+def _guarded_pools(policy: WebhookPolicy) -> dict[str, type[urllib3.HTTPConnectionPool]]:
+    """Connection pool classes, by scheme, whose connections apply ``policy``."""
+    http = type("PolicyHTTPConnection", (GuardedHTTPConnection,), {"webhook_policy": policy})
+    https = type("PolicyHTTPSConnection", (GuardedHTTPSConnection,),
+                 {"webhook_policy": policy})
+    return {"http": type("GuardedHTTPPool", (urllib3.HTTPConnectionPool,),
+                         {"ConnectionCls": http}),
+            "https": type("GuardedHTTPSPool", (urllib3.HTTPSConnectionPool,),
+                          {"ConnectionCls": https})}
+
+
 class HttpSender:
     """Posts over pooled keep-alive connections, ``parallel`` at a time.
 
     One per process: opening a connection per request, or a thread pool per batch,
-    costs more than the request itself on a fast platform.
+    costs more than the request itself on a fast platform. Every URL is checked against
+    ``webhooks`` before sending, and every address when connecting.
     """
 
-    def __init__(self, timeout_s: float, parallel: int = 16) -> None:
+    def __init__(self, timeout_s: float, parallel: int = 16,
+                 webhooks: WebhookPolicy = WebhookPolicy()) -> None:  # noqa: B008 (frozen)
         # No automatic retries or redirects: a failure is retried later, with backoff,
         # under the same idempotency key; a redirect is a platform's misconfiguration.
+        self.webhooks = webhooks
         self.pool = urllib3.PoolManager(num_pools=64, maxsize=parallel, retries=False,
                                         timeout=urllib3.Timeout(total=timeout_s))
+        self.pool.pool_classes_by_scheme = _guarded_pools(webhooks)
         self.executor = ThreadPoolExecutor(parallel, thread_name_prefix="delivery")
 
     def post(self, out: Outgoing) -> Attempt:
+        """One attempt; a failure is recorded as its status and class, never its body."""
         if not out.url:
-            return Attempt(out.delivery_id, None, "the platform has no webhook URL")
+            return Attempt(out.delivery_id, None, ErrorClass.NO_URL.value)
         try:
+            check_webhook_url(out.url, self.webhooks)
             r = self.pool.request("POST", out.url, body=out.body, headers=out.headers,
                                   preload_content=False)
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            return Attempt(out.delivery_id, None, f"{type(exc).__name__}: {exc}"[:500])
+            log.info("delivery %s failed: %s", out.delivery_id, type(exc).__name__)
+            return Attempt(out.delivery_id, None, exception_class(exc).value)
         try:
-            text = r.read(MAX_ERROR_BODY).decode("utf-8", "replace")
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            text = f"({type(exc).__name__} reading the body)"
+            r.read(MAX_ERROR_BODY)
+        except (urllib3.exceptions.HTTPError, OSError):
+            pass
         # Reuse the connection only when the body was read to its end; a longer body is
         # not worth reading, so that connection is dropped.
         if r.length_remaining == 0:
             r.release_conn()
         else:
             r.close()
-        status = r.status
-        error = None if 200 <= status < 300 else f"HTTP {status}: {text}"
-        return Attempt(out.delivery_id, status, error)
+        error = status_class(r.status)
+        return Attempt(out.delivery_id, r.status, error.value if error else None)
 
     def send(self, outgoing: list[Outgoing]) -> list[Attempt]:
         if len(outgoing) <= 1:

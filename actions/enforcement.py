@@ -238,13 +238,34 @@ def create_deliveries(session: Session, action: Action,
         .order_by(Account.platform_id, Account.platform_user_id)
     ).all():
         accounts.setdefault(platform_id, []).append(user_id)
+    content = content_ref(session, action)
     out = []
     for platform_id, user_ids in accounts.items():
         delivery = new_delivery(session, platform_id, action.person_id, DeliveryEvent.ACTION,
                                 action_id=action.id)
-        delivery.payload = action_payload(action, delivery, user_ids)
+        # Content lives on one platform: only that platform is told which item it is.
+        delivery.payload = action_payload(
+            action, delivery, user_ids,
+            content if platform_id == action.platform_id else None)
         out.append(delivery)
     return out
+
+
+def content_ref(session: Session, action: Action) -> dict[str, str] | None:
+    """The item a content action is about, as its platform knows it (``type`` and ``id``)."""
+    if action.type not in {t.value for t in CONTENT_ACTIONS}:
+        return None
+    if action.message_id is not None:
+        return {"type": "message", "id": session.get_one(
+            Message, action.message_id).platform_message_id}
+    if action.recording_id is not None:
+        return {"type": "recording", "id": session.get_one(
+            Recording, action.recording_id).platform_recording_id}
+    if action.call_id is not None:
+        from workbench.models import Call
+
+        return {"type": "call", "id": session.get_one(Call, action.call_id).platform_call_id}
+    return None
 
 
 def new_delivery(session: Session, platform_id: int, person_id: int, event: DeliveryEvent, *,
@@ -270,9 +291,13 @@ def next_sequence(session: Session, platform_id: int, person_id: int) -> int:
     return int(current or 0) + 1
 
 
-def action_payload(action: Action, delivery: EnforcementDelivery,
-                   user_ids: list[str]) -> dict[str, Any]:
-    """The webhook body for one platform (no details beyond what the platform needs)."""
+def action_payload(action: Action, delivery: EnforcementDelivery, user_ids: list[str],
+                   content: dict[str, str] | None = None) -> dict[str, Any]:
+    """The webhook body for one platform (no details beyond what the platform needs).
+
+    A content action names its item (``content``: type and the platform's own id), so
+    the platform knows what to remove, restore or end.
+    """
     body: dict[str, Any] = {
         "event": DeliveryEvent.ACTION.value,
         "delivery_id": delivery.id,
@@ -287,6 +312,8 @@ def action_payload(action: Action, delivery: EnforcementDelivery,
         body["until"] = action.ends_at.isoformat()
     if action.reverses_action_id is not None:
         body["reverses_action_id"] = action.reverses_action_id
+    if content is not None:
+        body["content"] = content
     return body
 
 

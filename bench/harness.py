@@ -28,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
+# Benchmark platforms are HTTP servers on 127.0.0.1: allow such webhook URLs here and in
+# every process a benchmark starts.
+os.environ.setdefault("WORKBENCH_ALLOW_PRIVATE_WEBHOOKS", "true")
+os.environ.setdefault("WORKBENCH_ALLOW_HTTP_WEBHOOKS", "true")
 
 
 # Chat lines the benchmarks and the soak send: benign, abusive and spam.

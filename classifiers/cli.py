@@ -3,7 +3,8 @@
 The group takes ``--model-dir`` (default ``$WORKBENCH_MODEL_DIR`` or
 ``./instance/models``). ``retrain`` reads moderator decisions from
 ``ctx.obj["decision_loader"]`` when the workbench provides one (a callable
-returning a frame with ``text,label,decided_at``) and/or from ``--labels FILE``.
+returning a frame with ``text,label,decided_at``) and/or from ``--labels FILE``; ``score``
+writes its CSV with ``ctx.obj["csv_writer"]`` when given (the workbench's safe writer).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 import pandas as pd
@@ -174,8 +175,11 @@ def score_command(ctx: click.Context, model_name: str, input_path: Path,
     for label in model.labels:
         frame[label] = [round(row[label], 6) for row in rows]
     frame["flagged"] = [";".join(model.flagged(row)) for row in rows]
+    # The workbench passes its spreadsheet-safe writer (texts are hostile); alone, pandas.
+    write: CsvWriter = ctx.obj.get("csv_writer") or _plain_csv
     try:
-        frame.to_csv(output_path, index=False)
+        with output_path.open("w", encoding="utf-8", newline="") as out:
+            write(frame, out)
     except OSError as error:
         raise click.ClickException(f"cannot write {output_path}: {error}") from error
     flagged = sum(1 for value in frame["flagged"] if value)
@@ -184,6 +188,11 @@ def score_command(ctx: click.Context, model_name: str, input_path: Path,
 
 
 DecisionLoader = Callable[[], pd.DataFrame]
+CsvWriter = Callable[[pd.DataFrame, IO[str]], None]
+
+
+def _plain_csv(frame: pd.DataFrame, out: IO[str]) -> None:
+    frame.to_csv(out, index=False)
 
 
 @classifiers.command(name="retrain")

@@ -9,6 +9,7 @@ import redis
 from rq import Queue
 
 from actions.delivery import DeliveryPolicy, HttpSender, deliver
+from actions.webhook_urls import WebhookPolicy
 from queues.context import in_app_context
 from queues.names import QueueName
 from queues.runtime import redis_connection
@@ -28,13 +29,14 @@ DRAIN_BUDGET_S = 10.0
 #: The same for the periodic sweep, which then leaves the rest to its next run.
 SWEEP_BUDGET_S = 120.0
 
-_sender: tuple[int, float, HttpSender] | None = None
+_sender: tuple[int, float, WebhookPolicy, HttpSender] | None = None
 
 
 def delivery_policy() -> DeliveryPolicy:
     s = settings()
     return DeliveryPolicy(retry_window=s.delivery_retry_window,
-                          timeout_s=s.delivery_timeout_s, batch=CHUNK)
+                          timeout_s=s.delivery_timeout_s, batch=CHUNK,
+                          webhooks=s.webhook_policy)
 
 
 def sender(policy: DeliveryPolicy) -> HttpSender:
@@ -44,9 +46,10 @@ def sender(policy: DeliveryPolicy) -> HttpSender:
     not survive a fork usefully).
     """
     global _sender
-    if _sender is None or _sender[:2] != (os.getpid(), policy.timeout_s):
-        _sender = (os.getpid(), policy.timeout_s, HttpSender(policy.timeout_s, policy.parallel))
-    return _sender[2]
+    if _sender is None or _sender[:3] != (os.getpid(), policy.timeout_s, policy.webhooks):
+        _sender = (os.getpid(), policy.timeout_s, policy.webhooks,
+                   HttpSender(policy.timeout_s, policy.parallel, policy.webhooks))
+    return _sender[3]
 
 
 def enqueue_deliveries(delivery_ids: list[int]) -> int:

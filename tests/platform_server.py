@@ -46,6 +46,8 @@ class PlatformServer:
         self.bad_signatures = 0
         self.fail_next = 0
         self.fail_status = 500
+        #: What a failing answer says (an internal service may echo its secrets).
+        self.fail_body = b""
         self.delay_s = 0.0
         self.in_flight = 0
         self._server: ThreadingHTTPServer | None = None
@@ -77,9 +79,11 @@ class PlatformServer:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = platform.handle(dict(self.headers.items()), body)
+                answer = platform.fail_body if status >= 300 else b""
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import select
 
+from actions.spreadsheet import write_frame
 from workbench.app import create_app, settings
 from workbench.enums import Role
 from workbench.extensions import db
@@ -40,6 +41,7 @@ def main(ctx: click.Context) -> None:
     """HARMONI trust-and-safety workbench."""
     ctx.ensure_object(dict)
     ctx.obj["decision_loader"] = _moderator_decisions
+    ctx.obj["csv_writer"] = write_frame
 
 
 def _moderator_decisions() -> Any:
@@ -193,7 +195,8 @@ def demo(host: str, port: int, exit_after_start: bool) -> None:
     from workbench.demo import run_demo
 
     try:
-        app = create_app()
+        # The demo's platforms are its own webhook sink, on this machine over plain HTTP.
+        app = create_app({"allow_private_webhooks": True, "allow_http_webhooks": True})
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(run_demo(app, host, port, exit_after_start=exit_after_start))

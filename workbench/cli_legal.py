@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy import func, select
 
+from actions.evidence.verify import UnpackLimits
 from workbench.app import settings
 from workbench.cli import with_app
 from workbench.extensions import db
@@ -97,11 +98,21 @@ def evidence_export(case_id: int | None, person_id: int | None, user_ref: str | 
 
 @evidence.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def evidence_verify(file: Path) -> None:
-    """Validate a bundle and recompute every hash; one line per problem, exit 1 if any."""
+@click.option("--max-bytes", type=click.IntRange(min=1), default=UnpackLimits.max_total_bytes,
+              show_default=True, help="Refuse an archive that expands to more than this.")
+@click.option("--max-ratio", type=click.FloatRange(min=1), default=UnpackLimits.max_ratio,
+              show_default=True, help="Refuse a file that expands more than this many times.")
+def evidence_verify(file: Path, max_bytes: int, max_ratio: float) -> None:
+    """Validate a bundle and recompute every hash; one line per problem, exit 1 if any.
+
+    The zip's sizes are checked before anything is extracted (a zip bomb is refused).
+    """
     from actions.evidence import verify_bundle
 
-    report = verify_bundle(file)
+    limits = UnpackLimits(max_total_bytes=max_bytes,
+                          max_member_bytes=min(max_bytes, UnpackLimits.max_member_bytes),
+                          max_ratio=max_ratio)
+    report = verify_bundle(file, limits=limits)
     for problem in report.problems:
         click.echo(str(problem))
     if not report.ok:

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from sqlalchemy import delete, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from actions.spreadsheet import frame_csv  # noqa: E402
 from workbench.figures import DEADLINE_BUCKETS, Metric  # noqa: E402
 from workbench.models import DailyFigure, DashboardChart, Moderator, utcnow  # noqa: E402
 
@@ -142,14 +143,14 @@ def reports_chart(frame: pd.DataFrame, days: list[date]) -> Chart:
     title = "Reports per day by category"
     table = _per_day(frame, Metric.REPORTS, days)
     return Chart("reports-by-category", title, _svg(title, _stacked(table, days, "reports")),
-                 table.astype(int).to_csv())
+                 frame_csv(table.astype(int), index=True))
 
 
 def actions_chart(frame: pd.DataFrame, days: list[date]) -> Chart:
     title = "Actions per day by type"
     table = _per_day(frame, Metric.ACTIONS, days)
     return Chart("actions-by-type", title, _svg(title, _stacked(table, days, "actions")),
-                 table.astype(int).to_csv())
+                 frame_csv(table.astype(int), index=True))
 
 
 def open_cases_chart(frame: pd.DataFrame) -> Chart:
@@ -175,7 +176,7 @@ def open_cases_chart(frame: pd.DataFrame) -> Chart:
         if not table.cases.any():
             _no_data(ax)
     return Chart("open-cases-deadline", title, _svg(title, draw, 3.4, bottom=0.3),
-                 table.to_csv(index=False))
+                 frame_csv(table))
 
 
 def decision_time_chart(frame: pd.DataFrame, days: list[date]) -> Chart:
@@ -195,7 +196,8 @@ def decision_time_chart(frame: pd.DataFrame, days: list[date]) -> Chart:
             _no_data(ax)
         _day_axis(ax, days)
         ax.set_ylabel("hours from case opened to decided")
-    return Chart("decision-time", title, _svg(title, draw), table.round(1).to_csv())
+    return Chart("decision-time", title, _svg(title, draw),
+                 frame_csv(table.round(1), index=True))
 
 
 def precision_chart(frame: pd.DataFrame) -> Chart:
@@ -222,7 +224,7 @@ def precision_chart(frame: pd.DataFrame) -> Chart:
         ax.set_xlabel("share of its decided reports that moderators upheld")
     return Chart("classifier-precision", title,
                  _svg(title, draw, max(2.4, 0.9 + 0.3 * len(table)), left=0.3),
-                 table.astype({"decided": int, "upheld": int}).to_csv())
+                 frame_csv(table.astype({"decided": int, "upheld": int}), index=True))
 
 
 def throughput_chart(frame: pd.DataFrame, names: dict[str, str]) -> Chart:
@@ -245,7 +247,7 @@ def throughput_chart(frame: pd.DataFrame, names: dict[str, str]) -> Chart:
         ax.set_xlabel("decisions per day worked (mean over the window)")
     return Chart("moderator-throughput", title,
                  _svg(title, draw, max(2.4, 0.9 + 0.22 * len(shown)), left=0.3),
-                 table.to_csv())
+                 frame_csv(table, index=True))
 
 
 def build_charts(frame: pd.DataFrame, days: list[date], names: dict[str, str]) -> list[Chart]:

@@ -93,7 +93,9 @@ def run_demo(app: Flask, host: str, port: int, *, exit_after_start: bool = False
     env = dict(os.environ, WORKBENCH_REDIS_URL=redis_url,
                WORKBENCH_INSTANCE_DIR=str(settings.instance_dir), WORKBENCH_DEMO_MODE="1",
                # The demo serves plain HTTP on localhost: Secure cookies would never be sent.
-               WORKBENCH_SECURE_COOKIES="0")
+               WORKBENCH_SECURE_COOKIES="0",
+               # The demo's platforms are its own webhook sink on this machine.
+               WORKBENCH_ALLOW_PRIVATE_WEBHOOKS="1", WORKBENCH_ALLOW_HTTP_WEBHOOKS="1")
     cmd = [sys.executable, "-m", "workbench"]
     procs = [
         subprocess.Popen([*cmd, "serve", "--host", host, "--port", str(port)], env=env),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from actions.webhook_urls import WebhookPolicy, WebhookUrlError, check_webhook_url
 from workbench.crypto import decrypt_secret, encrypt_secret
 from workbench.models import Platform
 from workbench.models.audit import record
@@ -37,14 +38,19 @@ def register_platform(
     name: str | None = None,
     webhook_url: str | None = None,
     secret: str | None = None,
+    webhook_policy: WebhookPolicy | None = None,
 ) -> PlatformCredentials:
-    """Create a platform with a new API key id and secret (or the given secret)."""
+    """Create a platform with a new API key id and secret (or the given secret).
+
+    The webhook URL is checked against ``webhook_policy`` (by default the running app's
+    settings): HTTPS, no credentials, no private or loopback address.
+    """
     if not SLUG_PATTERN.match(slug):
         raise PlatformError(
             f"slug {slug!r}: use 2 to 63 lower-case letters, digits, '-' or '_'"
         )
-    if webhook_url and not re.match(r"^https?://", webhook_url):
-        raise PlatformError(f"webhook URL {webhook_url!r}: must start with http:// or https://")
+    if webhook_url:
+        check_url(webhook_url, webhook_policy)
     if session.execute(select(Platform.id).where(Platform.slug == slug)).first():
         raise PlatformError(f"platform {slug!r} already exists")
     secret = secret or secrets.token_urlsafe(32)
@@ -61,6 +67,19 @@ def register_platform(
     session.flush()
     record(session, "platform.created", "platform", platform.id, data={"slug": slug})
     return PlatformCredentials(slug=slug, key_id=key_id, secret=secret)
+
+
+def check_url(url: str, policy: WebhookPolicy | None = None) -> None:
+    """Refuse a webhook URL the policy (by default the app's settings) does not allow."""
+    if policy is None:
+        from workbench.app import settings
+
+        policy = settings().webhook_policy
+    try:
+        check_webhook_url(url, policy)
+    except WebhookUrlError as exc:
+        # repr: the URL may hold a line break or other characters meant to mislead.
+        raise PlatformError(f"webhook URL {url[:200]!r}: {exc}") from None
 
 
 def platform_secret(platform: Platform, secret_key: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from actions.webhook_urls import WebhookPolicy
 from workbench.enums import BatchKind, Category, RecordingKind, Role, SignalKind
 from workbench.models import (
     Account,
@@ -190,6 +191,7 @@ def _seed_platforms(session: Session, settings: Settings) -> list[int]:
             # The demo's own webhook sink stands in for the platforms.
             webhook_url=f"http://127.0.0.1:5000/demo/platforms/{slug}/webhook",
             secret=f"demo-secret-{slug}",
+            webhook_policy=WebhookPolicy(allow_http=True, allow_private=True),
         )
         ids.append(session.execute(select(Platform.id).where(Platform.slug == slug)).scalar_one())
     return ids

@@ -12,11 +12,14 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from actions.webhook_urls import WebhookPolicy
 
 ENV_PREFIX = "WORKBENCH_"
 
@@ -32,6 +35,14 @@ class Settings:
     @property
     def delivery_retry_window(self) -> timedelta:
         return timedelta(hours=self.delivery_retry_hours)
+
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        """Where platforms' webhooks may point (see ``actions.webhook_urls``)."""
+        from actions.webhook_urls import WebhookPolicy
+
+        return WebhookPolicy(allow_http=self.allow_http_webhooks,
+                             allow_private=self.allow_private_webhooks)
 
     instance_dir: Path = Path("instance")
     database_url: str = ""
@@ -84,6 +95,10 @@ class Settings:
     # Enforcement webhooks: each attempt's timeout, and how long to keep retrying.
     delivery_timeout_s: int = 5
     delivery_retry_hours: int = 24
+    # Webhook URLs are https:// to public addresses; the demo and tests, whose platforms
+    # listen on 127.0.0.1 over plain HTTP, turn both of these on.
+    allow_http_webhooks: bool = False
+    allow_private_webhooks: bool = False
     appeal_window_days: int = 20
     # Classifier automation (JSON list; see workbench.classification for the default).
     automation_rules: list[Any] = field(default_factory=list)

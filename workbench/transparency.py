@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from actions.spreadsheet import frame_csv
 from workbench.enums import ActionType, ReportSource
 from workbench.models import (
     Account,
@@ -198,7 +199,7 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 def report_csv(report: dict[str, Any]) -> str:
     """The report as CSV, one figure a row (``metric,value``)."""
     frame = pd.DataFrame(list(_flatten(report)), columns=["metric", "value"])
-    return str(frame.to_csv(index=False))
+    return frame_csv(frame)
 
 
 def report_json(report: dict[str, Any]) -> str:

@@ -8,7 +8,13 @@ from actions.evidence.custody import (
     request_export,
 )
 from actions.evidence.scope import EvidenceScope, ScopeError, resolve_scope
-from actions.evidence.verify import BundleProblem, BundleReport, certificate_path, verify_bundle
+from actions.evidence.verify import (
+    BundleProblem,
+    BundleReport,
+    UnpackLimits,
+    certificate_path,
+    verify_bundle,
+)
 
 __all__ = [
     "BundleProblem",
@@ -16,6 +22,7 @@ __all__ = [
     "EvidenceError",
     "EvidenceScope",
     "ScopeError",
+    "UnpackLimits",
     "build_export",
     "certificate_path",
     "custody_log",

@@ -32,6 +32,7 @@ from actions.evidence import collect
 from actions.evidence.certificate import certificate_text, manifest_entries
 from actions.evidence.custody import EvidenceError, custody_record, finish_export
 from actions.evidence.scope import EvidenceScope, resolve_scope
+from actions.spreadsheet import write_frame
 from workbench.enums import ExportStatus
 from workbench.models import EvidenceExport, Moderator, utcnow
 from workbench.models.audit import record
@@ -46,8 +47,6 @@ CHUNK = 1024 * 1024
 CSV_ROWS = 5000
 #: Audio is already compressed (or is PCM that deflate barely shrinks): store it as is.
 STORED_SUFFIXES = {".wav", ".flac", ".ogg"}
-#: Spreadsheet programs run cells starting with these as formulas; the CSV view quotes them.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SOURCE_ORGANIZATION = "HARMONI Trust & Safety"
 
 
@@ -100,23 +99,14 @@ def write_json(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return out.count
 
 
-def _spreadsheet_safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def write_messages(folder: Path, rows: Iterable[dict[str, Any]]) -> int:
-    """messages.json (exact text) and messages.csv (pandas, formulas neutralised)."""
+    """messages.json (exact text) and messages.csv (every formula-like cell neutralised)."""
     out = JsonArray(folder / "messages.json")
     columns = list(collect.MESSAGE_COLUMNS)
     batch: list[dict[str, Any]] = []
     with (folder / "messages.csv").open("w", encoding="utf-8", newline="") as csv_file:
         def flush(header: bool) -> None:
-            frame = pd.DataFrame(batch, columns=columns)
-            for name in ("text", "sender_user_id", "recipient_user_id", "room_id"):
-                frame[name] = frame[name].map(_spreadsheet_safe)
-            frame.to_csv(csv_file, header=header, index=False)
+            write_frame(pd.DataFrame(batch, columns=columns), csv_file, header=header)
             batch.clear()
 
         try:

@@ -1,6 +1,9 @@
 """Checking a bundle: the bag is valid, every hash recomputed, every change named.
 
-``verify_bundle`` unpacks the zip into a scratch folder (refusing unsafe paths), lets
+``verify_bundle`` first reads the zip's directory and refuses an archive whose members,
+total or compression ratio are past ``UnpackLimits`` (a zip bomb: a few MB that expand
+to gigabytes) before anything is written. It then unpacks the zip into a scratch folder
+(refusing unsafe paths), lets
 ``bagit`` validate the bag, and if that fails works out which files were altered,
 removed or added. A certificate kept beside the zip (``NAME.certificate.txt``) is
 checked too: the archive's hash and every file's hash must be the ones it lists.
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -21,6 +23,23 @@ import bagit
 from actions.evidence.certificate import parse_hash_report
 
 CHUNK = 1024 * 1024
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class UnpackLimits:
+    """What an archive may expand to before ``verify_bundle`` writes any of it to disk.
+
+    A real bundle holds JSON (deflate shrinks it some 5 to 20 times) and audio (stored as
+    it is), so a member that shrank more than ``max_ratio`` times is not one of ours.
+    """
+
+    max_members: int = 100_000
+    max_member_bytes: int = 4 * GIB
+    max_total_bytes: int = 16 * GIB
+    max_ratio: float = 100.0
+    #: Members smaller than this are not held to the ratio (tiny files compress oddly).
+    ratio_floor_bytes: int = 1024 * 1024
 # bagit logs each mismatch as a warning; the report names them instead.
 logging.getLogger("bagit").setLevel(logging.ERROR)
 
@@ -78,16 +97,54 @@ def _safe_members(zf: zipfile.ZipFile, report: BundleReport) -> list[zipfile.Zip
     return safe
 
 
-def _extract(archive: Path, dest: Path, report: BundleReport) -> Path | None:
+def _too_large(members: list[zipfile.ZipInfo], limits: UnpackLimits) -> tuple[str, str] | None:
+    """(path, why) for the first limit the zip's directory says it would pass, else None."""
+    if len(members) > limits.max_members:
+        return "", f"{len(members)} files, more than the limit of {limits.max_members}"
+    total = 0
+    for info in members:
+        size, packed = info.file_size, max(info.compress_size, 1)
+        if size > limits.max_member_bytes:
+            return info.filename, (f"expands to {size:,} bytes, more than the limit of "
+                                   f"{limits.max_member_bytes:,} for one file")
+        if size >= limits.ratio_floor_bytes and size / packed > limits.max_ratio:
+            return info.filename, (f"expands {size / packed:,.0f} times ({packed:,} to "
+                                   f"{size:,} bytes), more than the limit of "
+                                   f"{limits.max_ratio:,.0f} times")
+        total += size
+        if total > limits.max_total_bytes:
+            return "", (f"expands to more than {limits.max_total_bytes:,} bytes in all "
+                        "(the limit)")
+    return None
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Write one member, never more bytes than the directory declared for it."""
+    left = info.file_size
+    with zf.open(info) as src, target.open("wb") as out:
+        while chunk := src.read(min(CHUNK, left + 1)):
+            left -= len(chunk)
+            if left < 0:
+                raise zipfile.BadZipFile(f"{info.filename} holds more than its declared size")
+            out.write(chunk)
+
+
+def _extract(archive: Path, dest: Path, report: BundleReport,
+             limits: UnpackLimits) -> Path | None:
     """Unpack the zip; returns the bag folder (the one top-level folder) or None."""
     try:
         with zipfile.ZipFile(archive) as zf:
             members = _safe_members(zf, report)
+            refused = _too_large(members, limits)
+            if refused is not None:
+                where, why = refused
+                report.add("invalid", where or archive.name,
+                           f"refused before extracting anything: {why}")
+                return None
             for info in members:
                 target = dest / info.filename
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, target.open("wb") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
+                _copy_member(zf, info, target)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
         report.add("invalid", archive.name, f"not a readable zip archive ({exc})")
         return None
@@ -137,12 +194,16 @@ def _check_certificate(archive: Path, root: Path | None, report: BundleReport) -
                 report.add("altered", path, "SHA-256 differs from the certificate's")
 
 
-def verify_bundle(path: str | Path, workdir: Path | None = None) -> BundleReport:
-    """Validate a zipped bag; the report names each altered, missing or added file."""
+def verify_bundle(path: str | Path, workdir: Path | None = None,
+                  limits: UnpackLimits | None = None) -> BundleReport:
+    """Validate a zipped bag; the report names each altered, missing or added file.
+
+    An archive past ``limits`` (by default ``UnpackLimits()``) is refused unextracted.
+    """
     archive = Path(path)
     report = BundleReport(str(archive), sha256_of(archive))
     with tempfile.TemporaryDirectory(prefix="verify-", dir=workdir) as tmp:
-        root = _extract(archive, Path(tmp), report)
+        root = _extract(archive, Path(tmp), report, limits or UnpackLimits())
         if root is not None:
             _validate(root, report)
         _check_certificate(archive, root, report)

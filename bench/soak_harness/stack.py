@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "soak-secret-key-0123456789abcdef"
+# The soak's platforms are HTTP servers on 127.0.0.1: allow such webhook URLs here and in
+# every process the soak starts.
+os.environ.setdefault("WORKBENCH_ALLOW_PRIVATE_WEBHOOKS", "true")
+os.environ.setdefault("WORKBENCH_ALLOW_HTTP_WEBHOOKS", "true")
 SLUGS = ("calls", "web", "meet")
 MODERATOR_PASSWORD = "soak-password-0123"
 #: How long a process may take to answer after starting (imports, model loading).

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from actions.delivery import DeliveryPolicy, HttpSender, claim, deliver
 from actions.enforcement import ActionRequest, apply_action, reverse_action
+from actions.webhook_urls import WebhookPolicy
 from queues.enforce import enqueue_deliveries
 from queues.names import QueueName
 from queues.runtime import redis_connection
@@ -22,6 +23,9 @@ from workbench.extensions import db
 from workbench.intake import upsert_accounts
 from workbench.models import Account, EnforcementDelivery, Platform
 from workbench.platforms import platform_secret
+
+#: The test platforms listen on 127.0.0.1 over plain HTTP.
+LOCAL = WebhookPolicy(allow_http=True, allow_private=True)
 
 
 def _people(app: Flask, servers: dict[str, PlatformServer], n: int) -> list[int]:
@@ -96,7 +100,7 @@ def test_deliveries_waiting_behind_a_failing_one_do_not_hold_up_the_rest(
     # the oldest due, yet the newest, free ones still go out. (A long backoff keeps the
     # failed ones from coming due again while the test runs.)
     policy = DeliveryPolicy(batch=2, timeout_s=2, base_backoff_s=600)
-    sender = HttpSender(policy.timeout_s, policy.parallel)
+    sender = HttpSender(policy.timeout_s, policy.parallel, LOCAL)
     waiting = _people(app, servers, 3)
     servers["web"].stop()
     for p in waiting:
@@ -150,7 +154,7 @@ def test_two_workers_draining_at_once_send_each_delivery_once_and_in_order(
     results: list[dict[str, int]] = []
 
     def worker() -> None:
-        sender = HttpSender(5.0, 4)
+        sender = HttpSender(5.0, 4, LOCAL)
         with app.app_context():
             results.append(deliver(db.session, sender, _secret, DeliveryPolicy(batch=5)))
             db.session.remove()

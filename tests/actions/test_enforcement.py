@@ -310,3 +310,29 @@ def test_statements_export_as_json_lines_without_personal_data(
     text = out.read_text()
     for personal in ("calls-user", "web-user", "meet-user", "f" * 64):
         assert personal not in text
+
+
+def test_a_remove_content_webhook_names_the_item_as_the_platform_knows_it(
+    app: Flask, servers: dict[str, PlatformServer], person: int
+) -> None:
+    from datetime import UTC, datetime
+
+    from workbench.api.schemas import MessageIn
+    from workbench.intake import store_messages
+    from workbench.models import Message
+
+    with app.app_context():
+        web = db.session.scalars(select(Platform.id).where(Platform.slug == "web")).one()
+        store_messages(db.session, web, [MessageIn(
+            id="msg-9f2c", conversation_id="conv-1", sender_id="web-user",
+            recipient_id="someone-else", text="you are worthless",
+            sent_at=datetime.now(UTC))])
+        db.session.commit()
+        message_id = db.session.scalars(select(Message.id)).one()
+    act(app, person, ActionType.REMOVE_CONTENT, message_id=message_id)
+    drain(app)
+    assert [p["type"] for p in servers["calls"].received + servers["meet"].received] == []
+    payload = dict(servers["web"].received[0])
+    payload["delivery_id"] = payload["action_id"] = "<id>"
+    payload["statement_url"] = payload["statement_url"].rsplit("/", 1)[0] + "/<id>"
+    assert payload == json.loads((GOLDEN / "remove_content_payload.json").read_text())

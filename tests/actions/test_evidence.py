@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -80,9 +81,9 @@ def test_a_person_bundle_holds_every_record_and_verifies(app: Flask, world: Worl
     assert [m["id"] for m in messages] == world.messages  # the whole 1:1 conversation
     assert {m["role"] for m in messages if m["id"] != world.reported_message} == {"subject"}
     assert next(m for m in messages if m["id"] == world.reported_message)["role"] == "reported"
-    csv = pd.read_csv(io.BytesIO(_read(zf, "data/messages.csv")), keep_default_na=False)
-    assert len(csv) == len(messages)
-    assert csv["text"].iloc[5] == "'=HYPERLINK(\"http://x\")"  # no formula in a spreadsheet
+    table = pd.read_csv(io.BytesIO(_read(zf, "data/messages.csv")), keep_default_na=False)
+    assert len(table) == len(messages)
+    assert table["text"].iloc[5] == "'=HYPERLINK(\"http://x\")"  # no formula in a spreadsheet
     assert messages[5]["text"] == "=HYPERLINK(\"http://x\")"   # the exact text in the JSON
     audio = _read(zf, f"data/recordings/recording-{world.recording_id}.wav")
     assert audio == (AUDIO / "insult.wav").read_bytes()
@@ -287,3 +288,74 @@ def test_the_export_job_builds_the_bundle_and_reports_progress(app: Flask,
         assert (export.status, export.progress) == ("done", 100)
         assert blob_store(settings()).exists(export.archive_sha256)
         assert export.contents["records"]["messages"] == len(world.messages)
+
+
+def test_messages_csv_neutralises_every_column_and_keeps_a_bare_cr_in_its_row(
+        app: Flask, world: World, tmp_path: Path) -> None:
+    from workbench.api.schemas import MessageIn
+    from workbench.intake import store_messages
+    from workbench.models import utcnow
+
+    hostile = MessageIn(id="m-hostile", conversation_id="=HYPERLINK(\"http://evil\",\"x\")",
+                        sender_id="u-harasser", recipient_id="u-victim", language="=1",
+                        text="first line\rsecond line", sent_at=utcnow())
+    with app.app_context():
+        store_messages(db.session, world.platform_ids["calls"], [hostile])
+        db.session.commit()
+    zip_path = tmp_path / "bundle.zip"
+    export_to(app, world, "person", world.person_id, zip_path)
+    zf = zipfile.ZipFile(zip_path)
+    messages = json.loads(_read(zf, "data/messages.json"))
+    rows = list(csv.DictReader(io.StringIO(_read(zf, "data/messages.csv").decode(),
+                                                  newline="")))
+    assert len(rows) == len(messages)  # the CR did not split a row
+    row = next(r for r in rows if r["platform_message_id"] == "m-hostile")
+    assert row["platform_conversation_id"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert row["language"] == "'=1"
+    assert row["text"] == "first line\rsecond line"
+    risky = ("=", "+", "-", "@", "\t", "\r")
+    assert not [v for r in rows for v in r.values() if v.startswith(risky)]
+
+
+def _zip_bomb(path: Path, megabytes: int = 50) -> Path:
+    """A bag-shaped zip whose one file is ``megabytes`` MB of zeros (about 1,000:1)."""
+    zeros = bytes(1024 * 1024)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("evidence-1/bagit.txt", "BagIt-Version: 1.0\n")
+        with zf.open("evidence-1/data/messages.json", "w") as out:
+            for _ in range(megabytes):
+                out.write(zeros)
+    return path
+
+
+def test_verify_refuses_a_zip_bomb_before_extracting_anything(tmp_path: Path) -> None:
+    bomb = _zip_bomb(tmp_path / "bomb.zip")
+    assert bomb.stat().st_size < 200_000
+    report = verify_bundle(bomb, workdir=tmp_path)
+    assert [(p.kind, p.path) for p in report.problems] == [
+        ("invalid", "evidence-1/data/messages.json")]
+    assert "refused before extracting anything" in report.problems[0].detail
+    assert "times" in report.problems[0].detail  # the compression ratio gave it away
+
+    # Past a lowered size limit even when the ratio is allowed.
+    from actions.evidence import UnpackLimits
+
+    report = verify_bundle(bomb, limits=UnpackLimits(max_total_bytes=10 * 1024 * 1024,
+                                                     max_ratio=1e9))
+    assert len(report.problems) == 1
+    assert "refused before extracting anything" in report.problems[0].detail
+    assert "10,485,760 bytes" in report.problems[0].detail
+
+
+def test_evidence_verify_command_names_the_limit_and_fails(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    bomb = _zip_bomb(tmp_path / "bomb.zip", megabytes=5)
+    result = CliRunner().invoke(main, ["evidence", "verify", str(bomb),
+                                       "--max-bytes", "1000000", "--max-ratio", "100000"])
+    assert result.exit_code == 1
+    assert result.output.startswith("invalid: ")
+    assert "refused before extracting anything" in result.output
+    assert "more than the limit of 1,000,000" in result.output

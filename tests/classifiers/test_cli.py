@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +92,18 @@ def test_retrain_reads_the_workbench_decision_loader(tmp_path: Path) -> None:
     assert "unknown labels ['rude']" in line
     line = _one_line_error(_run(tmp_path, "retrain", "text"))
     assert "at least 10" in line
+
+
+def test_score_through_the_workbench_neutralises_formulas_in_its_csv(tmp_path: Path) -> None:
+    from workbench.cli import main
+
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"id": ["=1+1"], "text": ["@SUM(A1)\rmore"]}).to_csv(
+        source, index=False, lineterminator="\r\n")
+    target = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["classifiers", "--model-dir", str(tmp_path / "models"),
+                                       "score", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    with target.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["id"], r["text"]) for r in rows] == [("'=1+1", "'@SUM(A1)\rmore")]

@@ -174,3 +174,14 @@ def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
     # Everything it started has stopped: the port is free again.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_platforms_add_refuses_a_metadata_webhook_in_production_settings(
+        cli_env: dict[str, str]) -> None:
+    strict = dict(cli_env, WORKBENCH_ALLOW_PRIVATE_WEBHOOKS="false",
+                  WORKBENCH_ALLOW_HTTP_WEBHOOKS="false")
+    result = run(strict, "platforms", "add", "calls", "--webhook-url",
+                 "https://169.254.169.254/latest/meta-data/")
+    assert result.returncode != 0
+    assert "not a public address" in result.stderr and "Traceback" not in result.stderr
+    assert "calls" not in run(strict, "platforms", "list").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import subprocess
@@ -271,3 +272,15 @@ def test_the_rebuild_command_fills_the_figures(
         reports = db.session.execute(select(func.sum(DailyFigure.value)).where(
             DailyFigure.metric == Metric.REPORTS)).scalar_one()
         assert reports == 9
+
+
+def test_chart_csv_neutralises_names_a_spreadsheet_would_run() -> None:
+    # A moderator's display name is typed by a person; the CSV must not carry a formula.
+    today = datetime.now(UTC).date()
+    frame = pd.DataFrame([(today, Metric.DECISIONS, "1", 4.0),
+                          (today, Metric.DECISIONS, "2", 2.0)],
+                         columns=["day", "metric", "key", "value"])
+    chart = board.throughput_chart(frame, {"1": "=HYPERLINK(\"http://x\")", "2": "-2+3"})
+    rows = list(csv.reader(io.StringIO(chart.csv, newline="")))
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'-2+3"]
+    assert rows[1][1:] == ["4", "1", "4.0"]  # numbers stay numbers

@@ -59,3 +59,31 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     diff = [d for d in diff if not (d[0] == "remove_table" and
                                     d[1].name.startswith(FULL_TEXT_TABLES))]
     assert diff == []
+
+
+def test_stored_platform_error_bodies_become_short_classes(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    database.upgrade(url, "0007")
+    engine = create_engine(url)
+    old = [(503, "HTTP 503: Authorization: Bearer sk_live_TOKEN"), (404, "HTTP 404: nope"),
+           (None, "ReadTimeoutError: HTTPConnectionPool(host='10.0.0.5'): Read timed out"),
+           (None, "NewConnectionError: Failed to establish a new connection"),
+           (None, "the platform has no webhook URL"), (200, None)]
+    with engine.begin() as conn:
+        for n, (status, error) in enumerate(old):
+            conn.execute(text(
+                "INSERT INTO enforcement_delivery (id, platform_id, person_id, event, sequence, "
+                "idempotency_key, payload, state, attempts, last_status_code, last_error, "
+                "created_at) "
+                "VALUES (:id, 1, 1, 'action', :id, :key, '{}', 'pending', 1, :status, :error, "
+                "'2026-01-01 00:00:00')"),
+                {"id": n + 1, "key": f"k{n}", "status": status, "error": error})
+    database.upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT last_status_code, last_error FROM enforcement_delivery "
+                                 "ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(503, "5xx"), (404, "4xx"), (None, "timeout"),
+                                        (None, "refused"), (None, "no_url"), (200, None)]

@@ -140,3 +140,13 @@ def test_statements_carry_the_dsa_fields_and_no_personal_data(app: Flask, world:
     suspend = statements[0]
     assert suspend["content_type_other"] == "user account"
     assert "redress" not in suspend and "decision_visibility" not in suspend
+
+
+def test_the_csv_neutralises_text_a_spreadsheet_would_run_and_keeps_numbers() -> None:
+    import csv
+
+    text = report_csv({"=top": {"note": "=HYPERLINK(\"http://x\")", "delta": -2,
+                                "multi": "a\rb"}})
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["metric", "value"], ["'=top.note", "'=HYPERLINK(\"http://x\")"],
+                    ["'=top.delta", "-2"], ["'=top.multi", "a\rb"]]
