@@ -5,7 +5,7 @@ service's token). Rows written before are rewritten to the class the sender now 
 There is nothing to put back on the way down: the bodies are gone.
 
 Revision ID: 0012_evidence_safety
-Revises: 0007
+Revises: 0010_sessions
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0012_evidence_safety"
-down_revision = "0007"
+down_revision = "0010_sessions"
 branch_labels = None
 depends_on = None
 
