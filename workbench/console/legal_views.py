@@ -39,6 +39,7 @@ from actions.legal_requests import (
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
+from workbench.console.params import parse_id
 from workbench.extensions import db
 from workbench.models import (
     ErasureRequest,
@@ -68,9 +69,10 @@ def _subject(kind: str, ref: str) -> dict[str, int]:
             return {"account_id": parse_account_ref(db.session, ref)}
         except ScopeError as exc:
             raise HoldError(str(exc)) from None
-    if kind not in {"person", "case"} or not ref.isdigit():
+    subject_id = parse_id(ref)
+    if kind not in {"person", "case"} or subject_id is None:
         raise HoldError("name a person or case by number, or an account as SLUG:USER_ID")
-    return {f"{kind}_id": int(ref)}
+    return {f"{kind}_id": subject_id}
 
 
 def _when(raw: str | None) -> datetime | None:
@@ -162,7 +164,11 @@ class LegalView(ConsoleView):
         scope = form.get("scope", "")
         ref = (form.get("scope_ref") or "").strip()
         with form_work(EvidenceError) as done:
-            export = request_export(db.session, scope, int(ref) if ref.isdigit() else ref,
+            number = parse_id(ref)
+            if number is None and ":" not in ref:
+                raise EvidenceError(f"{ref[:40]!r}: give a case or person by number, or an "
+                                    "account as SLUG:USER_ID")
+            export = request_export(db.session, scope, ref if number is None else number,
                                     form.get("reason", ""), form.get("request_ref", ""),
                                     current_user.id)
         if not done.ok:
