@@ -212,3 +212,24 @@ def test_every_listen_is_audited_whatever_range_is_asked(
         assert second.get(url, headers={"Range": asked}).status_code == 206
     assert second.get(url).status_code == 200
     assert _plays(app) == 2
+
+
+def test_content_of_a_merged_person_counts_as_theirs(app: Flask, world: World) -> None:
+    import pytest
+
+    from actions.enforcement import ActionRequest, AuthorityError, check_target
+    from workbench.enums import ActionType
+    from workbench.models import Person
+
+    with app.app_context():
+        # A person since merged into the reported one: their accounts moved to the root.
+        old = Person(merged_into_id=world.person_id)
+        db.session.add(old)
+        db.session.flush()
+        ask = {"type": ActionType.REMOVE_CONTENT, "person_id": old.id,
+               "policy_reason": "harassment", "decided_by_id": world.staff["moderator"]}
+        check_target(db.session, ActionRequest(**ask, message_id=world.message_id))
+        check_target(db.session, ActionRequest(**ask, recording_id=world.recording_id))
+        with pytest.raises(AuthorityError):
+            check_target(db.session, ActionRequest(**ask, message_id=_victims_message(app)))
+        db.session.rollback()
