@@ -9,7 +9,13 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.enforcement import ActionRequest, apply_action, check_authority, new_delivery
+from actions.enforcement import (
+    ActionRequest,
+    AuthorityError,
+    apply_action,
+    check_authority,
+    new_delivery,
+)
 from actions.strikes import (
     DEFAULT_POLICY,
     STRIKE_LIFETIME,
@@ -24,6 +30,7 @@ from workbench.enums import (
     CaseStatus,
     DeliveryEvent,
     ReportSource,
+    Role,
 )
 from workbench.models import Case, Report, Strike, utcnow
 from workbench.models.audit import record
@@ -172,13 +179,23 @@ def outcome_deliveries(session: Session, case: Case, decision: Decision) -> list
     return ids
 
 
-def escalate_case(session: Session, case_id: int, *, moderator_id: int, reason: str) -> None:
-    """Hand a case to the seniors, with the reason; it leaves the moderator's hands."""
+def escalate_case(session: Session, case_id: int, *, moderator_id: int, role: str,
+                  reason: str) -> None:
+    """Hand a case to the seniors, with the reason; it leaves the moderator's hands.
+
+    Only the moderator holding the case, or a senior, may: otherwise anyone could take
+    a case away from the colleague (or the senior) working it.
+    """
     if not reason.strip():
         raise DecisionError("say why the case is escalated")
-    case = session.get(Case, case_id)
+    case = session.execute(
+        select(Case).where(Case.id == case_id).with_for_update(key_share=True)
+    ).scalar_one_or_none()
     if case is None or case.status not in OPEN_CASE_STATUSES:
         raise DecisionError(f"case {case_id} is not open")
+    holding = case.status == CaseStatus.CLAIMED.value and case.assignee_id == moderator_id
+    if not holding and role != Role.SENIOR.value:
+        raise AuthorityError(f"case {case_id} is not yours: claim it before escalating it")
     case.status = CaseStatus.ESCALATED.value
     case.escalation_reason = reason
     case.assignee_id = None

@@ -149,6 +149,43 @@ def _content_platform(session: Session, request: ActionRequest) -> int | None:
     raise ActionError(f"{request.type.value} needs a message, recording or call")
 
 
+def check_target(session: Session, request: ActionRequest) -> None:
+    """Refuse content that is not the person's own, whatever the form said.
+
+    A decision acts on the person it is about: their messages, their recordings and
+    calls they took part in, through any account of theirs (people merged with them
+    included). Raises ``ActionError`` for content that does not exist and
+    ``AuthorityError`` for content of someone else.
+    """
+    from actions.identity import merged_people
+    from workbench.models import Call, CallParticipant
+
+    wanted = [(kind, content_id) for kind, content_id in (
+        ("message", request.message_id), ("recording", request.recording_id),
+        ("call", request.call_id)) if content_id is not None]
+    if not wanted:
+        return
+    accounts = select(Account.id).where(
+        Account.person_id.in_(merged_people(session, request.person_id)))
+    for kind, content_id in wanted:
+        exists: Any
+        if kind == "message":
+            exists = select(Message.sender_account_id).where(Message.id == content_id)
+            theirs = exists.where(Message.sender_account_id.in_(accounts))
+        elif kind == "recording":
+            exists = select(Recording.owner_account_id).where(Recording.id == content_id)
+            theirs = exists.where(Recording.owner_account_id.in_(accounts))
+        else:
+            exists = select(Call.id).where(Call.id == content_id)
+            theirs = select(CallParticipant.call_id).where(
+                CallParticipant.call_id == content_id, CallParticipant.account_id.in_(accounts))
+        if session.execute(exists.limit(1)).first() is None:
+            raise ActionError(f"no {kind} {content_id}")
+        if session.execute(theirs.limit(1)).first() is None:
+            raise AuthorityError(f"{kind} {content_id} is not this person's: a decision "
+                                 f"acts only on the content of the person it is about")
+
+
 def _validate(request: ActionRequest) -> None:
     if (request.decided_by_id is None) == (request.decided_by_rule is None):
         raise ActionError("say who decided: a moderator or a rule, not both")
@@ -173,6 +210,7 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
     ).scalar_one_or_none()
     if person is None:
         raise ActionError(f"no person {request.person_id}")
+    check_target(session, request)
     now = utcnow()
     action = Action(
         type=request.type.value, person_id=person.id, case_id=request.case_id,

@@ -24,12 +24,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from actions.evidence.scope import conversation_context, reported_content
-from actions.identity import root_person_id
+from actions.identity import merged_people
 from workbench.models import (
     Account,
     CallParticipant,
     Case,
     LegalHold,
+    LegalRequest,
     Message,
     Person,
     Recording,
@@ -141,18 +142,6 @@ def active_holds(session: Session, now: datetime | None = None) -> list[LegalHol
         .order_by(LegalHold.id)))
 
 
-def _merged_people(session: Session, person_id: int) -> set[int]:
-    """The person, who they were merged into, and everyone merged into them."""
-    root = root_person_id(session, person_id)
-    people = {person_id, root}
-    frontier = {root}
-    while frontier:
-        found = set(session.scalars(select(Person.id).where(Person.merged_into_id.in_(frontier))))
-        frontier = found - people
-        people |= found
-    return people
-
-
 def _calls_of(session: Session, accounts: set[int]) -> set[int]:
     if not accounts:
         return set()
@@ -160,11 +149,11 @@ def _calls_of(session: Session, accounts: set[int]) -> set[int]:
                                .where(CallParticipant.account_id.in_(accounts))))
 
 
-def cover_of(session: Session, hold: LegalHold) -> HoldCover:
-    """What one hold covers (see the module's docstring)."""
+def cover_of(session: Session, hold: LegalHold | LegalRequest) -> HoldCover:
+    """What one hold covers (see the module's docstring); a legal request's subject, alike."""
     cover = HoldCover()
     if hold.person_id is not None:
-        cover.persons = _merged_people(session, hold.person_id)
+        cover.persons = merged_people(session, hold.person_id)
         cover.accounts = set(session.scalars(
             select(Account.id).where(Account.person_id.in_(cover.persons))))
         cover.cases = set(session.scalars(
@@ -215,7 +204,7 @@ def _covers(session: Session, cover: HoldCover, person_id: int | None,
             case_id: int | None, account_id: int | None, message_id: int | None,
             recording_id: int | None) -> bool:
     if person_id is not None:
-        people = _merged_people(session, person_id)
+        people = merged_people(session, person_id)
         accounts = set(session.scalars(select(Account.id).where(Account.person_id.in_(people))))
         cases = set(session.scalars(select(Case.id).where(Case.person_id.in_(people))))
         if people & cover.persons or accounts & cover.accounts or cases & cover.cases:

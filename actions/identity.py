@@ -41,6 +41,18 @@ def root_person_id(session: Session, person_id: int) -> int:
     raise RuntimeError(f"person merge cycle at {person_id}")
 
 
+def merged_people(session: Session, person_id: int) -> set[int]:
+    """The person, who they were merged into, and everyone merged into them."""
+    root = root_person_id(session, person_id)
+    people = {person_id, root}
+    frontier = {root}
+    while frontier:
+        found = set(session.scalars(select(Person.id).where(Person.merged_into_id.in_(frontier))))
+        frontier = found - people
+        people |= found
+    return people
+
+
 def lock_identities(session: Session, phone_hashes: Iterable[str],
                     device_ids: Iterable[str]) -> None:
     """Serialise linking by these phone hashes and device ids until the transaction ends.

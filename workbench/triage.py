@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,8 @@ from workbench.models.audit import record
 
 #: Languages that count as speaking a queue's language ("hi-Latn" is Hinglish).
 LANGUAGE_FAMILY = {"hi-Latn": "hi"}
+#: The longest queue position accepted from a URL.
+MAX_CURSOR = 200
 
 
 class ClaimError(ValueError):
@@ -57,12 +60,19 @@ class Cursor:
     @classmethod
     def decode(cls, token: str) -> Cursor:
         """Read a cursor from a URL; a tampered one raises ``ValueError``."""
+        if len(token) > MAX_CURSOR:  # one we made is about 60 characters
+            raise ValueError("not a queue position")
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             priority, due, case_id = json.loads(raw)
-            return cls(float(priority), datetime.fromisoformat(due), int(case_id))
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            cursor = cls(float(priority), datetime.fromisoformat(due), int(case_id))
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             raise ValueError("not a queue position") from exc
+        # What the queries compare with: a finite priority, an id a BIGINT holds.
+        if not math.isfinite(cursor.priority) or not 0 < cursor.id <= 2**63 - 1 \
+                or isinstance(case_id, bool) or not isinstance(case_id, int):
+            raise ValueError("not a queue position")
+        return cursor
 
 
 @dataclass

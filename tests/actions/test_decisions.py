@@ -35,6 +35,12 @@ def case_id(app: Flask, platforms: dict[str, PlatformApi]) -> int:
         return db.session.scalars(select(Case.id).where(Case.status == "open")).one()
 
 
+def _claim(case_id: int) -> None:
+    from workbench.triage import try_claim
+
+    assert try_claim(db.session, case_id, _mod(), "moderator", timedelta(minutes=10))
+
+
 def _mod() -> int:
     from workbench.models import Moderator
 
@@ -97,8 +103,11 @@ def test_a_moderator_cannot_ban_through_a_decision(app: Flask, case_id: int) -> 
 def test_escalation_needs_a_reason_and_releases_the_case(app: Flask, case_id: int) -> None:
     with app.app_context():
         with pytest.raises(DecisionError):
-            escalate_case(db.session, case_id, moderator_id=_mod(), reason="  ")
-        escalate_case(db.session, case_id, moderator_id=_mod(), reason="possible minor")
+            escalate_case(db.session, case_id, moderator_id=_mod(), role="moderator",
+                          reason="  ")
+        _claim(case_id)
+        escalate_case(db.session, case_id, moderator_id=_mod(), role="moderator",
+                      reason="possible minor")
         db.session.commit()
         case = db.session.get(Case, case_id)
         assert case.status == "escalated" and case.escalation_reason == "possible minor"

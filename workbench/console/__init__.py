@@ -11,7 +11,7 @@ from workbench.settings import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sign-in, defences, and every console view (each checks its own permission)."""
-    from workbench.console import auth, security, text
+    from workbench.console import auth, params, security, text
     from workbench.console.admin_views import OwnAccountView, PlatformsView, StaffView
     from workbench.console.depth_views import (
         AuditView,
@@ -27,6 +27,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     from workbench.console.search_views import DecidedView, PersonView, SearchView
     from workbench.console.triage_views import CaseView, HomeView, QueueView
 
+    params.init_app(app)
     security.init_app(app, settings)
     auth.init_app(app, settings)
     text.register(app)

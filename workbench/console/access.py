@@ -7,14 +7,19 @@ protected URL with every role.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from flask import abort, redirect, request, url_for
 from flask_admin import BaseView
 from flask_login import current_user
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from workbench.enums import Role
+from workbench.models import AuditEvent, LegalRequest, Recording, Report, utcnow
+from workbench.models.legal import LegalRequestStatus
 
 
 class Permission(StrEnum):
@@ -100,3 +105,50 @@ class ConsoleView(BaseView):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
         abort(403)
+
+
+#: Plays of one recording by one user this close together are one listen (the player
+#: asks for many ranges while seeking, and may reload the page).
+LISTENING_SESSION = timedelta(minutes=30)
+
+
+def may_hear(session: Session, role: str, recording_id: int) -> bool:
+    """Whether ``role`` may hear this recording: never for its id alone.
+
+    Moderators and seniors hear what a case refers to (a report of the recording, or
+    of the call it was made of); the legal team hears what an active legal hold or an
+    open legal request covers.
+    """
+    if role in ROLE_PERMISSIONS[Permission.TRIAGE]:
+        call_id = select(Recording.call_id).where(Recording.id == recording_id)
+        return session.execute(select(Report.id).where(
+            Report.case_id.is_not(None),
+            or_(Report.recording_id == recording_id,
+                and_(Report.call_id.is_not(None), Report.call_id.in_(call_id.scalar_subquery())))
+        ).limit(1)).first() is not None
+    if role in ROLE_PERMISSIONS[Permission.LEGAL]:
+        return _legally_covered(session, recording_id)
+    return False
+
+
+def _legally_covered(session: Session, recording_id: int) -> bool:
+    from actions.holds import cover_of, holds_covering
+
+    if holds_covering(session, recording_id=recording_id):
+        return True
+    rec = session.execute(select(Recording.owner_account_id, Recording.call_id)
+                          .where(Recording.id == recording_id)).one()
+    requests = session.scalars(select(LegalRequest).where(
+        LegalRequest.status == LegalRequestStatus.OPEN.value))
+    return any(cover_of(session, r).recording_held(recording_id, rec[0], rec[1])
+               for r in requests
+               if r.person_id is not None or r.case_id is not None or r.account_id is not None)
+
+
+def listened_lately(session: Session, moderator_id: int, recording_id: int) -> bool:
+    """Whether this user's listen to this recording is already in the audit log."""
+    return session.execute(select(AuditEvent.id).where(
+        AuditEvent.object_type == "recording", AuditEvent.object_id == str(recording_id),
+        AuditEvent.verb == "recording.played", AuditEvent.actor_type == "moderator",
+        AuditEvent.actor_id == str(moderator_id),
+        AuditEvent.at > utcnow() - LISTENING_SESSION).limit(1)).first() is not None

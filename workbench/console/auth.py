@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -18,6 +17,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from workbench.app import settings
+from workbench.console.params import same_site_path
 from workbench.console.security import limiter
 from workbench.extensions import db
 from workbench.models import Moderator, SignInThrottle, utcnow
@@ -126,12 +126,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: an open redirect would help a phishing page."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
-            return target
-    return url_for("admin.index")
+    return same_site_path(target) or url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -3,12 +3,14 @@ reporters; and the moderator's own wellness controls."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
@@ -19,9 +21,14 @@ from workbench.console.access import ConsoleView, Permission, require
 from workbench.console.acting import BY_KEY, policy_reasons
 from workbench.console.forms import form_work
 from workbench.console.legal_views import svg_response
+from workbench.console.params import id_field, ids_field, parse_int, same_site_path
 from workbench.extensions import db
 from workbench.models import Account, Case, utcnow
 from workbench.policy import case_policy
+
+log = logging.getLogger(__name__)
+REDIS_DOWN = ("Redis is unreachable: queue depths and failed jobs cannot be read or retried "
+              "until it is back. Nothing stored is lost.")
 
 
 def _redis() -> Any:
@@ -39,9 +46,15 @@ class OperationsView(ConsoleView):
     def index(self) -> Any:
         from workbench.operations import delivery_overview, failed_jobs, queue_depths
 
-        connection = _redis()
-        return self.render("console/operations.html", depths=queue_depths(connection),
-                           failed=failed_jobs(connection, limit=100),
+        try:
+            connection = _redis()
+            depths, failed = queue_depths(connection), failed_jobs(connection, limit=100)
+        except RedisError as exc:
+            # The deliveries below come from the database and still help; say what is down.
+            log.warning("operations page: Redis unreachable: %s", exc)
+            flash(REDIS_DOWN, "error")
+            depths, failed = [], []
+        return self.render("console/operations.html", depths=depths, failed=failed,
                            deliveries=delivery_overview(db.session))
 
     @expose("/retry", methods=["POST"])
@@ -49,10 +62,16 @@ class OperationsView(ConsoleView):
         from workbench.operations import OperationsError, retry_failed_jobs
 
         job_id = request.form.get("job_id")
-        with form_work(OperationsError) as done:
-            retried = retry_failed_jobs(db.session, _redis(), moderator_id=current_user.id,
-                                        role=current_user.role,
-                                        job_ids=[job_id] if job_id else None)
+        try:
+            with form_work(OperationsError) as done:
+                retried = retry_failed_jobs(db.session, _redis(),
+                                            moderator_id=current_user.id,
+                                            role=current_user.role,
+                                            job_ids=[job_id] if job_id else None)
+        except RedisError:
+            db.session.rollback()
+            flash(REDIS_DOWN, "error")
+            return redirect(url_for(".index"))
         if done.ok:
             flash(f"{len(retried)} failed job(s) queued again.", "success")
         return redirect(url_for(".index"))
@@ -80,9 +99,8 @@ class AuditView(ConsoleView):
             verb=args.get("verb") or None, object_type=args.get("object_type") or None,
             object_id=args.get("object_id") or None, since=_parse_time(args.get("since")),
             until=_parse_time(args.get("until")))
-        before = args.get("before", "")
         page = audit_log(db.session, filters,
-                         before_id=int(before) if before.isdigit() else None, limit=100)
+                         before_id=id_field(args.get("before"), "before"), limit=100)
         query = {k: v for k, v in args.items() if k != "before" and v}
         return self.render("console/audit.html", page=page, args=query,
                            older=url_for(".index", **query, before=page.next_before_id)
@@ -97,9 +115,8 @@ class DashboardView(ConsoleView):
     def _charts(self) -> list[Any]:
         from workbench.dashboard import dashboard
 
-        days = request.args.get("days", "30")
-        return dashboard(db.session, int(days) if days.isdigit() and 0 < int(days) <= 366
-                         else 30)
+        return dashboard(db.session,
+                         parse_int(request.args.get("days"), low=1, high=366) or 30)
 
     @expose("/")
     def index(self) -> Any:
@@ -129,7 +146,7 @@ class BulkView(ConsoleView):
         return False
 
     def _form(self) -> tuple[list[int], str, str, int]:
-        ids = sorted({int(i) for i in request.form.getlist("case_id") if i.isdigit()})
+        ids = sorted(set(ids_field(request.form.getlist("case_id"), "case_id")))
         return ids, request.form.get("decision", ""), request.form.get("policy_reason", ""), \
             len(ids)
 
@@ -236,7 +253,7 @@ class ReportersView(ConsoleView):
         if done.ok:
             flash("Reporter marked: their reports now sink." if change is mark_reporter
                   else "Mark cleared.", "success")
-        return redirect(request.form.get("back") or url_for(".index"))
+        return redirect(same_site_path(request.form.get("back")) or url_for(".index"))
 
 
 class WellnessView(ConsoleView):

@@ -45,6 +45,7 @@ from actions.legal_requests import (
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
+from workbench.console.params import parse_id
 from workbench.extensions import db
 from workbench.models import (
     ErasureRequest,
@@ -83,9 +84,10 @@ def _subject(kind: str, ref: str) -> dict[str, int]:
             return {"account_id": parse_account_ref(db.session, ref)}
         except ScopeError as exc:
             raise HoldError(str(exc)) from None
-    if kind not in {"person", "case"} or not ref.isdigit():
+    subject_id = parse_id(ref)
+    if kind not in {"person", "case"} or subject_id is None:
         raise HoldError("name a person or case by number, or an account as SLUG:USER_ID")
-    return {f"{kind}_id": int(ref)}
+    return {f"{kind}_id": subject_id}
 
 
 def _when(raw: str | None) -> datetime | None:
@@ -184,11 +186,14 @@ class LegalView(ConsoleView):
         scope = form.get("scope", "")
         ref = (form.get("scope_ref") or "").strip()
         with form_work(EvidenceError) as done:
+            number = parse_id(ref)
+            if number is None and ":" not in ref:
+                raise EvidenceError(f"{ref[:40]!r}: give a case or person by number, or an "
+                                    "account as SLUG:USER_ID")
             legal = _legal_request(form.get("legal_request_id", ""))
             request_ref = form.get("request_ref", "").strip() or (legal.reference if legal
                                                                    else "")
-            export = request_export(db.session, scope,
-                                    int(ref) if ref.isascii() and ref.isdigit() else ref,
+            export = request_export(db.session, scope, ref if number is None else number,
                                     form.get("reason", ""), request_ref, current_user.id,
                                     legal_request_id=legal.id if legal else None)
         if not done.ok:
@@ -295,8 +300,8 @@ def _legal_request(raw: str) -> LegalRequest | None:
     """The legal request an export answers, from the form (none chosen: ``None``)."""
     if not raw:
         return None
-    legal = db.session.get(LegalRequest, int(raw)) if raw.isascii() and raw.isdigit() \
-        and len(raw) < 19 else None
+    number = parse_id(raw)
+    legal = db.session.get(LegalRequest, number) if number is not None else None
     if legal is None:
         raise EvidenceError("that legal request does not exist")
     return legal

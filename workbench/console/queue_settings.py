@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from workbench.app import settings
 from workbench.cases import rescore_cases
 from workbench.console.access import ConsoleView, Permission
+from workbench.console.params import parse_int
 from workbench.enums import OPEN_CASE_STATUSES, Category
 from workbench.extensions import db
 from workbench.models import Case, RoutingRule
@@ -20,6 +21,8 @@ from workbench.models.audit import record
 from workbench.policy import case_policy
 
 QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: The most rules the table takes (and the bound of a row's number and position).
+MAX_ROWS = 1000
 #: Open cases re-routed per statement when the rules change.
 REROUTE_BATCH = 1000
 
@@ -36,7 +39,13 @@ def parse_rules(form: Any) -> list[dict[str, Any]]:
     """The rules in the submitted table, ordered, checked, ending with a catch-all."""
     rows = []
     known = {c.value for c in Category}
-    for index in sorted({int(k.split("-")[1]) for k in form if k.startswith("queue-")}):
+    indexes = {k: parse_int(k.removeprefix("queue-"), low=0, high=MAX_ROWS - 1)
+               for k in form if k.startswith("queue-")}
+    bad = sorted(k for k, index in indexes.items() if index is None)
+    if bad:
+        raise RuleError(f"{bad[0][:40]!r} is not a row of the table (rows are numbered "
+                        f"0 to {MAX_ROWS - 1})")
+    for index in sorted(i for i in indexes.values() if i is not None):
         queue = (form.get(f"queue-{index}") or "").strip().lower()
         if not queue:
             continue  # an empty row: not a rule
@@ -47,8 +56,12 @@ def parse_rules(form: Any) -> list[dict[str, Any]]:
         if unknown:
             raise RuleError(f"unknown categories: {', '.join(unknown)}")
         live = {"yes": True, "no": False}.get(form.get(f"live-{index}", ""))
-        position = form.get(f"position-{index}", "")
-        rows.append((int(position) if position.lstrip("-").isdigit() else 1000 + index,
+        raw_position = (form.get(f"position-{index}") or "").strip()
+        position = parse_int(raw_position, low=-MAX_ROWS, high=MAX_ROWS)
+        if raw_position and position is None:
+            raise RuleError(f"position {raw_position[:20]!r}: a whole number from "
+                            f"-{MAX_ROWS} to {MAX_ROWS}")
+        rows.append((position if position is not None else MAX_ROWS + index,
                      {"queue": queue, "categories": categories or None,
                       "languages": _split(form.get(f"languages-{index}")) or None,
                       "live": live}))

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission, allowed
+from workbench.console.params import id_field
 from workbench.extensions import db
 from workbench.policy import case_policy
 from workbench.search import decided_cases, may_see_person, person_profile, search
@@ -75,9 +76,7 @@ class DecidedView(ConsoleView):
         decision = request.args.get("decision") or None
         if decision not in (None, "violation", "dismissed"):
             abort(400, "decision must be violation or dismissed")
-        before = request.args.get("before", "")
-        before_id = int(before) if before.isascii() and before.isdigit() \
-            and len(before) < 19 else None
+        before_id = id_field(request.args.get("before"), "before")
         rows = decided_cases(db.session, decided_by_id=None if everyone else current_user.id,
                              decision=decision, before_id=before_id)
         args = {k: v for k, v in request.args.items() if k != "before" and v}

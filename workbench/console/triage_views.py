@@ -16,7 +16,14 @@ from actions.strikes import StrikePolicy, strike_summary
 from workbench import triage
 from workbench.app import settings
 from workbench.case_view import in_force, load_case
-from workbench.console.access import ConsoleView, Permission, allowed, require
+from workbench.console.access import (
+    ConsoleView,
+    Permission,
+    allowed,
+    listened_lately,
+    may_hear,
+    require,
+)
 from workbench.console.acting import (
     NAVIGATION_KEYS,
     VerdictError,
@@ -26,6 +33,7 @@ from workbench.console.acting import (
     offered,
     policy_reasons,
 )
+from workbench.console.params import id_field, parse_id
 from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Category, Role
 from workbench.extensions import db
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording
@@ -73,7 +81,7 @@ def _filters() -> triage.QueueFilter:
         language=args.get("language") or None,
         status=args.get("status") if args.get("status") in OPEN_CASE_STATUSES else None,
         assignee_id=current_user.id if assignee == "me" else (
-            int(assignee) if assignee.isdigit() else None),
+            id_field(assignee, "assignee") if assignee != "none" else None),
         unassigned=assignee == "none",
     )
 
@@ -219,6 +227,7 @@ class CaseView(ConsoleView):
         case = db.session.get(Case, case_id)
         if case is None:
             abort(404)
+        target_id = id_field(request.form.get("target_id"), "target_id")
         if not triage.try_claim(db.session, case_id, current_user.id, current_user.role,
                                 _claim_lock()):
             db.session.rollback()
@@ -230,8 +239,7 @@ class CaseView(ConsoleView):
             note_to_user=(request.form.get("note_to_user") or "").strip()[:2000] or None,
             facts=(request.form.get("facts") or "").strip()[:5000] or None,
             target_kind=request.form.get("target_kind") or None,
-            target_id=int(request.form["target_id"])
-            if request.form.get("target_id", "").isdigit() else None)
+            target_id=target_id)
         try:
             outcome = carry_out(db.session, case_id, case.person_id, form,
                                 moderator_id=current_user.id, role=current_user.role,
@@ -260,8 +268,18 @@ class CaseView(ConsoleView):
     def escalate(self, case_id: int) -> Any:
         require(Permission.TRIAGE)
         reason = (request.form.get("reason") or "").strip()[:2000]
+        if current_user.role != Role.SENIOR.value and not triage.try_claim(
+                db.session, case_id, current_user.id, current_user.role, _claim_lock()):
+            db.session.rollback()
+            return _refused(case_id, "Another moderator holds this case, or it is no longer "
+                            "open; only the one holding it, or a senior, may escalate it. "
+                            "Nothing was changed.", 409)
         try:
-            escalate_case(db.session, case_id, moderator_id=current_user.id, reason=reason)
+            escalate_case(db.session, case_id, moderator_id=current_user.id,
+                          role=current_user.role, reason=reason)
+        except AuthorityError as exc:
+            db.session.rollback()
+            return _refused(case_id, str(exc), 403)
         except DecisionError as exc:
             db.session.rollback()
             return _refused(case_id, str(exc), 422)
@@ -310,7 +328,7 @@ class CaseView(ConsoleView):
         to = request.form.get("to", "")
         try:
             triage.reassign(db.session, case_id, from_id=current_user.id,
-                            to_id=int(to) if to.isdigit() else 0,
+                            to_id=parse_id(to) or 0,
                             reason=(request.form.get("reason") or "")[:2000])
         except triage.ClaimError as exc:
             db.session.rollback()
@@ -339,14 +357,15 @@ class CaseView(ConsoleView):
     def audio(self, recording_id: int) -> Any:
         """The original recording, streamed for the page's audio player."""
         recording = db.session.get(Recording, recording_id)
-        if recording is None:
-            abort(404)
-        asked = request.headers.get("Range", "")
-        if not asked.startswith("bytes=") or asked.startswith("bytes=0-"):
-            # Once per listen: the player's later range requests (seeking) are the same one.
+        if recording is None or not may_hear(db.session, current_user.role, recording_id):
+            abort(404)  # as if there were none: ids are sequential, so do not confirm one
+        # Audited before any byte is sent, whatever range is asked: once per listening
+        # session, so the player's seeking (more ranges) is the same listen.
+        if not listened_lately(db.session, current_user.id, recording_id):
             record(db.session, "recording.played", "recording", recording_id,
-                   actor_type="moderator", actor_id=str(current_user.id))
-            db.session.commit()
+                   actor_type="moderator", actor_id=str(current_user.id),
+                   data={"range": request.headers.get("Range", "")[:100] or None})
+        db.session.commit()
         mimetype = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg"}.get(
             recording.format, "application/octet-stream")
         return _audio_response(blob_store(settings()), recording.blob_sha256,
