@@ -176,7 +176,7 @@ def test_the_legal_team_hears_only_what_a_hold_or_request_covers(
         hold_id = hold.id
     assert legal.get(url).status_code == 200
     with app.app_context():
-        release_hold(db.session, hold_id, released_by_id=world.staff["legal"])
+        release_hold(db.session, hold_id, released_by_id=world.staff["legal"], note="closed")
         db.session.commit()
     assert legal.get(url).status_code == 404
     with app.app_context():  # a disclosure request places no hold, and still covers it
