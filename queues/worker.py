@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from typing import Any
 
 import redis
 from flask import current_app
@@ -11,6 +12,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
 
+from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.runtime import redis_connection
@@ -63,6 +65,10 @@ class WorkbenchWorker(PromptUnsubscribe):
 
     in_process_queues: frozenset[str] = IN_PROCESS_QUEUES
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("job_monitoring_interval", HEARTBEAT_EVERY_S)
+        super().__init__(*args, **kwargs)
+
     def execute_job(self, job: Job, queue: Queue) -> None:
         if queue.name not in self.in_process_queues:
             super().execute_job(job, queue)
@@ -76,7 +82,12 @@ class WorkbenchWorker(PromptUnsubscribe):
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         if job.origin not in self.in_process_queues:
-            return super().get_heartbeat_ttl(job)
+            # As RQ's, but with a shorter grace than its 60 s, so that the scheduler's
+            # holder finds a job whose worker died (queues.abandoned) within a minute.
+            every = self.job_monitoring_interval
+            if job.timeout and job.timeout > 0:
+                every = int(min(job.timeout - self.current_job_working_time, every))
+            return every + HEARTBEAT_GRACE_S
         if job.timeout == -1:  # a job without a timeout: as RQ's SimpleWorker does
             return self.worker_ttl
         return int(job.timeout or self.worker_ttl) + 60
