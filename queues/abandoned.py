@@ -39,6 +39,8 @@ HEARTBEAT_GRACE_S = 20
 MAX_REDOS = 3
 #: Where a job records how many times it was handed back (in the job's meta).
 REDOS_META = "workbench_redos"
+#: A job in one of these states has ended: it is not redone, whatever its entry says.
+FINISHED_STATES = frozenset({"finished", "failed", "stopped", "canceled"})
 #: Scheduled jobs this many seconds overdue have no live scheduler to move them.
 SCHEDULE_SLACK_S = 10
 
@@ -61,8 +63,8 @@ def _redo_abandoned(queue: Queue) -> list[str]:
     redone: list[str] = []
     for entry in conn.zrangebyscore(registry.key, 0, current_timestamp()):
         job = queue.fetch_job(registry.parse_job_id(entry))
-        if job is None:
-            conn.zrem(registry.key, entry)
+        if job is None or job.get_status() in FINISHED_STATES:
+            conn.zrem(registry.key, entry)  # it ended; only its entry was left behind
             continue
         redos = int(job.meta.get(REDOS_META, 0))
         if redos >= MAX_REDOS:

@@ -157,3 +157,14 @@ def test_an_overdue_retry_is_enqueued_though_no_scheduler_runs(app: Flask) -> No
     assert late.get_status(refresh=True) == "queued" and queue.get_job_ids() == ["late"]
     assert due.get_status(refresh=True) == "scheduled"
     assert reclaim(conn) == []  # and not twice
+
+
+def test_a_job_that_ended_is_not_redone_for_an_entry_left_behind(app: Flask) -> None:
+    with app.app_context():
+        conn: redis.Redis = redis_connection()
+    queue = Queue(QueueName.INTAKE.value, connection=conn)
+    job = queue.enqueue(quick, job_id="ended")
+    _abandon(queue, "ended")
+    job.set_status("finished")
+    assert reclaim(conn) == []
+    assert queue.get_job_ids() == [] and queue.started_job_registry.count == 0
