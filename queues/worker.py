@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from typing import Any
 
 import redis
@@ -74,23 +75,24 @@ class WorkbenchWorker(PromptUnsubscribe):
             super().execute_job(job, queue)
             return
         self.prepare_execution(job)
+        beating = _Heartbeats(self, job)
+        beating.start()
         try:
             self.perform_job(job, queue)
         finally:
+            beating.stop()
             _end_session()
         self.set_state(WorkerStatus.IDLE)
 
     def get_heartbeat_ttl(self, job: Job) -> int:
-        if job.origin not in self.in_process_queues:
-            # As RQ's, but with a shorter grace than its 60 s, so that the scheduler's
-            # holder finds a job whose worker died (queues.abandoned) within a minute.
-            every = self.job_monitoring_interval
-            if job.timeout and job.timeout > 0:
-                every = int(min(job.timeout - self.current_job_working_time, every))
-            return every + HEARTBEAT_GRACE_S
-        if job.timeout == -1:  # a job without a timeout: as RQ's SimpleWorker does
-            return self.worker_ttl
-        return int(job.timeout or self.worker_ttl) + 60
+        # As RQ's, but with a shorter grace than its 60 s, so that the scheduler's holder
+        # finds a job whose worker died (queues.abandoned) within a minute. A job run in
+        # this process is beaten for by a thread (_Heartbeats), as a forked one is by
+        # this process while it waits for the child.
+        every = self.job_monitoring_interval
+        if job.origin not in self.in_process_queues and job.timeout and job.timeout > 0:
+            every = int(min(job.timeout - self.current_job_working_time, every))
+        return every + HEARTBEAT_GRACE_S
 
     def kill_horse(self, sig: signal.Signals = SHUTDOWN_SIGNAL) -> None:
         # With no horse, RQ's forking worker would signal its own process group (pid 0):
@@ -107,6 +109,32 @@ class WorkbenchWorker(PromptUnsubscribe):
             for engine in db.engines.values():
                 engine.dispose(close=False)
         super().main_work_horse(job, queue)
+
+
+class _Heartbeats(threading.Thread):
+    """Keeps a job that runs in the worker's own process marked alive while it runs.
+
+    Without it nothing beats until the job ends, so its entry in the started registry
+    had to outlast the job's whole timeout, and a worker that died mid-job left the job
+    (a periodic ``deliver-due`` among them, which is not enqueued again while it counts
+    as started) waiting minutes to be handed back.
+    """
+
+    def __init__(self, worker: WorkbenchWorker, job: Job) -> None:
+        super().__init__(name=f"heartbeat-{job.id}", daemon=True)
+        self.worker, self.job = worker, job
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.worker.job_monitoring_interval):
+            try:
+                self.worker.maintain_heartbeats(self.job)
+            except (redis.RedisError, OSError) as exc:
+                log.warning("heartbeat for job %s failed: %s", self.job.id, exc)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
 
 
 def _end_session() -> None:
