@@ -59,9 +59,10 @@ class WorkbenchWorker(PromptUnsubscribe):
     """RQ's forking worker, except for the queues in ``in_process_queues``.
 
     A job from those runs as RQ's ``SimpleWorker`` runs every job: in this process, with
-    the same timeout (a signal), and a heartbeat that covers the whole job because
-    nothing else beats while it runs. If the process dies mid-job, the job's
-    deliveries stay leased in the database until the lease runs out, then go again.
+    the same timeout (a signal), and a thread that heartbeats for it while it runs. If
+    the process dies mid-job, the job is handed back within a minute (queues.abandoned)
+    and its deliveries stay leased in the database until the lease runs out, then go
+    again.
     """
 
     in_process_queues: frozenset[str] = IN_PROCESS_QUEUES
