@@ -123,15 +123,27 @@ class _Heartbeats(threading.Thread):
 
     def __init__(self, worker: WorkbenchWorker, job: Job) -> None:
         super().__init__(name=f"heartbeat-{job.id}", daemon=True)
-        self.worker, self.job = worker, job
+        # The execution is kept here: the worker lets go of its own when the job ends,
+        # which may be while this thread is beating.
+        self.worker, self.job, self.execution = worker, job, worker.execution
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(self.worker.job_monitoring_interval):
             try:
-                self.worker.maintain_heartbeats(self.job)
+                self.beat()
             except (redis.RedisError, OSError) as exc:
                 log.warning("heartbeat for job %s failed: %s", self.job.id, exc)
+
+    def beat(self) -> None:
+        """Extend the worker's and the job's lives; an ended job's entry is not re-added."""
+        worker = self.worker
+        ttl = worker.get_heartbeat_ttl(self.job)
+        with worker.connection.pipeline() as pipe:
+            worker.heartbeat(worker.job_monitoring_interval + 60, pipeline=pipe)
+            if self.execution is not None:
+                self.execution.heartbeat(self.job.started_job_registry, ttl, pipeline=pipe)
+            pipe.execute()
 
     def stop(self) -> None:
         self.done.set()
