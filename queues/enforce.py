@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 
 import redis
 from rq import Queue
@@ -12,7 +13,7 @@ from actions.delivery import DeliveryPolicy, HttpSender, deliver
 from actions.webhook_urls import WebhookPolicy
 from queues.context import in_app_context
 from queues.names import QueueName
-from queues.runtime import redis_connection
+from queues.runtime import enqueue_once, redis_connection
 from workbench.app import settings
 from workbench.extensions import db
 from workbench.models import Platform
@@ -52,13 +53,24 @@ def sender(policy: DeliveryPolicy) -> HttpSender:
     return _sender[3]
 
 
+def delivery_job_id(delivery_ids: list[int]) -> str:
+    """The id of the job that sends these deliveries: the same ids, the same job."""
+    digest = zlib.crc32(",".join(map(str, delivery_ids)).encode())
+    return f"deliveries-{delivery_ids[0]}-{len(delivery_ids)}-{digest:08x}"
+
+
 def enqueue_deliveries(delivery_ids: list[int]) -> int:
-    """Queue the deliveries for sending; if Redis is down, the due sweep sends them."""
+    """Queue the deliveries for sending; if Redis is down, the due sweep sends them.
+
+    The due sweep (``deliver_due``, every 2 s) is also what finds deliveries whose job was
+    lost: it sends every due delivery, whether or not a job names it.
+    """
     try:
         queue = Queue(QueueName.ENFORCE.value, connection=redis_connection())
         for start in range(0, len(delivery_ids), CHUNK):
-            queue.enqueue(send_deliveries, delivery_ids[start:start + CHUNK],
-                          job_timeout=300, result_ttl=300, failure_ttl=7 * 86400)
+            chunk = delivery_ids[start:start + CHUNK]
+            enqueue_once(queue, send_deliveries, chunk, job_id=delivery_job_id(chunk),
+                         job_timeout=300, result_ttl=300, failure_ttl=7 * 86400)
     except (redis.RedisError, OSError) as exc:
         log.warning("Redis unavailable; %d deliveries left for the due sweep: %s",
                     len(delivery_ids), exc)

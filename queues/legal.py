@@ -6,30 +6,102 @@ from __future__ import annotations
 import logging
 
 import redis
+from sqlalchemy import select
 
 from queues.context import in_app_context
 from queues.names import QueueName
-from queues.runtime import queue
+from queues.runtime import LIVE_STATES, enqueue_once, queue, redis_connection
 from workbench.app import settings
+from workbench.enums import ExportStatus
 from workbench.extensions import db
+from workbench.models import EvidenceExport, utcnow
 from workbench.storage import blob_store
 
 log = logging.getLogger(__name__)
 
 #: A bundle of a few hundred thousand records and hours of audio takes minutes.
 EXPORT_TIMEOUT_S = 3 * 3600
+#: Counts, per export, the builds that ended without finishing it (their worker died).
+EXPORT_REDOS_KEY = "workbench:export-redos:"
+#: Builds that may die before an export is marked failed, so one that kills its worker
+#: each time (a bundle too big for memory) does not loop.
+MAX_EXPORT_REDOS = 3
+
+
+def export_job_id(export_id: int) -> str:
+    return f"evidence-export-{export_id}"
+
+
+def _enqueue(export_id: int) -> tuple[str, bool]:
+    return enqueue_once(queue(QueueName.EXPORT), run_export, export_id,
+                        job_id=export_job_id(export_id), job_timeout=EXPORT_TIMEOUT_S,
+                        result_ttl=86400, failure_ttl=7 * 86400)
 
 
 def enqueue_export(export_id: int) -> str | None:
-    """Queue the build of an export; None when Redis is down (the export stays queued)."""
+    """Queue the build of an export; None when Redis is down (the sweep queues it later)."""
     try:
-        job = queue(QueueName.EXPORT).enqueue(
-            run_export, export_id, job_id=f"evidence-export-{export_id}",
-            job_timeout=EXPORT_TIMEOUT_S, result_ttl=86400, failure_ttl=7 * 86400)
+        return _enqueue(export_id)[0]
     except (redis.RedisError, OSError) as exc:
-        log.warning("Redis unavailable; evidence export %s not queued: %s", export_id, exc)
+        log.warning("Redis unavailable; evidence export %s left for the sweep: %s",
+                    export_id, exc)
         return None
-    return str(job.id)
+
+
+def sweep_exports(limit: int = 500) -> int:
+    """Queue the exports waiting to be built whose job is not in Redis or died; returns
+    how many were queued (0 while Redis is down)."""
+    from queues.outbox import SWEEP_GRACE
+
+    rows = db.session.execute(
+        select(EvidenceExport.id, EvidenceExport.status)
+        .where(EvidenceExport.status.in_([ExportStatus.QUEUED.value, ExportStatus.RUNNING.value]),
+               EvidenceExport.created_at < utcnow() - SWEEP_GRACE)
+        .order_by(EvidenceExport.id).limit(limit)).all()
+    db.session.rollback()
+    queued, given_up = 0, []
+    try:
+        conn, export_queue = redis_connection(), queue(QueueName.EXPORT)
+        for export_id, status in rows:
+            job = export_queue.fetch_job(export_job_id(export_id))
+            if job is not None and job.get_status() in LIVE_STATES:
+                continue
+            # A build ended (or vanished from Redis) with the export unfinished: its
+            # worker died, as a build's own errors mark the export failed.
+            if (job is not None or status == ExportStatus.RUNNING.value) and \
+                    _redos(conn, export_id) > MAX_EXPORT_REDOS:
+                given_up.append(export_id)
+                continue
+            queued += _enqueue(export_id)[1]
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unavailable; evidence exports left for the next sweep: %s", exc)
+    if given_up:
+        _give_up(given_up)
+    if queued:
+        log.info("sweeper queued %d evidence export(s)", queued)
+    return queued
+
+
+def _redos(conn: redis.Redis, export_id: int) -> int:
+    key = f"{EXPORT_REDOS_KEY}{export_id}"
+    with conn.pipeline() as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 7 * 86400)
+        return int(pipe.execute()[0])
+
+
+def _give_up(export_ids: list[int]) -> None:
+    """Mark exports failed whose builds kept dying, so a person sees it and asks again."""
+    from workbench.models.audit import record
+
+    error = f"the build stopped {MAX_EXPORT_REDOS} times without finishing (its worker died)"
+    for export in db.session.scalars(
+            select(EvidenceExport).where(EvidenceExport.id.in_(export_ids))):
+        export.status, export.error = ExportStatus.FAILED.value, error
+        record(db.session, "evidence.failed", "evidence_export", export.id,
+               data={"error": error})
+    db.session.commit()
+    log.error("evidence export(s) %s failed: %s", export_ids, error)
 
 
 @in_app_context

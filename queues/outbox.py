@@ -17,7 +17,7 @@ import redis
 from rq import Queue, Retry
 from sqlalchemy import select
 
-from queues.names import PRIORITY_ORDER, QueueName
+from queues.names import QueueName
 from queues.runtime import redis_connection
 from workbench.enums import BatchKind
 from workbench.extensions import db
@@ -71,18 +71,12 @@ def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -
 
 
 def hand_back_abandoned() -> None:
-    """Jobs whose worker died with them (its heartbeat expired) go back to their queue to
-    be retried, or to the failed registry once out of retries, where a person sees them.
-
-    RQ's workers do this themselves only every ten minutes, and until then such a batch
-    counts as started, so the sweeper would leave it alone that long.
-    """
-    from rq.registry import StartedJobRegistry
+    """Jobs whose worker died with them go back to their queue (``queues.abandoned``);
+    until then such a batch counts as started, and the sweep below leaves it alone."""
+    from queues.abandoned import reclaim
 
     try:
-        conn = redis_connection()
-        for name in PRIORITY_ORDER:
-            StartedJobRegistry(name.value, connection=conn).cleanup()
+        reclaim(redis_connection())
     except (redis.RedisError, OSError) as exc:
         log.warning("Redis unavailable, abandoned jobs left for the next sweep: %s", exc)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import redis
 from flask import Flask, current_app
@@ -37,3 +39,22 @@ def redis_connection() -> redis.Redis:
 def queue(name: QueueName) -> Queue:
     """The RQ queue ``name`` on the app's Redis."""
     return Queue(name.value, connection=redis_connection())
+
+
+#: States in which a job is still to run: enqueueing its id again would run it twice.
+LIVE_STATES = frozenset({"queued", "started", "scheduled", "deferred"})
+
+
+def enqueue_once(q: Queue, func: Callable[..., object], *args: object, job_id: str,
+                 **options: Any) -> tuple[str, bool]:
+    """Enqueue ``func(*args)`` as ``job_id`` unless a job of that id is still to run.
+
+    Returns the job id and whether it was enqueued now. So the request that wrote the
+    work and the sweeper that finds it waiting can both enqueue it: it runs once. (The
+    sweeper leaves work alone for a grace period after it is written, so the two do not
+    race between the look and the enqueue.)
+    """
+    existing = q.fetch_job(job_id)
+    if existing is not None and existing.get_status() in LIVE_STATES:
+        return job_id, False
+    return str(q.enqueue(func, *args, job_id=job_id, **options).id), True

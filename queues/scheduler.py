@@ -30,21 +30,29 @@ TICK_S = 1.0
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job enqueued every ``every_s`` seconds (at most one waiting at a time)."""
+    """A job enqueued every ``every_s`` seconds (at most one waiting at a time).
+
+    An ``inline`` one is not enqueued: the ticker calls ``func(connection)`` itself, for
+    quick Redis-only work that must not wait behind the jobs in a queue.
+    """
 
     name: str
-    func: Callable[[], object]
+    func: Callable[..., object]
     every_s: float
     queue: QueueName = QueueName.MAINTENANCE
+    inline: bool = False
 
 
 def periodic_jobs() -> list[Periodic]:
+    from queues.abandoned import reclaim
     from queues.dashboard import refresh_dashboard
     from queues.enforce import deliver_due, expire_actions
     from queues.jobs import sweep
     from queues.legal import maintenance
 
     return [
+        # Jobs whose worker died, and retries no scheduler moved: found within seconds.
+        Periodic("reclaim", reclaim, 5.0, inline=True),
         Periodic("sweep", sweep, 15.0),
         # Retries are due at their own times; looking every 2 s keeps them close to it.
         Periodic("deliver-due", deliver_due, 2.0, QueueName.ENFORCE),
@@ -140,6 +148,11 @@ class Ticker(threading.Thread):
             return []
         enqueued = []
         for job in self.jobs:
+            if job.inline:
+                if self.claim(job):
+                    self._run_inline(job)
+                    enqueued.append(job.name)
+                continue
             queue = Queue(job.queue.value, connection=self.connection)
             job_id = f"periodic-{job.name}"
             existing = queue.fetch_job(job_id)
@@ -152,6 +165,14 @@ class Ticker(threading.Thread):
                           failure_ttl=86400)
             enqueued.append(job.name)
         return enqueued
+
+    def _run_inline(self, job: Periodic) -> None:
+        try:
+            job.func(self.connection)
+        except (redis.RedisError, OSError):
+            raise
+        except Exception:  # noqa: BLE001 - a failing task must not stop the ticker thread
+            log.exception("periodic %s failed", job.name)
 
     def run(self) -> None:
         while not self.stopping.wait(self.tick_s):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
+from typing import Any
 
 import redis
 from flask import current_app
@@ -11,6 +13,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
 
+from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.runtime import redis_connection
@@ -56,30 +59,41 @@ class WorkbenchWorker(PromptUnsubscribe):
     """RQ's forking worker, except for the queues in ``in_process_queues``.
 
     A job from those runs as RQ's ``SimpleWorker`` runs every job: in this process, with
-    the same timeout (a signal), and a heartbeat that covers the whole job because
-    nothing else beats while it runs. If the process dies mid-job, the job's
-    deliveries stay leased in the database until the lease runs out, then go again.
+    the same timeout (a signal), and a thread that heartbeats for it while it runs. If
+    the process dies mid-job, the job is handed back within a minute (queues.abandoned)
+    and its deliveries stay leased in the database until the lease runs out, then go
+    again.
     """
 
     in_process_queues: frozenset[str] = IN_PROCESS_QUEUES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("job_monitoring_interval", HEARTBEAT_EVERY_S)
+        super().__init__(*args, **kwargs)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         if queue.name not in self.in_process_queues:
             super().execute_job(job, queue)
             return
         self.prepare_execution(job)
+        beating = _Heartbeats(self, job)
+        beating.start()
         try:
             self.perform_job(job, queue)
         finally:
+            beating.stop()
             _end_session()
         self.set_state(WorkerStatus.IDLE)
 
     def get_heartbeat_ttl(self, job: Job) -> int:
-        if job.origin not in self.in_process_queues:
-            return super().get_heartbeat_ttl(job)
-        if job.timeout == -1:  # a job without a timeout: as RQ's SimpleWorker does
-            return self.worker_ttl
-        return int(job.timeout or self.worker_ttl) + 60
+        # As RQ's, but with a shorter grace than its 60 s, so that the scheduler's holder
+        # finds a job whose worker died (queues.abandoned) within a minute. A job run in
+        # this process is beaten for by a thread (_Heartbeats), as a forked one is by
+        # this process while it waits for the child.
+        every = self.job_monitoring_interval
+        if job.origin not in self.in_process_queues and job.timeout and job.timeout > 0:
+            every = int(min(job.timeout - self.current_job_working_time, every))
+        return every + HEARTBEAT_GRACE_S
 
     def kill_horse(self, sig: signal.Signals = SHUTDOWN_SIGNAL) -> None:
         # With no horse, RQ's forking worker would signal its own process group (pid 0):
@@ -96,6 +110,44 @@ class WorkbenchWorker(PromptUnsubscribe):
             for engine in db.engines.values():
                 engine.dispose(close=False)
         super().main_work_horse(job, queue)
+
+
+class _Heartbeats(threading.Thread):
+    """Keeps a job that runs in the worker's own process marked alive while it runs.
+
+    Without it nothing beats until the job ends, so its entry in the started registry
+    had to outlast the job's whole timeout, and a worker that died mid-job left the job
+    (a periodic ``deliver-due`` among them, which is not enqueued again while it counts
+    as started) waiting minutes to be handed back.
+    """
+
+    def __init__(self, worker: WorkbenchWorker, job: Job) -> None:
+        super().__init__(name=f"heartbeat-{job.id}", daemon=True)
+        # The execution is kept here: the worker lets go of its own when the job ends,
+        # which may be while this thread is beating.
+        self.worker, self.job, self.execution = worker, job, worker.execution
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.worker.job_monitoring_interval):
+            try:
+                self.beat()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("heartbeat for job %s failed: %s", self.job.id, exc)
+
+    def beat(self) -> None:
+        """Extend the worker's and the job's lives; an ended job's entry is not re-added."""
+        worker = self.worker
+        ttl = worker.get_heartbeat_ttl(self.job)
+        with worker.connection.pipeline() as pipe:
+            worker.heartbeat(worker.job_monitoring_interval + 60, pipeline=pipe)
+            if self.execution is not None:
+                self.execution.heartbeat(self.job.started_job_registry, ttl, pipeline=pipe)
+            pipe.execute()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
 
 
 def _end_session() -> None:

@@ -1,8 +1,9 @@
 """A worker killed together with its job (a lost machine, a SIGKILL to the process group).
 
-Found by the soak: such a batch job stays "started" in RQ's registry until a worker's
-maintenance runs, every ten minutes, and the sweeper leaves started jobs alone, so the
-reports in it waited up to ten minutes to reach a case.
+Found by the soak: such a job stayed "started" in RQ's registry until a worker's
+maintenance ran, every ten minutes, and a retry then waited in the scheduled registry
+for a scheduler the dead worker had held, so reports waited up to ten minutes to reach a
+case, against a one-hour self-harm deadline.
 """
 
 from __future__ import annotations
@@ -12,73 +13,158 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import psutil
 import pytest
+import redis
 from flask import Flask
-from rq import Queue
-from rq.registry import StartedJobRegistry
-from sqlalchemy import select
+from rq import Queue, Retry, Worker, get_current_job
+from rq.executions import Execution
+from rq.utils import now
 
-from queues.jobs import sweep
+from queues.abandoned import MAX_REDOS, REDOS_META, SCHEDULE_SLACK_S, reclaim
 from queues.names import QueueName
-from queues.outbox import job_id
 from queues.runtime import redis_connection
 from tests.conftest import TEST_SECRET_KEY
-from workbench.extensions import db
-from workbench.models import OutboxBatch
 
-NOW = "2026-11-20T10:00:00Z"
+ATTEMPTS = "test:abandoned:attempts"
 
 
-def _worker(app: Flask) -> subprocess.Popen[bytes]:
+def hold_on_first_attempt() -> str:
+    """The job: notes each attempt; the first waits (to be killed), the next returns."""
+    job = get_current_job()
+    assert job is not None
+    if job.connection.rpush(ATTEMPTS, os.getpid()) == 1:
+        time.sleep(600)
+    return "done"
+
+
+def quick() -> str:
+    return "done"
+
+
+def _worker(app: Flask, queues: str) -> subprocess.Popen[bytes]:
     s = app.extensions["workbench.settings"]
     env = dict(os.environ, WORKBENCH_DATABASE_URL=s.database_url, WORKBENCH_REDIS_URL=s.redis_url
-               or "", WORKBENCH_SECRET_KEY=TEST_SECRET_KEY,
+               or app.extensions["workbench.redis_url"], WORKBENCH_SECRET_KEY=TEST_SECRET_KEY,
                WORKBENCH_INSTANCE_DIR=str(s.instance_dir))
-    return subprocess.Popen([sys.executable, "-m", "workbench", "worker", "--queues", "intake"],
+    return subprocess.Popen([sys.executable, "-m", "workbench", "worker", "--queues", queues],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
 
 
-def _started(app: Flask) -> list[str]:
-    with app.app_context():
-        registry = StartedJobRegistry(QueueName.INTAKE.value, connection=redis_connection())
-        return registry.get_job_ids(cleanup=False)
+def _kill(worker: subprocess.Popen[bytes], *also: int) -> None:
+    """SIGKILL the worker, its scheduler and its work horse (in a group of its own)."""
+    pids = list(also)
+    try:
+        pids += [c.pid for c in psutil.Process(worker.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    worker.wait(timeout=30)
+
+
+def _wait(condition, seconds: float, what: str) -> float:  # type: ignore[no-untyped-def]
+    """Wait for ``condition`` (polling); returns the seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"{what}: not within {seconds} s"
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 @pytest.mark.slow
-def test_a_batch_whose_worker_died_with_it_is_handed_back_by_the_next_sweep(
-        app: Flask, platforms: dict) -> None:
-    reports = {"reports": [
-        {"id": f"r{i}", "reporter_id": f"rep{i}", "reported_user_id": f"user{i}",
-         "category": "harassment", "created_at": NOW} for i in range(1000)]}
-    assert platforms["calls"].post("/api/v1/reports", reports).status_code == 202
-    with app.app_context():
-        batch_id = db.session.scalars(select(OutboxBatch.id)).one()
-    worker = _worker(app)
-    try:
-        deadline = time.monotonic() + 120
-        while job_id(batch_id) not in _started(app):
-            assert time.monotonic() < deadline, "the worker never started the batch"
-            time.sleep(0.05)
-        # The worker and its work horse die together, mid-batch.
-        for child in psutil.Process(worker.pid).children(recursive=True):
-            child.kill()
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
+def test_a_job_whose_worker_was_killed_is_redone_by_another_within_a_minute(app: Flask) -> None:
     with app.app_context():
         conn = redis_connection()
-        registry = StartedJobRegistry(QueueName.INTAKE.value, connection=conn)
-        # Its heartbeat runs out (as it would 90 s later): make that so now.
-        for member in conn.zrange(registry.key, 0, -1):
-            conn.zadd(registry.key, {member: 1})
-        sweep()
-        job = Queue(QueueName.INTAKE.value, connection=conn).fetch_job(job_id(batch_id))
-        assert job is not None
-        assert job_id(batch_id) not in registry.get_job_ids(cleanup=False)
-        assert job.get_status() in {"queued", "scheduled"}  # retried, not left for 10 min
-        assert db.session.get(OutboxBatch, batch_id).processed_at is None
+        queue = Queue(QueueName.EXPORT.value, connection=conn)
+    conn.delete(ATTEMPTS)
+    first = _worker(app, QueueName.EXPORT.value)
+    second = None
+    try:
+        job = queue.enqueue(hold_on_first_attempt, job_id="held-job", job_timeout=900)
+        _wait(lambda: conn.llen(ATTEMPTS) == 1, 120, "the first worker never started the job")
+        horse = int(conn.lindex(ATTEMPTS, 0))  # type: ignore[arg-type]
+        second = _worker(app, QueueName.EXPORT.value)
+        _wait(lambda: Worker.count(queue=queue) == 2, 120, "the second worker never started")
+        _kill(first, horse)
+        killed = time.monotonic()
+        _wait(lambda: job.get_status(refresh=True) == "finished", 90,
+              "the job was not redone after its worker was killed")
+        took = time.monotonic() - killed
+    finally:
+        for w in (first, second):
+            if w is not None and w.poll() is None:
+                _kill(w)
+    print(f"redone {took:.1f} s after the kill")
+    assert took < 60, f"redone {took:.0f} s after the kill"
+    assert conn.llen(ATTEMPTS) == 2  # once killed, once redone: not more
+    job.refresh()
+    assert job.return_value() == "done"
+    assert job.meta[REDOS_META] == 1  # handed back by the sweep, not retried as a failure
+
+
+def _abandon(queue: Queue, job_id: str) -> None:
+    """Make ``job_id`` look started by a worker whose heartbeat has just run out."""
+    job = queue.fetch_job(job_id)
+    assert job is not None
+    queue.connection.lrem(queue.key, 0, job_id)
+    with queue.connection.pipeline() as pipe:
+        Execution.create(job, ttl=1, pipeline=pipe)
+        pipe.execute()
+    registry = queue.started_job_registry
+    for entry in queue.connection.zrange(registry.key, 0, -1):
+        queue.connection.zadd(registry.key, {entry: 1})
+
+
+def test_an_abandoned_job_goes_back_to_the_front_until_it_has_killed_its_worker_too_often(
+        app: Flask) -> None:
+    with app.app_context():
+        conn: redis.Redis = redis_connection()
+    queue = Queue(QueueName.INTAKE.value, connection=conn)
+    queue.enqueue(quick, job_id="waiting")
+    job = queue.enqueue(quick, job_id="deadly")
+    for attempt in range(1, MAX_REDOS + 1):
+        _abandon(queue, "deadly")
+        assert reclaim(conn) == ["deadly"]
+        assert queue.get_job_ids()[0] == "deadly"  # ahead of what was waiting
+        assert job.get_status(refresh=True) == "queued"
+        assert queue.fetch_job("deadly").meta[REDOS_META] == attempt  # type: ignore[union-attr]
+    _abandon(queue, "deadly")
+    assert reclaim(conn) == []  # a job that keeps killing its worker: a person looks at it
+    assert job.get_status(refresh=True) == "failed"
+    assert "deadly" in queue.failed_job_registry.get_job_ids()
+    assert queue.get_job_ids() == ["waiting"]
+
+
+def test_an_overdue_retry_is_enqueued_though_no_scheduler_runs(app: Flask) -> None:
+    with app.app_context():
+        conn: redis.Redis = redis_connection()
+    queue = Queue(QueueName.INTAKE.value, connection=conn)
+    late = queue.enqueue_at(now() - timedelta(seconds=SCHEDULE_SLACK_S + 5), quick,
+                            job_id="late", retry=Retry(max=1))
+    due = queue.enqueue_at(now() - timedelta(seconds=1), quick, job_id="due")
+    assert reclaim(conn) == ["late"]  # just due is left to a live scheduler, if any
+    assert late.get_status(refresh=True) == "queued" and queue.get_job_ids() == ["late"]
+    assert due.get_status(refresh=True) == "scheduled"
+    assert reclaim(conn) == []  # and not twice
+
+
+def test_a_job_that_ended_is_not_redone_for_an_entry_left_behind(app: Flask) -> None:
+    with app.app_context():
+        conn: redis.Redis = redis_connection()
+    queue = Queue(QueueName.INTAKE.value, connection=conn)
+    job = queue.enqueue(quick, job_id="ended")
+    _abandon(queue, "ended")
+    job.set_status("finished")
+    assert reclaim(conn) == []
+    assert queue.get_job_ids() == [] and queue.started_job_registry.count == 0

@@ -8,10 +8,14 @@ worker was restarted: deliveries waited on the other workers, or on nothing.
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask
-from rq import Queue
+from rq import Queue, get_current_job
+from rq.registry import StartedJobRegistry
 from sqlalchemy import text
 
+from queues.abandoned import HEARTBEAT_GRACE_S
 from queues.context import in_app_context, use_app
 from queues.names import QueueName
 from queues.runtime import redis_connection
@@ -42,3 +46,30 @@ def test_a_job_that_lost_its_connection_does_not_fail_the_jobs_after_it(app: Fla
         assert broken.get_status(refresh=True) == "failed"
         assert after.get_status(refresh=True) == "finished"
         assert after.return_value() == 42
+
+
+def watch_own_heartbeat() -> list[float]:
+    """The job: reads, a few times, how long its started-registry entry has to live."""
+    job = get_current_job()
+    assert job is not None
+    key = StartedJobRegistry(job.origin, connection=job.connection).key
+    lives = []
+    for _ in range(4):  # 4.5 s: without renewal the last would be 4.5 s shorter
+        [(_entry, expires)] = job.connection.zrange(key, 0, -1, withscores=True)
+        lives.append(expires - time.time())
+        time.sleep(1.5)
+    return lives
+
+
+def test_a_job_run_in_the_worker_process_is_kept_alive_by_short_heartbeats(app: Flask) -> None:
+    with app.app_context():
+        queue = Queue(QueueName.ENFORCE.value, connection=redis_connection())
+        job = queue.enqueue(watch_own_heartbeat, job_timeout=300)
+        WorkbenchWorker([queue], connection=queue.connection,
+                        job_monitoring_interval=1).work(burst=True)
+        lives = job.return_value(refresh=True)
+    assert job.get_status(refresh=True) == "finished", job.latest_result().exc_string
+    # Renewed as the job runs, and never for the job's whole timeout (300 s): a worker
+    # that dies with the job leaves it to be handed back within seconds.
+    assert all(life <= 1 + HEARTBEAT_GRACE_S + 1 for life in lives), lives
+    assert all(life >= HEARTBEAT_GRACE_S - 2 for life in lives), lives

@@ -195,3 +195,22 @@ def test_ticking_survives_a_redis_outage_and_resumes(connect) -> None:  # type: 
     assert Ticker(connect(), jobs, tick_s=TICK_S).tick() == ["probe"]
     _drain(worker_conn)
     assert len(_runs(worker_conn)) == 1
+
+
+def test_an_inline_task_runs_in_the_ticker_once_a_period_and_its_failure_stops_nothing(
+        connect) -> None:  # type: ignore[no-untyped-def]
+    calls: list[redis.Redis] = []
+
+    def note(conn: redis.Redis) -> None:
+        calls.append(conn)
+
+    def broken(conn: redis.Redis) -> None:
+        raise ValueError("a bug in a periodic task")
+
+    conn = connect()
+    ticker = Ticker(conn, [Periodic("broken", broken, 60.0, inline=True),
+                           Periodic("note", note, 60.0, inline=True)], tick_s=TICK_S)
+    assert ticker.tick() == ["broken", "note"]
+    assert calls == [conn]  # given the ticker's connection, run here: nothing enqueued
+    assert conn.llen(f"rq:queue:{QueueName.MAINTENANCE.value}") == 0
+    assert ticker.tick() == []  # its period is spent
