@@ -34,11 +34,16 @@ REQUEST_DEADLINE_S = 600.0
 MAX_BUFFERED_BYTES = 52 * 1024 * 1024
 #: Headers larger than this are handed to gunicorn's parser, which refuses them.
 MAX_HEADER_BYTES = 64 * 1024
+#: Bytes one worker process holds for requests still arriving. Past it, a request is
+#: handed to a thread as it stands (gunicorn's own behaviour), so memory stays bounded.
+MAX_BUFFERED_TOTAL = 256 * 1024 * 1024
 
 _HEADER_END = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]{1,15})[ \t]*\r\n", re.I)
 _TRANSFER_ENCODING = re.compile(rb"\r\ntransfer-encoding:", re.I)
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3}) ([^\r\n]*)")
+_EXPECT_CONTINUE = re.compile(rb"\r\nexpect:[ \t]*100-continue[ \t]*\r\n", re.I)
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def request_is_whole(buffer: bytes | bytearray) -> bool:
@@ -85,6 +90,7 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]
     def init_process(self) -> None:
         #: Connections whose request is still arriving: conn -> (idle deadline, deadline).
         self.arriving: dict[Any, tuple[float, float]] = {}
+        self.buffered_total = 0
         super().init_process()
 
     def enqueue_req(self, conn: Any) -> None:
@@ -95,6 +101,8 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]
         if conn.parser is not None:  # a kept-alive connection may have read ahead
             buffer += conn.parser.unreader.take_buffered()
         conn.wb_buffer = buffer
+        conn.wb_continued = False
+        self.buffered_total += len(buffer)
         if buffer and request_is_whole(buffer):
             self._dispatch(conn)
             return
@@ -102,6 +110,7 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]
         conn.sock.setblocking(False)
         self.arriving[conn] = (now + IDLE_TIMEOUT_S, now + REQUEST_DEADLINE_S)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_bytes, conn))
+        self._continue(conn)
 
     def _on_bytes(self, conn: Any, _sock: Any) -> None:
         try:
@@ -114,18 +123,33 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]
             self._drop(conn, answer=False)
             return
         conn.wb_buffer += data
-        if request_is_whole(conn.wb_buffer):
+        self.buffered_total += len(data)
+        if request_is_whole(conn.wb_buffer) or self.buffered_total > MAX_BUFFERED_TOTAL:
             self.poller.unregister(conn.sock)
             del self.arriving[conn]
             self._dispatch(conn)
             return
+        self._continue(conn)
         _, deadline = self.arriving[conn]
         self.arriving[conn] = (time.monotonic() + IDLE_TIMEOUT_S, deadline)
+
+    def _continue(self, conn: Any) -> None:
+        """Answer ``Expect: 100-continue``: the client sends its body only after it."""
+        end = conn.wb_buffer.find(_HEADER_END)
+        if conn.wb_continued or end < 0:
+            return
+        conn.wb_continued = True  # gunicorn sends its own later; clients skip extra 100s
+        if _EXPECT_CONTINUE.search(conn.wb_buffer[:end + 2]):
+            try:
+                conn.sock.send(_CONTINUE)
+            except OSError:
+                pass
 
     def _dispatch(self, conn: Any) -> None:
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
         conn.parser.unreader.unread(bytes(conn.wb_buffer))
+        self.buffered_total -= len(conn.wb_buffer)
         conn.wb_buffer = bytearray()
         conn.data_ready = True
         super().enqueue_req(conn)
@@ -141,6 +165,8 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]
                 conn.sock.send(json_error(408, "Request Timeout"))
             except OSError:
                 pass
+        self.buffered_total -= len(conn.wb_buffer)
+        conn.wb_buffer = bytearray()
         self.nr_conns -= 1
         conn.close()
 

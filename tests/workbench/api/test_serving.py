@@ -143,3 +143,21 @@ def test_signed_posts_arrive_whole_in_pieces_and_on_one_kept_alive_connection(
             assert answer["accepted"] == 400
     finally:
         conn.close()
+
+
+def test_expect_100_continue_is_answered_before_the_body(served: tuple[int, Path]) -> None:
+    port, _ = served
+    body = b'{"signals": []}'
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"POST /api/v1/signals HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        s.settimeout(0.8)  # curl waits 1 s for it before sending anyway
+        assert s.recv(64).startswith(b"HTTP/1.1 100 Continue")
+        s.settimeout(5)
+        s.sendall(body)
+        answer = b""
+        while b"}}" not in answer:
+            chunk = s.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert b"HTTP/1.1 401" in answer and b"missing_platform" in answer
