@@ -36,6 +36,11 @@ _MAX_INT_CHARS = 20
 _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 
 
+# A JSON escape that can decode to NUL or a surrogate (an escaped backslash before "u"
+# also matches: it only costs the thorough walk).
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
 class _Refused:
     """Left in the decoded tree where a number was refused, so the walk can name its field."""
 
@@ -80,7 +85,8 @@ def decode_json(text: str, prefix: tuple[int | str, ...] = ()) -> Any:
     except RecursionError:
         raise ApiError(422, "too_deep", f"{field or 'body'} is nested deeper than {MAX_DEPTH} "
                        "levels", field=field) from None
-    check_bounds(value, prefix)
+    if _SUSPECT_ESCAPE.search(text) is not None or not _shallow_and_numeric(value):
+        check_bounds(value, prefix)
     return value
 
 
@@ -148,6 +154,31 @@ def _refuse(path: tuple[int | str, ...], problem: str, code: str = "") -> ApiErr
     code = code or ("invalid_item" if index is not None else "invalid_body")
     return ApiError(422, code, f"{field}: {problem}" if field else problem, field=field,
                     index=index)
+
+
+def _shallow_and_numeric(payload: Any, max_depth: int = MAX_DEPTH) -> bool:
+    """The cheap pass: no container deeper than ``max_depth`` and no refused number.
+
+    Strings need no look when the text has no suspect escape: a body decoded strictly
+    from UTF-8 can carry NUL or a lone surrogate only as a ``\\u`` escape.
+    """
+    if type(payload) is _Refused:
+        return False
+    if type(payload) not in (dict, list):
+        return True
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node, depth = pop()
+        if depth > max_depth:
+            return False
+        for child in node.values() if type(node) is dict else node:
+            t = type(child)
+            if t is dict or t is list:
+                push((child, depth + 1))
+            elif t is _Refused:
+                return False
+    return True
 
 
 def check_bounds(payload: Any, prefix: tuple[int | str, ...] = (), *,
