@@ -161,3 +161,40 @@ def test_expect_100_continue_is_answered_before_the_body(served: tuple[int, Path
             assert chunk, answer
             answer += chunk
     assert b"HTTP/1.1 401" in answer and b"missing_platform" in answer
+
+
+def test_a_client_that_stops_sending_is_answered_408(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "HOME": str(tmp_path), "WORKBENCH_DATABASE_URL": database_url,
+           "WORKBENCH_REDIS_URL": redis_url, "WORKBENCH_SECRET_KEY": TEST_SECRET_KEY,
+           "WORKBENCH_INSTANCE_DIR": str(tmp_path / "instance")}
+    # The same server with a 1 s pause allowed instead of 10 (set before the worker forks).
+    script = ("import workbench.serving as s; s.IDLE_TIMEOUT_S = 1.0; "
+              f"s.run_gunicorn('127.0.0.1', {port}, 1, access_log=False)")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(port, "/healthz", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.3)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 100\r\n\r\n{")
+            started = time.monotonic()
+            answer = s.recv(65536)
+            waited = time.monotonic() - started
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), answer
+        assert json.loads(body)["error"]["code"] == "request_timeout"
+        assert 0.9 < waited < 4
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
