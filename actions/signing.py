@@ -4,7 +4,8 @@ A signature is ``sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<raw body>"``
 the platform's secret; the timestamp is unix seconds, sent in its own header.
 
 A request without a body (``GET``) signs ``"<timestamp>.GET <path and query>"`` instead,
-so a signature cannot be replayed against another path.
+the path and query exactly as sent (percent-encoding kept), so a signature cannot be
+replayed against another path.
 """
 
 from __future__ import annotations

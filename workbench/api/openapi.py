@@ -74,7 +74,8 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Signed JSON from the group's platforms. Sign '<timestamp>.<raw body>' with "
-                "HMAC-SHA256 and the platform's secret; a GET signs '<timestamp>.GET <path>'. "
+                "HMAC-SHA256 and the platform's secret; a GET signs '<timestamp>.GET <path>', "
+                "the path and query exactly as sent (percent-encoding kept). "
                 "A batch is stored whole or not at all: "
                 "one invalid item refuses the batch (422, naming the item's index and field). "
                 "Items whose id was already received are counted as duplicates."
