@@ -115,13 +115,14 @@ def check_uri() -> None:
         raise ApiError(400, "invalid_uri", "percent-encode every non-ASCII byte of the path")
 
 
-def path_text(value: str, field: str, max_length: int) -> str:
-    """A value taken from the path, refused (422 naming it) when no column could hold it."""
+def checked_text(value: str, field: str, max_length: int | None = None) -> str:
+    """Text from a path or a multipart header, refused (422 naming it) when no column could
+    hold it: NUL, a lone surrogate, or past ``max_length``."""
     problem = _bad_text(value)
-    if problem is None and len(value) > max_length:
+    if problem is None and max_length is not None and len(value) > max_length:
         problem = f"must be at most {max_length} characters"
     if problem is not None:
-        raise ApiError(422, "invalid_path", f"{field}: {problem}", field=field)
+        raise ApiError(422, "invalid_field", f"{field}: {problem}", field=field)
     return value
 
 

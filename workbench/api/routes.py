@@ -15,10 +15,10 @@ from workbench.api import status
 from workbench.api.auth import authenticate
 from workbench.api.errors import ApiError
 from workbench.api.parsing import (
+    checked_text,
     decode_json,
     json_body,
     parse_batch,
-    path_text,
     raw_body,
     validation_error,
 )
@@ -113,6 +113,7 @@ def post_recordings() -> tuple[Response, int]:
     audio = files.get("audio")
     if audio is None:
         raise ApiError(422, "invalid_body", "the 'audio' part is required", field="audio")
+    checked_text(audio.filename or "", "audio.filename")
     result = store_recording(db.session, s, caller.platform_id, meta, audio)
     return _accepted(
         {"id": meta.id, "sha256": result.sha256, "duplicate": result.duplicate,
@@ -144,7 +145,7 @@ def _multipart(body: bytes) -> tuple[dict[str, str], dict[str, Any]]:
 @bp.get("/users/<path:platform_user_id>/status")
 def user_status(platform_user_id: str) -> tuple[Response, int]:
     caller = authenticate(raw_body(0))
-    user_id = path_text(platform_user_id, "user_id", USER_ID_MAX)
+    user_id = checked_text(platform_user_id, "user_id", USER_ID_MAX)
     answer = status.user_status(db.session, caller.platform_id, user_id)
     db.session.rollback()
     return jsonify(answer), 200

@@ -255,3 +255,33 @@ def test_a_repeated_head_is_not_a_replay(platforms: dict[str, PlatformApi]) -> N
     first = api.client.head(path, headers=headers)
     again = api.client.head(path, headers=headers)
     assert first.status_code == 404 and again.status_code == 404
+
+
+@pytest.mark.parametrize("filename", [b"a\x00b.wav", b"a\xed\xa0\x80.wav"])
+def test_a_recording_filename_no_column_can_hold_is_refused(
+    app: Flask, platforms: dict[str, PlatformApi], filename: bytes
+) -> None:
+    import io
+
+    import numpy as np
+    import soundfile
+
+    from workbench.models import Recording
+
+    buf = io.BytesIO()
+    soundfile.write(buf, np.zeros(1600), 16000, format="WAV")
+    meta = json.dumps({"id": "rec-1", "owner_id": "u1", "kind": "call",
+                       "recorded_at": NOW}).encode()
+    boundary = b"b0undary"
+    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
+            + meta + b"\r\n--" + boundary
+            + b'\r\nContent-Disposition: form-data; name="audio"; filename="' + filename
+            + b'"\r\nContent-Type: application/octet-stream\r\n\r\n' + buf.getvalue()
+            + b"\r\n--" + boundary + b"--\r\n")
+    api = platforms["calls"]
+    headers = api.headers(body)
+    headers["Content-Type"] = "multipart/form-data; boundary=b0undary"
+    r = api.client.post("/api/v1/recordings", data=body, headers=headers)
+    assert r.status_code in (400, 422), r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Recording)).all() == []
