@@ -9,6 +9,7 @@ it tried (``pytest -s`` shows them); ``GENERATED`` keeps the counts for the summ
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from typing import Any
 from urllib.parse import quote_from_bytes
@@ -36,7 +37,8 @@ ITEMS: dict[str, dict[str, Any]] = {
 FIELDS = [(endpoint, field) for endpoint, item in ITEMS.items() for field in [*item, "extra"]]
 #: Inputs tried per test, for the closing note.
 GENERATED: Counter[str] = Counter()
-EXAMPLES = 150
+#: Examples per test; FUZZ_EXAMPLES=1000 for a longer run before a release.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
