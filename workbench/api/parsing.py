@@ -85,7 +85,11 @@ def decode_json(text: str, prefix: tuple[int | str, ...] = ()) -> Any:
     except RecursionError:
         raise ApiError(422, "too_deep", f"{field or 'body'} is nested deeper than {MAX_DEPTH} "
                        "levels", field=field) from None
-    if _SUSPECT_ESCAPE.search(text) is not None or not _shallow_and_numeric(value):
+    # Text decoded strictly from UTF-8 holds NUL or a surrogate only as an escape; text
+    # from elsewhere (a form field) is searched as it is.
+    suspect = _SUSPECT_ESCAPE.search(text) is not None or (
+        not text.isascii() and _BAD_CHAR.search(text) is not None)
+    if suspect or not _shallow_and_numeric(value):
         check_bounds(value, prefix)
     return value
 
