@@ -4,13 +4,15 @@ A signature is ``sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<raw body>"``
 the platform's secret; the timestamp is unix seconds, sent in its own header.
 
 A request without a body (``GET``) signs ``"<timestamp>.GET <path and query>"`` instead,
-so a signature cannot be replayed against another path.
+the path and query exactly as sent (percent-encoding kept), so a signature cannot be
+replayed against another path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +24,11 @@ SCHEME = "sha256="
 
 #: How far a request's timestamp may be from our clock, either way.
 DEFAULT_TOLERANCE_S = 300
+
+# Header values arrive as latin-1 text: only these shapes are let near int() and
+# compare_digest (a 400-digit timestamp overflows a float; non-ASCII makes a TypeError).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(re.escape(SCHEME) + r"[0-9a-fA-F]{64}")
 
 
 class SignatureProblem(StrEnum):
@@ -80,16 +87,15 @@ def verify(
             SignatureProblem.MISSING,
             f"send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} with every request",
         )
-    if not signature_header.startswith(SCHEME) or len(signature_header) != len(SCHEME) + 64:
+    if not _SIGNATURE.fullmatch(signature_header):
         raise SignatureError(
             SignatureProblem.MALFORMED, f"{SIGNATURE_HEADER} must be 'sha256=<64 hex digits>'"
         )
-    try:
-        timestamp = int(timestamp_header)
-    except ValueError:
+    if not _TIMESTAMP.fullmatch(timestamp_header):
         raise SignatureError(
             SignatureProblem.BAD_TIMESTAMP, f"{TIMESTAMP_HEADER} must be unix seconds"
-        ) from None
+        )
+    timestamp = int(timestamp_header)
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance_s:
         raise SignatureError(

@@ -163,7 +163,10 @@ def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
-def serve(host: str, port: int, workers: int, access_log: bool) -> None:
+@click.option("--control-socket", default=None, metavar="PATH",
+              help="gunicorn's control socket for this instance (default: none)")
+def serve(host: str, port: int, workers: int, access_log: bool,
+          control_socket: str | None) -> None:
     """Serve the console and the API with gunicorn (a production WSGI server)."""
     from workbench.serving import run_gunicorn
 
@@ -171,7 +174,7 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         create_app()  # fail fast on bad configuration, with one line
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    run_gunicorn(host, port, workers, access_log=access_log)
+    run_gunicorn(host, port, workers, access_log=access_log, control_socket=control_socket)
 
 
 @main.command()

@@ -256,8 +256,10 @@ def store_appeals(session: Session, platform_id: int, items: list[AppealIn],
         if item.id in known:
             continue
         try:
+            # Filed when it reached us: the platform's created_at is its own claim, and an
+            # appeal dated 2001 must not reopen a window that closed.
             account = check_appealable(session, platform_id, item.user_id, item.action_id,
-                                       item.created_at or now, window)
+                                       now, window)
         except AppealError as exc:
             raise ApiError(422, "not_appealable", str(exc),
                            field=f"appeals[{index}].{exc.field}" if exc.field else None,

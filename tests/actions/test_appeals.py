@@ -75,6 +75,19 @@ def test_appeals_outside_the_window_or_about_others_are_refused(
     assert other.status_code == 422 and other.json["error"]["field"] == "appeals[0].user_id"
 
 
+def test_the_window_is_counted_from_receipt_not_the_platforms_date(
+    app: Flask, servers: dict[str, PlatformServer], banned: int
+) -> None:
+    with app.app_context():
+        db.session.execute(update(Action).where(Action.id == banned)
+                           .values(created_at=utcnow() - timedelta(days=21)))
+        db.session.commit()
+    r = _appeal(servers, app, banned, created_at="2001-01-01T00:00:00Z")
+    assert r.status_code == 422 and "window" in r.json["error"]["message"]
+    with app.app_context():
+        assert db.session.scalars(select(Appeal)).all() == []
+
+
 def test_the_moderator_who_acted_may_not_decide_the_appeal(
     app: Flask, servers: dict[str, PlatformServer], banned: int
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,10 +12,16 @@ from sqlalchemy.exc import IntegrityError
 
 from actions import signing
 from workbench.api.errors import ApiError
+from workbench.api.parsing import raw_uri
 from workbench.app import settings
 from workbench.extensions import db
 from workbench.models import Platform, SeenSignature, utcnow
 from workbench.platforms import platform_secret
+
+#: Methods that only read: their signatures are not remembered, so a repeat is no replay.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# A slug is short printable ASCII (the column is 64): anything else cannot be registered.
+_SLUG = re.compile(r"[!-~]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ def authenticate(body: bytes) -> Caller:
     slug = request.headers.get(signing.PLATFORM_HEADER)
     if not slug:
         raise ApiError(401, "missing_platform", f"send the {signing.PLATFORM_HEADER} header")
+    if not _SLUG.fullmatch(slug):
+        raise ApiError(401, "unknown_platform", "no such platform is registered")
     platform = db.session.scalars(select(Platform).where(Platform.slug == slug)).first()
     if platform is None:
         raise ApiError(401, "unknown_platform", f"no platform {slug!r} is registered")
@@ -41,7 +50,7 @@ def authenticate(body: bytes) -> Caller:
             platform_secret(platform, s.secret_key),
             request.headers.get(signing.TIMESTAMP_HEADER),
             request.headers.get(signing.SIGNATURE_HEADER),
-            signing.signed_content(request.method, request.full_path.rstrip("?"), body),
+            signing.signed_content(request.method, raw_uri(), body),
             tolerance_s=s.signature_tolerance_s,
         )
     except signing.SignatureError as exc:
@@ -49,7 +58,7 @@ def authenticate(body: bytes) -> Caller:
     if not platform.active:
         raise ApiError(403, "platform_inactive", f"platform {slug!r} is deactivated")
     g.caller = Caller(platform.id, platform.slug)
-    if request.method == "GET":
+    if request.method in SAFE_METHODS:
         # A read changes nothing, and its signature covers its path: repeating it within
         # the timestamp window reads the same thing again, so it is not refused.
         return g.caller

@@ -18,13 +18,17 @@ _MODELS = (s.MessagesBatch, s.ReportsBatch, s.SignalsBatch, s.AccountsBatch, s.A
            s.Accepted, s.AccountsAccepted, s.RecordingAccepted, s.UserStatus, s.ErrorResponse)
 
 _ERRORS = {
-    "400": "Malformed JSON, invalid UTF-8, or a broken multipart body.",
+    "400": "Malformed JSON, invalid UTF-8, a broken multipart body, or a non-ASCII path.",
     "401": "Missing or wrong signature, unknown platform, or a stale timestamp.",
     "403": "The platform is deactivated.",
     "409": "A replayed request: this signature was already used.",
+    "408": "The request did not arrive in time (a pause of 10 s while sending it).",
     "413": "The body or the batch is over its limit.",
+    "414": "The path and query are over 4,094 characters.",
     "415": "Wrong Content-Type.",
-    "422": "An item is invalid; the error names its index and field. Nothing was stored.",
+    "422": "An item is invalid (a wrong type, a string with NUL or a lone surrogate, NaN, "
+           "an integer past 64 bits, nesting past 32 levels); the error names its index and "
+           "field. Nothing was stored.",
     "503": "The database is unavailable; retry after the Retry-After header's seconds.",
 }
 
@@ -70,7 +74,8 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Signed JSON from the group's platforms. Sign '<timestamp>.<raw body>' with "
-                "HMAC-SHA256 and the platform's secret; a GET signs '<timestamp>.GET <path>'. "
+                "HMAC-SHA256 and the platform's secret; a GET signs '<timestamp>.GET <path>', "
+                "the path and query exactly as sent (percent-encoding kept). "
                 "A batch is stored whole or not at all: "
                 "one invalid item refuses the batch (422, naming the item's index and field). "
                 "Items whose id was already received are counted as duplicates."

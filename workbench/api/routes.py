@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -16,10 +15,11 @@ from workbench.api import status
 from workbench.api.auth import authenticate
 from workbench.api.errors import ApiError
 from workbench.api.parsing import (
+    checked_text,
+    decode_json,
     json_body,
     parse_batch,
     raw_body,
-    refuse_nul,
     validation_error,
 )
 from workbench.api.schemas import (
@@ -34,6 +34,8 @@ from workbench.app import settings
 from workbench.extensions import db
 
 log = logging.getLogger(__name__)
+#: Longest platform user id (the column's length).
+USER_ID_MAX = 128
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
@@ -103,18 +105,15 @@ def post_recordings() -> tuple[Response, int]:
     raw_meta = form.get("metadata")
     if raw_meta is None:
         raise ApiError(422, "invalid_body", "the 'metadata' part is required", field="metadata")
+    raw = decode_json(raw_meta, ("metadata",))
     try:
-        raw = json.loads(raw_meta)
-        refuse_nul(raw)
         meta = RecordingMetadata.model_validate(raw)
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"metadata is not valid JSON: {exc.msg}",
-                       field="metadata") from None
     except ValidationError as exc:
         raise validation_error(exc, ("metadata",)) from None
     audio = files.get("audio")
     if audio is None:
         raise ApiError(422, "invalid_body", "the 'audio' part is required", field="audio")
+    checked_text(audio.filename or "", "audio.filename")
     result = store_recording(db.session, s, caller.platform_id, meta, audio)
     return _accepted(
         {"id": meta.id, "sha256": result.sha256, "duplicate": result.duplicate,
@@ -146,6 +145,7 @@ def _multipart(body: bytes) -> tuple[dict[str, str], dict[str, Any]]:
 @bp.get("/users/<path:platform_user_id>/status")
 def user_status(platform_user_id: str) -> tuple[Response, int]:
     caller = authenticate(raw_body(0))
-    answer = status.user_status(db.session, caller.platform_id, platform_user_id)
+    user_id = checked_text(platform_user_id, "user_id", USER_ID_MAX)
+    answer = status.user_status(db.session, caller.platform_id, user_id)
     db.session.rollback()
     return jsonify(answer), 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -19,12 +20,30 @@ from workbench.enums import Category, RecordingKind, SignalKind
 #: Oldest and newest timestamps accepted (clock skew of a day is tolerated).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SKEW = timedelta(days=1)
+#: Ids the workbench gives out are 64-bit database keys.
+MAX_ID = 2**63 - 1
+#: Signal ``details`` are free-form but small: a few levels, a few KiB as JSON.
+DETAILS_MAX_DEPTH = 8
+DETAILS_MAX_BYTES = 16 * 1024
 
 
 def _no_nul(value: str) -> str:
     # PostgreSQL cannot store NUL in text, and no legitimate message needs one.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _bounded_details(value: dict[str, Any]) -> dict[str, Any]:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > DETAILS_MAX_DEPTH:
+            raise ValueError(f"must not nest deeper than {DETAILS_MAX_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    if len(json.dumps(value, separators=(",", ":"))) > DETAILS_MAX_BYTES:
+        raise ValueError(f"must be at most {DETAILS_MAX_BYTES} bytes as JSON")
     return value
 
 
@@ -96,7 +115,7 @@ class SignalIn(Item):
     user_id: PlatformId
     kind: SignalKind
     score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    details: dict[str, Any] | None = None
+    details: Annotated[dict[str, Any], AfterValidator(_bounded_details)] | None = None
     created_at: Timestamp | None = None
 
 
@@ -125,7 +144,7 @@ class RecordingMetadata(Item):
 class AppealIn(Item):
     id: PlatformId
     user_id: PlatformId
-    action_id: Annotated[int, Field(ge=1)]
+    action_id: Annotated[int, Field(ge=1, le=MAX_ID)]
     text: Annotated[Text, Field(min_length=1, max_length=10_000)]
     created_at: Timestamp | None = None
 
