@@ -230,7 +230,7 @@ class CaseFacts:
     prior_actions: dict[int, int]
     fraud: dict[int, tuple[int, float]]
     calls_in_progress: set[int]
-    message_language: dict[int, str]
+    message_language: dict[int, tuple[str, int]]  # language and length of the text
     person_language: dict[int, str]
     marked: set[int]
 
@@ -269,10 +269,10 @@ class CaseFacts:
                 select(Call.id).where(Call.id.in_({r.call_id for r in all_reports
                                                    if r.call_id and r.call_in_progress}),
                                       Call.ended_at.is_(None)))),
-            message_language=dict(session.execute(
-                select(Message.id, Message.language)
+            message_language={m: (lang, int(length or 0)) for m, lang, length in session.execute(
+                select(Message.id, Message.language, func.length(Message.text))
                 .where(Message.id.in_({r.message_id for r in all_reports if r.message_id}),
-                       Message.language.is_not(None))).all()),
+                       Message.language.is_not(None))).all()},
             person_language={p: str(langs[0]) for p, langs in session.execute(
                 select(Account.person_id, Account.languages)
                 .where(Account.person_id.in_(people)).order_by(Account.id)).all() if langs},
@@ -306,11 +306,13 @@ class CaseFacts:
         return total / len(reporters)
 
     def language(self, reports: list[Any], person_id: int) -> str | None:
-        langs = [self.message_language[r.message_id] for r in reports
-                 if r.message_id in self.message_language]
-        if langs:
-            return Counter(langs).most_common(1)[0][0]
-        return self.person_language.get(person_id)
+        """The reported messages' language, each weighted by its length (one report of a
+        message counts once); the person's own language when no message says."""
+        from classifiers.language import weighted_language
+
+        messages = {r.message_id for r in reports if r.message_id in self.message_language}
+        found = weighted_language(self.message_language[m] for m in sorted(messages))
+        return found or self.person_language.get(person_id)
 
 
 def _scores(session: Session, reports: list[Any]) -> dict[tuple[str, int], dict[str, float]]:
