@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 #: The classifier label that speaks to each report category (others use the top label).
 CATEGORY_LABEL = {"harassment": "abusive", "hate": "hate", "spam_scam": "spam_scam",
-                  "violent_threat": "abusive", "sexual_content": "abusive"}
+                  "violent_threat": "abusive", "sexual_content": "abusive",
+                  "extortion": "extortion"}
 #: The partial unique index's predicate, literally (a bound IN cannot be batched).
 #: Restrictive actions that count as history against a person.
 HISTORY_ACTIONS = ("warn", "mute", "restrict_calls", "suspend", "ban", "remove_content")

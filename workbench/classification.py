@@ -35,7 +35,8 @@ from workbench.settings import Settings
 log = logging.getLogger(__name__)
 
 #: The report category a flagged label opens.
-LABEL_CATEGORY = {"abusive": "harassment", "hate": "hate", "spam_scam": "spam_scam"}
+LABEL_CATEGORY = {"abusive": "harassment", "hate": "hate", "spam_scam": "spam_scam",
+                  "extortion": "extortion"}
 
 #: Automation: above ``threshold`` for ``label``, apply ``action`` provisionally (automated,
 #: reviewable, reversible) and leave the case for a moderator to review.
@@ -80,7 +81,9 @@ def classify_messages(session: Session, message_ids: list[int],
     ).all()
     if not rows:
         return {"messages": 0, "flags": [], "model_version": None}
-    model = _model(settings)
+    from classifiers.text_lexicon import LexiconLayer
+
+    model = LexiconLayer(_model(settings))
     texts = [r.text for r in rows]
     scores = model.score(texts)
     allowed = settings.languages or DEFAULT_LANGUAGES

@@ -108,8 +108,8 @@ def test_a_hinglish_report_takes_its_case_to_the_hindi_queue(
     api = platforms["calls"]
     texts = {
         "m-en": "you are so annoying",
-        "m-hinglish": "tu bahut badi chutiya hai yaar, kal se mujhe baar baar message kyun "
-                      "kar raha hai, main tujhe block kar dungi aur sabko bata dungi",
+        "m-hinglish": "yaar kal se mujhe baar baar message kyun kar raha hai, main tujhe "
+                      "block kar dungi aur sabko bata dungi, pagal hai kya tu",
         "m-french": "Bonjour tout le monde, comment ça va aujourd'hui mes amis",
     }
     r = api.post("/api/v1/messages", {"messages": [
