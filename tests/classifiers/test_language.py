@@ -85,3 +85,4 @@ def test_no_language_outside_the_configured_list_is_ever_assigned(
     guess = identify(text, configured)
     assert guess.language in (*configured, "und")
     assert set(guess.languages) <= set(configured)
+
