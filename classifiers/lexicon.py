@@ -38,11 +38,14 @@ CATEGORY_LABEL = {"sexual_slur": "abusive", "insult": "abusive", "threat": "abus
 SEVERITY_EVIDENCE = {1: 0.3, 2: 0.8, 3: 0.95}
 #: Longest phrase, in words, looked up.
 MAX_PHRASE = 5
+#: Shortest word that may be joined with its neighbours to match a term.
+MIN_JOINED = 3
 
 _TOKEN = re.compile(r"[\w\u0900-\u097f*]+")
 _LATIN_FOLDS = (("chh", "ch"), ("ph", "f"), ("z", "j"), ("w", "v"), ("q", "k"),
                 ("ck", "k"), ("ee", "i"), ("oo", "u"))
 _AFTER_COLLAPSE = (("au", "o"), ("iy", "i"), ("ey", "e"))
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 _REPEAT = re.compile(r"(.)\1+")
 _DEVANAGARI_FOLD = str.maketrans({"\u093c": None, "\u0901": "\u0902", "\u0940": "\u093f",
                                   "\u0942": "\u0941", "\u0908": "\u0907", "\u090a": "\u0909",
@@ -116,7 +119,19 @@ class Lexicon:
         return self.phrases[(found.pop(),)] if len(found) == 1 else None
 
     def hits(self, text: str) -> list[Hit]:
-        """Every term found in ``text``, longest match first at each word, left to right."""
+        """Every term found in ``text``, longest match first at each word, left to right.
+
+        A mild Latin-script term (severity 1: ``saala``, ``bc``, also English words such
+        as ``sale`` or ``lode`` once folded) counts only in Hindi or Hinglish context: the
+        text is Hinglish, holds Devanagari, or has a stronger term.
+        """
+        found = self._all_hits(text)
+        if any(h.entry.severity == 1 and h.entry.term.isascii() for h in found) and not (
+                any(h.entry.severity > 1 for h in found) or _hindi_context(text)):
+            found = [h for h in found if h.entry.severity > 1 or not h.entry.term.isascii()]
+        return found
+
+    def _all_hits(self, text: str) -> list[Hit]:
         normalised, offsets = normalise_with_offsets(text)
         tokens = [(m.start(), m.end(), fold(m.group())) for m in _TOKEN.finditer(normalised)]
         found: list[Hit] = []
@@ -136,7 +151,10 @@ class Lexicon:
                  index: int) -> tuple[Entry | None, int]:
         for size in range(min(MAX_PHRASE, len(tokens) - index), 0, -1):
             words = tuple(t[2] for t in tokens[index:index + size])
-            entry = self.phrases.get(words) or self.phrases.get(("".join(words),))
+            entry = self.phrases.get(words)
+            # Written together or apart ("behen chod"), but not from scraps ("g and").
+            if entry is None and min(len(w) for w in words) >= MIN_JOINED:
+                entry = self.phrases.get(("".join(words),))
             if entry is not None:
                 return entry, size
         word = tokens[index][2]
@@ -147,6 +165,12 @@ class Lexicon:
     def scores(self, text: str) -> dict[str, float]:
         """Evidence per model label (``abusive``, ``hate``) from the terms found."""
         return label_scores(self.hits(text))
+
+
+def _hindi_context(text: str) -> bool:
+    from classifiers.language import is_hinglish
+
+    return bool(_DEVANAGARI.search(text)) or is_hinglish(text)
 
 
 def label_scores(hits: list[Hit]) -> dict[str, float]:

@@ -69,3 +69,17 @@ def test_every_entry_has_a_known_category_and_severity() -> None:
 def test_lexicon_spans_come_first_in_explanations() -> None:
     merged = merge_spans([(3, 10, 0.95)], [(0, 2, 0.5), (4, 8, 0.9), (11, 14, 0.1)], top_k=8)
     assert merged == [(3, 10, 0.95), (0, 2, 0.5), (11, 14, 0.1)]
+
+
+@pytest.mark.parametrize("text", [
+    "Rand Paul mocks Clinton", "she graduated magna cum laude", "the Comstock Lode",
+    "a fire sale at the Yankees", "Bc he is trash", "not b/c it is funny",
+    "Didn't try, g and I decided not to head out", "It's ok, at least he is around",
+])
+def test_english_words_that_fold_like_hindi_terms_are_not_abuse(text: str) -> None:
+    assert max(shipped_lexicon().scores(text).values()) == 0.0
+
+
+def test_mild_terms_count_in_hinglish_context() -> None:
+    assert shipped_lexicon().scores("saala kutta kahin ka")["abusive"] > 0.5
+    assert shipped_lexicon().scores("saala")["abusive"] > 0
