@@ -16,9 +16,12 @@ How a message is read:
 * Latin words are Hinglish when enough of them are on the shipped list of common
   romanised Hindi words (``resources/hinglish_words.txt``, see its README);
   otherwise English when ``py3langid`` gives English (and its close kin) enough
-  probability; otherwise undetermined.
+  probability; otherwise undetermined. Hinglish and English in one message are
+  split word by word (see :func:`_latin_letters`).
 * The language with most letters is the message's language; a message where a
   second language holds at least :data:`MIXED_MIN_SHARE` of the letters is mixed.
+  What is stored on a message is the language its reader needs
+  (:func:`reader_language`): for English mixed with Hindi or Hinglish, the latter.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ ENGLISH_MIN_PROBABILITY = 0.3
 #: Languages ``py3langid`` confuses with English on short informal text.
 _ENGLISH_KIN = frozenset({"en", "pcm", "sco"})
 #: A second language with at least this share of the letters makes a message mixed.
-MIXED_MIN_SHARE = 0.2
+MIXED_MIN_SHARE = 0.15
 
 #: Unicode blocks and the language each script is taken for.
 _SCRIPTS: tuple[tuple[int, int, str], ...] = (
@@ -139,13 +142,32 @@ def _english_probability(text: str) -> float:
     return float(sum(p for code, p in _identifier().rank(text) if code in _ENGLISH_KIN))
 
 
-def _latin_language(words: list[str], allowed: tuple[str, ...]) -> str:
+def _latin_letters(words: list[str], allowed: tuple[str, ...]) -> dict[str, int]:
+    """Letters of the Latin words per language: Hinglish, English, or undetermined.
+
+    Hinglish and English mixed in one message are split: the listed words of an
+    English message (two or more) are Hinglish letters, and the unlisted words of a
+    Hinglish message are English letters when they read as English.
+    """
     text = " ".join(words)
+    listed = hinglish_words()
+    hindi = [w for w in words if w in listed] if HINGLISH in allowed else []
+    other = [w for w in words if w not in listed] if hindi else words
+    out: dict[str, int] = {}
     if HINGLISH in allowed and is_hinglish(text):
-        return HINGLISH
-    if ENGLISH in allowed and _english_probability(text) >= ENGLISH_MIN_PROBABILITY:
-        return ENGLISH
-    return UNDETERMINED
+        english = (ENGLISH in allowed and len(other) >= 3
+                   and _english_probability(" ".join(other)) >= ENGLISH_MIN_PROBABILITY)
+        out[HINGLISH] = sum(len(w) for w in (hindi if english else words))
+        if english:
+            out[ENGLISH] = sum(len(w) for w in other)
+        return out
+    english = ENGLISH in allowed and _english_probability(text) >= ENGLISH_MIN_PROBABILITY
+    if english and len(hindi) >= HINGLISH_MIN_HITS:
+        out[HINGLISH] = sum(len(w) for w in hindi)
+        out[ENGLISH] = sum(len(w) for w in other)
+        return out
+    out[ENGLISH if english else UNDETERMINED] = sum(len(w) for w in words)
+    return out
 
 
 def identify(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> LanguageGuess:
@@ -160,8 +182,8 @@ def identify(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> Languag
             continue
         letters[script] = letters.get(script, 0) + len(word)
     if latin:
-        language = _latin_language(latin, allowed)
-        letters[language] = letters.get(language, 0) + sum(len(w) for w in latin)
+        for language, count in _latin_letters(latin, allowed).items():
+            letters[language] = letters.get(language, 0) + count
     if HINDI in letters and "mr" in allowed and _marathi(text):
         letters["mr"] = letters.pop(HINDI)
     found = {code: n for code, n in letters.items() if code in allowed}
@@ -190,6 +212,23 @@ def detect_languages(texts: list[str], languages: Iterable[str] = DEFAULT_LANGUA
     """Language of each message, in order (see the module docstring for the rules)."""
     allowed = check_languages(languages)
     return [identify(text, allowed).language for text in texts]
+
+
+def reader_language(guess: LanguageGuess) -> str:
+    """The language a moderator must read for this text.
+
+    A mixed message's other language wins over English: whoever reads Hindi or
+    Hinglish reads the English words in it, not the other way round.
+    """
+    if guess.mixed and guess.language == ENGLISH:
+        return next(code for code in guess.languages if code != ENGLISH)
+    return guess.language
+
+
+def reader_languages(texts: list[str], languages: Iterable[str] = DEFAULT_LANGUAGES) -> list[str]:
+    """:func:`reader_language` of each text, in order."""
+    allowed = check_languages(languages)
+    return [reader_language(identify(text, allowed)) for text in texts]
 
 
 def weighted_language(parts: Iterable[tuple[str | None, int]]) -> str | None:

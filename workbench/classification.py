@@ -71,7 +71,7 @@ def classify_messages(session: Session, message_ids: list[int],
     The result's ``flags`` and ``model_version`` are for ``apply_automation``, which the
     caller runs after filing ``report_ids`` into cases (see ``queues.jobs``).
     """
-    from classifiers.language import DEFAULT_LANGUAGES, detect_languages
+    from classifiers.language import DEFAULT_LANGUAGES, reader_languages
 
     rows = session.execute(
         select(Message.id, Message.text, Message.language, Message.sender_account_id,
@@ -87,7 +87,7 @@ def classify_messages(session: Session, message_ids: list[int],
     texts = [r.text for r in rows]
     scores = model.score(texts)
     allowed = settings.languages or DEFAULT_LANGUAGES
-    languages = detect_languages(texts, allowed)
+    languages = reader_languages(texts, allowed)
     flags: list[Flag] = []
     score_rows = []
     for row, score, language in zip(rows, scores, languages, strict=True):

@@ -86,3 +86,14 @@ def test_no_language_outside_the_configured_list_is_ever_assigned(
     assert guess.language in (*configured, "und")
     assert set(guess.languages) <= set(configured)
 
+
+
+def test_a_reader_of_hindi_is_needed_for_english_mixed_with_hinglish() -> None:
+    from classifiers.language import reader_language, reader_languages
+
+    text = "bhai kya scene hai, I will call you tonight after the meeting is over ok"
+    guess = identify(text)
+    assert guess.mixed and guess.language == "en" and "hi-Latn" in guess.languages
+    assert reader_language(guess) == "hi-Latn"
+    assert reader_languages(["I will see you at the market tomorrow", text]) == [
+        "en", "hi-Latn"]
