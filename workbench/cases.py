@@ -189,7 +189,7 @@ def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> 
         counted = [r for r in reports if r.reporter_account_id not in facts.marked] or reports
         heard = reporters - facts.marked
         live = any(r.call_in_progress and r.call_id in facts.calls_in_progress for r in reports)
-        language = facts.language(reports, person_id)
+        language = facts.language(reports, person_id, policy.languages)
         signals, signal_score = facts.fraud.get(person_id, (0, 0.0))
         inputs = PriorityInputs(
             severity=max(policy.severity_of(r.category) for r in counted),
@@ -306,14 +306,20 @@ class CaseFacts:
             total += (upheld + 1) / (decided + 2)
         return total / len(reporters)
 
-    def language(self, reports: list[Any], person_id: int) -> str | None:
+    def language(self, reports: list[Any], person_id: int,
+                 allowed: tuple[str, ...]) -> str | None:
         """The reported messages' language, each weighted by its length (one report of a
-        message counts once); the person's own language when no message says."""
+        message counts once); the person's own language when no message says, if it is
+        one of ``allowed``."""
         from classifiers.language import weighted_language
 
-        messages = {r.message_id for r in reports if r.message_id in self.message_language}
+        messages = {r.message_id for r in reports if r.message_id in self.message_language
+                    and self.message_language[r.message_id][0] in allowed}
         found = weighted_language(self.message_language[m] for m in sorted(messages))
-        return found or self.person_language.get(person_id)
+        if found:
+            return found
+        own = self.person_language.get(person_id)
+        return own if own in allowed else None
 
 
 def _scores(session: Session, reports: list[Any]) -> dict[tuple[str, int], dict[str, float]]:

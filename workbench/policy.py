@@ -80,6 +80,8 @@ class CasePolicy:
     deadline_hours: dict[str, float]
     severity: dict[str, float]
     routing_rules: list[dict[str, Any]]
+    #: The languages a case may be in (``WORKBENCH_LANGUAGES``); others are not assigned.
+    languages: tuple[str, ...] = ("en", "hi", "hi-Latn")
 
     def deadline_for(self, category: str) -> float:
         return self.deadline_hours.get(category, self.deadline_hours[Category.OTHER.value])
@@ -119,4 +121,5 @@ def case_policy(settings: Settings, session: Session | None = None) -> CasePolic
         deadline_hours={**DEFAULT_DEADLINE_HOURS, **settings.deadline_hours},
         severity={**DEFAULT_SEVERITY, **settings.severity},
         routing_rules=stored or list(settings.routing_rules) or DEFAULT_ROUTING_RULES,
+        languages=tuple(settings.languages) or CasePolicy.languages,
     )

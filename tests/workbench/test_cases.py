@@ -139,3 +139,21 @@ def test_a_hinglish_report_takes_its_case_to_the_hindi_queue(
         assert (case.language, case.queue) == ("hi-Latn", "hindi")
         languages = set(db.session.scalars(select(Message.language)))
         assert languages <= {"en", "hi", "hi-Latn", "und"}
+
+
+def test_a_persons_own_language_is_used_only_when_it_is_a_configured_one(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    api = platforms["calls"]
+    r = api.post("/api/v1/accounts", {"accounts": [
+        {"id": "fr-user", "username": "amelie", "languages": ["fr"]},
+        {"id": "hi-user", "username": "priya", "languages": ["hi", "en"]}]})
+    assert r.status_code == 202, r.get_data(as_text=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    r = api.post("/api/v1/reports", {"reports": [
+        _report(1, "fr-user", "harassment", now), _report(2, "hi-user", "harassment", now)]})
+    assert r.status_code == 202
+    run_jobs(app)
+    with app.app_context():
+        cases = {c.queue: c.language for c in db.session.scalars(select(Case))}
+        assert cases == {"general": None, "hindi": "hi"}
