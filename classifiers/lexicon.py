@@ -31,9 +31,10 @@ from classifiers.normalise import normalise_with_offsets
 LEXICON_FILE = Path(__file__).parent / "resources" / "hindi_abuse_lexicon.tsv"
 
 CATEGORIES = ("sexual_slur", "caste_religious_slur", "insult", "threat", "sexual_harassment")
-#: The model label each lexicon category is evidence for.
-CATEGORY_LABEL = {"sexual_slur": "abusive", "insult": "abusive", "threat": "abusive",
-                  "sexual_harassment": "abusive", "caste_religious_slur": "hate"}
+#: The model labels each lexicon category is evidence for (a caste slur is abuse too).
+CATEGORY_LABELS: dict[str, tuple[str, ...]] = {
+    "sexual_slur": ("abusive",), "insult": ("abusive",), "threat": ("abusive",),
+    "sexual_harassment": ("abusive",), "caste_religious_slur": ("abusive", "hate")}
 #: Probability one hit of each severity stands for.
 SEVERITY_EVIDENCE = {1: 0.3, 2: 0.8, 3: 0.95}
 #: Longest phrase, in words, looked up.
@@ -74,8 +75,8 @@ class Hit:
     entry: Entry
 
     @property
-    def label(self) -> str:
-        return CATEGORY_LABEL[self.entry.category]
+    def labels(self) -> tuple[str, ...]:
+        return CATEGORY_LABELS[self.entry.category]
 
     @property
     def evidence(self) -> float:
@@ -175,9 +176,10 @@ def _hindi_context(text: str) -> bool:
 
 def label_scores(hits: list[Hit]) -> dict[str, float]:
     """``1 - prod(1 - p)`` per label over ``hits``; labels without hits score 0."""
-    out = dict.fromkeys(sorted(set(CATEGORY_LABEL.values())), 0.0)
+    out = dict.fromkeys(sorted({x for xs in CATEGORY_LABELS.values() for x in xs}), 0.0)
     for hit in hits:
-        out[hit.label] = 1.0 - (1.0 - out[hit.label]) * (1.0 - hit.evidence)
+        for label in hit.labels:
+            out[label] = 1.0 - (1.0 - out[label]) * (1.0 - hit.evidence)
     return out
 
 

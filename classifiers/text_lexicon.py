@@ -72,7 +72,7 @@ class LexiconLayer:
         if label == EXTORTION:
             return extortion(text).spans[:top_k]
         terms: list[Span] = [(hit.start, hit.end, hit.evidence)
-                             for hit in self.lexicon.hits(text) if hit.label == label]
+                             for hit in self.lexicon.hits(text) if label in hit.labels]
         terms.sort(key=lambda span: -span[2])
         return merge_spans(terms, self.model.explain_spans(text, label, top_k), top_k)
 
