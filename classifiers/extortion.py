@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from classifiers.model import Span
-from classifiers.normalise import normalise_with_offsets
+from classifiers.normalise import normalise_batch, normalise_with_offsets
 
 LABEL = "extortion"
 #: Score with all three cues, with demand and exposure leverage, and with less.
@@ -76,19 +76,33 @@ def _found(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in pattern.finditer(text)]
 
 
+def _score(cues: dict[str, list[tuple[int, int]]]) -> float:
+    if cues["demand"] and cues["leverage"] and cues["threat"]:
+        return SCORE_ALL
+    if cues["demand"] and cues["exposure"]:
+        return SCORE_EXPOSURE
+    if sum(bool(cues[name]) for name in ("demand", "leverage", "threat")) >= 2:
+        return SCORE_PARTIAL
+    return 0.0
+
+
+def _cues(normalised: str) -> dict[str, list[tuple[int, int]]]:
+    return {name: _found(pattern, normalised) for name, pattern in
+            (("demand", DEMAND), ("leverage", LEVERAGE), ("threat", THREAT),
+             ("exposure", EXPOSURE))}
+
+
+def extortion_scores(texts: list[str]) -> list[float]:
+    """The extortion score of each text (no spans: one normalisation for the batch)."""
+    return [_score(_cues(normalised)) for normalised in normalise_batch(texts)]
+
+
 def extortion(text: str) -> ExtortionEvidence:
     """The extortion score of one text and the words that made it."""
     normalised, offsets = normalise_with_offsets(text)
-    cues = {name: _found(pattern, normalised) for name, pattern in
-            (("demand", DEMAND), ("leverage", LEVERAGE), ("threat", THREAT),
-             ("exposure", EXPOSURE))}
-    if cues["demand"] and cues["leverage"] and cues["threat"]:
-        score = SCORE_ALL
-    elif cues["demand"] and cues["exposure"]:
-        score = SCORE_EXPOSURE
-    elif sum(bool(cues[name]) for name in ("demand", "leverage", "threat")) >= 2:
-        score = SCORE_PARTIAL
-    else:
+    cues = _cues(normalised)
+    score = _score(cues)
+    if not score:
         return ExtortionEvidence(0.0, [])
     weights = {"demand": 1.0, "leverage": 1.0, "threat": 1.0, "exposure": 0.0}
     spans: dict[tuple[int, int], float] = {}

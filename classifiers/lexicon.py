@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from classifiers.normalise import normalise_with_offsets
+from classifiers.normalise import normalise_batch, normalise_with_offsets
 
 LEXICON_FILE = Path(__file__).parent / "resources" / "hindi_abuse_lexicon.tsv"
 
@@ -85,8 +85,10 @@ class Hit:
 
 def fold(word: str) -> str:
     """One spelling for the romanisations (and Devanagari variants) of a word."""
-    word = unicodedata.normalize("NFD", word.lower()).translate(_DEVANAGARI_FOLD)
-    word = unicodedata.normalize("NFC", word)
+    word = word.lower()
+    if not word.isascii():
+        word = unicodedata.normalize("NFD", word).translate(_DEVANAGARI_FOLD)
+        word = unicodedata.normalize("NFC", word)
     for old, new in _LATIN_FOLDS:
         word = word.replace(old, new)
     word = _REPEAT.sub(r"\1", word)
@@ -108,6 +110,11 @@ class Lexicon:
                 if known is None or known.severity < entry.severity:
                     self.phrases[key] = entry
         self.singles = sorted(key[0] for key in self.phrases if len(key) == 1)
+        # What may start a match: a term's first word; two words that join into the
+        # start of a term written apart.
+        self.firsts = {key[0] for key in self.phrases}
+        self.joined_starts = {word[:end] for word in self.singles
+                              for end in range(2 * MIN_JOINED, len(word) + 1)}
 
     def _masked(self, word: str) -> Entry | None:
         """The entry a word with ``*`` masks stands for, when only one word fits."""
@@ -126,25 +133,30 @@ class Lexicon:
         as ``sale`` or ``lode`` once folded) counts only in Hindi or Hinglish context: the
         text is Hinglish, holds Devanagari, or has a stronger term.
         """
-        found = self._all_hits(text)
-        if any(h.entry.severity == 1 and h.entry.term.isascii() for h in found) and not (
-                any(h.entry.severity > 1 for h in found) or _hindi_context(text)):
-            found = [h for h in found if h.entry.severity > 1 or not h.entry.term.isascii()]
-        return found
-
-    def _all_hits(self, text: str) -> list[Hit]:
         normalised, offsets = normalise_with_offsets(text)
-        tokens = [(m.start(), m.end(), fold(m.group())) for m in _TOKEN.finditer(normalised)]
-        found: list[Hit] = []
+        found = [Hit(offsets[start][0], offsets[end - 1][1], entry)
+                 for start, end, entry in self._matches(normalised)]
+        keep = _in_context([h.entry for h in found], text)
+        return [h for h, kept in zip(found, keep, strict=True) if kept]
+
+    def terms_in(self, text: str, words: list[str]) -> list[Entry]:
+        """The entries :meth:`hits` finds, from the folded words of the normalised text."""
+        found = [entry for _, _, entry in self._match([(0, 0, w) for w in words])]
+        return [e for e, kept in zip(found, _in_context(found, text), strict=True) if kept]
+
+    def _matches(self, normalised: str) -> list[tuple[int, int, Entry]]:
+        return self._match([(m.start(), m.end(), fold(m.group()))
+                            for m in _TOKEN.finditer(normalised)])
+
+    def _match(self, tokens: list[tuple[int, int, str]]) -> list[tuple[int, int, Entry]]:
+        found: list[tuple[int, int, Entry]] = []
         index = 0
         while index < len(tokens):
             entry, size = self._longest(tokens, index)
             if entry is None:
                 index += 1
                 continue
-            start = offsets[tokens[index][0]][0]
-            end = offsets[tokens[index + size - 1][1] - 1][1]
-            found.append(Hit(start, end, entry))
+            found.append((tokens[index][0], tokens[index + size - 1][1], entry))
             index += size
         return found
 
@@ -167,6 +179,25 @@ class Lexicon:
         """Evidence per model label (``abusive``, ``hate``) from the terms found."""
         return label_scores(self.hits(text))
 
+    def scores_batch(self, texts: list[str]) -> list[dict[str, float]]:
+        """:meth:`scores` of each text; texts with no word that may start a term (most
+        of them) are passed over after one normalisation of the whole batch."""
+        out = []
+        for text, normalised in zip(texts, normalise_batch(texts), strict=True):
+            # Folding the whole text folds each word as :meth:`hits` does.
+            words = _TOKEN.findall(fold(normalised))
+            out.append(label_scores(self.terms_in(text, words)
+                                    if self.may_match(normalised, words) else []))
+        return out
+
+    def may_match(self, normalised: str, words: list[str]) -> bool:
+        """Whether a text (normalised, and its folded words) may hold a term."""
+        if "*" in normalised:
+            return True
+        return not self.firsts.isdisjoint(words) or any(
+            a + b in self.joined_starts for a, b in zip(words, words[1:], strict=False)
+            if len(a) >= MIN_JOINED and len(b) >= MIN_JOINED)
+
 
 def _hindi_context(text: str) -> bool:
     from classifiers.language import is_hinglish
@@ -174,12 +205,22 @@ def _hindi_context(text: str) -> bool:
     return bool(_DEVANAGARI.search(text)) or is_hinglish(text)
 
 
-def label_scores(hits: list[Hit]) -> dict[str, float]:
-    """``1 - prod(1 - p)`` per label over ``hits``; labels without hits score 0."""
+def _in_context(entries: list[Entry], text: str) -> list[bool]:
+    """Which entries count (see :meth:`Lexicon.hits` on mild Latin-script terms)."""
+    mild = [e.severity == 1 and e.term.isascii() for e in entries]
+    if any(mild) and not (any(e.severity > 1 for e in entries) or _hindi_context(text)):
+        return [not m for m in mild]
+    return [True] * len(entries)
+
+
+def label_scores(found: list[Hit] | list[Entry]) -> dict[str, float]:
+    """``1 - prod(1 - p)`` per label over the terms found; labels without any score 0."""
     out = dict.fromkeys(sorted({x for xs in CATEGORY_LABELS.values() for x in xs}), 0.0)
-    for hit in hits:
-        for label in hit.labels:
-            out[label] = 1.0 - (1.0 - out[label]) * (1.0 - hit.evidence)
+    for item in found:
+        entry = item.entry if isinstance(item, Hit) else item
+        evidence = SEVERITY_EVIDENCE[entry.severity]
+        for label in CATEGORY_LABELS[entry.category]:
+            out[label] = 1.0 - (1.0 - out[label]) * (1.0 - evidence)
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from classifiers.explain import merge_spans
 from classifiers.extortion import LABEL as EXTORTION
-from classifiers.extortion import extortion
+from classifiers.extortion import extortion, extortion_scores
 from classifiers.lexicon import Lexicon, shipped_lexicon
 from classifiers.model import Span, TextModel
 
@@ -54,11 +54,12 @@ class LexiconLayer:
     def score(self, texts: list[str]) -> list[dict[str, float]]:
         """Probability of each label for each text (see the module docstring)."""
         rows = self.model.score(texts)
-        for text, row in zip(texts, rows, strict=True):
-            for label, evidence in self.lexicon.scores(text).items():
-                if label in row and evidence > row[label]:
-                    row[label] = evidence
-            row[EXTORTION] = extortion(text).score
+        lexicon = self.lexicon.scores_batch(texts)
+        for row, evidence, threat in zip(rows, lexicon, extortion_scores(texts), strict=True):
+            for label, value in evidence.items():
+                if label in row and value > row[label]:
+                    row[label] = value
+            row[EXTORTION] = threat
         return rows
 
     def flagged(self, scores_row: dict[str, float]) -> list[str]:

@@ -57,3 +57,10 @@ def test_demands_held_over_leverage_are_extortion(text: str) -> None:
 ])
 def test_coin_and_photo_talk_alone_is_not_extortion(layer: LexiconLayer, text: str) -> None:
     assert "extortion" not in layer.flagged(layer.score([text])[0])
+
+
+def test_batch_scores_equal_one_text_at_a_time() -> None:
+    from classifiers.extortion import extortion_scores
+
+    texts = [HINGLISH, DEVANAGARI, ENGLISH, "nice photo of the gift you sent", "", "ok"]
+    assert extortion_scores(texts) == [extortion(t).score for t in texts]

@@ -83,3 +83,11 @@ def test_english_words_that_fold_like_hindi_terms_are_not_abuse(text: str) -> No
 def test_mild_terms_count_in_hinglish_context() -> None:
     assert shipped_lexicon().scores("saala kutta kahin ka")["abusive"] > 0.5
     assert shipped_lexicon().scores("saala")["abusive"] > 0
+
+
+def test_batch_scores_equal_one_text_at_a_time() -> None:
+    texts = ["tu ch*tiya hai", "BEHEN-CHOD", "saale bhangi log", "a fire sale",
+             "तू चूतिया है, भोसडी के", "bhosdi ke", "kutte ki aulaad", "hello there", ""]
+    lexicon = shipped_lexicon()
+    assert lexicon.scores_batch(texts) == [lexicon.scores(t) for t in texts]
+    assert sum(s["abusive"] > 0.5 for s in lexicon.scores_batch(texts)) == 6
