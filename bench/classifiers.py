@@ -231,7 +231,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="2,000 rows per dataset and 3 timing runs")
     parser.add_argument("--runs", type=int, default=None, help="timed runs per throughput")
-    args = parser.parse_args()
+    parser.add_argument("--languages", action="store_true",
+                        help="only the per-language report (bench/languages.py)")
+    args, rest = parser.parse_known_args()
+    if args.languages:
+        from bench.languages import main as languages_main
+
+        sys.argv = [sys.argv[0], *rest]
+        languages_main()
+        return
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
     started = time.perf_counter()
     limit = 2000 if args.quick else None
     runs = args.runs or (3 if args.quick else 7)

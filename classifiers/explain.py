@@ -36,3 +36,15 @@ class WordMap:
         ranked = sorted(merged.items(), key=lambda item: item[1], reverse=True)
         return [(start, end, round(weight, 6)) for (start, end), weight in ranked[:top_k]
                 if weight > 0]
+
+
+def merge_spans(first: list[Span], second: list[Span], top_k: int = 8) -> list[Span]:
+    """``first`` (e.g. lexicon terms) then the spans of ``second`` that overlap none of them.
+
+    Both lists are ``(start, end, weight)`` over the same original text.
+    """
+    merged = list(first)
+    for start, end, weight in second:
+        if all(end <= s or start >= e for s, e, _ in merged):
+            merged.append((start, end, weight))
+    return merged[:top_k]

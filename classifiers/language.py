@@ -1,48 +1,105 @@
-"""Which language each message is in, Hinglish included.
+"""Which language each message is in, restricted to the languages the users write.
 
-``py3langid`` names the language. Two rules sit on top of it:
+HARMONI's users write English, Hindi in Devanagari and Hindi in Latin letters
+(Hinglish, ``"hi-Latn"``), often in one message. Identification only ever answers
+with a configured language (by default :data:`DEFAULT_LANGUAGES`; more Indian
+languages from :data:`SUPPORTED_LANGUAGES` may be added) or ``"und"`` when unsure.
+A general-purpose identifier on two words of chat guesses Hausa, Maltese or
+Afrikaans; those answers never reach a case.
 
-* Devanagari: a message whose letters are mostly Devanagari is ``"hi"`` unless
-  langid is sure it is Marathi, Nepali or Sanskrit (``"mr"``, ``"ne"``, ``"sa"``).
-* Hinglish: Hindi typed in Latin letters confuses langid (it guesses Hausa,
-  Indonesian ...). When langid's answer is a Latin-script language and at least
-  two words, and at least a quarter of the words, are on the shipped list of
-  common romanised Hindi words (``resources/hinglish_words.txt``), the message is
-  ``"hi-Latn"``. One- or two-word messages qualify when every word is on the list.
+How a message is read:
 
-Messages with no letters at all are ``"und"``.
+* Each word is assigned by its script: Devanagari is ``"hi"`` (``"mr"`` when
+  Marathi is configured and ``py3langid`` is sure of it), Bengali ``"bn"``,
+  Gurmukhi ``"pa"``, Gujarati ``"gu"``, Tamil ``"ta"``, Telugu ``"te"``,
+  Kannada ``"kn"``, Malayalam ``"ml"``, Arabic script ``"ur"``.
+* Latin words are Hinglish when enough of them are on the shipped list of common
+  romanised Hindi words (``resources/hinglish_words.txt``, see its README);
+  otherwise English when ``py3langid`` gives English (and its close kin) enough
+  probability; otherwise undetermined. Hinglish and English in one message are
+  split word by word (see :func:`_latin_letters`).
+* The language with most letters is the message's language; a message where a
+  second language holds at least :data:`MIXED_MIN_SHARE` of the letters is mixed.
+  What is stored on a message is the language its reader needs
+  (:func:`reader_language`): for English mixed with Hindi or Hinglish, the latter.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import py3langid
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
+ENGLISH = "en"
+HINDI = "hi"
 HINGLISH = "hi-Latn"
 UNDETERMINED = "und"
 WORD_LIST = Path(__file__).parent / "resources" / "hinglish_words.txt"
 
-#: Minimum share of a message's words found on the Hinglish list.
+#: What a deployment identifies unless configured otherwise.
+DEFAULT_LANGUAGES: tuple[str, ...] = (ENGLISH, HINDI, HINGLISH)
+#: Everything that may be configured.
+SUPPORTED_LANGUAGES: tuple[str, ...] = (
+    ENGLISH, HINDI, HINGLISH, "bn", "ta", "te", "mr", "gu", "kn", "ml", "pa", "ur")
+
+#: Minimum share of a message's Latin words found on the Hinglish list.
 HINGLISH_MIN_SHARE = 0.25
 #: Minimum number of listed words in a message of three words or more.
 HINGLISH_MIN_HITS = 2
+#: Probability ``py3langid`` must give English (with its kin) for Latin text to be English.
+ENGLISH_MIN_PROBABILITY = 0.3
+#: Languages ``py3langid`` confuses with English on short informal text.
+_ENGLISH_KIN = frozenset({"en", "pcm", "sco"})
+#: A second language with at least this share of the letters makes a message mixed.
+MIXED_MIN_SHARE = 0.15
 
-#: py3langid languages not written in Latin script.
-NON_LATIN = frozenset({
-    "am", "ar", "as", "be", "bg", "bn", "bo", "el", "fa", "gu", "he", "hi", "hy", "ja",
-    "ka", "kk", "km", "kn", "ko", "ky", "lo", "mk", "ml", "mn", "mr", "ne", "or", "pa",
-    "ps", "ru", "si", "sr", "ta", "te", "th", "ug", "uk", "ur", "zh", "dz", "sa",
-})
-_DEVANAGARI_OTHER = frozenset({"mr", "ne", "sa"})
-_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
-_LETTER = re.compile(r"[^\W\d_]")
-_LATIN_WORD = re.compile(r"[a-z]+")
+#: Unicode blocks and the language each script is taken for.
+_SCRIPTS: tuple[tuple[int, int, str], ...] = (
+    (0x0900, 0x097F, HINDI), (0x0980, 0x09FF, "bn"), (0x0A00, 0x0A7F, "pa"),
+    (0x0A80, 0x0AFF, "gu"), (0x0B80, 0x0BFF, "ta"), (0x0C00, 0x0C7F, "te"),
+    (0x0C80, 0x0CFF, "kn"), (0x0D00, 0x0D7F, "ml"), (0x0600, 0x06FF, "ur"),
+    (0x0750, 0x077F, "ur"), (0xA8E0, 0xA8FF, HINDI),
+)
+_WORD = re.compile(r"[^\W\d_]+")
+_LATIN = "latin"
+_OTHER = "other"
+
+
+class LanguageConfigError(ValueError):
+    """A configured language is not one this module can identify."""
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    """The language of one text.
+
+    Attributes:
+        language: the configured language with most letters, or ``"und"``.
+        languages: every configured language found, most letters first.
+        mixed: whether a second language holds a real share of the text.
+        letters: letters counted (what a case weighs the message by).
+    """
+
+    language: str
+    languages: tuple[str, ...]
+    mixed: bool
+    letters: int
+
+
+def check_languages(languages: Iterable[str]) -> tuple[str, ...]:
+    """The configured languages, validated; raises :class:`LanguageConfigError`."""
+    wanted = tuple(dict.fromkeys(str(x) for x in languages))
+    unknown = [x for x in wanted if x not in SUPPORTED_LANGUAGES]
+    if unknown:
+        raise LanguageConfigError(
+            f"unsupported languages {unknown}; choose from {list(SUPPORTED_LANGUAGES)}")
+    return wanted or DEFAULT_LANGUAGES
 
 
 @lru_cache(maxsize=1)
@@ -52,9 +109,26 @@ def hinglish_words() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+
+
+def _script(word: str) -> str:
+    point = ord(word[0])
+    if point < 0x250:
+        return _LATIN
+    for low, high, language in _SCRIPTS:
+        if low <= point <= high:
+            return language
+    return _OTHER
+
+
 def is_hinglish(text: str) -> bool:
-    """Whether enough of a Latin-script text's words are common romanised Hindi."""
-    words = _LATIN_WORD.findall(text.lower())
+    """Whether enough of a text's Latin words are common romanised Hindi."""
+    words = [w for w in _WORD.findall(text.lower()) if _script(w) == _LATIN]
     if not words:
         return False
     listed = hinglish_words()
@@ -64,19 +138,108 @@ def is_hinglish(text: str) -> bool:
     return hits >= HINGLISH_MIN_HITS and hits / len(words) >= HINGLISH_MIN_SHARE
 
 
-def detect_language(text: str) -> str:
-    """ISO 639-1 code of one message, ``"hi-Latn"`` for Hinglish, ``"und"`` if unknown."""
-    letters = len(_LETTER.findall(text))
-    if letters == 0:
-        return UNDETERMINED
-    code = str(py3langid.classify(text)[0])
-    if len(_DEVANAGARI.findall(text)) * 2 >= letters:
-        return code if code in _DEVANAGARI_OTHER else "hi"
-    if code not in NON_LATIN and is_hinglish(text):
-        return HINGLISH
-    return code
+def _english_probability(text: str) -> float:
+    return float(sum(p for code, p in _identifier().rank(text) if code in _ENGLISH_KIN))
 
 
-def detect_languages(texts: list[str]) -> list[str]:
+def _latin_letters(words: list[str], allowed: tuple[str, ...]) -> dict[str, int]:
+    """Letters of the Latin words per language: Hinglish, English, or undetermined.
+
+    Hinglish and English mixed in one message are split: the listed words of an
+    English message (two or more) are Hinglish letters, and the unlisted words of a
+    Hinglish message are English letters when they read as English.
+    """
+    text = " ".join(words)
+    listed = hinglish_words()
+    hindi = [w for w in words if w in listed] if HINGLISH in allowed else []
+    other = [w for w in words if w not in listed] if hindi else words
+    out: dict[str, int] = {}
+    if HINGLISH in allowed and is_hinglish(text):
+        english = (ENGLISH in allowed and len(other) >= 3
+                   and _english_probability(" ".join(other)) >= ENGLISH_MIN_PROBABILITY)
+        out[HINGLISH] = sum(len(w) for w in (hindi if english else words))
+        if english:
+            out[ENGLISH] = sum(len(w) for w in other)
+        return out
+    english = ENGLISH in allowed and _english_probability(text) >= ENGLISH_MIN_PROBABILITY
+    if english and len(hindi) >= HINGLISH_MIN_HITS:
+        out[HINGLISH] = sum(len(w) for w in hindi)
+        out[ENGLISH] = sum(len(w) for w in other)
+        return out
+    out[ENGLISH if english else UNDETERMINED] = sum(len(w) for w in words)
+    return out
+
+
+def identify(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> LanguageGuess:
+    """The language (or languages) of one text, among ``languages`` only."""
+    allowed = check_languages(languages)
+    letters: dict[str, int] = {}
+    latin: list[str] = []
+    for word in _WORD.findall(text):
+        script = _script(word)
+        if script == _LATIN:
+            latin.append(word.lower())
+            continue
+        letters[script] = letters.get(script, 0) + len(word)
+    if latin:
+        for language, count in _latin_letters(latin, allowed).items():
+            letters[language] = letters.get(language, 0) + count
+    if HINDI in letters and "mr" in allowed and _marathi(text):
+        letters["mr"] = letters.pop(HINDI)
+    found = {code: n for code, n in letters.items() if code in allowed}
+    total = sum(letters.values())
+    if not found:
+        return LanguageGuess(UNDETERMINED, (), False, total)
+    ranked = tuple(sorted(found, key=lambda code: (-found[code], code)))
+    top = found[ranked[0]]
+    if top * 2 < total:  # most of the text is in nothing configured
+        return LanguageGuess(UNDETERMINED, ranked, False, total)
+    mixed = len(ranked) > 1 and found[ranked[1]] >= MIXED_MIN_SHARE * total
+    return LanguageGuess(ranked[0], ranked, mixed, total)
+
+
+def _marathi(text: str) -> bool:
+    code, probability = _identifier().classify(text)
+    return bool(code == "mr" and probability >= 0.9)
+
+
+def detect_language(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> str:
+    """The configured language with most of one text's letters, or ``"und"``."""
+    return identify(text, languages).language
+
+
+def detect_languages(texts: list[str], languages: Iterable[str] = DEFAULT_LANGUAGES) -> list[str]:
     """Language of each message, in order (see the module docstring for the rules)."""
-    return [detect_language(text) for text in texts]
+    allowed = check_languages(languages)
+    return [identify(text, allowed).language for text in texts]
+
+
+def reader_language(guess: LanguageGuess) -> str:
+    """The language a moderator must read for this text.
+
+    A mixed message's other language wins over English: whoever reads Hindi or
+    Hinglish reads the English words in it, not the other way round.
+    """
+    if guess.mixed and guess.language == ENGLISH:
+        return next(code for code in guess.languages if code != ENGLISH)
+    return guess.language
+
+
+def reader_languages(texts: list[str], languages: Iterable[str] = DEFAULT_LANGUAGES) -> list[str]:
+    """:func:`reader_language` of each text, in order."""
+    allowed = check_languages(languages)
+    return [reader_language(identify(text, allowed)) for text in texts]
+
+
+def weighted_language(parts: Iterable[tuple[str | None, int]]) -> str | None:
+    """The language of a body of content: each part's language weighted by its length.
+
+    ``"und"`` and unknown parts count for nothing; ``None`` when nothing is known.
+    """
+    weight: dict[str, int] = {}
+    for language, length in parts:
+        if language and language != UNDETERMINED:
+            weight[language] = weight.get(language, 0) + max(int(length), 1)
+    if not weight:
+        return None
+    return min(weight, key=lambda code: (-weight[code], code))

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 #: The classifier label that speaks to each report category (others use the top label).
 CATEGORY_LABEL = {"harassment": "abusive", "hate": "hate", "spam_scam": "spam_scam",
-                  "violent_threat": "abusive", "sexual_content": "abusive"}
+                  "violent_threat": "abusive", "sexual_content": "abusive",
+                  "extortion": "extortion"}
 #: The partial unique index's predicate, literally (a bound IN cannot be batched).
 #: Restrictive actions that count as history against a person.
 HISTORY_ACTIONS = ("warn", "mute", "restrict_calls", "suspend", "ban", "remove_content")
@@ -188,7 +189,7 @@ def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> 
         counted = [r for r in reports if r.reporter_account_id not in facts.marked] or reports
         heard = reporters - facts.marked
         live = any(r.call_in_progress and r.call_id in facts.calls_in_progress for r in reports)
-        language = facts.language(reports, person_id)
+        language = facts.language(reports, person_id, policy.languages)
         signals, signal_score = facts.fraud.get(person_id, (0, 0.0))
         inputs = PriorityInputs(
             severity=max(policy.severity_of(r.category) for r in counted),
@@ -230,7 +231,7 @@ class CaseFacts:
     prior_actions: dict[int, int]
     fraud: dict[int, tuple[int, float]]
     calls_in_progress: set[int]
-    message_language: dict[int, str]
+    message_language: dict[int, tuple[str, int]]  # language and length of the text
     person_language: dict[int, str]
     marked: set[int]
 
@@ -269,10 +270,10 @@ class CaseFacts:
                 select(Call.id).where(Call.id.in_({r.call_id for r in all_reports
                                                    if r.call_id and r.call_in_progress}),
                                       Call.ended_at.is_(None)))),
-            message_language=dict(session.execute(
-                select(Message.id, Message.language)
+            message_language={m: (lang, int(length or 0)) for m, lang, length in session.execute(
+                select(Message.id, Message.language, func.length(Message.text))
                 .where(Message.id.in_({r.message_id for r in all_reports if r.message_id}),
-                       Message.language.is_not(None))).all()),
+                       Message.language.is_not(None))).all()},
             person_language={p: str(langs[0]) for p, langs in session.execute(
                 select(Account.person_id, Account.languages)
                 .where(Account.person_id.in_(people)).order_by(Account.id)).all() if langs},
@@ -305,12 +306,20 @@ class CaseFacts:
             total += (upheld + 1) / (decided + 2)
         return total / len(reporters)
 
-    def language(self, reports: list[Any], person_id: int) -> str | None:
-        langs = [self.message_language[r.message_id] for r in reports
-                 if r.message_id in self.message_language]
-        if langs:
-            return Counter(langs).most_common(1)[0][0]
-        return self.person_language.get(person_id)
+    def language(self, reports: list[Any], person_id: int,
+                 allowed: tuple[str, ...]) -> str | None:
+        """The reported messages' language, each weighted by its length (one report of a
+        message counts once); the person's own language when no message says, if it is
+        one of ``allowed``."""
+        from classifiers.language import weighted_language
+
+        messages = {r.message_id for r in reports if r.message_id in self.message_language
+                    and self.message_language[r.message_id][0] in allowed}
+        found = weighted_language(self.message_language[m] for m in sorted(messages))
+        if found:
+            return found
+        own = self.person_language.get(person_id)
+        return own if own in allowed else None
 
 
 def _scores(session: Session, reports: list[Any]) -> dict[tuple[str, int], dict[str, float]]:

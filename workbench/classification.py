@@ -35,7 +35,8 @@ from workbench.settings import Settings
 log = logging.getLogger(__name__)
 
 #: The report category a flagged label opens.
-LABEL_CATEGORY = {"abusive": "harassment", "hate": "hate", "spam_scam": "spam_scam"}
+LABEL_CATEGORY = {"abusive": "harassment", "hate": "hate", "spam_scam": "spam_scam",
+                  "extortion": "extortion"}
 
 #: Automation: above ``threshold`` for ``label``, apply ``action`` provisionally (automated,
 #: reviewable, reversible) and leave the case for a moderator to review.
@@ -70,7 +71,7 @@ def classify_messages(session: Session, message_ids: list[int],
     The result's ``flags`` and ``model_version`` are for ``apply_automation``, which the
     caller runs after filing ``report_ids`` into cases (see ``queues.jobs``).
     """
-    from classifiers.language import detect_languages
+    from classifiers.language import DEFAULT_LANGUAGES, reader_languages
 
     rows = session.execute(
         select(Message.id, Message.text, Message.language, Message.sender_account_id,
@@ -80,10 +81,13 @@ def classify_messages(session: Session, message_ids: list[int],
     ).all()
     if not rows:
         return {"messages": 0, "flags": [], "model_version": None}
-    model = _model(settings)
+    from classifiers.text_lexicon import LexiconLayer
+
+    model = LexiconLayer(_model(settings))
     texts = [r.text for r in rows]
     scores = model.score(texts)
-    languages = detect_languages(texts)
+    allowed = settings.languages or DEFAULT_LANGUAGES
+    languages = reader_languages(texts, allowed)
     flags: list[Flag] = []
     score_rows = []
     for row, score, language in zip(rows, scores, languages, strict=True):
@@ -96,7 +100,7 @@ def classify_messages(session: Session, message_ids: list[int],
                            "explanation": explanation, "created_at": utcnow()})
         flags += [Flag("message", row.id, row.sender_account_id, row.platform_id, label,
                        score[label]) for label in flagged]
-        if row.language is None:
+        if row.language not in allowed:  # a platform's own hint is kept when it is one of ours
             session.execute(update(Message).where(Message.id == row.id)
                             .values(language=language))
     insert_new(session, ClassifierScore, score_rows,

@@ -37,6 +37,8 @@ class Category(StrEnum):
     UNDERAGE_USER = "underage_user"
     SELF_HARM = "self_harm"
     VIOLENT_THREAT = "violent_threat"
+    #: A demand backed by leverage ("pay, or the photo goes to your family"), sextortion too.
+    EXTORTION = "extortion"
     FRAUD = "fraud"
     IMPERSONATION = "impersonation"
     NCII = "ncii"

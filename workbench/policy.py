@@ -26,12 +26,15 @@ from workbench.settings import Settings
 #:   impersonation by morphed images (non-consensual intimate imagery): removal within
 #:   24 h, shortened to 2 h by the 2026 amendment.
 #: - Internal targets, shorter than any rule: threats to life, self-harm and child safety
-#:   are handled within hours because the harm may be happening now.
+#:   are handled within hours because the harm may be happening now. Extortion and
+#:   sextortion too: the demand comes with a deadline of its own and victims are pushed
+#:   towards paying or self-harm within hours (Bharatiya Nyaya Sanhita 2023 s.308).
 DEFAULT_DEADLINE_HOURS: dict[str, float] = {
     Category.NCII.value: 2,
     Category.CHILD_SAFETY.value: 2,
     Category.SELF_HARM.value: 1,
     Category.VIOLENT_THREAT.value: 2,
+    Category.EXTORTION.value: 2,
     Category.SEXUAL_CONTENT.value: 24,
     Category.UNDERAGE_USER.value: 24,
     Category.IMPERSONATION.value: 24,
@@ -49,6 +52,7 @@ DEFAULT_SEVERITY: dict[str, float] = {
     Category.NCII.value: 10,
     Category.SELF_HARM.value: 9,
     Category.VIOLENT_THREAT.value: 9,
+    Category.EXTORTION.value: 9,
     Category.UNDERAGE_USER.value: 7,
     Category.SEXUAL_CONTENT.value: 6,
     Category.HATE.value: 6,
@@ -65,7 +69,7 @@ DEFAULT_SEVERITY: dict[str, float] = {
 DEFAULT_ROUTING_RULES: list[dict[str, Any]] = [
     {"queue": "live", "live": True},
     {"queue": "urgent-safety", "categories": ["self_harm", "child_safety", "violent_threat",
-                                              "ncii"]},
+                                              "ncii", "extortion"]},
     {"queue": "hindi", "languages": ["hi", "hi-Latn"]},
     {"queue": "general"},
 ]
@@ -76,6 +80,8 @@ class CasePolicy:
     deadline_hours: dict[str, float]
     severity: dict[str, float]
     routing_rules: list[dict[str, Any]]
+    #: The languages a case may be in (``WORKBENCH_LANGUAGES``); others are not assigned.
+    languages: tuple[str, ...] = ("en", "hi", "hi-Latn")
 
     def deadline_for(self, category: str) -> float:
         return self.deadline_hours.get(category, self.deadline_hours[Category.OTHER.value])
@@ -115,4 +121,5 @@ def case_policy(settings: Settings, session: Session | None = None) -> CasePolic
         deadline_hours={**DEFAULT_DEADLINE_HOURS, **settings.deadline_hours},
         severity={**DEFAULT_SEVERITY, **settings.severity},
         routing_rules=stored or list(settings.routing_rules) or DEFAULT_ROUTING_RULES,
+        languages=tuple(settings.languages) or CasePolicy.languages,
     )

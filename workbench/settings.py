@@ -103,6 +103,9 @@ class Settings:
     # Classifier automation (JSON list; see workbench.classification for the default).
     automation_rules: list[Any] = field(default_factory=list)
     text_model: str = "text"
+    # Languages message identification may answer with (JSON list; empty means
+    # classifiers.language.DEFAULT_LANGUAGES: en, hi, hi-Latn); anything else is "und".
+    languages: list[Any] = field(default_factory=list)
     # Console depth: strike thresholds (JSON list; defaults in actions.strikes), minutes a
     # bulk decision may be undone, the distressing categories (JSON list; defaults in
     # workbench.wellness) and the UTC time (HH:MM) at which a moderator's day starts.
@@ -273,6 +276,16 @@ def _check_legal(settings: Settings) -> None:
         raise SettingsError(str(exc)) from None
 
 
+def _check_languages(settings: Settings) -> None:
+    """The identified languages must be ones ``classifiers.language`` can tell apart."""
+    from classifiers.language import LanguageConfigError, check_languages
+
+    try:
+        check_languages(settings.languages)
+    except LanguageConfigError as exc:
+        raise SettingsError(f"{ENV_PREFIX}LANGUAGES: {exc}") from None
+
+
 def _secret_key(instance_dir: Path) -> str:
     """The key kept in ``instance/secret_key``, generated on first use."""
     path = instance_dir / "secret_key"
@@ -318,6 +331,7 @@ def load_settings(
     _check_legal(settings)
     _check_password_hash(settings)
     _check_console_depth(settings)
+    _check_languages(settings)
     settings = _check_storage(settings)
     _check_production(settings)
     if settings.redis_url:

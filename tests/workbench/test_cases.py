@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.conftest import PlatformApi, run_jobs
 from workbench.cases import PriorityInputs, priority
 from workbench.extensions import db
-from workbench.models import Case
+from workbench.models import Case, Message
 from workbench.policy import DEFAULT_DEADLINE_HOURS
 
 BASE = PriorityInputs(severity=5, classifier_score=0.0, distinct_reporters=1,
@@ -100,3 +100,60 @@ def test_a_new_report_rescores_its_case(app: Flask, platforms: dict[str, Platfor
         case = db.session.scalars(select(Case)).one()
         assert case.priority > before and case.primary_category == "violent_threat"
         assert case.queue == "urgent-safety"
+
+
+def test_a_hinglish_report_takes_its_case_to_the_hindi_queue(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    api = platforms["calls"]
+    texts = {
+        "m-en": "you are so annoying",
+        "m-hinglish": "yaar kal se mujhe baar baar message kyun kar raha hai, main tujhe "
+                      "block kar dungi aur sabko bata dungi, pagal hai kya tu",
+        "m-french": "Bonjour tout le monde, comment ça va aujourd'hui mes amis",
+    }
+    r = api.post("/api/v1/messages", {"messages": [
+        {"id": mid, "conversation_id": "c1", "sender_id": "bully", "recipient_id": "victim",
+         "text": text, "sent_at": "2026-11-20T10:00:00Z", **({"language": "fr"}
+                                                              if mid == "m-french" else {})}
+        for mid, text in texts.items()]})
+    assert r.status_code == 202
+    run_jobs(app)
+    now = datetime.now(UTC).replace(microsecond=0)
+    r = api.post("/api/v1/reports", {"reports": [
+        _report(1, "bully", "harassment", now, message_id="m-en")]})
+    assert r.status_code == 202
+    run_jobs(app)
+    with app.app_context():
+        case = db.session.scalars(select(Case)).one()
+        assert (case.language, case.queue) == ("en", "general")
+    r = api.post("/api/v1/reports", {"reports": [
+        _report(2, "bully", "harassment", now, message_id="m-hinglish"),
+        _report(3, "bully", "harassment", now, message_id="m-french")]})
+    assert r.status_code == 202
+    run_jobs(app)
+    with app.app_context():
+        case = db.session.scalars(select(Case)).one()
+        assert case.report_count == 3
+        # The longest reported content is Hinglish; the platform's "fr" hint is not kept.
+        assert (case.language, case.queue) == ("hi-Latn", "hindi")
+        languages = set(db.session.scalars(select(Message.language)))
+        assert languages <= {"en", "hi", "hi-Latn", "und"}
+
+
+def test_a_persons_own_language_is_used_only_when_it_is_a_configured_one(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    api = platforms["calls"]
+    r = api.post("/api/v1/accounts", {"accounts": [
+        {"id": "fr-user", "username": "amelie", "languages": ["fr"]},
+        {"id": "hi-user", "username": "priya", "languages": ["hi", "en"]}]})
+    assert r.status_code == 202, r.get_data(as_text=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    r = api.post("/api/v1/reports", {"reports": [
+        _report(1, "fr-user", "harassment", now), _report(2, "hi-user", "harassment", now)]})
+    assert r.status_code == 202
+    run_jobs(app)
+    with app.app_context():
+        cases = {c.queue: c.language for c in db.session.scalars(select(Case))}
+        assert cases == {"general": None, "hindi": "hi"}

@@ -164,3 +164,21 @@ def test_moderator_decisions_become_labelled_texts_for_retraining(
         labels = decision_labels(db.session)
     got = dict(zip(labels.text, labels.label, strict=True))
     assert got == {"tu pagal hai kya bewakoof": "abusive", "kal milte hain": "none"}
+
+
+def test_hinglish_abuse_with_a_coin_demand_opens_abuse_and_extortion_reports(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    text = "tu bahut badi chutiya hai, 500 coins bhej warna photo leak"
+    _send(platforms["calls"], {"m-extort": text})
+    run_jobs(app)
+    with app.app_context():
+        reports = db.session.scalars(select(Report)).all()
+        assert {r.category for r in reports} == {"harassment", "extortion"}
+        case = db.session.get(Case, reports[0].case_id)
+        assert case.primary_category == "extortion" and case.language == "hi-Latn"
+        assert case.queue == "urgent-safety"
+        score = db.session.scalars(select(ClassifierScore)).one()
+        assert score.flagged == {"labels": ["abusive", "extortion"]}
+        abusive = {text[s:e] for s, e, _ in score.explanation["abusive"]}
+        assert "chutiya" in abusive

@@ -38,3 +38,11 @@ def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str, w
     with pytest.raises(SettingsError) as err:
         load_settings(environ={"WORKBENCH_INSTANCE_DIR": str(tmp_path), name: value})
     assert str(err.value).startswith(name) and words in str(err.value)
+
+
+def test_the_languages_setting_is_checked_at_start_up(tmp_path: Path) -> None:
+    environ = {"WORKBENCH_INSTANCE_DIR": str(tmp_path), "WORKBENCH_LANGUAGES": '["en", "xx"]'}
+    with pytest.raises(SettingsError, match="WORKBENCH_LANGUAGES: unsupported"):
+        load_settings(environ=environ)
+    environ["WORKBENCH_LANGUAGES"] = '["en", "hi", "hi-Latn", "ta"]'
+    assert load_settings(environ=environ).languages == ["en", "hi", "hi-Latn", "ta"]

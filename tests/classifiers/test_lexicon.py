@@ -1,0 +1,93 @@
+"""The Hindi and Hinglish abuse lexicon: its spellings, categories and spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.explain import merge_spans
+from classifiers.lexicon import (
+    CATEGORIES,
+    LexiconError,
+    fold,
+    parse_lexicon,
+    shipped_lexicon,
+)
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    return [(text[h.start:h.end], h.entry.category) for h in shipped_lexicon().hits(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "tu chutiya hai", "tu chootiya hai", "tu ch*tiya hai", "tu ch**tiya hai",
+    "tu c h u t i y a hai", "tu CHUUUTIYAAA hai", "tu chut1ya hai", "tu chutia hai",
+    "तू चूतिया है", "तू चुतिया है",
+])
+def test_spellings_people_use_find_the_same_term(text: str) -> None:
+    assert [category for _, category in _found(text)] == ["sexual_slur"]
+
+
+def test_transliteration_folds() -> None:
+    assert fold("kameene") == fold("kamine")
+    assert fold("chhinaal") == fold("chinaal")
+    assert fold("haramzaade") == fold("haramjade")
+    assert fold("kutte") == fold("kute")
+    assert fold("bhadwa") == fold("bhadva")
+    assert fold("भोसड़ी") == fold("भोसडी")
+
+
+def test_phrases_match_apart_or_together_and_spans_point_at_the_original() -> None:
+    text = "abe BEHEN-CHOD, tujhe jaan se maar dunga"
+    assert _found(text) == [("BEHEN-CHOD", "sexual_slur"),
+                            ("jaan se maar dunga", "threat")]
+    assert _found("behenchod") == [("behenchod", "sexual_slur")]
+
+
+def test_caste_and_religious_slurs_are_evidence_for_hate() -> None:
+    scores = shipped_lexicon().scores("saale bhangi log")
+    assert scores["hate"] >= 0.9 and scores["abusive"] >= 0.9
+    assert shipped_lexicon().scores("saale kahin ke")["hate"] == 0.0
+
+
+@pytest.mark.parametrize("text", [
+    "chhod do yaar, kal baat karte hain", "mujhe ek anda chahiye", "kala rang acha hai",
+    "I will see you at the market tomorrow", "hijra samaj ke adhikar", "masked *** words",
+])
+def test_harmless_text_has_no_hits(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_every_entry_has_a_known_category_and_severity() -> None:
+    entries = shipped_lexicon().entries
+    assert len(entries) > 200
+    assert {e.category for e in entries} == set(CATEGORIES)
+    assert {e.severity for e in entries} <= {1, 2, 3}
+    with pytest.raises(LexiconError, match="line 1"):
+        parse_lexicon(["gaali\tswearing\t2"])
+
+
+def test_lexicon_spans_come_first_in_explanations() -> None:
+    merged = merge_spans([(3, 10, 0.95)], [(0, 2, 0.5), (4, 8, 0.9), (11, 14, 0.1)], top_k=8)
+    assert merged == [(3, 10, 0.95), (0, 2, 0.5), (11, 14, 0.1)]
+
+
+@pytest.mark.parametrize("text", [
+    "Rand Paul mocks Clinton", "she graduated magna cum laude", "the Comstock Lode",
+    "a fire sale at the Yankees", "Bc he is trash", "not b/c it is funny",
+    "Didn't try, g and I decided not to head out", "It's ok, at least he is around",
+])
+def test_english_words_that_fold_like_hindi_terms_are_not_abuse(text: str) -> None:
+    assert max(shipped_lexicon().scores(text).values()) == 0.0
+
+
+def test_mild_terms_count_in_hinglish_context() -> None:
+    assert shipped_lexicon().scores("saala kutta kahin ka")["abusive"] > 0.5
+    assert shipped_lexicon().scores("saala")["abusive"] > 0
+
+
+def test_batch_scores_equal_one_text_at_a_time() -> None:
+    texts = ["tu ch*tiya hai", "BEHEN-CHOD", "saale bhangi log", "a fire sale",
+             "तू चूतिया है, भोसडी के", "bhosdi ke", "kutte ki aulaad", "hello there", ""]
+    lexicon = shipped_lexicon()
+    assert lexicon.scores_batch(texts) == [lexicon.scores(t) for t in texts]
+    assert sum(s["abusive"] > 0.5 for s in lexicon.scores_batch(texts)) == 6
