@@ -441,6 +441,19 @@ def retry_dead(session: Session, delivery_id: int, moderator_id: int | None) -> 
     d = session.get_one(EnforcementDelivery, delivery_id)
     if d.state != DeliveryState.DEAD.value:
         raise ValueError(f"delivery {delivery_id} is {d.state}, not dead")
+    _due_now(session, d, moderator_id)
+
+
+def send_now(session: Session, delivery_id: int, moderator_id: int | None) -> None:
+    """Send a delivery now: a dead-lettered one once more, or one waiting out its backoff
+    (after the platform is fixed, nobody should wait for the next try)."""
+    d = session.get_one(EnforcementDelivery, delivery_id)
+    if d.state not in (DeliveryState.DEAD.value, PENDING):
+        raise ValueError(f"delivery {delivery_id} is {d.state}: nothing to send again")
+    _due_now(session, d, moderator_id)
+
+
+def _due_now(session: Session, d: EnforcementDelivery, moderator_id: int | None) -> None:
     d.state = PENDING
     d.next_attempt_at = utcnow()
     record(session, "delivery.retried", "enforcement_delivery", d.id,

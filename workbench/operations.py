@@ -209,6 +209,43 @@ def delivery_overview(session: Session) -> list[PlatformDeliveries]:
 
 
 @dataclass(frozen=True)
+class FailingPlatform:
+    """A platform whose deliveries are failing: what a banner on every page says."""
+
+    platform: str
+    #: Deliveries that failed at least once and wait for their next try.
+    retrying: int
+    dead: int
+    #: When the oldest of them was created: how long actions have not reached it.
+    since: datetime | None
+    #: The class of the latest failure ("refused", "5xx", ...), never the platform's words.
+    last_error: str | None
+
+
+def failing_platforms(session: Session) -> list[FailingPlatform]:
+    """Platforms with deliveries that failed and are retrying, or were dead-lettered."""
+    d = EnforcementDelivery
+    failing = (d.state == DeliveryState.DEAD.value) | (
+        (d.state == DeliveryState.PENDING.value) & (d.attempts > 0))
+    rows = session.execute(
+        select(Platform.slug, d.state, func.count(d.id), func.min(d.created_at), func.max(d.id))
+        .join(Platform, Platform.id == d.platform_id).where(failing)
+        .group_by(Platform.slug, d.state)).all()
+    by_slug: dict[str, dict[str, Any]] = {}
+    for slug, state, n, since, last_id in rows:
+        entry = by_slug.setdefault(slug, {"retrying": 0, "dead": 0, "since": since,
+                                          "last_id": last_id})
+        entry["retrying" if state == DeliveryState.PENDING.value else "dead"] += int(n)
+        entry["since"] = min(entry["since"], since)
+        entry["last_id"] = max(entry["last_id"], last_id)
+    errors = dict(session.execute(select(d.id, d.last_error).where(
+        d.id.in_([e["last_id"] for e in by_slug.values()]))).all()) if by_slug else {}
+    return [FailingPlatform(slug, e["retrying"], e["dead"], _utc(e["since"]),
+                            errors.get(e["last_id"]))
+            for slug, e in sorted(by_slug.items())]
+
+
+@dataclass(frozen=True)
 class DeadDelivery:
     id: int
     platform: str

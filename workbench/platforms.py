@@ -69,6 +69,22 @@ def register_platform(
     return PlatformCredentials(slug=slug, key_id=key_id, secret=secret)
 
 
+def set_webhook_url(session: Session, platform_id: int, url: str | None, *,
+                    moderator_id: int) -> Platform:
+    """Point a platform's webhooks somewhere else (audited, old and new); the caller
+    commits. Deliveries still waiting go to the new address at their next try."""
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise PlatformError(f"no platform {platform_id}")
+    url = (url or "").strip() or None
+    if url is not None:
+        check_url(url)
+    old, platform.webhook_url = platform.webhook_url, url
+    record(session, "platform.webhook_changed", "platform", platform.id,
+           actor_type="moderator", actor_id=str(moderator_id), data={"from": old, "to": url})
+    return platform
+
+
 def check_url(url: str, policy: WebhookPolicy | None = None) -> None:
     """Refuse a webhook URL the policy (by default the app's settings) does not allow."""
     if policy is None:

@@ -74,3 +74,18 @@ def init_app(app: Flask, settings: Settings) -> None:
     admin.add_view(OwnAccountView(name="My account", endpoint="account",
                                   url="/admin/account"))
     app.extensions["workbench.console"] = admin
+    app.context_processor(_failing_platforms)
+
+
+def _failing_platforms() -> dict[str, object]:
+    """Platforms whose deliveries fail, for the banner on every console page: a decision
+    that says "done" while nothing reaches the platform must not go unnoticed."""
+    from flask import request
+    from flask_login import current_user
+
+    from workbench.extensions import db
+    from workbench.operations import failing_platforms
+
+    if not request.path.startswith("/admin") or not current_user.is_authenticated:
+        return {}
+    return {"failing_platforms": failing_platforms(db.session)}

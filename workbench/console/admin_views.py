@@ -129,6 +129,20 @@ class PlatformsView(ConsoleView):
         return self.render("console/platforms.html", platforms=platforms,
                            new_secret=credentials)
 
+    @expose("/<int:platform_id>/webhook", methods=["POST"])
+    def set_webhook(self, platform_id: int) -> Any:
+        """Point the platform's webhooks elsewhere: checked as at registration, audited."""
+        from workbench.platforms import PlatformError, set_webhook_url
+
+        with form_work(PlatformError) as done:
+            platform = set_webhook_url(db.session, platform_id,
+                                       request.form.get("webhook_url"),
+                                       moderator_id=current_user.id)
+        if done.ok:
+            flash(f"Webhooks of {platform.slug} now go to {platform.webhook_url or 'nowhere'}.",
+                  "success")
+        return redirect(url_for(".index"))
+
     @expose("/<int:platform_id>/active", methods=["POST"])
     def set_active(self, platform_id: int) -> Any:
         platform = db.session.get(Platform, platform_id)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from actions.appeals import AppealError, decide_appeal
-from actions.delivery import retry_dead
+from actions.delivery import send_now
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.enums import AppealStatus, DeliveryState
@@ -77,7 +77,8 @@ class AppealsView(ConsoleView):
 
 
 class DeliveriesView(ConsoleView):
-    """Enforcement deliveries per platform and state; dead-lettered ones can be retried."""
+    """Enforcement deliveries per platform and state; dead-lettered and waiting ones can be
+    sent again now."""
 
     permission = Permission.DELIVERIES
 
@@ -107,7 +108,7 @@ class DeliveriesView(ConsoleView):
         if db.session.get(EnforcementDelivery, delivery_id) is None:
             abort(404)
         with form_work(ValueError) as done:
-            retry_dead(db.session, delivery_id, current_user.id)
+            send_now(db.session, delivery_id, current_user.id)
         if not done.ok:
             return redirect(url_for(".index"))
         from queues.enforce import enqueue_deliveries

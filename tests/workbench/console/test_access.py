@@ -95,6 +95,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("GET", "/admin/platforms/", {"admin"}),
         ("POST", "/admin/platforms/create", {"admin"}),
         ("POST", "/admin/platforms/1/active", {"admin"}),
+        ("POST", "/admin/platforms/1/webhook", {"admin"}),
     ]
 
 
