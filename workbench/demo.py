@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,8 @@ import urllib.request
 from types import FrameType
 
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from queues.connection import EmbeddedRedis
 from workbench import database
@@ -44,16 +47,30 @@ def _wait_for_http(url: str, procs: list[subprocess.Popen[bytes]]) -> bool:
     return False
 
 
-def _seed_once(app: Flask) -> None:
+def _seed_once(app: Flask, host: str, port: int) -> None:
     from workbench.extensions import db
     from workbench.seed import demo_present, seed_demo_data
 
     with app.app_context():
         if demo_present(db.session):
             print("Demo data already present: reusing it.")
-            return
-        print("Seeding the demo data (once)...")
-        seed_demo_data(db.session, app.extensions[SETTINGS_KEY], progress=True)
+        else:
+            print("Seeding the demo data (once)...")
+            seed_demo_data(db.session, app.extensions[SETTINGS_KEY], progress=True)
+        _point_sink_at(db.session, host, port)
+
+
+def _point_sink_at(session: Session, host: str, port: int) -> None:
+    """The demo platforms' webhooks go to this demo's own sink, on whatever port it serves
+    (served on another port, every delivery used to fail while each decision said done)."""
+    from workbench.models import Platform
+
+    sink = re.compile(r"^http://[^/]+(/demo/platforms/[^/]+/webhook)$")
+    for platform in session.scalars(select(Platform)):
+        match = sink.match(platform.webhook_url or "")
+        if match:
+            platform.webhook_url = f"http://{host}:{port}{match.group(1)}"
+    session.commit()
 
 
 def _print_welcome(url: str) -> None:
@@ -83,7 +100,7 @@ def run_demo(app: Flask, host: str, port: int, *, exit_after_start: bool = False
         print(f"error: {host}:{port} is already in use; stop what runs there or pass --port")
         return 2
     database.upgrade(settings.database_url)
-    _seed_once(app)
+    _seed_once(app, host, port)
     embedded = None
     redis_url = settings.redis_url
     if not redis_url:

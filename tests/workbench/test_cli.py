@@ -171,6 +171,9 @@ def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"http://127.0.0.1:{port}/" in result.stdout
     assert "moderator@demo.local" in result.stdout and "demo-moderator-harbour" in result.stdout
+    # The demo platforms' webhooks go to the sink of this demo, on this port.
+    listing = run(env, "platforms", "list").stdout
+    assert f"http://127.0.0.1:{port}/demo/platforms/harmoni-calls/webhook" in listing
     # Everything it started has stopped: the port is free again.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
