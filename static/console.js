@@ -47,6 +47,11 @@
     form.querySelector("#verdict-title").textContent = button.dataset.label;
     var reach = button.dataset.reach || "";
     form.querySelector("#verdict-reach").textContent = reach || "nobody: the case closes with no action";
+    // The reason offered first is the category reported about the item decided on:
+    // the button's own item, else the first evidence block (the page's default).
+    var select = form.querySelector("#policy-reason");
+    var wanted = button.dataset.reason || data.defaultReason || "";
+    if (wanted && select.querySelector('option[value="' + CSS.escape(wanted) + '"]')) select.value = wanted;
     var dismiss = verdict === "dismiss";
     var reason = form.querySelector("#reason-label");
     reason.hidden = dismiss;
@@ -124,6 +129,10 @@
     var media = event.target.closest(".media");
     if (media) media.classList.add("revealed");
   });
+
+  // Back from a form inside a closed <details> (the reports): open it again.
+  var anchored = window.location.hash.length > 1 && document.getElementById(window.location.hash.slice(1));
+  if (anchored && anchored.tagName === "DETAILS") anchored.open = true;
 
   if (window.location.hash === "#end-call") {
     var endCall = document.getElementById("end-call");

@@ -17,7 +17,7 @@ from actions.decisions import CaseDecision, Decision, decide_case
 from actions.enforcement import ActionRequest, apply_action, check_authority
 from actions.statements import POLICY_REASONS
 from actions.strikes import StrikePolicy
-from workbench.enums import ActionType, Role
+from workbench.enums import ActionType, Category, Role
 from workbench.settings import Settings
 
 
@@ -81,6 +81,11 @@ def default_reason(category: str | None, reasons: dict[str, Any]) -> str:
     return reason if reason in reasons else "other"
 
 
+def decided_category(policy_reason: str, fallback: str | None) -> str | None:
+    """The category a decision is recorded under: its policy reason when that names one."""
+    return policy_reason if policy_reason in set(Category) else fallback
+
+
 def offered(role: str) -> list[Verdict]:
     """The verdicts a role is shown (the server checks again on submit)."""
     return [v for v in VERDICTS if not v.senior_only or role == Role.SENIOR.value]
@@ -111,6 +116,8 @@ def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm,
                            decision=Decision.DISMISSED, note=form.facts)
     if form.policy_reason not in reasons:
         raise VerdictError("choose a policy reason from the list")
+    # The decision is recorded under the reason chosen, not the case's worst category.
+    category = decided_category(form.policy_reason, category)
     target: dict[str, int] = {}
     if verdict.target is not None:
         if form.target_kind not in {"message", "recording", "call"} or not form.target_id:

@@ -182,7 +182,8 @@ class CaseView(ConsoleView):
         # Committed before reading the case: a commit expires every loaded row, and the
         # page would then reload each one as the template touches it.
         db.session.commit()
-        ctx = load_case(db.session, case_id)
+        ctx = load_case(db.session, case_id,
+                        severity=case_policy(settings(), db.session).severity_of)
         if ctx is None:
             abort(404)
         _remember(case_id)
@@ -207,7 +208,7 @@ class CaseView(ConsoleView):
             can_mark=allowed(Permission.REPORTERS),
             prefs=preferences(db.session, me),
             can_act=allowed(Permission.TRIAGE), verdicts=offered(current_user.role),
-            reasons=reasons, default_reason=default_reason(ctx.case.primary_category, reasons),
+            reasons=reasons, default_reason=default_reason(ctx.lead_category, reasons),
             person_reach=person_reach.describe(), reach_accounts=person_reach.accounts,
             in_force=in_force(ctx.actions), colleagues=colleagues,
             previous=_previous(case_id), keys=NAVIGATION_KEYS,
