@@ -50,12 +50,22 @@
     // The reason offered first is the category reported about the item decided on:
     // the button's own item, else the first evidence block (the page's default).
     var select = form.querySelector("#policy-reason");
-    var wanted = button.dataset.reason || data.defaultReason || "";
+    // A welfare case offers no punitive reason by default: the moderator chooses one.
+    var wanted = data.welfare === "yes" ? "" : (button.dataset.reason || data.defaultReason || "");
     if (wanted && select.querySelector('option[value="' + CSS.escape(wanted) + '"]')) select.value = wanted;
-    var dismiss = verdict === "dismiss";
+    if (!wanted) select.value = "";
+    // Dismissal takes no reason; safety resources are recorded under the welfare reason.
+    var dismiss = verdict === "dismiss" || verdict === "welfare_check";
     var reason = form.querySelector("#reason-label");
     reason.hidden = dismiss;
     form.querySelector("#policy-reason").required = !dismiss;
+    // On a welfare case a punitive decision says why it is not safety resources instead.
+    var why = form.querySelector("#why-label");
+    if (why) {
+      var punitive = data.welfare === "yes" && !dismiss;
+      why.hidden = !punitive;
+      form.querySelector("#why-not-welfare").required = punitive;
+    }
     show(form, form.querySelector("#verdict-confirm"));
   }
 

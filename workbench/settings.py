@@ -83,6 +83,10 @@ class Settings:
     strike_thresholds: list[Any] = field(default_factory=list)
     bulk_undo_minutes: int = 10
     distressing_categories: list[Any] = field(default_factory=list)
+    # The welfare path (JSON lists; defaults in actions.welfare): categories whose cases
+    # offer safety resources first, and the helplines a welfare check sends.
+    welfare_categories: list[Any] = field(default_factory=list)
+    welfare_helplines: list[Any] = field(default_factory=list)
     wellness_day_start: str = "00:00"
     # The demo stands in for the platforms: it accepts their webhooks at /demo/platforms/.
     demo_mode: bool = False
@@ -208,6 +212,12 @@ def _check_console_depth(settings: Settings) -> None:
         StrikePolicy.from_config(settings.strike_thresholds)
     except StrikeConfigError as exc:
         raise SettingsError(f"WORKBENCH_STRIKE_THRESHOLDS: {exc}") from None
+    from actions.welfare import WelfareError, WelfarePolicy
+
+    try:
+        WelfarePolicy.from_config(settings.welfare_categories, settings.welfare_helplines)
+    except WelfareError as exc:
+        raise SettingsError(f"{ENV_PREFIX}WELFARE_{(exc.field or '').upper()}: {exc}") from None
     for name, check in (("DISTRESSING_CATEGORIES", distressing_categories),
                         ("WELLNESS_DAY_START", day_start_offset)):
         try:

@@ -78,3 +78,25 @@ def test_the_reason_follows_the_item_decided_about(app: Flask, world: World,
     wide.press("Escape")
     wide.press("w")  # the person, for the lead evidence: the threat in the recording
     assert page.locator("#policy-reason").input_value() == "violent_threat"
+
+
+def test_a_self_harm_case_sends_safety_resources_with_one_key(app: Flask, world: World,
+                                                             wide: Console) -> None:
+    from tests.workbench.console.test_welfare import _self_harm
+
+    _self_harm(app, world)
+    wide.sign_in(STAFF["moderator"])
+    wide.goto(f"/admin/case/{world.case_id}")
+    page = wide.page
+    page.locator("form[action$='/claim'] button").click()
+    page.wait_for_selector("#welfare")
+    wide.press("m")  # a punitive choice: no reason chosen, and it must say why
+    assert page.locator("#policy-reason").input_value() == ""
+    assert page.locator("#why-not-welfare").is_visible()
+    wide.press("Escape")
+    wide.press("s")
+    assert "Send safety resources" in page.locator("#verdict-title").inner_text()
+    assert not page.locator("#why-not-welfare").is_visible()
+    assert not page.locator("#policy-reason").is_visible()
+    wide.submit("Enter")
+    assert "Done: send safety resources" in page.content()

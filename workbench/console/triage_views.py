@@ -25,8 +25,9 @@ from workbench.console.acting import (
     default_reason,
     offered,
     policy_reasons,
+    welfare_policy,
 )
-from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Category, Role
+from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording
 from workbench.models.audit import record
@@ -199,6 +200,10 @@ class CaseView(ConsoleView):
 
         reporter_ids = {r.Report.reporter_account_id for r in ctx.reports
                         if r.Report.reporter_account_id}
+        welfare = welfare_policy(settings())
+        welfare_case = welfare.applies(set(ctx.case.categories or {}) | {ctx.lead_category})
+        verdicts = [v for v in offered(current_user.role)
+                    if v.action is not ActionType.WELFARE_CHECK or welfare_case]
         return self.render(
             "console/case.html", ctx=ctx, holding=holding, assignee=assignee,
             strikes=strike_summary(db.session, ctx.person.id,
@@ -207,8 +212,10 @@ class CaseView(ConsoleView):
             marked=marked_reporters(db.session, reporter_ids),
             can_mark=allowed(Permission.REPORTERS),
             prefs=preferences(db.session, me),
-            can_act=allowed(Permission.TRIAGE), verdicts=offered(current_user.role),
-            reasons=reasons, default_reason=default_reason(ctx.lead_category, reasons),
+            can_act=allowed(Permission.TRIAGE), verdicts=verdicts,
+            welfare_case=welfare_case, helplines=welfare.helplines,
+            reasons=reasons, default_reason="" if welfare_case
+            else default_reason(ctx.lead_category, reasons),
             person_reach=person_reach.describe(), reach_accounts=person_reach.accounts,
             in_force=in_force(ctx.actions), colleagues=colleagues,
             previous=_previous(case_id), keys=NAVIGATION_KEYS,
@@ -232,13 +239,15 @@ class CaseView(ConsoleView):
             facts=(request.form.get("facts") or "").strip()[:5000] or None,
             target_kind=request.form.get("target_kind") or None,
             target_id=int(request.form["target_id"])
-            if request.form.get("target_id", "").isdigit() else None)
+            if request.form.get("target_id", "").isdigit() else None,
+            why_not_welfare=(request.form.get("why_not_welfare") or "").strip()[:2000] or None)
         try:
             outcome = carry_out(db.session, case_id, case.person_id, form,
                                 moderator_id=current_user.id, role=current_user.role,
                                 reasons=policy_reasons(settings()),
                                 category=case.primary_category,
-                                strikes=StrikePolicy.from_config(settings().strike_thresholds))
+                                strikes=StrikePolicy.from_config(settings().strike_thresholds),
+                                welfare=welfare_policy(settings()))
         except AuthorityError as exc:
             db.session.rollback()
             return _refused(case_id, str(exc), 403)
