@@ -57,6 +57,11 @@ class Settings:
     signature_tolerance_s: int = 300
     session_idle_minutes: int = 30
     claim_lock_minutes: int = 10
+    # Claim discipline: the most cases a moderator holds at once (0: no limit), and whether
+    # claiming another (the `n` key) gives back the earlier claims or is refused until the
+    # moderator finishes or releases them.
+    claims_per_moderator: int = 1
+    claim_next_releases: bool = True
     # Console sign-in: cookies only over HTTPS (turn off for plain-HTTP local runs), the
     # per-address rate limit, and the lockout after repeated failures on one account.
     secure_cookies: bool = True

@@ -29,7 +29,7 @@ from workbench.console.acting import (
 )
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
-from workbench.models import Case, CaseNote, Moderator, Platform, Recording
+from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
 from workbench.models.audit import record
 from workbench.policy import case_policy
 from workbench.storage import BlobStore, blob_store
@@ -125,15 +125,48 @@ class QueueView(ConsoleView):
     def next(self) -> Any:
         """Claim the most urgent free case in my queues and open it."""
         queue = request.form.get("queue") or None
+        limit, releases = settings().claims_per_moderator, settings().claim_next_releases
+        if not releases:
+            try:
+                triage.room_for_claim(db.session, current_user.id, limit)
+            except triage.ClaimError as exc:
+                return _refused_claim(str(exc))
         case_id = triage.claim_next(
             db.session, current_user.id, current_user.role, queues=_my_queues(),
             claim_lock=_claim_lock(), queue=queue,
             exclude_categories=_excluded_categories())
+        released = triage.release_beyond(db.session, current_user.id, case_id, limit) \
+            if case_id is not None else []
         db.session.commit()
+        _flash_released(released)
         if case_id is None:
             flash("Nothing left to claim in your queues.", "info")
             return redirect(url_for(".index"))
         return redirect(url_for("case.view", case_id=case_id))
+
+
+def _flash_released(released: list[int]) -> None:
+    if released:
+        flash("Given back to the queue first: " + ", ".join(f"case {i}" for i in released)
+              + " (one case at a time).", "info")
+
+
+def _refused_claim(message: str) -> Any:
+    from flask import render_template
+
+    return render_template("console/refused.html", title="Finish your case first",
+                           message=message, back=url_for("queue.index")), 409
+
+
+def _holder_text(case: Case) -> str:
+    """Who holds a case and since when, for a page that says why nothing happened."""
+    holder = db.session.get(Moderator, case.assignee_id) if case.assignee_id else None
+    if holder is None or case.status != CaseStatus.CLAIMED.value:
+        return f"Case {case.id} is {case.status}; nothing was changed."
+    since = f" since {case.claimed_at:%H:%M} UTC" if case.claimed_at else ""
+    return (f"Case {case.id} is held by {holder.display_name or holder.email}{since}; "
+            "nothing was changed. It can be decided once they release it or their claim "
+            "lapses.")
 
 
 def _claim_lock() -> Any:
@@ -200,6 +233,10 @@ class CaseView(ConsoleView):
 
         reporter_ids = {r.Report.reporter_account_id for r in ctx.reports
                         if r.Report.reporter_account_id}
+        held_elsewhere = (ctx.case.status == CaseStatus.CLAIMED.value and not holding
+                          and ctx.case.assignee_id is not None
+                          and (ctx.case.last_activity_at or ctx.case.claimed_at or utcnow())
+                          >= utcnow() - _claim_lock())
         welfare = welfare_policy(settings())
         welfare_case = welfare.applies(set(ctx.case.categories or {}) | {ctx.lead_category})
         verdicts = [v for v in offered(current_user.role)
@@ -219,7 +256,8 @@ class CaseView(ConsoleView):
             person_reach=person_reach.describe(), reach_accounts=person_reach.accounts,
             in_force=in_force(ctx.actions), colleagues=colleagues,
             previous=_previous(case_id), keys=NAVIGATION_KEYS,
-            is_open=ctx.case.status in OPEN_CASE_STATUSES)
+            is_open=ctx.case.status in OPEN_CASE_STATUSES and not held_elsewhere,
+            held_elsewhere=held_elsewhere)
 
     @expose("/<int:case_id>/act", methods=["POST"])
     def act(self, case_id: int) -> Any:
@@ -230,8 +268,7 @@ class CaseView(ConsoleView):
         if not triage.try_claim(db.session, case_id, current_user.id, current_user.role,
                                 _claim_lock()):
             db.session.rollback()
-            return _refused(case_id, "Another moderator holds this case, or it is no longer "
-                            "open; nothing was changed.", 409)
+            return _refused(case_id, _holder_text(case), 409, title="Held by someone else")
         form = VerdictForm(
             key=request.form.get("decision", ""),
             policy_reason=request.form.get("policy_reason", ""),
@@ -295,11 +332,21 @@ class CaseView(ConsoleView):
     @expose("/<int:case_id>/claim", methods=["POST"])
     def claim(self, case_id: int) -> Any:
         require(Permission.TRIAGE)
+        limit, releases = settings().claims_per_moderator, settings().claim_next_releases
+        if not releases and case_id not in triage.held_by(db.session, current_user.id):
+            try:
+                triage.room_for_claim(db.session, current_user.id, limit)
+            except triage.ClaimError as exc:
+                return _refused_claim(str(exc))
         ok = triage.try_claim(db.session, case_id, current_user.id, current_user.role,
                               _claim_lock())
+        released = triage.release_beyond(db.session, current_user.id, case_id, limit) \
+            if ok else []
         db.session.commit()
+        _flash_released(released)
         if not ok:
-            flash("This case is held by someone else or no longer open.", "error")
+            case = db.session.get(Case, case_id)
+            flash(_holder_text(case) if case else "No such case.", "error")
         return redirect(url_for(".view", case_id=case_id))
 
     @expose("/<int:case_id>/release", methods=["POST"])
@@ -408,13 +455,13 @@ def _previous(case_id: int) -> int | None:
     return later[0] if later else None
 
 
-def _refused(case_id: int, message: str, status: int) -> Any:
+def _refused(case_id: int, message: str, status: int, title: str | None = None) -> Any:
     """Say why nothing was done, with the status a script can check."""
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error={"code": "refused", "message": message}), status
     from flask import render_template
 
-    return render_template("console/refused.html", message=message,
+    return render_template("console/refused.html", message=message, title=title,
                            back=url_for("case.view", case_id=case_id)), status
 
 
