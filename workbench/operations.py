@@ -209,6 +209,52 @@ def delivery_overview(session: Session) -> list[PlatformDeliveries]:
 
 
 @dataclass(frozen=True)
+class FailingPlatform:
+    """A platform whose deliveries keep failing: how many wait, since when, and why."""
+
+    platform_id: int
+    slug: str
+    failing: int
+    since: datetime
+    last_error_class: str | None
+
+    @property
+    def describe(self) -> str:
+        return f"{self.failing} deliver{'ies' if self.failing != 1 else 'y'} failing"
+
+
+def error_class(last_error: str | None) -> str | None:
+    """The kind of a delivery error, as a person scans for it (``NewConnectionError``,
+    ``HTTP 503``), without the long message around it."""
+    if not last_error:
+        return None
+    return last_error.split(":", 1)[0].strip()[:80] or None
+
+
+def failing_platforms(session: Session) -> list[FailingPlatform]:
+    """Platforms whose last delivery attempt failed: every delivery waiting for them (the
+    failed ones and those queued behind them), the oldest, and the last error's kind."""
+    d = EnforcementDelivery
+    pending = d.state == DeliveryState.PENDING.value
+    failed = dict(session.execute(
+        select(d.platform_id, func.max(d.id))
+        .where(pending, d.attempts > 0, d.last_error.is_not(None))
+        .group_by(d.platform_id)).all())
+    if not failed:
+        return []
+    last = dict(session.execute(select(d.id, d.last_error).where(
+        d.id.in_(list(failed.values())))).all())
+    rows = session.execute(
+        select(d.platform_id, Platform.slug, func.count(d.id), func.min(d.created_at))
+        .join(Platform, Platform.id == d.platform_id)
+        .where(pending, d.platform_id.in_(list(failed)))
+        .group_by(d.platform_id, Platform.slug)).all()
+    out = [FailingPlatform(pid, slug, int(n), since, error_class(last.get(failed[pid])))
+           for pid, slug, n, since in rows]
+    return sorted(out, key=lambda f: (-f.failing, f.slug))
+
+
+@dataclass(frozen=True)
 class DeadDelivery:
     id: int
     platform: str

@@ -11,7 +11,7 @@ from workbench.settings import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sign-in, defences, and every console view (each checks its own permission)."""
-    from workbench.console import auth, security, text
+    from workbench.console import auth, failures, security, text
     from workbench.console.admin_views import OwnAccountView, PlatformsView, StaffView
     from workbench.console.depth_views import (
         AuditView,
@@ -29,6 +29,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     security.init_app(app, settings)
     auth.init_app(app)
     text.register(app)
+    failures.init_app(app)
     # The platform API is signed per request; CSRF tokens are for browser forms.
     for name in ("api", "openapi"):
         if name in app.blueprints:
