@@ -100,3 +100,26 @@ def test_a_self_harm_case_sends_safety_resources_with_one_key(app: Flask, world:
     assert not page.locator("#policy-reason").is_visible()
     wide.submit("Enter")
     assert "Done: send safety resources" in page.content()
+
+
+#: The parts of the case page this layout adds; the rest of the console is checked apart.
+CASE_PARTS = [".case-head", ".evidence-col", ".decide-col", ".reports"]
+
+
+def test_the_case_page_has_no_serious_accessibility_violations(app: Flask, world: World,
+                                                               wide: Console) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    with app.app_context():
+        add_reports(world, 14, {"harassment": 40, "spam_scam": 20}, spread=True)
+    wide.sign_in(STAFF["moderator"])
+    wide.goto(f"/admin/case/{world.case_id}")
+    page = wide.page
+    page.locator("form[action$='/claim'] button").click()
+    page.wait_for_selector("[data-evidence]")
+    page.click("#reports-details summary")
+    results = Axe().run(page, context={"include": [[s] for s in CASE_PARTS]})
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+               for v in results.response["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
