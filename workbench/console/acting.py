@@ -133,6 +133,10 @@ def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm,
     reported = session.get(Case, case_id)
     categories = set((reported.categories or {}) if reported else {}) | {category or ""}
     if verdict.action is ActionType.WELFARE_CHECK:
+        if not welfare.applies(categories):
+            # Offered only where it applies; it closes a case with no strike, so not elsewhere.
+            raise VerdictError("safety resources close only cases reported for "
+                               + ", ".join(sorted(welfare.categories)))
         return _welfare_check(session, case_id, person_id, form, moderator_id=moderator_id,
                               role=role, reasons=reasons, welfare=welfare)
     try:

@@ -48,8 +48,16 @@ def test_a_self_harm_case_offers_safety_resources_first_and_no_punitive_default(
 
 def test_an_ordinary_case_offers_no_welfare_check(app: Flask, world: World,
                                                   signed_in) -> None:  # type: ignore[no-untyped-def]
-    page = _open(signed_in("moderator"), world)
+    client = signed_in("moderator")
+    page = _open(client, world)
     assert 'data-verdict="welfare_check"' not in page and "Tele-MANAS" not in page
+    # Sent anyway, it would close a threat case with no strike: refused.
+    response = post_form(client, f"/admin/case/{world.case_id}/act",
+                         {"decision": "welfare_check", "policy_reason": ""})
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalars(select(Action)).all() == []
+        assert db.session.get_one(Case, world.case_id).status == "claimed"
 
 
 def test_a_welfare_check_reaches_every_platform_with_the_helplines_and_no_strike(
