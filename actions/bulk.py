@@ -29,6 +29,7 @@ from workbench.enums import (
     ActionStatus,
     ActionType,
     CaseStatus,
+    Category,
     DeliveryEvent,
     Role,
 )
@@ -161,6 +162,10 @@ def bulk_decide(session: Session, case_ids: list[int], *, moderator_id: int, rol
     """
     _check_role(role)
     ids = _check_request(case_ids, decision, action_template, reason)
+    if category is None and action_template is not None \
+            and action_template.policy_reason in set(Category):
+        # Recorded under the reason chosen for the wave, not each case's worst category.
+        category = action_template.policy_reason
     known = set(session.scalars(select(Case.id).where(Case.id.in_(ids))))
     missing = [i for i in ids if i not in known]
     if missing:

@@ -27,6 +27,7 @@ from actions.strikes import (
 from workbench.bulk import insert_new
 from workbench.enums import (
     OPEN_CASE_STATUSES,
+    ActionType,
     CaseStatus,
     DeliveryEvent,
     ReportSource,
@@ -40,6 +41,8 @@ from workbench.models.reports import OPEN_CASE_PREDICATE
 class Decision(StrEnum):
     VIOLATION = "violation"
     DISMISSED = "dismissed"
+    #: Safety resources sent to a person at risk: the case is closed with no strike.
+    WELFARE = "welfare"
 
 
 class DecisionError(ValueError):
@@ -90,6 +93,9 @@ def decide_case(
         raise DecisionError(f"case {case_id} is claimed by another moderator")
     if decision is Decision.DISMISSED and action is not None:
         raise DecisionError("a dismissed case takes no action")
+    if decision is Decision.WELFARE and (action is None
+                                         or action.type is not ActionType.WELFARE_CHECK):
+        raise DecisionError("a welfare decision sends a welfare check, and nothing else")
     out = CaseDecision(case_id=case.id, action_id=None)
     if action is not None:
         check_authority(role, action)
@@ -97,8 +103,8 @@ def decide_case(
         out.action_id = applied.id
         out.delivery_ids += [d.id for d in applied.deliveries]
     now = utcnow()
-    case.status = (CaseStatus.ACTIONED if decision is Decision.VIOLATION
-                   else CaseStatus.DISMISSED).value
+    case.status = (CaseStatus.DISMISSED if decision is Decision.DISMISSED
+                   else CaseStatus.ACTIONED).value
     case.decision = decision.value
     case.decided_category = category or case.primary_category
     case.decided_by_id = moderator_id
@@ -172,8 +178,8 @@ def outcome_deliveries(session: Session, case: Case, decision: Decision) -> list
             "delivery_id": delivery.id,
             "sequence": delivery.sequence,
             "report_ids": report_ids,
-            "outcome": ("action_taken" if decision is Decision.VIOLATION
-                        else "no_violation_found"),
+            "outcome": ("no_violation_found" if decision is Decision.DISMISSED
+                        else "action_taken"),
         }
         ids.append(delivery.id)
     return ids

@@ -459,3 +459,20 @@ def _due_now(session: Session, d: EnforcementDelivery, moderator_id: int | None)
     record(session, "delivery.retried", "enforcement_delivery", d.id,
            actor_type="moderator" if moderator_id else "system",
            actor_id=str(moderator_id) if moderator_id else None)
+
+
+def retry_pending_now(session: Session, platform_id: int, moderator_id: int) -> list[int]:
+    """Send a platform's waiting deliveries now instead of at their next back-off time.
+
+    Returns the ids to enqueue once the caller has committed.
+    """
+    d = EnforcementDelivery
+    ids = [int(i) for i in session.scalars(select(d.id).where(
+        d.platform_id == platform_id, d.state == PENDING).order_by(d.id))]
+    if ids:
+        session.execute(update(d).where(d.id.in_(ids), d.state == PENDING)
+                        .values(next_attempt_at=utcnow())
+                        .execution_options(synchronize_session=False))
+    record(session, "delivery.retried_now", "platform", platform_id, actor_type="moderator",
+           actor_id=str(moderator_id), data={"deliveries": len(ids)})
+    return ids

@@ -55,7 +55,7 @@ CONTENT_ACTIONS = {ActionType.REMOVE_CONTENT, ActionType.RESTORE_CONTENT, Action
 #: What each console role may decide. Seniors decide everything a moderator may, and more.
 MODERATOR_ACTIONS = {ActionType.WARN, ActionType.MUTE, ActionType.UNMUTE,
                      ActionType.RESTRICT_CALLS, ActionType.UNRESTRICT_CALLS, ActionType.SUSPEND,
-                     ActionType.REMOVE_CONTENT, ActionType.END_CALL}
+                     ActionType.REMOVE_CONTENT, ActionType.END_CALL, ActionType.WELFARE_CHECK}
 SENIOR_ACTIONS = set(ActionType)
 #: The longest suspension a moderator may give; longer ones are for seniors.
 MODERATOR_MAX_SUSPENSION = timedelta(days=30)
@@ -96,6 +96,8 @@ class ActionRequest:
     facts: str | None = None
     note_to_user: str | None = None
     reverses_action_id: int | None = None
+    #: Safety resources (helplines) a welfare check carries to the platforms.
+    resources: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
             automated_decision=request.automated, applied_at=now, ends_at=action.ends_at,
             content_type=_content_type(request))))
     _apply_to_content(session, request, now)
-    create_deliveries(session, action)
+    create_deliveries(session, action, resources=list(request.resources) or None)
     refresh_account_status(session, person.id)
     record(session, f"action.{request.type.value}", "action", action.id,
            actor_type="moderator" if request.decided_by_id else "rule",
@@ -264,8 +266,9 @@ def _apply_to_content(session: Session, request: ActionRequest, now: datetime) -
             update(Recording).where(Recording.id == request.recording_id).values(**values))
 
 
-def create_deliveries(session: Session, action: Action,
-                      only_platform_id: int | None = None) -> list[EnforcementDelivery]:
+def create_deliveries(session: Session, action: Action, only_platform_id: int | None = None,
+                      resources: list[dict[str, str]] | None = None,
+                      ) -> list[EnforcementDelivery]:
     """A delivery to every platform holding an account of the person, numbered in order."""
     target = action.platform_id if only_platform_id is None else only_platform_id
     accounts: dict[int, list[str]] = {}
@@ -284,7 +287,8 @@ def create_deliveries(session: Session, action: Action,
         # Content lives on one platform: only that platform is told which item it is.
         delivery.payload = action_payload(
             action, delivery, user_ids,
-            content if platform_id == action.platform_id else None)
+            content=content if platform_id == action.platform_id else None,
+            resources=resources)
         out.append(delivery)
     return out
 
@@ -330,11 +334,13 @@ def next_sequence(session: Session, platform_id: int, person_id: int) -> int:
 
 
 def action_payload(action: Action, delivery: EnforcementDelivery, user_ids: list[str],
-                   content: dict[str, str] | None = None) -> dict[str, Any]:
+                   content: dict[str, str] | None = None,
+                   resources: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """The webhook body for one platform (no details beyond what the platform needs).
 
     A content action names its item (``content``: type and the platform's own id), so
-    the platform knows what to remove, restore or end.
+    the platform knows what to remove, restore or end; a welfare check carries the
+    helplines (``resources``) the platform shows the person.
     """
     body: dict[str, Any] = {
         "event": DeliveryEvent.ACTION.value,
@@ -352,6 +358,10 @@ def action_payload(action: Action, delivery: EnforcementDelivery, user_ids: list
         body["reverses_action_id"] = action.reverses_action_id
     if content is not None:
         body["content"] = content
+    if resources:
+        # A welfare check: the platform shows the person these helplines (and the note).
+        body["resources"] = resources
+        body["note_to_user"] = action.note_to_user
     return body
 
 

@@ -47,10 +47,25 @@
     form.querySelector("#verdict-title").textContent = button.dataset.label;
     var reach = button.dataset.reach || "";
     form.querySelector("#verdict-reach").textContent = reach || "nobody: the case closes with no action";
-    var dismiss = verdict === "dismiss";
+    // The reason offered first is the category reported about the item decided on:
+    // the button's own item, else the first evidence block (the page's default).
+    var select = form.querySelector("#policy-reason");
+    // A welfare case offers no punitive reason by default: the moderator chooses one.
+    var wanted = data.welfare === "yes" ? "" : (button.dataset.reason || data.defaultReason || "");
+    if (wanted && select.querySelector('option[value="' + CSS.escape(wanted) + '"]')) select.value = wanted;
+    if (!wanted) select.value = "";
+    // Dismissal takes no reason; safety resources are recorded under the welfare reason.
+    var dismiss = verdict === "dismiss" || verdict === "welfare_check";
     var reason = form.querySelector("#reason-label");
     reason.hidden = dismiss;
     form.querySelector("#policy-reason").required = !dismiss;
+    // On a welfare case a punitive decision says why it is not safety resources instead.
+    var why = form.querySelector("#why-label");
+    if (why) {
+      var punitive = data.welfare === "yes" && !dismiss;
+      why.hidden = !punitive;
+      form.querySelector("#why-not-welfare").required = punitive;
+    }
     show(form, form.querySelector("#verdict-confirm"));
   }
 
@@ -128,6 +143,10 @@
     var media = event.target.closest(".media");
     if (media) media.classList.add("revealed");
   });
+
+  // Back from a form inside a closed <details> (the reports): open it again.
+  var anchored = window.location.hash.length > 1 && document.getElementById(window.location.hash.slice(1));
+  if (anchored && anchored.tagName === "DETAILS") anchored.open = true;
 
   if (window.location.hash === "#end-call") {
     var endCall = document.getElementById("end-call");

@@ -9,6 +9,7 @@ drove them, and, for calls, one timeline.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,6 +72,38 @@ class CallView:
     entries: list[TimelineEntry]
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """One block of reported content on the case page, in the order it is shown.
+
+    ``kind`` is ``message``, ``recording`` or ``call`` (``image`` may join them);
+    ``category`` is the most severe category reported about this item, which is
+    the policy reason offered first when deciding about it.
+    """
+
+    kind: str
+    item_id: int
+    category: str
+    severity: float
+    at: datetime
+    index: int  # into ``items``, ``recordings`` or ``calls``
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """The reports as one line: how many, from how many reporters, by category."""
+
+    reports: int
+    reporters: int
+    categories: list[tuple[str, int]]
+
+    def describe(self) -> str:
+        r, p = self.reports, self.reporters
+        cats = ", ".join(f"{c} {n}" for c, n in self.categories)
+        line = f"{r} report{'s' * (r != 1)} from {p} reporter{'s' * (p != 1)}"
+        return f"{line}: {cats}" if cats else line
+
+
 @dataclass
 class CaseContext:
     case: Case
@@ -91,6 +124,31 @@ class CaseContext:
     earlier_cases: list[Case]
     platforms: dict[int, str]
     senders: dict[int, str] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def report_summary(self) -> ReportSummary:
+        by_category = Counter(r.Report.category for r in self.reports)
+        reporters = {r.Report.reporter_account_id for r in self.reports
+                     if r.Report.reporter_account_id}
+        return ReportSummary(len(self.reports), len(reporters),
+                             sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def lead_category(self) -> str:
+        """The category reported about the first evidence block (the case's otherwise)."""
+        return self.evidence[0].category if self.evidence else self.case.primary_category
+
+    @property
+    def top_score(self) -> tuple[str, float] | None:
+        """The highest classifier score on any reported item, as (label, score)."""
+        best: tuple[str, float] | None = None
+        scores = [it.score for it in self.items] + [s for _r, s in self.recordings]
+        for score in scores:
+            for label, value in ((score.scores or {}) if score else {}).items():
+                if best is None or float(value) > best[1]:
+                    best = (label, float(value))
+        return best
 
     @property
     def live_call_id(self) -> int | None:
@@ -107,8 +165,17 @@ def _platforms(session: Session) -> dict[int, str]:
     return platform_slugs(session)
 
 
-def load_case(session: Session, case_id: int) -> CaseContext | None:
-    """The whole picture of one case, or None if there is no such case."""
+def load_case(session: Session, case_id: int,
+              severity: Callable[[str], float] | None = None) -> CaseContext | None:
+    """The whole picture of one case, or None if there is no such case.
+
+    ``severity`` ranks categories (``CasePolicy.severity_of``); the most severe reported
+    item comes first in ``evidence`` and its content is loaded first.
+    """
+    if severity is None:
+        from workbench.policy import DEFAULT_SEVERITY
+
+        severity = lambda c: DEFAULT_SEVERITY.get(c, 1.0)  # noqa: E731
     case = session.get(Case, case_id)
     if case is None:
         return None
@@ -130,7 +197,9 @@ def load_case(session: Session, case_id: int) -> CaseContext | None:
         .where(Account.person_id == person.id)
         .group_by(Account.id).order_by(Account.platform_id, Account.id)).all()
     account_ids = [a.Account.id for a in accounts]
-    message_ids = [r.Report.message_id for r in reports if r.Report.message_id]
+    worst = _worst_categories(reports, severity)
+    message_ids = sorted({r.Report.message_id for r in reports if r.Report.message_id},
+                         key=lambda i: -severity(worst[("message", i)]))
     recording_ids = [r.Report.recording_id for r in reports if r.Report.recording_id]
     call_ids = sorted({r.Report.call_id for r in reports if r.Report.call_id})
     items = _content_items(session, message_ids[:MAX_CONTENT_ITEMS])
@@ -175,10 +244,52 @@ def load_case(session: Session, case_id: int) -> CaseContext | None:
         platforms=platforms,
     )
     senders = {m.sender_account_id for it in items for m in (it.before + [it.message] + it.after)}
+    ctx.evidence = _evidence(ctx, worst, severity)
     ctx.senders = dict(session.execute(
         select(Account.id, func.coalesce(Account.username, Account.platform_user_id))
         .where(Account.id.in_(senders))).all())
     return ctx
+
+
+def _worst_categories(reports: list[Any],
+                      severity: Callable[[str], float]) -> dict[tuple[str, int], str]:
+    """For each reported item, keyed (kind, id), the most severe category reported."""
+    out: dict[tuple[str, int], str] = {}
+    for row in reports:
+        r = row.Report
+        for kind, item_id in (("message", r.message_id), ("recording", r.recording_id),
+                              ("call", r.call_id)):
+            if item_id is None:
+                continue
+            seen = out.get((kind, item_id))
+            if seen is None or severity(r.category) > severity(seen):
+                out[(kind, item_id)] = r.category
+    return out
+
+
+def _evidence(ctx: CaseContext, worst: dict[tuple[str, int], str],
+              severity: Callable[[str], float]) -> list[Evidence]:
+    """Every block of reported content, the most severe first, then the earliest."""
+    out: list[Evidence] = []
+    recording_category: dict[int, str] = {}
+    for i, item in enumerate(ctx.items):
+        cat = worst.get(("message", item.message.id), ctx.case.primary_category)
+        out.append(Evidence("message", item.message.id, cat, severity(cat),
+                            item.message.sent_at, i))
+    for i, (rec, _score) in enumerate(ctx.recordings):
+        cat = worst.get(("recording", rec.id)) or worst.get(("call", rec.call_id or 0)) \
+            or ctx.case.primary_category
+        if rec.call_id:
+            recording_category[rec.call_id] = cat
+        out.append(Evidence("recording", rec.id, cat, severity(cat), rec.recorded_at, i))
+    for i, cv in enumerate(ctx.calls):
+        cat = worst.get(("call", cv.call.id)) or recording_category.get(cv.call.id) \
+            or ctx.case.primary_category
+        out.append(Evidence("call", cv.call.id, cat, severity(cat),
+                            cv.call.started_at or ctx.case.created_at, i))
+    order = {"message": 0, "recording": 1, "call": 2}
+    out.sort(key=lambda e: (-e.severity, order.get(e.kind, 3), e.at))
+    return out
 
 
 def _by(rows: Any, key: Any) -> dict[int, list[Any]]:

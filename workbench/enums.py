@@ -107,6 +107,8 @@ class ActionType(StrEnum):
     BAN = "ban"
     REMOVE_CONTENT = "remove_content"
     END_CALL = "end_call"
+    #: Safety resources (helplines) for a person who may harm themselves; not a penalty.
+    WELFARE_CHECK = "welfare_check"
     UNMUTE = "unmute"
     UNRESTRICT_CALLS = "unrestrict_calls"
     UNSUSPEND = "unsuspend"

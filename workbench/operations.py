@@ -210,39 +210,48 @@ def delivery_overview(session: Session) -> list[PlatformDeliveries]:
 
 @dataclass(frozen=True)
 class FailingPlatform:
-    """A platform whose deliveries are failing: what a banner on every page says."""
+    """A platform whose deliveries keep failing: how many wait, since when, and why."""
 
-    platform: str
-    #: Deliveries that failed at least once and wait for their next try.
-    retrying: int
-    dead: int
-    #: When the oldest of them was created: how long actions have not reached it.
-    since: datetime | None
-    #: The class of the latest failure ("refused", "5xx", ...), never the platform's words.
-    last_error: str | None
+    platform_id: int
+    slug: str
+    failing: int
+    since: datetime
+    last_error_class: str | None
+
+    @property
+    def describe(self) -> str:
+        return f"{self.failing} deliver{'ies' if self.failing != 1 else 'y'} failing"
+
+
+def error_class(last_error: str | None) -> str | None:
+    """The kind of a delivery error, as a person scans for it (``NewConnectionError``,
+    ``HTTP 503``), without the long message around it."""
+    if not last_error:
+        return None
+    return last_error.split(":", 1)[0].strip()[:80] or None
 
 
 def failing_platforms(session: Session) -> list[FailingPlatform]:
-    """Platforms with deliveries that failed and are retrying, or were dead-lettered."""
+    """Platforms whose last delivery attempt failed: every delivery waiting for them (the
+    failed ones and those queued behind them), the oldest, and the last error's kind."""
     d = EnforcementDelivery
-    failing = (d.state == DeliveryState.DEAD.value) | (
-        (d.state == DeliveryState.PENDING.value) & (d.attempts > 0))
+    pending = d.state == DeliveryState.PENDING.value
+    failed = dict(session.execute(
+        select(d.platform_id, func.max(d.id))
+        .where(pending, d.attempts > 0, d.last_error.is_not(None))
+        .group_by(d.platform_id)).all())
+    if not failed:
+        return []
+    last = dict(session.execute(select(d.id, d.last_error).where(
+        d.id.in_(list(failed.values())))).all())
     rows = session.execute(
-        select(Platform.slug, d.state, func.count(d.id), func.min(d.created_at), func.max(d.id))
-        .join(Platform, Platform.id == d.platform_id).where(failing)
-        .group_by(Platform.slug, d.state)).all()
-    by_slug: dict[str, dict[str, Any]] = {}
-    for slug, state, n, since, last_id in rows:
-        entry = by_slug.setdefault(slug, {"retrying": 0, "dead": 0, "since": since,
-                                          "last_id": last_id})
-        entry["retrying" if state == DeliveryState.PENDING.value else "dead"] += int(n)
-        entry["since"] = min(entry["since"], since)
-        entry["last_id"] = max(entry["last_id"], last_id)
-    errors = dict(session.execute(select(d.id, d.last_error).where(
-        d.id.in_([e["last_id"] for e in by_slug.values()]))).all()) if by_slug else {}
-    return [FailingPlatform(slug, e["retrying"], e["dead"], _utc(e["since"]),
-                            errors.get(e["last_id"]))
-            for slug, e in sorted(by_slug.items())]
+        select(d.platform_id, Platform.slug, func.count(d.id), func.min(d.created_at))
+        .join(Platform, Platform.id == d.platform_id)
+        .where(pending, d.platform_id.in_(list(failed)))
+        .group_by(d.platform_id, Platform.slug)).all()
+    out = [FailingPlatform(pid, slug, int(n), since, error_class(last.get(failed[pid])))
+           for pid, slug, n, since in rows]
+    return sorted(out, key=lambda f: (-f.failing, f.slug))
 
 
 @dataclass(frozen=True)

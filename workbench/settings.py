@@ -68,6 +68,11 @@ class Settings:
     signature_tolerance_s: int = 300
     session_idle_minutes: int = 30
     claim_lock_minutes: int = 10
+    # Claim discipline: the most cases a moderator holds at once (0: no limit), and whether
+    # claiming another (the `n` key) gives back the earlier claims or is refused until the
+    # moderator finishes or releases them.
+    claims_per_moderator: int = 1
+    claim_next_releases: bool = True
     # Console sign-in: cookies only over HTTPS (turn off for plain-HTTP local runs), the
     # per-address rate limit, and the lockout after repeated failures on one account.
     secure_cookies: bool = True
@@ -112,6 +117,10 @@ class Settings:
     strike_thresholds: list[Any] = field(default_factory=list)
     bulk_undo_minutes: int = 10
     distressing_categories: list[Any] = field(default_factory=list)
+    # The welfare path (JSON lists; defaults in actions.welfare): categories whose cases
+    # offer safety resources first, and the helplines a welfare check sends.
+    welfare_categories: list[Any] = field(default_factory=list)
+    welfare_helplines: list[Any] = field(default_factory=list)
     wellness_day_start: str = "00:00"
     # The demo stands in for the platforms: it accepts their webhooks at /demo/platforms/.
     demo_mode: bool = False
@@ -237,6 +246,12 @@ def _check_console_depth(settings: Settings) -> None:
         StrikePolicy.from_config(settings.strike_thresholds)
     except StrikeConfigError as exc:
         raise SettingsError(f"WORKBENCH_STRIKE_THRESHOLDS: {exc}") from None
+    from actions.welfare import WelfareError, WelfarePolicy
+
+    try:
+        WelfarePolicy.from_config(settings.welfare_categories, settings.welfare_helplines)
+    except WelfareError as exc:
+        raise SettingsError(f"{ENV_PREFIX}WELFARE_{(exc.field or '').upper()}: {exc}") from None
     for name, check in (("DISTRESSING_CATEGORIES", distressing_categories),
                         ("WELLNESS_DAY_START", day_start_offset)):
         try:

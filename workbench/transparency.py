@@ -161,6 +161,9 @@ def monthly_report(session: Session, year: int, month: int, *,
                              "by_category": _counts(reports["category"]),
                              "by_source": _counts(reports["source"])},
         "actions": {"total": int(len(actions)), "by_type": _counts(actions["type"])},
+        # Safety resources sent to people at risk: support, not enforcement.
+        "welfare_checks": {"sent": int(
+            (actions["type"] == ActionType.WELFARE_CHECK.value).sum())},
         "automation": {"reports_detected_automatically": int(automated_detection.sum()),
                        "actions_decided_automatically": int(actions["automated"].sum()),
                        "actions_decided_by_people": int((~actions["automated"]).sum())},

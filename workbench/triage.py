@@ -256,6 +256,40 @@ def release(session: Session, case_id: int, moderator_id: int) -> None:
            actor_id=str(moderator_id))
 
 
+def held_by(session: Session, moderator_id: int, *, other_than: int | None = None) -> list[int]:
+    """The open cases a moderator holds now, the longest held first."""
+    query = (select(Case.id).where(Case.assignee_id == moderator_id,
+                                   Case.status == CaseStatus.CLAIMED.value)
+             .order_by(Case.claimed_at, Case.id))
+    if other_than is not None:
+        query = query.where(Case.id != other_than)
+    return [int(i) for i in session.scalars(query)]
+
+
+def room_for_claim(session: Session, moderator_id: int, limit: int) -> None:
+    """Refuse a new claim while the moderator already holds ``limit`` cases (0: no limit).
+
+    Raises:
+        ClaimError: naming the case to finish or release first.
+    """
+    held = held_by(session, moderator_id)
+    if limit > 0 and len(held) >= limit:
+        raise ClaimError(f"finish or release case {held[0]} first: you hold "
+                         f"{len(held)} case{'s' * (len(held) != 1)}, the most one may hold "
+                         f"at a time is {limit}")
+
+
+def release_beyond(session: Session, moderator_id: int, keep: int, limit: int) -> list[int]:
+    """After claiming ``keep``, give back the earliest other claims beyond ``limit``."""
+    if limit <= 0:
+        return []
+    others = held_by(session, moderator_id, other_than=keep)
+    extra = others[:max(0, len(others) - (limit - 1))]
+    for case_id in extra:
+        release(session, case_id, moderator_id)
+    return extra
+
+
 def reassign(session: Session, case_id: int, *, from_id: int, to_id: int, reason: str) -> None:
     """Hand a case we hold to another moderator, saying why."""
     if not reason.strip():

@@ -134,7 +134,9 @@ def test_hostile_text_stays_inert_in_the_browser(app: Flask, console: Console) -
         # The page keeps its shape: one heading, every section still there.
         assert page.locator("h1").count() == 1
         assert page.locator("#notes").is_visible() and page.locator(".person").is_visible()
-        # The payloads are shown as text, and the direction overrides as visible marks.
+        # The payloads are shown as text, and the direction overrides as visible marks
+        # (the reports' descriptions once their summary is opened).
+        page.click("#reports-details summary")
         text = page.locator("body").inner_text()
         assert HOSTILE["script"] in text and "[U+202E]" in text and "[U+2066]" in text
         assert page.locator(".ctl").count() >= 3

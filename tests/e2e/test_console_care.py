@@ -65,6 +65,7 @@ def test_a_senior_marks_a_reporter_from_the_case_and_retries_a_failed_job(
     console.sign_in(STAFF["senior"])
     console.goto(f"/admin/case/{world.case_id}")
     page = console.page
+    page.click("#reports-details summary")  # the reports are one line until opened
     form = page.locator("form.mark-form").first
     form.locator('input[name="reason"]').fill("reports everyone she calls")
     with page.expect_navigation():

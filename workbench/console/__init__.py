@@ -11,7 +11,7 @@ from workbench.settings import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sign-in, defences, and every console view (each checks its own permission)."""
-    from workbench.console import auth, params, security, text
+    from workbench.console import auth, failures, params, security, text
     from workbench.console.admin_views import OwnAccountView, PlatformsView, StaffView
     from workbench.console.depth_views import (
         AuditView,
@@ -31,6 +31,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     security.init_app(app, settings)
     auth.init_app(app, settings)
     text.register(app)
+    failures.init_app(app)
     # The platform API is signed per request; CSRF tokens are for browser forms.
     for name in ("api", "openapi"):
         if name in app.blueprints:
@@ -74,18 +75,3 @@ def init_app(app: Flask, settings: Settings) -> None:
     admin.add_view(OwnAccountView(name="My account", endpoint="account",
                                   url="/admin/account"))
     app.extensions["workbench.console"] = admin
-    app.context_processor(_failing_platforms)
-
-
-def _failing_platforms() -> dict[str, object]:
-    """Platforms whose deliveries fail, for the banner on every console page: a decision
-    that says "done" while nothing reaches the platform must not go unnoticed."""
-    from flask import request
-    from flask_login import current_user
-
-    from workbench.extensions import db
-    from workbench.operations import failing_platforms
-
-    if not request.path.startswith("/admin") or not current_user.is_authenticated:
-        return {}
-    return {"failing_platforms": failing_platforms(db.session)}

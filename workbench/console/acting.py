@@ -17,7 +17,9 @@ from actions.decisions import CaseDecision, Decision, decide_case
 from actions.enforcement import ActionRequest, apply_action, check_authority
 from actions.statements import POLICY_REASONS
 from actions.strikes import StrikePolicy
-from workbench.enums import ActionType, Role
+from actions.welfare import WELFARE_REASON, WelfareError, WelfarePolicy
+from workbench.enums import ActionType, Category, Role
+from workbench.models import Case
 from workbench.settings import Settings
 
 
@@ -38,6 +40,7 @@ class Verdict:
 
 
 VERDICTS: tuple[Verdict, ...] = (
+    Verdict("welfare_check", "Send safety resources", "s", ActionType.WELFARE_CHECK),
     Verdict("dismiss", "Dismiss: no violation", "d"),
     Verdict("warn", "Warn", "w", ActionType.WARN),
     Verdict("mute", "Mute chat 24 h", "m", ActionType.MUTE, 1),
@@ -81,6 +84,16 @@ def default_reason(category: str | None, reasons: dict[str, Any]) -> str:
     return reason if reason in reasons else "other"
 
 
+def welfare_policy(settings: Settings) -> WelfarePolicy:
+    """The welfare categories and helplines from the settings (checked at start-up)."""
+    return WelfarePolicy.from_config(settings.welfare_categories, settings.welfare_helplines)
+
+
+def decided_category(policy_reason: str, fallback: str | None) -> str | None:
+    """The category a decision is recorded under: its policy reason when that names one."""
+    return policy_reason if policy_reason in set(Category) else fallback
+
+
 def offered(role: str) -> list[Verdict]:
     """The verdicts a role is shown (the server checks again on submit)."""
     return [v for v in VERDICTS if not v.senior_only or role == Role.SENIOR.value]
@@ -96,21 +109,47 @@ class VerdictForm:
     facts: str | None = None
     target_id: int | None = None
     target_kind: str | None = None
+    #: On a welfare case, why a punitive action rather than safety resources.
+    why_not_welfare: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm, *,
               moderator_id: int, role: str, reasons: dict[str, Any],
-              category: str | None, strikes: StrikePolicy | None = None) -> CaseDecision:
-    """Apply a verdict; the caller commits and then enqueues ``delivery_ids``."""
+              category: str | None, strikes: StrikePolicy | None = None,
+              welfare: WelfarePolicy | None = None) -> CaseDecision:
+    """Apply a verdict; the caller commits and then enqueues ``delivery_ids``.
+
+    With ``welfare``, a case reported for a welfare category refuses a punitive verdict
+    that does not say why (``form.why_not_welfare``).
+    """
     verdict = BY_KEY.get(form.key)
     if verdict is None:
         raise VerdictError(f"unknown decision {form.key!r}")
     if verdict.action is None:
         return decide_case(session, case_id, moderator_id=moderator_id, role=role,
                            decision=Decision.DISMISSED, note=form.facts)
+    welfare = welfare or WelfarePolicy.from_config()
+    reported = session.get(Case, case_id)
+    categories = set((reported.categories or {}) if reported else {}) | {category or ""}
+    if verdict.action is ActionType.WELFARE_CHECK:
+        if not welfare.applies(categories):
+            # Offered only where it applies; it closes a case with no strike, so not elsewhere.
+            raise VerdictError("safety resources close only cases reported for "
+                               + ", ".join(sorted(welfare.categories)))
+        return _welfare_check(session, case_id, person_id, form, moderator_id=moderator_id,
+                              role=role, reasons=reasons, welfare=welfare)
+    try:
+        welfare.check_decision(categories, verdict.action, form.why_not_welfare)
+    except WelfareError as exc:
+        raise VerdictError(str(exc)) from None
+    if form.why_not_welfare:
+        form.facts = "; ".join(filter(None, [
+            form.facts, f"Punitive rather than safety resources: {form.why_not_welfare}"]))
     if form.policy_reason not in reasons:
         raise VerdictError("choose a policy reason from the list")
+    # The decision is recorded under the reason chosen, not the case's worst category.
+    category = decided_category(form.policy_reason, category)
     target: dict[str, int] = {}
     if verdict.target is not None:
         if form.target_kind not in {"message", "recording", "call"} or not form.target_id:
@@ -130,3 +169,18 @@ def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm,
     return decide_case(session, case_id, moderator_id=moderator_id, role=role,
                        decision=Decision.VIOLATION, category=category, action=request,
                        note=form.facts, strikes=strikes)
+
+
+def _welfare_check(session: Session, case_id: int, person_id: int, form: VerdictForm, *,
+                   moderator_id: int, role: str, reasons: dict[str, Any],
+                   welfare: WelfarePolicy) -> CaseDecision:
+    """Send the helplines to every platform the person is on; the case closes, no strike."""
+    reason = form.policy_reason if form.policy_reason in reasons else WELFARE_REASON
+    request = ActionRequest(
+        type=ActionType.WELFARE_CHECK, person_id=person_id, policy_reason=reason,
+        decided_by_id=moderator_id, case_id=case_id, category=WELFARE_REASON,
+        facts=form.facts or f"Case {case_id}: safety resources sent",
+        note_to_user=form.note_to_user or None, resources=tuple(welfare.resources()))
+    return decide_case(session, case_id, moderator_id=moderator_id, role=role,
+                       decision=Decision.WELFARE, category=WELFARE_REASON, action=request,
+                       note=form.facts)

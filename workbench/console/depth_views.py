@@ -11,7 +11,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
 from actions.decisions import Decision
@@ -22,8 +22,9 @@ from workbench.console.acting import BY_KEY, policy_reasons
 from workbench.console.forms import form_work
 from workbench.console.legal_views import svg_response
 from workbench.console.params import id_field, ids_field, parse_int, same_site_path
+from workbench.enums import CaseStatus
 from workbench.extensions import db
-from workbench.models import Account, Case, utcnow
+from workbench.models import Account, Case, Moderator, utcnow
 from workbench.policy import case_policy
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,17 @@ class BulkView(ConsoleView):
         people = {c.person_id for c in cases}
         accounts = db.session.execute(select(Account.person_id, Account.platform_id)
                                       .where(Account.person_id.in_(people))).all()
-        return self.render("console/bulk_confirm.html", cases=cases, decision=decision,
+        # Cases another moderator holds are listed apart and left out of the decision.
+        holders = dict(db.session.execute(
+            select(Moderator.id, func.coalesce(Moderator.display_name, Moderator.email))
+            .where(Moderator.id.in_({c.assignee_id for c in cases if c.assignee_id}))).all())
+        held = [(c, holders.get(c.assignee_id, "another moderator")) for c in cases
+                if c.status == CaseStatus.CLAIMED.value and c.assignee_id not in
+                (None, current_user.id)]
+        skipped = {c.id for c, _ in held}
+        cases = [c for c in cases if c.id not in skipped]
+        return self.render("console/bulk_confirm.html", cases=cases, held=held,
+                           decision=decision,
                            reason=reason, verdict=BY_KEY.get(decision),
                            reasons=policy_reasons(settings()), accounts=len(accounts),
                            undo_minutes=settings().bulk_undo_minutes,

@@ -118,6 +118,24 @@ class DeliveriesView(ConsoleView):
         return redirect(url_for(".index"))
 
 
+    @expose("/platform/<int:platform_id>/retry-now", methods=["POST"])
+    def retry_pending(self, platform_id: int) -> Any:
+        """Send a failing platform's waiting deliveries now (after fixing its webhook)."""
+        from actions.delivery import retry_pending_now
+        from queues.enforce import enqueue_deliveries
+
+        if db.session.get(Platform, platform_id) is None:
+            abort(404)
+        ids = retry_pending_now(db.session, platform_id, current_user.id)
+        db.session.commit()
+        enqueue_deliveries(ids)
+        flash(f"{len(ids)} waiting deliveries are being sent now.", "success")
+        back = request.form.get("back") or ""
+        # Only a path on this console: never a redirect elsewhere.
+        return redirect(back if back.startswith("/admin/") and "//" not in back
+                        else url_for(".index"))
+
+
 class StatementView(ConsoleView):
     """A statement of reasons, as the user receives it (DSA transparency database fields)."""
 

@@ -32,11 +32,12 @@ from workbench.console.acting import (
     default_reason,
     offered,
     policy_reasons,
+    welfare_policy,
 )
 from workbench.console.params import id_field, parse_id
-from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Category, Role
+from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
-from workbench.models import Case, CaseNote, Moderator, Platform, Recording
+from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
 from workbench.models.audit import record
 from workbench.policy import case_policy
 from workbench.storage import BlobStore, blob_store
@@ -132,15 +133,48 @@ class QueueView(ConsoleView):
     def next(self) -> Any:
         """Claim the most urgent free case in my queues and open it."""
         queue = request.form.get("queue") or None
+        limit, releases = settings().claims_per_moderator, settings().claim_next_releases
+        if not releases:
+            try:
+                triage.room_for_claim(db.session, current_user.id, limit)
+            except triage.ClaimError as exc:
+                return _refused_claim(str(exc))
         case_id = triage.claim_next(
             db.session, current_user.id, current_user.role, queues=_my_queues(),
             claim_lock=_claim_lock(), queue=queue,
             exclude_categories=_excluded_categories())
+        released = triage.release_beyond(db.session, current_user.id, case_id, limit) \
+            if case_id is not None else []
         db.session.commit()
+        _flash_released(released)
         if case_id is None:
             flash("Nothing left to claim in your queues.", "info")
             return redirect(url_for(".index"))
         return redirect(url_for("case.view", case_id=case_id))
+
+
+def _flash_released(released: list[int]) -> None:
+    if released:
+        flash("Given back to the queue first: " + ", ".join(f"case {i}" for i in released)
+              + " (one case at a time).", "info")
+
+
+def _refused_claim(message: str) -> Any:
+    from flask import render_template
+
+    return render_template("console/refused.html", title="Finish your case first",
+                           message=message, back=url_for("queue.index")), 409
+
+
+def _holder_text(case: Case) -> str:
+    """Who holds a case and since when, for a page that says why nothing happened."""
+    holder = db.session.get(Moderator, case.assignee_id) if case.assignee_id else None
+    if holder is None or case.status != CaseStatus.CLAIMED.value:
+        return f"Case {case.id} is {case.status}; nothing was changed."
+    since = f" since {case.claimed_at:%H:%M} UTC" if case.claimed_at else ""
+    return (f"Case {case.id} is held by {holder.display_name or holder.email}{since}; "
+            "nothing was changed. It can be decided once they release it or their claim "
+            "lapses.")
 
 
 def _claim_lock() -> Any:
@@ -190,7 +224,8 @@ class CaseView(ConsoleView):
         # Committed before reading the case: a commit expires every loaded row, and the
         # page would then reload each one as the template touches it.
         db.session.commit()
-        ctx = load_case(db.session, case_id)
+        ctx = load_case(db.session, case_id,
+                        severity=case_policy(settings(), db.session).severity_of)
         if ctx is None:
             abort(404)
         _remember(case_id)
@@ -206,6 +241,14 @@ class CaseView(ConsoleView):
 
         reporter_ids = {r.Report.reporter_account_id for r in ctx.reports
                         if r.Report.reporter_account_id}
+        held_elsewhere = (ctx.case.status == CaseStatus.CLAIMED.value and not holding
+                          and ctx.case.assignee_id is not None
+                          and (ctx.case.last_activity_at or ctx.case.claimed_at or utcnow())
+                          >= utcnow() - _claim_lock())
+        welfare = welfare_policy(settings())
+        welfare_case = welfare.applies(set(ctx.case.categories or {}) | {ctx.lead_category})
+        verdicts = [v for v in offered(current_user.role)
+                    if v.action is not ActionType.WELFARE_CHECK or welfare_case]
         return self.render(
             "console/case.html", ctx=ctx, holding=holding, assignee=assignee,
             strikes=strike_summary(db.session, ctx.person.id,
@@ -214,12 +257,15 @@ class CaseView(ConsoleView):
             marked=marked_reporters(db.session, reporter_ids),
             can_mark=allowed(Permission.REPORTERS),
             prefs=preferences(db.session, me),
-            can_act=allowed(Permission.TRIAGE), verdicts=offered(current_user.role),
-            reasons=reasons, default_reason=default_reason(ctx.case.primary_category, reasons),
+            can_act=allowed(Permission.TRIAGE), verdicts=verdicts,
+            welfare_case=welfare_case, helplines=welfare.helplines,
+            reasons=reasons, default_reason="" if welfare_case
+            else default_reason(ctx.lead_category, reasons),
             person_reach=person_reach.describe(), reach_accounts=person_reach.accounts,
             in_force=in_force(ctx.actions), colleagues=colleagues,
             previous=_previous(case_id), keys=NAVIGATION_KEYS,
-            is_open=ctx.case.status in OPEN_CASE_STATUSES)
+            is_open=ctx.case.status in OPEN_CASE_STATUSES and not held_elsewhere,
+            held_elsewhere=held_elsewhere)
 
     @expose("/<int:case_id>/act", methods=["POST"])
     def act(self, case_id: int) -> Any:
@@ -231,21 +277,22 @@ class CaseView(ConsoleView):
         if not triage.try_claim(db.session, case_id, current_user.id, current_user.role,
                                 _claim_lock()):
             db.session.rollback()
-            return _refused(case_id, "Another moderator holds this case, or it is no longer "
-                            "open; nothing was changed.", 409)
+            return _refused(case_id, _holder_text(case), 409, title="Held by someone else")
         form = VerdictForm(
             key=request.form.get("decision", ""),
             policy_reason=request.form.get("policy_reason", ""),
             note_to_user=(request.form.get("note_to_user") or "").strip()[:2000] or None,
             facts=(request.form.get("facts") or "").strip()[:5000] or None,
             target_kind=request.form.get("target_kind") or None,
-            target_id=target_id)
+            target_id=target_id,
+            why_not_welfare=(request.form.get("why_not_welfare") or "").strip()[:2000] or None)
         try:
             outcome = carry_out(db.session, case_id, case.person_id, form,
                                 moderator_id=current_user.id, role=current_user.role,
                                 reasons=policy_reasons(settings()),
                                 category=case.primary_category,
-                                strikes=StrikePolicy.from_config(settings().strike_thresholds))
+                                strikes=StrikePolicy.from_config(settings().strike_thresholds),
+                                welfare=welfare_policy(settings()))
         except AuthorityError as exc:
             db.session.rollback()
             return _refused(case_id, str(exc), 403)
@@ -303,11 +350,21 @@ class CaseView(ConsoleView):
     @expose("/<int:case_id>/claim", methods=["POST"])
     def claim(self, case_id: int) -> Any:
         require(Permission.TRIAGE)
+        limit, releases = settings().claims_per_moderator, settings().claim_next_releases
+        if not releases and case_id not in triage.held_by(db.session, current_user.id):
+            try:
+                triage.room_for_claim(db.session, current_user.id, limit)
+            except triage.ClaimError as exc:
+                return _refused_claim(str(exc))
         ok = triage.try_claim(db.session, case_id, current_user.id, current_user.role,
                               _claim_lock())
+        released = triage.release_beyond(db.session, current_user.id, case_id, limit) \
+            if ok else []
         db.session.commit()
+        _flash_released(released)
         if not ok:
-            flash("This case is held by someone else or no longer open.", "error")
+            case = db.session.get(Case, case_id)
+            flash(_holder_text(case) if case else "No such case.", "error")
         return redirect(url_for(".view", case_id=case_id))
 
     @expose("/<int:case_id>/release", methods=["POST"])
@@ -417,13 +474,13 @@ def _previous(case_id: int) -> int | None:
     return later[0] if later else None
 
 
-def _refused(case_id: int, message: str, status: int) -> Any:
+def _refused(case_id: int, message: str, status: int, title: str | None = None) -> Any:
     """Say why nothing was done, with the status a script can check."""
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error={"code": "refused", "message": message}), status
     from flask import render_template
 
-    return render_template("console/refused.html", message=message,
+    return render_template("console/refused.html", message=message, title=title,
                            back=url_for("case.view", case_id=case_id)), status
 
 

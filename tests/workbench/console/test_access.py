@@ -50,6 +50,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("POST", "/admin/appeals/1/decide", {"senior"}),
         ("GET", "/admin/deliveries/", {"senior", "admin"}),
         ("POST", "/admin/deliveries/1/retry", {"senior", "admin"}),
+        ("POST", "/admin/deliveries/platform/1/retry-now", {"senior", "admin"}),
         ("GET", "/admin/bulk/", {"senior"}),
         ("POST", "/admin/bulk/preview", {"senior"}),
         ("POST", "/admin/bulk/confirm", {"senior"}),

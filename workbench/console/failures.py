@@ -1,0 +1,25 @@
+"""Failures in plain sight: every console page says when a platform's deliveries fail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask_login import current_user
+
+from workbench.extensions import db
+
+
+def _failures() -> dict[str, Any]:
+    """The failing platforms for the banner (console pages of signed-in staff only)."""
+    if not request.path.startswith("/admin") or not current_user.is_authenticated:
+        return {}
+    from workbench.console.access import Permission, allowed
+    from workbench.operations import failing_platforms
+
+    return {"failing_platforms": failing_platforms(db.session),
+            "can_retry_deliveries": allowed(Permission.DELIVERIES)}
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_failures)
