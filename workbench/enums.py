@@ -87,6 +87,23 @@ class RecordingKind(StrEnum):
     ROOM = "room"
 
 
+class ImageKind(StrEnum):
+    PROFILE_PHOTO = "profile_photo"
+    CHAT_IMAGE = "chat_image"
+    ROOM_IMAGE = "room_image"
+    VIDEO_FRAME = "video_frame"
+
+
+class BankCategory(StrEnum):
+    """What a hash bank holds; seniors may name others (stored as plain strings)."""
+
+    NCII = "ncii"
+    CSAM = "csam"
+    TERROR = "terror"
+    SCAM_IMAGE = "scam_image"
+    CUSTOM = "custom"
+
+
 class SignalKind(StrEnum):
     CHARGEBACK = "chargeback"
     PAYMENT_FAILURE_BURST = "payment_failure_burst"
@@ -152,3 +169,4 @@ class BatchKind(StrEnum):
     SIGNALS = "signals"
     ACCOUNTS = "accounts"
     APPEALS = "appeals"
+    IMAGES = "images"
