@@ -52,6 +52,8 @@ class ReportSource(StrEnum):
     LEGAL = "legal"
     #: Opened by the workbench itself when a new account links to a banned person.
     EVASION = "evasion"
+    #: Opened by the workbench when an image matches a hash bank.
+    HASH_MATCH = "hash_match"
 
 
 class ReportStatus(StrEnum):

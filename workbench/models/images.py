@@ -47,6 +47,8 @@ class Image(IdMixin, Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(128))
     room_id: Mapped[str | None] = mapped_column(String(128))
     call_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("call.id"), index=True)
+    # A video frame sent while its call goes on: a flagged frame puts the case in the live lane.
+    call_in_progress: Mapped[bool] = mapped_column(Boolean, default=False)
     blob_sha256: Mapped[str] = mapped_column(String(64), index=True)
     display_sha256: Mapped[str | None] = mapped_column(String(64))
     format: Mapped[str] = mapped_column(String(16))

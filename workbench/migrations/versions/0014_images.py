@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column('platform_message_id', sa.String(length=128), nullable=True),
         sa.Column('room_id', sa.String(length=128), nullable=True),
         sa.Column('call_id', BIG_ID, nullable=True),
+        sa.Column('call_in_progress', sa.Boolean(), nullable=False),
         sa.Column('blob_sha256', sa.String(length=64), nullable=False),
         sa.Column('display_sha256', sa.String(length=64), nullable=True),
         sa.Column('format', sa.String(length=16), nullable=False),
