@@ -28,6 +28,7 @@ from workbench.models import (
     Account,
     Action,
     EnforcementDelivery,
+    Image,
     Message,
     Person,
     Platform,
@@ -92,6 +93,7 @@ class ActionRequest:
     message_id: int | None = None
     recording_id: int | None = None
     call_id: int | None = None
+    image_id: int | None = None
     category: str | None = None
     facts: str | None = None
     note_to_user: str | None = None
@@ -146,7 +148,9 @@ def _content_platform(session: Session, request: ActionRequest) -> int | None:
         from workbench.models import Call
 
         return session.get_one(Call, request.call_id).platform_id
-    raise ActionError(f"{request.type.value} needs a message, recording or call")
+    if request.image_id:
+        return session.get_one(Image, request.image_id).platform_id
+    raise ActionError(f"{request.type.value} needs a message, recording, call or image")
 
 
 def _validate(request: ActionRequest) -> None:
@@ -177,7 +181,7 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
     action = Action(
         type=request.type.value, person_id=person.id, case_id=request.case_id,
         platform_id=_content_platform(session, request), message_id=request.message_id,
-        recording_id=request.recording_id, call_id=request.call_id,
+        recording_id=request.recording_id, call_id=request.call_id, image_id=request.image_id,
         ends_at=now + request.duration if request.duration else None,
         policy_reason=request.policy_reason, category=request.category, facts=request.facts,
         note_to_user=request.note_to_user, decided_by_id=request.decided_by_id,
@@ -210,6 +214,8 @@ def _content_type(request: ActionRequest) -> str | None:
         return "CONTENT_TYPE_TEXT"
     if request.recording_id or request.call_id:
         return "CONTENT_TYPE_AUDIO"
+    if request.image_id:
+        return "CONTENT_TYPE_IMAGE"
     return None
 
 
@@ -224,6 +230,8 @@ def _apply_to_content(session: Session, request: ActionRequest, now: datetime) -
     if request.recording_id:
         session.execute(
             update(Recording).where(Recording.id == request.recording_id).values(**values))
+    if request.image_id:
+        session.execute(update(Image).where(Image.id == request.image_id).values(**values))
 
 
 def create_deliveries(session: Session, action: Action,
@@ -287,6 +295,9 @@ def action_payload(action: Action, delivery: EnforcementDelivery,
         body["until"] = action.ends_at.isoformat()
     if action.reverses_action_id is not None:
         body["reverses_action_id"] = action.reverses_action_id
+    if action.image is not None:
+        # The platform's own id, so it knows which image to take down.
+        body["image_id"] = action.image.platform_image_id
     return body
 
 

@@ -81,9 +81,13 @@ def _classify_recordings(ids: list[int]) -> dict[str, object]:
 
 
 def _scan_images(ids: list[int]) -> dict[str, object]:
-    from workbench.image_scan import scan_images
+    from workbench.image_scan import apply_bank_rules, scan_images
 
-    return _classified(scan_images(db.session, ids, settings()))
+    result = _classified(scan_images(db.session, ids, settings()))
+    # Like automation on messages: bank rules act only after the cases are filed.
+    result["deliveries"] = apply_bank_rules(
+        db.session, result.pop("matched_image_ids"))  # type: ignore[arg-type]
+    return result
 
 
 def _score_signals(ids: list[int]) -> dict[str, object]:

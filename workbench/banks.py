@@ -205,9 +205,13 @@ def bank_index(session: Session) -> tuple[Any, dict[int, tuple[str, str]]]:
     from classifiers.images import HashIndex
 
     enabled = select(HashBank.id).where(HashBank.enabled.is_(True))
+    # Ids alone can come back (SQLite reuses the highest after a delete; tests empty the
+    # tables), so the newest entry's time is part of what says the banks changed.
     key = tuple(session.execute(
-        select(func.count(BankEntry.id), func.max(BankEntry.id))
-        .where(BankEntry.bank_id.in_(enabled))).one()) + tuple(session.scalars(enabled))
+        select(func.count(BankEntry.id), func.max(BankEntry.id), func.max(BankEntry.created_at))
+        .where(BankEntry.bank_id.in_(enabled))).one()) + tuple(session.execute(
+            select(HashBank.id, HashBank.name, HashBank.category)
+            .where(HashBank.enabled.is_(True)).order_by(HashBank.id)).all())
     with _CACHE.lock:
         if _CACHE.key != key:
             index = HashIndex()

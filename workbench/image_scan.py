@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,8 +20,24 @@ from sqlalchemy.orm import Session
 
 from workbench.banks import BankHit, match_hashes, report_category
 from workbench.bulk import insert_new
-from workbench.enums import Category, ContentStatus, ImageKind, ReportSource
-from workbench.models import Account, ClassifierScore, Image, ImageMatch, Report, utcnow
+from workbench.enums import (
+    ActionStatus,
+    ActionType,
+    Category,
+    ContentStatus,
+    ImageKind,
+    ReportSource,
+)
+from workbench.models import (
+    Account,
+    Action,
+    ClassifierScore,
+    HashBank,
+    Image,
+    ImageMatch,
+    Report,
+    utcnow,
+)
 from workbench.settings import Settings
 from workbench.storage import blob_store
 
@@ -95,6 +112,60 @@ def _match_reports(session: Session, scanned: list[_Scanned]) -> list[int]:
     return report_ids
 
 
+#: Hours a bank rule's suspension lasts unless the rule says otherwise: long enough for
+#: a senior to review it, and reversible like any automated action.
+RULE_SUSPEND_HOURS = 72.0
+
+
+def apply_bank_rules(session: Session, image_ids: list[int]) -> list[int]:
+    """Act on these images' bank matches by each bank's rule, through ``apply_action``
+    (automated, pending review); returns the delivery ids to enqueue.
+
+    Runs after the match reports are filed, so the actions name their cases. Each
+    image's matches act once: an action already taken for the image is not repeated.
+    """
+    from actions.enforcement import ActionRequest, apply_action
+
+    deliveries: list[int] = []
+    rows = session.execute(
+        select(ImageMatch, HashBank, Image, Report.case_id, Account.person_id)
+        .join(HashBank, HashBank.id == ImageMatch.bank_id)
+        .join(Image, Image.id == ImageMatch.image_id)
+        .join(Report, Report.id == ImageMatch.report_id)
+        .join(Account, Account.id == Image.owner_account_id)
+        .where(ImageMatch.image_id.in_(image_ids)).order_by(ImageMatch.id)).all()
+    for match, bank, image, case_id, person_id in rows:
+        rule = bank.action_rule or {}
+        for name in rule.get("actions", []):
+            kind = ActionType(name)
+            if _acted(session, kind, person_id, image.id):
+                continue
+            category = report_category(bank.category)
+            action = apply_action(session, ActionRequest(
+                type=kind, person_id=person_id, policy_reason=category,
+                decided_by_rule=f"bank:{bank.name}", automated=True, case_id=case_id,
+                category=category,
+                image_id=image.id if kind is ActionType.REMOVE_CONTENT else None,
+                duration=timedelta(hours=float(rule.get("hours", RULE_SUSPEND_HOURS)))
+                if kind is ActionType.SUSPEND else None,
+                facts=f"Image {image.platform_image_id} matched bank {bank.name} "
+                      f"({bank.category}) at distance {match.distance} of 256; applied "
+                      "automatically by the bank's rule, pending review."))
+            deliveries += [d.id for d in action.deliveries]
+    return deliveries
+
+
+def _acted(session: Session, kind: ActionType, person_id: int, image_id: int) -> bool:
+    """Whether this action is already in force (for the image, if it is a removal)."""
+    query = select(Action.id).where(Action.type == kind.value,
+                                    Action.status == ActionStatus.ACTIVE.value)
+    if kind is ActionType.REMOVE_CONTENT:
+        query = query.where(Action.image_id == image_id)
+    else:
+        query = query.where(Action.person_id == person_id)
+    return session.execute(query.limit(1)).first() is not None
+
+
 def _minors(session: Session, account_ids: set[int]) -> set[int]:
     year = utcnow().year
     return set(session.scalars(select(Account.id).where(
@@ -143,4 +214,5 @@ def scan_images(session: Session, image_ids: list[int], settings: Settings) -> d
     for item in scanned:
         item.image.status = ContentStatus.PROCESSED.value
     return {"images": len(scanned), "failed": len(images) - len(scanned),
-            "matches": sum(len(s.hits) for s in scanned), "report_ids": report_ids}
+            "matches": sum(len(s.hits) for s in scanned), "report_ids": report_ids,
+            "matched_image_ids": [s.image.id for s in scanned if s.hits]}

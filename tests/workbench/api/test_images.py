@@ -12,11 +12,12 @@ from flask import Flask
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
+from actions.enforcement import action_payload
 from classifiers.images.samples import ALTERATIONS, encode, photograph
 from tests.conftest import PlatformApi, run_jobs
 from workbench.banks import add_image, create_bank
 from workbench.extensions import db
-from workbench.models import Case, Image, ImageMatch, OutboxBatch, Report
+from workbench.models import Action, Case, Image, ImageMatch, OutboxBatch, Report
 from workbench.storage import blob_store
 
 META = {"id": "img-1", "owner_id": "u1", "kind": "chat_image", "conversation_id": "c-1",
@@ -164,7 +165,6 @@ def test_a_bank_match_opens_a_report_and_case_in_the_banks_category(
     run_jobs(app)
     with app.app_context():
         images = {i.platform_image_id: i for i in db.session.scalars(select(Image))}
-        assert {i.status for i in images.values()} == {"processed"}
         assert all(i.pdq and i.pdq_quality >= 50 for i in images.values())
         assert all(i.nudity_score is not None for i in images.values())
         match = db.session.scalars(select(ImageMatch)).one()
@@ -176,10 +176,37 @@ def test_a_bank_match_opens_a_report_and_case_in_the_banks_category(
         case = db.session.get(Case, report.case_id)
         assert case.primary_category == "ncii"
         assert db.session.execute(select(func.count(Report.id))).scalar_one() == 1
+        # The ncii bank's rule: the image is removed and its uploader suspended, both
+        # automated and pending review, through the moderators' own apply_action.
+        actions = {a.type: a for a in db.session.scalars(select(Action))}
+        assert set(actions) == {"remove_content", "suspend"}
+        assert all(a.automated and a.decided_by_rule == "bank:ncii-stopncii"
+                   and a.case_id == case.id for a in actions.values())
+        assert images["w-1"].status == "removed" and images["w-2"].status == "processed"
+        removal = actions["remove_content"]
+        [delivery] = removal.deliveries
+        assert action_payload(removal, delivery, ["bad"])["image_id"] == "w-1"
+        assert actions["suspend"].ends_at is not None
     # Processing the same batch again changes nothing.
     run_jobs(app)
     with app.app_context():
         assert db.session.execute(select(func.count(ImageMatch.id))).scalar_one() == 1
+        assert db.session.execute(select(func.count(Action.id))).scalar_one() == 2
+
+
+def test_a_custom_bank_without_a_rule_only_reports(
+        app: Flask, platforms: dict[str, PlatformApi]) -> None:
+    original = photograph(13)
+    with app.app_context():
+        bank = create_bank(db.session, "memes", "custom")
+        add_image(db.session, bank, np.asarray(original))
+        db.session.commit()
+    _upload(platforms["meet"], dict(META, id="q-1"), encode(ALTERATIONS["crop_10"](original)))
+    run_jobs(app)
+    with app.app_context():
+        [report] = db.session.scalars(select(Report)).all()
+        assert report.category == "other" and report.case_id is not None
+        assert db.session.execute(select(func.count(Action.id))).scalar_one() == 0
 
 
 def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(

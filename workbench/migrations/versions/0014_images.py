@@ -112,8 +112,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_image_match_bank_entry_id'), ['bank_entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_image_match_image_id'), ['image_id'], unique=False)
 
+    with op.batch_alter_table("action", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("image_id", BIG_ID, nullable=True))
+        batch_op.create_foreign_key(batch_op.f("fk_action_image_id_image"), "image",
+                                    ["image_id"], ["id"])
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("action", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_action_image_id_image"), type_="foreignkey")
+        batch_op.drop_column("image_id")
     # Dropping a table drops its indexes; dependants first.
     for table in ("image_match", "bank_entry", "image", "hash_bank"):
         op.drop_table(table)
