@@ -124,3 +124,28 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded():
     assert _refusal(bomb.getvalue()) is ImageErrorCode.TOO_MANY_PIXELS
     assert _refusal(encode(photograph(1), "PNG"), max_pixels=1000) is \
         ImageErrorCode.TOO_MANY_PIXELS
+
+
+def test_faiss_and_numpy_scans_find_the_same_matches(bank):
+    pytest.importorskip("faiss")
+    index, originals = bank
+    rng = np.random.default_rng(3)
+    index.add_packed([("noise", i) for i in range(5000)],
+                     rng.integers(0, 256, (5000, 32), dtype=np.uint8))
+    queries = [query_hashes(np.asarray(alter(image)))
+               for image in originals[:3] for alter in ALTERATIONS.values()]
+    # A query one bit off a random row: the faiss radius is exclusive, the threshold is not.
+    near = bytearray(np.asarray(index._matrix()[-1]).astype(">u8").tobytes())
+    near[0] ^= 0b1111111
+    near[1] ^= 0xFF
+    near[2] ^= 0xFF
+    near[3] ^= 0xFF
+    edge = [type(queries[0][0])("original", bytes(near).hex(), 100)]
+    assert index.search(edge)[0].distance == MATCH_THRESHOLD
+    for query in [*queries, edge]:
+        index.use_faiss = True
+        fast = index.search(query)
+        index.use_faiss = False
+        slow = index.search(query)
+        assert fast == slow and fast
+    index.use_faiss = True
