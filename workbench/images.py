@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.api.errors import ApiError
-from workbench.api.schemas import Item, PlatformId, Timestamp
-from workbench.enums import BatchKind, ContentStatus, ImageKind
+from workbench.api.schemas import ImageMetadata
+from workbench.enums import BatchKind, ContentStatus
 from workbench.intake import resolve_accounts
 from workbench.models import Call, Image, OutboxBatch, utcnow
 from workbench.settings import Settings
@@ -30,19 +30,6 @@ IMAGE_ERROR_CODES = {
     "too_many_pixels": "image_too_many_pixels",
     "malformed": "undecodable_image",
 }
-
-
-class ImageMetadata(Item):
-    id: PlatformId
-    owner_id: PlatformId
-    kind: ImageKind
-    conversation_id: PlatformId | None = None
-    message_id: PlatformId | None = None
-    room_id: PlatformId | None = None
-    call_id: PlatformId | None = None
-    captured_at: Timestamp
-    #: Only for a video frame: the call is still going on (a flagged frame goes live).
-    call_in_progress: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from workbench.api.auth import authenticate
 from workbench.api.errors import ApiError
 from workbench.api.parsing import raw_body, refuse_nul, validation_error
 from workbench.api.routes import _accepted, _multipart, bp
+from workbench.api.schemas import ImageMetadata
 from workbench.app import settings
 from workbench.extensions import db
-from workbench.images import ImageMetadata, read_upload, store_image
+from workbench.images import read_upload, store_image
 
 #: Room for the multipart framing and the metadata part beside the image.
 ENVELOPE_BYTES = 64 * 1024

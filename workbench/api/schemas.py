@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from workbench.enums import Category, RecordingKind, SignalKind
+from workbench.enums import Category, ImageKind, RecordingKind, SignalKind
 
 #: Oldest and newest timestamps accepted (clock skew of a day is tolerated).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -122,6 +122,19 @@ class RecordingMetadata(Item):
     recorded_at: Timestamp
 
 
+class ImageMetadata(Item):
+    id: PlatformId
+    owner_id: PlatformId
+    kind: ImageKind
+    conversation_id: PlatformId | None = None
+    message_id: PlatformId | None = None
+    room_id: PlatformId | None = None
+    call_id: PlatformId | None = None
+    captured_at: Timestamp
+    #: Only for a video frame: the call is still going on (a flagged frame goes live).
+    call_in_progress: bool = False
+
+
 class AppealIn(Item):
     id: PlatformId
     user_id: PlatformId
@@ -169,6 +182,14 @@ class RecordingAccepted(BaseModel):
     sha256: StrictStr
     duplicate: bool
     duration_s: float | None
+
+
+class ImageAccepted(BaseModel):
+    id: StrictStr
+    sha256: StrictStr
+    duplicate: bool
+    width: int
+    height: int
 
 
 class UserStatus(BaseModel):
