@@ -232,6 +232,10 @@ def _apply_to_content(session: Session, request: ActionRequest, now: datetime) -
             update(Recording).where(Recording.id == request.recording_id).values(**values))
     if request.image_id:
         session.execute(update(Image).where(Image.id == request.image_id).values(**values))
+        if removed:
+            from actions.content_bans import ban_image
+
+            ban_image(session, request.image_id, request.category or request.policy_reason)
 
 
 def create_deliveries(session: Session, action: Action,

@@ -50,7 +50,10 @@ class BankError(ValueError):
 
 
 def report_category(bank_category: str) -> str:
-    """The report category a match in this bank opens (``other`` for a custom bank)."""
+    """The report category a match in this bank opens: a group bank of removed content
+    is named by a report category already; a custom bank opens ``other``."""
+    if bank_category in Category.__members__.values():
+        return bank_category
     return REPORT_CATEGORY.get(bank_category, Category.OTHER.value)
 
 

@@ -231,3 +231,35 @@ def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
         assert (report.category, report.model_name, report.call_in_progress) == \
             ("sexual_content", "nudenet", True)
         assert db.session.get(Case, report.case_id).live is True
+
+
+def test_a_removed_image_reuploaded_on_another_platform_is_removed_automatically(
+        app: Flask, platforms: dict[str, PlatformApi]) -> None:
+    from actions.enforcement import ActionRequest, apply_action
+    from workbench.enums import ActionType
+
+    original = photograph(41)
+    assert _upload(platforms["calls"], dict(META, id="o-1", owner_id="poster"),
+                   encode(original)).status_code == 202
+    run_jobs(app)
+    with app.app_context():
+        image = db.session.scalars(select(Image)).one()
+        person_id = image.owner.person_id
+        apply_action(db.session, ActionRequest(
+            type=ActionType.REMOVE_CONTENT, person_id=person_id, policy_reason="sexual_content",
+            category="sexual_content", decided_by_rule="test", image_id=image.id))
+        db.session.commit()
+        assert image.status == "removed"
+    # The same picture, smaller and mirrored, from another account on another platform.
+    copy = ALTERATIONS["mirror"](ALTERATIONS["resized_50"](original))
+    assert _upload(platforms["meet"], dict(META, id="o-2", owner_id="other"),
+                   encode(copy, "WEBP")).status_code == 202
+    run_jobs(app)
+    with app.app_context():
+        again = db.session.scalars(select(Image).where(Image.platform_image_id == "o-2")).one()
+        assert again.status == "removed"
+        [report] = db.session.scalars(select(Report).where(Report.source == "hash_match")).all()
+        assert report.category == "sexual_content" and report.case_id is not None
+        assert "removed-sexual_content" in report.description
+        removal = db.session.scalars(select(Action).where(Action.image_id == again.id)).one()
+        assert removal.automated and removal.decided_by_rule == "bank:removed-sexual_content"
