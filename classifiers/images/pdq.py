@@ -8,7 +8,8 @@ Nor does it always survive a caption banner over the bottom 15%.
 
 So a banked image is hashed as a set of *regions*: the whole, central crops from 1% to
 10% off each side (1% apart, so any crop in that range is within half a step of one),
-and the top and bottom 85% (what is left when a banner hides the other end). An image
+crops of 2.5% to 10% off one side at a time, and the top and bottom 85% (what is left
+when a banner hides the other end): 29 hashes. An image
 being checked is hashed whole in its eight dihedral forms and as its top and bottom
 85%: a banner over its own end is then cut off the same way as on the banked side.
 """
@@ -33,6 +34,9 @@ MIN_QUALITY = 50
 HASH_SIDE = 512
 #: Fractions cut off each side for the banked central crops.
 CROP_STEPS = tuple(round(0.01 * i, 2) for i in range(1, 11))
+#: Fractions cut off one side at a time (left, right, top, bottom) for the banked side
+#: crops: 2.5% apart, so a one-sided crop up to 10% is within about 1% of one of them.
+SIDE_STEPS = (0.025, 0.05, 0.075, 0.1)
 #: What a caption banner may cover, at the top or bottom of an image.
 BANNER_FRACTION = 0.15
 #: pdqhash's order of the eight dihedral hashes.
@@ -94,6 +98,16 @@ def _central(rgb: RGBArray, fraction: float) -> RGBArray:
     return rgb[dy:height - dy, dx:width - dx]
 
 
+def _side_crops(rgb: RGBArray) -> list[tuple[str, RGBArray]]:
+    height, width = rgb.shape[:2]
+    out = []
+    for step in SIDE_STEPS:
+        dy, dx = round(height * step), round(width * step)
+        out += [(f"left_{step:.3f}", rgb[:, dx:]), (f"right_{step:.3f}", rgb[:, :width - dx]),
+                (f"top_{step:.3f}", rgb[dy:]), (f"bottom_{step:.3f}", rgb[:height - dy])]
+    return out
+
+
 def _banner_crops(rgb: RGBArray) -> list[tuple[str, RGBArray]]:
     height = rgb.shape[0]
     keep = round(height * (1 - BANNER_FRACTION))
@@ -116,12 +130,13 @@ def query_hashes(rgb: RGBArray) -> list[RegionHash]:
 
 
 def bank_hashes(rgb: RGBArray) -> list[RegionHash]:
-    """The hashes an image is banked with: the whole, its central crops and banner crops.
+    """The hashes an image is banked with: the whole, its central, one-sided and banner crops.
 
     Crops are taken from the full-size image before shrinking, so a 1% step is a real
     1% even on a small upload.
     """
     out = [hash_image(rgb)]
     out.extend(_one(f"crop_{step:.2f}", _shrink(_central(rgb, step))) for step in CROP_STEPS)
-    out.extend(_one(name, _shrink(part)) for name, part in _banner_crops(rgb))
+    out.extend(_one(name, _shrink(np.ascontiguousarray(part)))
+               for name, part in _side_crops(rgb) + _banner_crops(rgb))
     return out

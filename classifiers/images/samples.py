@@ -87,4 +87,5 @@ ALTERATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "banner_15": lambda im: caption_banner(im, 0.15),
     "banner_top_10": lambda im: caption_banner(im, 0.10, top=True),
     "crop_7_jpeg": lambda im: reencode(border_crop(im, 0.07), 60),
+    "crop_left_6": lambda im: im.crop((round(im.width * 0.06), 0, im.width, im.height)),
 }
