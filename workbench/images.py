@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from workbench.api.errors import ApiError
 from workbench.api.schemas import ImageMetadata
+from workbench.bulk import insert_new
 from workbench.enums import BatchKind, ContentStatus
 from workbench.intake import resolve_accounts
 from workbench.models import Call, Image, OutboxBatch, utcnow
@@ -44,15 +45,13 @@ class StoredImage:
 def _call_id(session: Session, platform_id: int, platform_call_id: str | None) -> int | None:
     if not platform_call_id:
         return None
-    found = session.execute(select(Call.id).where(
+    # Insert-or-skip: two frames of one new call may arrive at the same moment.
+    insert_new(session, Call, [{"platform_id": platform_id, "platform_call_id": platform_call_id,
+                                "created_at": utcnow()}],
+               ["platform_id", "platform_call_id"], [Call.id])
+    return session.execute(select(Call.id).where(
         Call.platform_id == platform_id, Call.platform_call_id == platform_call_id)
-    ).scalar_one_or_none()
-    if found is not None:
-        return found
-    call = Call(platform_id=platform_id, platform_call_id=platform_call_id)
-    session.add(call)
-    session.flush()
-    return call.id
+    ).scalar_one()
 
 
 def read_upload(upload: Any, limit: int) -> bytes:
@@ -85,20 +84,21 @@ def store_image(session: Session, settings: Settings, platform_id: int,
     sha, size = store.put_stream(io.BytesIO(data))
     display_sha, _ = store.put_stream(io.BytesIO(display_copy(decoded)))
     owner = resolve_accounts(session, platform_id, [meta.owner_id])[meta.owner_id]
-    image = Image(
-        platform_id=platform_id, platform_image_id=meta.id, owner_account_id=owner,
-        kind=meta.kind.value, platform_conversation_id=meta.conversation_id,
-        platform_message_id=meta.message_id, room_id=meta.room_id,
-        call_id=_call_id(session, platform_id, meta.call_id), blob_sha256=sha,
-        display_sha256=display_sha, format=decoded.format, width=decoded.width,
-        height=decoded.height, size_bytes=size, captured_at=meta.captured_at,
-        call_in_progress=meta.call_in_progress, received_at=utcnow(),
-        status=ContentStatus.PENDING.value,
-    )
-    session.add(image)
-    session.flush()
+    # Insert-or-skip, so the same image sent twice at once is stored once, not a 500.
+    inserted = insert_new(session, Image, [{
+        "platform_id": platform_id, "platform_image_id": meta.id, "owner_account_id": owner,
+        "kind": meta.kind.value, "platform_conversation_id": meta.conversation_id,
+        "platform_message_id": meta.message_id, "room_id": meta.room_id,
+        "call_id": _call_id(session, platform_id, meta.call_id), "blob_sha256": sha,
+        "display_sha256": display_sha, "format": decoded.format, "width": decoded.width,
+        "height": decoded.height, "size_bytes": size, "captured_at": meta.captured_at,
+        "call_in_progress": meta.call_in_progress, "received_at": utcnow(),
+        "status": ContentStatus.PENDING.value,
+    }], ["platform_id", "platform_image_id"], [Image.id])
+    if not inserted:
+        return StoredImage(sha, True, decoded.width, decoded.height, None)
     batch = OutboxBatch(platform_id=platform_id, kind=BatchKind.IMAGES.value,
-                        item_ids={"ids": [image.id]})
+                        item_ids={"ids": [inserted[0].id]})
     session.add(batch)
     session.flush()
     return StoredImage(sha, False, decoded.width, decoded.height, batch.id)
