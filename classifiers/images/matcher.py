@@ -5,7 +5,7 @@ With faiss installed (``faiss-cpu``), the scan is its ``IndexBinaryFlat`` range 
 the same: each 256-bit hash is four 64-bit words, and the distance to every banked
 hash is XOR, popcount (``np.bitwise_count``), row sum. Both are exact: no match is lost
 to an approximate index. Measured at a million banked hashes on a busy two-core
-machine: about 0.17 s per image (ten query hashes) with faiss on one thread, 0.5-0.8 s
+machine: 27-138 ms per image (ten query hashes) with faiss on one thread, 0.37-1.1 s
 with numpy.
 """
 
