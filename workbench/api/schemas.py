@@ -85,6 +85,8 @@ class ReportIn(Item):
     message_id: PlatformId | None = None
     recording_id: PlatformId | None = None
     call_id: PlatformId | None = None
+    #: The platform's id of a reported image (kept as the report's content reference).
+    image_id: PlatformId | None = None
     #: True when the reported call is still going on: the case goes to the live lane.
     call_in_progress: bool = False
     description: Annotated[Text, Field(max_length=5_000)] | None = None

@@ -263,3 +263,16 @@ def test_a_removed_image_reuploaded_on_another_platform_is_removed_automatically
         assert "removed-sexual_content" in report.description
         removal = db.session.scalars(select(Action).where(Action.image_id == again.id)).one()
         assert removal.automated and removal.decided_by_rule == "bank:removed-sexual_content"
+
+
+def test_a_user_report_may_name_an_image(app: Flask, platforms: dict[str, PlatformApi]) -> None:
+    r = platforms["web"].post("/api/v1/reports", {"reports": [{
+        "id": "r-1", "reporter_id": "u2", "reported_user_id": "u1", "category": "ncii",
+        "image_id": "img-1", "created_at": "2026-11-20T10:00:00Z"}]})
+    assert r.status_code == 202, r.json
+    bad = platforms["web"].post("/api/v1/reports", {"reports": [{
+        "id": "r-2", "reported_user_id": "u1", "category": "ncii", "image_id": 7,
+        "created_at": "2026-11-20T10:00:00Z"}]})
+    assert bad.status_code == 422 and bad.json["error"]["field"] == "reports[0].image_id"
+    with app.app_context():
+        assert db.session.scalars(select(Report)).one().content_ref == {"image_id": "img-1"}
