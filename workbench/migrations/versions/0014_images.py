@@ -28,7 +28,8 @@ def upgrade() -> None:
         sa.Column('created_by_id', BIG_ID, nullable=True),
         sa.Column('id', BIG_ID, nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['created_by_id'], ['moderator.id'], name=op.f('fk_hash_bank_created_by_id_moderator')),
+        sa.ForeignKeyConstraint(['created_by_id'], ['moderator.id'],
+            name=op.f('fk_hash_bank_created_by_id_moderator')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_hash_bank')),
         sa.UniqueConstraint('name', name=op.f('uq_hash_bank_name'))
     )
@@ -59,10 +60,13 @@ def upgrade() -> None:
         sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('id', BIG_ID, nullable=False),
         sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_image_call_id_call')),
-        sa.ForeignKeyConstraint(['owner_account_id'], ['account.id'], name=op.f('fk_image_owner_account_id_account')),
-        sa.ForeignKeyConstraint(['platform_id'], ['platform.id'], name=op.f('fk_image_platform_id_platform')),
+        sa.ForeignKeyConstraint(['owner_account_id'], ['account.id'],
+            name=op.f('fk_image_owner_account_id_account')),
+        sa.ForeignKeyConstraint(['platform_id'], ['platform.id'],
+            name=op.f('fk_image_platform_id_platform')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_image')),
-        sa.UniqueConstraint('platform_id', 'platform_image_id', name=op.f('uq_image_platform_id_platform_image_id'))
+        sa.UniqueConstraint('platform_id', 'platform_image_id',
+            name=op.f('uq_image_platform_id_platform_image_id'))
     )
     with op.batch_alter_table('image', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_image_blob_sha256'), ['blob_sha256'], unique=False)
@@ -81,9 +85,12 @@ def upgrade() -> None:
         sa.Column('source', sa.String(length=300), nullable=True),
         sa.Column('id', BIG_ID, nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['added_by_id'], ['moderator.id'], name=op.f('fk_bank_entry_added_by_id_moderator')),
-        sa.ForeignKeyConstraint(['bank_id'], ['hash_bank.id'], name=op.f('fk_bank_entry_bank_id_hash_bank'), ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['source_image_id'], ['image.id'], name=op.f('fk_bank_entry_source_image_id_image')),
+        sa.ForeignKeyConstraint(['added_by_id'], ['moderator.id'],
+            name=op.f('fk_bank_entry_added_by_id_moderator')),
+        sa.ForeignKeyConstraint(['bank_id'], ['hash_bank.id'],
+            name=op.f('fk_bank_entry_bank_id_hash_bank'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['source_image_id'], ['image.id'],
+            name=op.f('fk_bank_entry_source_image_id_image')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_entry')),
         sa.UniqueConstraint('bank_id', 'pdq', name=op.f('uq_bank_entry_bank_id_pdq'))
     )
@@ -101,15 +108,21 @@ def upgrade() -> None:
         sa.Column('report_id', BIG_ID, nullable=True),
         sa.Column('id', BIG_ID, nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['bank_entry_id'], ['bank_entry.id'], name=op.f('fk_image_match_bank_entry_id_bank_entry'), ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['bank_id'], ['hash_bank.id'], name=op.f('fk_image_match_bank_id_hash_bank'), ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['image_id'], ['image.id'], name=op.f('fk_image_match_image_id_image'), ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_image_match_report_id_report')),
+        sa.ForeignKeyConstraint(['bank_entry_id'], ['bank_entry.id'],
+            name=op.f('fk_image_match_bank_entry_id_bank_entry'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['bank_id'], ['hash_bank.id'],
+            name=op.f('fk_image_match_bank_id_hash_bank'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['image_id'], ['image.id'],
+            name=op.f('fk_image_match_image_id_image'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['report_id'], ['report.id'],
+            name=op.f('fk_image_match_report_id_report')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_image_match')),
-        sa.UniqueConstraint('image_id', 'bank_entry_id', name=op.f('uq_image_match_image_id_bank_entry_id'))
+        sa.UniqueConstraint('image_id', 'bank_entry_id',
+            name=op.f('uq_image_match_image_id_bank_entry_id'))
     )
     with op.batch_alter_table('image_match', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_image_match_bank_entry_id'), ['bank_entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_image_match_bank_entry_id'),
+            ['bank_entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_image_match_image_id'), ['image_id'], unique=False)
 
     with op.batch_alter_table("action", schema=None) as batch_op:
