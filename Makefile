@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-soak bench-console-seed bench-console bench-evidence
+.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-soak bench-console-seed bench-console bench-evidence bench-images
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,9 @@ bench-console: $(STAMP)
 
 bench-evidence: $(STAMP)
 	$(BIN)/python bench/evidence.py $(BENCH_ARGS)
+
+bench-images: $(STAMP)
+	$(BIN)/python bench/images.py $(BENCH_ARGS)
 
 bench-soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes $(or $(MINUTES),10)

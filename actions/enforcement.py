@@ -28,6 +28,7 @@ from workbench.models import (
     Account,
     Action,
     EnforcementDelivery,
+    Image,
     Message,
     Person,
     Platform,
@@ -92,6 +93,7 @@ class ActionRequest:
     message_id: int | None = None
     recording_id: int | None = None
     call_id: int | None = None
+    image_id: int | None = None
     category: str | None = None
     facts: str | None = None
     note_to_user: str | None = None
@@ -148,14 +150,16 @@ def _content_platform(session: Session, request: ActionRequest) -> int | None:
         from workbench.models import Call
 
         return session.get_one(Call, request.call_id).platform_id
-    raise ActionError(f"{request.type.value} needs a message, recording or call")
+    if request.image_id:
+        return session.get_one(Image, request.image_id).platform_id
+    raise ActionError(f"{request.type.value} needs a message, recording, call or image")
 
 
 def check_target(session: Session, request: ActionRequest) -> None:
     """Refuse content that is not the person's own, whatever the form said.
 
     A decision acts on the person it is about: their messages, their recordings and
-    calls they took part in, through any account of theirs (people merged with them
+    calls they took part in and their images, through any account of theirs (people merged with them
     included). Raises ``ActionError`` for content that does not exist and
     ``AuthorityError`` for content of someone else.
     """
@@ -164,7 +168,7 @@ def check_target(session: Session, request: ActionRequest) -> None:
 
     wanted = [(kind, content_id) for kind, content_id in (
         ("message", request.message_id), ("recording", request.recording_id),
-        ("call", request.call_id)) if content_id is not None]
+        ("call", request.call_id), ("image", request.image_id)) if content_id is not None]
     if not wanted:
         return
     accounts = select(Account.id).where(
@@ -177,6 +181,9 @@ def check_target(session: Session, request: ActionRequest) -> None:
         elif kind == "recording":
             exists = select(Recording.owner_account_id).where(Recording.id == content_id)
             theirs = exists.where(Recording.owner_account_id.in_(accounts))
+        elif kind == "image":
+            exists = select(Image.owner_account_id).where(Image.id == content_id)
+            theirs = exists.where(Image.owner_account_id.in_(accounts))
         else:
             exists = select(Call.id).where(Call.id == content_id)
             theirs = select(CallParticipant.call_id).where(
@@ -217,7 +224,7 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
     action = Action(
         type=request.type.value, person_id=person.id, case_id=request.case_id,
         platform_id=_content_platform(session, request), message_id=request.message_id,
-        recording_id=request.recording_id, call_id=request.call_id,
+        recording_id=request.recording_id, call_id=request.call_id, image_id=request.image_id,
         ends_at=now + request.duration if request.duration else None,
         policy_reason=request.policy_reason, category=request.category, facts=request.facts,
         note_to_user=request.note_to_user, decided_by_id=request.decided_by_id,
@@ -250,6 +257,8 @@ def _content_type(request: ActionRequest) -> str | None:
         return "CONTENT_TYPE_TEXT"
     if request.recording_id or request.call_id:
         return "CONTENT_TYPE_AUDIO"
+    if request.image_id:
+        return "CONTENT_TYPE_IMAGE"
     return None
 
 
@@ -264,6 +273,12 @@ def _apply_to_content(session: Session, request: ActionRequest, now: datetime) -
     if request.recording_id:
         session.execute(
             update(Recording).where(Recording.id == request.recording_id).values(**values))
+    if request.image_id:
+        session.execute(update(Image).where(Image.id == request.image_id).values(**values))
+        if removed:
+            from actions.content_bans import ban_image
+
+            ban_image(session, request.image_id, request.category or request.policy_reason)
 
 
 def create_deliveries(session: Session, action: Action, only_platform_id: int | None = None,
@@ -307,6 +322,8 @@ def content_ref(session: Session, action: Action) -> dict[str, str] | None:
         from workbench.models import Call
 
         return {"type": "call", "id": session.get_one(Call, action.call_id).platform_call_id}
+    if action.image_id is not None:
+        return {"type": "image", "id": session.get_one(Image, action.image_id).platform_image_id}
     return None
 
 
@@ -358,6 +375,9 @@ def action_payload(action: Action, delivery: EnforcementDelivery, user_ids: list
         body["reverses_action_id"] = action.reverses_action_id
     if content is not None:
         body["content"] = content
+    if action.image is not None:
+        # The platform's own id, so it knows which image to take down.
+        body["image_id"] = action.image.platform_image_id
     if resources:
         # A welfare check: the platform shows the person these helplines (and the note).
         body["resources"] = resources

@@ -80,6 +80,16 @@ def _classify_recordings(ids: list[int]) -> dict[str, object]:
     return _classified(classify_recordings(db.session, ids, settings()))
 
 
+def _scan_images(ids: list[int]) -> dict[str, object]:
+    from workbench.image_scan import apply_bank_rules, scan_images
+
+    result = _classified(scan_images(db.session, ids, settings()))
+    # Like automation on messages: bank rules act only after the cases are filed.
+    result["deliveries"] = apply_bank_rules(
+        db.session, result.pop("matched_image_ids"))  # type: ignore[arg-type]
+    return result
+
+
 def _score_signals(ids: list[int]) -> dict[str, object]:
     from workbench.classification import score_signals
 
@@ -111,6 +121,7 @@ HANDLERS = {
     BatchKind.MESSAGES.value: _classify_messages,
     BatchKind.RECORDINGS.value: _classify_recordings,
     BatchKind.SIGNALS.value: _score_signals,
+    BatchKind.IMAGES.value: _scan_images,
     BatchKind.ACCOUNTS.value: _accounts_changed,
 }
 

@@ -33,6 +33,7 @@ BATCH_QUEUE: dict[str, QueueName] = {
     BatchKind.MESSAGES.value: QueueName.CLASSIFY,
     BatchKind.RECORDINGS.value: QueueName.CLASSIFY,
     BatchKind.SIGNALS.value: QueueName.CLASSIFY,
+    BatchKind.IMAGES.value: QueueName.CLASSIFY,
 }
 
 #: Unprocessed batches younger than this are left to the request that wrote them.

@@ -359,3 +359,13 @@ def _mount_legal() -> None:
 
 
 _mount_legal()
+
+
+def _mount_images() -> None:
+    from workbench.cli_images import banks, images
+
+    main.add_command(banks)
+    main.add_command(images)
+
+
+_mount_images()

@@ -54,6 +54,8 @@ class ReportSource(StrEnum):
     LEGAL = "legal"
     #: Opened by the workbench itself when a new account links to a banned person.
     EVASION = "evasion"
+    #: Opened by the workbench when an image matches a hash bank.
+    HASH_MATCH = "hash_match"
 
 
 class ReportStatus(StrEnum):
@@ -87,6 +89,23 @@ class RecordingKind(StrEnum):
     VOICE_INTRO = "voice_intro"
     CALL = "call"
     ROOM = "room"
+
+
+class ImageKind(StrEnum):
+    PROFILE_PHOTO = "profile_photo"
+    CHAT_IMAGE = "chat_image"
+    ROOM_IMAGE = "room_image"
+    VIDEO_FRAME = "video_frame"
+
+
+class BankCategory(StrEnum):
+    """What a hash bank holds; seniors may name others (stored as plain strings)."""
+
+    NCII = "ncii"
+    CSAM = "csam"
+    TERROR = "terror"
+    SCAM_IMAGE = "scam_image"
+    CUSTOM = "custom"
 
 
 class SignalKind(StrEnum):
@@ -156,3 +175,4 @@ class BatchKind(StrEnum):
     SIGNALS = "signals"
     ACCOUNTS = "accounts"
     APPEALS = "appeals"
+    IMAGES = "images"

@@ -199,7 +199,7 @@ def store_reports(session: Session, platform_id: int, items: list[ReportIn]) -> 
     rows = []
     for r in unique:
         ref = {k: v for k, v in (("message_id", r.message_id), ("recording_id", r.recording_id),
-                                 ("call_id", r.call_id)) if v}
+                                 ("call_id", r.call_id), ("image_id", r.image_id)) if v}
         rows.append({
             "platform_id": platform_id,
             "platform_report_id": r.id,

@@ -64,6 +64,9 @@ class Settings:
     production: bool = False
     max_json_bytes: int = 5 * 1024 * 1024
     max_audio_bytes: int = 50 * 1024 * 1024
+    # Images: bytes per upload, and pixels (width x height) decoded at most (bombs).
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
     max_batch_items: int = 1000
     signature_tolerance_s: int = 300
     session_idle_minutes: int = 30

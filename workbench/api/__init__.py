@@ -8,6 +8,7 @@ from workbench.api import errors
 
 
 def init_app(app: Flask) -> None:
+    from workbench.api import images  # noqa: F401  (adds POST /images to the blueprint)
     from workbench.api.openapi import bp as openapi_bp
     from workbench.api.parsing import check_uri
     from workbench.api.routes import bp

@@ -14,8 +14,9 @@ from workbench.api import schemas as s
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 _MODELS = (s.MessagesBatch, s.ReportsBatch, s.SignalsBatch, s.AccountsBatch, s.AppealsBatch,
-           s.RecordingMetadata,
-           s.Accepted, s.AccountsAccepted, s.RecordingAccepted, s.UserStatus, s.ErrorResponse)
+           s.RecordingMetadata, s.ImageMetadata,
+           s.Accepted, s.AccountsAccepted, s.RecordingAccepted, s.ImageAccepted, s.UserStatus,
+           s.ErrorResponse)
 
 _ERRORS = {
     "400": "Malformed JSON, invalid UTF-8, a broken multipart body, or a non-ASCII path.",
@@ -103,6 +104,23 @@ def document() -> dict[str, Any]:
                                                  "contentMediaType": "application/octet-stream"},
                                    }}}}},
                     "responses": _responses("202", "RecordingAccepted", ("422",)),
+                }
+            },
+            "/api/v1/images": {
+                "post": {
+                    "summary": "An image (JPEG, PNG or WebP) or a video-call frame, with its "
+                               "metadata",
+                    "security": [{"platformSignature": [], "platformTimestamp": [],
+                                  "platformSlug": []}],
+                    "requestBody": {"required": True, "content": {"multipart/form-data": {
+                        "schema": {"type": "object", "required": ["metadata", "image"],
+                                   "properties": {
+                                       "metadata": {"type": "string",
+                                                    "description": "ImageMetadata as JSON"},
+                                       "image": {"type": "string",
+                                                 "contentMediaType": "image/*"},
+                                   }}}}},
+                    "responses": _responses("202", "ImageAccepted", ("422",)),
                 }
             },
             "/api/v1/users/{user_id}/status": {

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from workbench.enums import Category, RecordingKind, SignalKind
+from workbench.enums import Category, ImageKind, RecordingKind, SignalKind
 
 #: Oldest and newest timestamps accepted (clock skew of a day is tolerated).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -104,6 +104,8 @@ class ReportIn(Item):
     message_id: PlatformId | None = None
     recording_id: PlatformId | None = None
     call_id: PlatformId | None = None
+    #: The platform's id of a reported image (kept as the report's content reference).
+    image_id: PlatformId | None = None
     #: True when the reported call is still going on: the case goes to the live lane.
     call_in_progress: bool = False
     description: Annotated[Text, Field(max_length=5_000)] | None = None
@@ -139,6 +141,19 @@ class RecordingMetadata(Item):
     kind: RecordingKind
     call_id: PlatformId | None = None
     recorded_at: Timestamp
+
+
+class ImageMetadata(Item):
+    id: PlatformId
+    owner_id: PlatformId
+    kind: ImageKind
+    conversation_id: PlatformId | None = None
+    message_id: PlatformId | None = None
+    room_id: PlatformId | None = None
+    call_id: PlatformId | None = None
+    captured_at: Timestamp
+    #: Only for a video frame: the call is still going on (a flagged frame goes live).
+    call_in_progress: bool = False
 
 
 class AppealIn(Item):
@@ -188,6 +203,14 @@ class RecordingAccepted(BaseModel):
     sha256: StrictStr
     duplicate: bool
     duration_s: float | None
+
+
+class ImageAccepted(BaseModel):
+    id: StrictStr
+    sha256: StrictStr
+    duplicate: bool
+    width: int
+    height: int
 
 
 class UserStatus(BaseModel):

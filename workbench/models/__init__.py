@@ -24,6 +24,7 @@ from workbench.models.enforcement import (
     StatementOfReasons,
     Strike,
 )
+from workbench.models.images import BankEntry, HashBank, Image, ImageMatch
 from workbench.models.intake import OutboxBatch, SeenSignature
 from workbench.models.legal import (
     ErasureRequest,
@@ -44,6 +45,7 @@ __all__ = [
     "Action",
     "Appeal",
     "AuditEvent",
+    "BankEntry",
     "Base",
     "BulkOperation",
     "BulkOperationItem",
@@ -60,6 +62,9 @@ __all__ = [
     "EvidenceCustodyEvent",
     "EvidenceExport",
     "FraudSignal",
+    "HashBank",
+    "Image",
+    "ImageMatch",
     "LegalHold",
     "LegalRequest",
     "Message",

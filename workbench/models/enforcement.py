@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workbench.enums import ActionStatus, AppealStatus, DeliveryEvent, DeliveryState
 from workbench.models.base import Base, BigId, CreatedMixin, IdMixin, enum_column
+from workbench.models.images import Image
 from workbench.models.people import Person
 from workbench.models.platform import Platform
 
@@ -31,6 +32,7 @@ class Action(IdMixin, CreatedMixin, Base):
     message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("message.id"))
     recording_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("recording.id"))
     call_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("call.id"))
+    image_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("image.id"))
     ends_at: Mapped[datetime | None]
     policy_reason: Mapped[str] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(32))
@@ -45,6 +47,7 @@ class Action(IdMixin, CreatedMixin, Base):
     reversed_by_action_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("action.id"))
 
     person: Mapped[Person] = relationship()
+    image: Mapped[Image | None] = relationship()
     deliveries: Mapped[list[EnforcementDelivery]] = relationship(
         back_populates="action", order_by="EnforcementDelivery.id"
     )

@@ -40,7 +40,8 @@ JSON_ENDPOINTS = ["/api/v1/messages", "/api/v1/reports", "/api/v1/signals", "/ap
 def test_the_document_is_openapi_3_1_and_lists_every_endpoint(client) -> None:  # type: ignore[no-untyped-def]
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"] == "3.1.0"
-    assert set(doc["paths"]) == {*JSON_ENDPOINTS, "/api/v1/recordings", "/api/v1/appeals",
+    assert set(doc["paths"]) == {*JSON_ENDPOINTS, "/api/v1/recordings", "/api/v1/images",
+                                 "/api/v1/appeals",
                                  "/api/v1/users/{user_id}/status"}
     # Every $ref resolves inside the document.
     text = json.dumps(doc)
