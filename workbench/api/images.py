@@ -6,14 +6,12 @@ imported, before the blueprint is registered: same prefix, same CSRF exemption.
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, request
 from pydantic import ValidationError
 
 from workbench.api.auth import authenticate
 from workbench.api.errors import ApiError
-from workbench.api.parsing import raw_body, refuse_nul, validation_error
+from workbench.api.parsing import decode_json, raw_body, validation_error
 from workbench.api.routes import _accepted, _multipart, bp
 from workbench.api.schemas import ImageMetadata
 from workbench.app import settings
@@ -27,16 +25,9 @@ ENVELOPE_BYTES = 64 * 1024
 def _metadata(raw_meta: str | None) -> ImageMetadata:
     if raw_meta is None:
         raise ApiError(422, "invalid_body", "the 'metadata' part is required", field="metadata")
+    raw = decode_json(raw_meta, ("metadata",))  # bounded as every other body is
     try:
-        raw = json.loads(raw_meta)
-        refuse_nul(raw)
         return ImageMetadata.model_validate(raw)
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"metadata is not valid JSON: {exc.msg}",
-                       field="metadata") from None
-    except RecursionError:
-        raise ApiError(400, "malformed_json", "metadata is nested too deeply",
-                       field="metadata") from None
     except ValidationError as exc:
         raise validation_error(exc, ("metadata",)) from None
 
