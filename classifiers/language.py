@@ -116,6 +116,18 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 
+def warm_up() -> None:
+    """Load the identifier's model and the word list now (a worker does this before it
+    forks, so no job's child pays for it)."""
+    hinglish_words()
+    _identifier()
+
+
+def loaded() -> bool:
+    """Whether the identifier's model and the word list are already in this process."""
+    return bool(_identifier.cache_info().currsize and hinglish_words.cache_info().currsize)
+
+
 def _script(word: str) -> str:
     point = ord(word[0])
     if point < 0x250:

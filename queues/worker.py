@@ -205,13 +205,13 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
 def _warm_up() -> None:
     """Load the text model and the language identifier before forking, so each job's
     child starts with them loaded (loading them costs seconds, in every child)."""
-    from classifiers.language import detect_languages
+    from classifiers import language
     from workbench.app import settings
     from workbench.classification import _model
 
     try:
         _model(settings())
-        detect_languages(["warm up"])
+        language.warm_up()
     except Exception as exc:  # noqa: BLE001 - a missing model must not stop the worker
         log.warning("text model not preloaded: %s", exc)
 

@@ -10,27 +10,26 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import py3langid.langid as langid
 import redis
 from flask import Flask
 
+from classifiers import language
 from queues.worker import _warm_up, run_worker
 from tests.conftest import TEST_SECRET_KEY
 from workbench.app import create_app
 
 
 def test_a_forked_job_finds_the_language_identifier_already_loaded(app: Flask) -> None:
-    saved, langid.IDENTIFIER = langid.IDENTIFIER, None
-    try:
-        with app.app_context():
-            _warm_up()
-        pid = os.fork()
-        if pid == 0:  # the job's child: it must not have to load the model itself
-            os._exit(0 if langid.IDENTIFIER is not None else 1)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
-    finally:
-        langid.IDENTIFIER = langid.IDENTIFIER or saved
+    language._identifier.cache_clear()
+    language.hinglish_words.cache_clear()
+    assert not language.loaded()
+    with app.app_context():
+        _warm_up()
+    pid = os.fork()
+    if pid == 0:  # the job's child: it must not have to load the model itself
+        os._exit(0 if language.loaded() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_a_worker_started_while_the_database_is_unreachable_serves_its_queues(
