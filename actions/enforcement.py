@@ -22,6 +22,7 @@ from workbench.enums import (
     ContentStatus,
     DeliveryEvent,
     DeliveryState,
+    ReviewState,
     Role,
 )
 from workbench.models import (
@@ -224,6 +225,7 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
         decided_by_rule=request.decided_by_rule, model_version=request.model_version,
         automated=request.automated, status=ActionStatus.ACTIVE.value,
         reverses_action_id=request.reverses_action_id, created_at=now,
+        review_state=ReviewState.PENDING.value if awaits_review(request) else None,
     )
     session.add(action)
     session.flush()
@@ -243,6 +245,16 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
                  "reason": request.policy_reason, "automated": request.automated,
                  "ends_at": action.ends_at.isoformat() if action.ends_at else None})
     return action
+
+
+def awaits_review(request: ActionRequest) -> bool:
+    """Whether a senior must review this action: a model's rule applied it, not a person.
+
+    The strike thresholds and expiry are rules too, but they follow a person's decision
+    (or the clock), so there is no model's judgement in them to check.
+    """
+    return (request.automated and request.model_version is not None
+            and request.type not in LIFTS)
 
 
 def _content_type(request: ActionRequest) -> str | None:
