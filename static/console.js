@@ -69,10 +69,41 @@
     show(form, form.querySelector("#verdict-confirm"));
   }
 
+  // The automation review queue: c confirms, o overturns the selected row; j/k move.
+  function reviewRows() { return Array.prototype.slice.call(document.querySelectorAll("[data-review-row]")); }
+
+  function selectReview(row) {
+    reviewRows().forEach(function (r) { r.removeAttribute("aria-current"); });
+    if (!row) return;
+    row.setAttribute("aria-current", "true");
+    row.focus({preventScroll: false});
+  }
+
+  function reviewKey(event) {
+    var rows = reviewRows();
+    var current = document.querySelector("[data-review-row][aria-current]") || rows[0];
+    if (!current) return;
+    var at = rows.indexOf(current);
+    var outcome = {c: "confirm", o: "overturn"}[event.key];
+    if (outcome) {
+      var form = current.querySelector('form[data-review="' + outcome + '"]');
+      if (form) { event.preventDefault(); form.submit(); }
+    } else if (event.key === "j" && at < rows.length - 1) {
+      event.preventDefault(); selectReview(rows[at + 1]);
+    } else if (event.key === "k" && at > 0) {
+      event.preventDefault(); selectReview(rows[at - 1]);
+    }
+  }
+
   function submitNext() {
     var form = document.getElementById("next-case-form");
     if (form) form.submit();
   }
+
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest("[data-review-row]");
+    if (row) selectReview(row);
+  });
 
   document.addEventListener("click", function (event) {
     var target = event.target.closest("[data-verdict], [data-panel], [data-close-panel], [data-help-toggle]");
@@ -95,6 +126,7 @@
     }
     var key = event.key;
     if (key === "n") { event.preventDefault(); submitNext(); return; }
+    if (data.page === "review") { reviewKey(event); return; }
     if (data.page !== "case") return;
     if (key === "p" && data.previousUrl) { window.location.assign(data.previousUrl); return; }
     if (data.canAct !== "yes") return;
