@@ -12,11 +12,14 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from actions.automation import ReviewError, pending_count, pending_review, review_automated
 from workbench.acted_on import acted_on
 from workbench.console.access import ConsoleView, Permission
 from workbench.extensions import db
+from workbench.models import Account
 
 PAGE = 50
 OUTCOMES = {"confirm": True, "overturn": False}
@@ -32,6 +35,7 @@ class AutomationReviewView(ConsoleView):
         actions = pending_review(db.session, PAGE)
         return self.render("console/automation.html", actions=actions,
                            content=acted_on(db.session, actions),
+                           names=_names(db.session, {a.person_id for a in actions}),
                            waiting=pending_count(db.session))
 
     @expose("/<int:action_id>/review", methods=["POST"])
@@ -57,6 +61,17 @@ class AutomationReviewView(ConsoleView):
         flash(f"Action {action_id} {done.state.value}"
               + (": reversed on every platform." if done.delivery_ids else "."), "success")
         return redirect(url_for(".index"))
+
+
+def _names(session: Session, person_ids: set[int]) -> dict[int, str]:
+    """A username per person (their first account's), for people to read instead of ids."""
+    names: dict[int, str] = {}
+    for person_id, username in session.execute(
+            select(Account.person_id, Account.username)
+            .where(Account.person_id.in_(person_ids), Account.username.is_not(None))
+            .order_by(Account.id)).all():
+        names.setdefault(person_id, username)
+    return names
 
 
 def _wants_json() -> bool:
