@@ -66,7 +66,23 @@
       why.hidden = !punitive;
       form.querySelector("#why-not-welfare").required = punitive;
     }
+    showLadder(verdict, dismiss);
     show(form, form.querySelector("#verdict-confirm"));
+  }
+
+  // The ladder (console/_ladder.html): the stacking confirmation shows only when the chosen
+  // verdict's kind is in force ("suspend_7" is a suspend); the strike line not on a dismissal.
+  function showLadder(verdict, dismiss) {
+    var ladder = document.getElementById("ladder");
+    if (!ladder) return;
+    var kind = verdict.replace(/_\d+$/, "");
+    var step = ladder.querySelector(".ladder-step");
+    if (step) step.hidden = dismiss;
+    var stack = ladder.querySelector(".ladder-stack");
+    if (!stack) return;
+    var stacking = !!ladder.querySelector('[data-in-force="' + CSS.escape(kind) + '"]');
+    stack.hidden = !stacking;
+    if (!stacking) stack.querySelector("input").checked = false;
   }
 
   // The automation review queue: c confirms, o overturns the selected row; j/k move.

@@ -72,3 +72,33 @@ def test_a_senior_overturns_the_second_and_confirms_the_first_by_key(
     assert set(world.servers["meet"].state.values()) == {"active"}
     assert "muted" in set(world.servers["calls"].state.values())
     assert not console.errors, console.errors
+
+
+def test_the_decision_panel_warns_of_a_mute_in_force_and_asks_before_stacking(
+        app: Flask, world: World, console: Console) -> None:
+    first, _ = _automated_mutes(app, world)
+    console.sign_in(STAFF["moderator"])
+    console.goto(f"/admin/case/{world.case_id}")
+    page = console.page
+    page.locator("form[action$='/claim'] button").click()
+    page.wait_for_selector("[data-evidence]")
+    console.press("w")
+    ladder = page.locator("#ladder")
+    assert "strike 1" in ladder.locator(".ladder-step").inner_text()
+    assert f"mute #{first}" in ladder.inner_text()
+    assert not page.locator(".ladder-stack").is_visible()  # a warning stacks on nothing
+    console.press("Escape")
+    console.press("m")
+    assert page.locator(".ladder-stack").is_visible()
+    console.submit("Enter")  # no confirmation ticked: the server refuses
+    assert "already in force" in page.content()
+    console.goto(f"/admin/case/{world.case_id}")
+    console.press("m")
+    page.check("#confirm-stack")
+    console.submit("Enter")
+    assert "Done: mute" in page.content()
+    with app.app_context():
+        mutes = db.session.scalars(select(Action).where(Action.type == "mute",
+                                                        Action.person_id == world.person_id))
+        assert [m.automated for m in mutes] == [True, False]
+    assert not [e for e in console.errors if "422" not in e], console.errors

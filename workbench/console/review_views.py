@@ -23,6 +23,14 @@ from workbench.models import Account
 
 PAGE = 50
 OUTCOMES = {"confirm": True, "overturn": False}
+#: The page's keys, for the help overlay (``static/console.js`` handles them).
+REVIEW_KEYS: tuple[tuple[str, str], ...] = (
+    ("c", "Confirm the selected automated action"),
+    ("o", "Overturn it: reverse it on every platform"),
+    ("j", "Select the next row"),
+    ("k", "Select the previous row"),
+    ("?", "Show or hide this help"),
+)
 
 
 class AutomationReviewView(ConsoleView):
@@ -36,7 +44,7 @@ class AutomationReviewView(ConsoleView):
         return self.render("console/automation.html", actions=actions,
                            content=acted_on(db.session, actions),
                            names=_names(db.session, {a.person_id for a in actions}),
-                           waiting=pending_count(db.session))
+                           waiting=pending_count(db.session), keys=REVIEW_KEYS)
 
     @expose("/<int:action_id>/review", methods=["POST"])
     def review(self, action_id: int) -> Any:
