@@ -91,6 +91,7 @@ def test_the_queue_lists_pending_actions_oldest_first_with_content_rule_and_scor
     assert "win a free phone" in html
     assert "spam_scam&gt;=0.99" in html and f"{SPAM:.3f}" in html
     assert "2 waiting" in html
+    assert "Confirm the selected automated action" in html  # the help overlay's keys
     assert signed_in("moderator").get("/admin/automation/").status_code == 403
 
 
