@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from actions.enforcement import REVERSAL, reverse_action
+from actions.enforcement import (
+    REVERSAL,
+    ActionRequest,
+    AuthorityError,
+    check_authority,
+    reverse_action,
+)
 from workbench.enums import ActionStatus, ActionType, ReviewState, Role
 from workbench.models import Action, Strike, utcnow
 from workbench.models.audit import record
 
-#: Who may review automated actions.
+#: Who may review automated actions (moderators too where the settings allow).
 REVIEWERS = frozenset({Role.SENIOR.value})
 #: The policy reason on the action that lifts an overturned one.
 OVERTURN_REASON = "automation overturned"
@@ -54,13 +60,18 @@ def pending_count(session: Session) -> int:
 
 
 def review_automated(session: Session, action_id: int, *, moderator_id: int, role: str,
-                     confirm: bool, note: str | None = None) -> AutomationReview:
+                     confirm: bool, note: str | None = None,
+                     reviewers: frozenset[str] = REVIEWERS) -> AutomationReview:
     """Confirm or overturn one automated action; the caller commits, then enqueues.
 
+    Overturning needs the authority to take the reversal (a moderator may lift a mute,
+    not a suspension or a ban).
+
     Raises:
-        ReviewError: the role may not review, or the action is not waiting for review.
+        ReviewError: the role may not review (or not lift this action), or the action is
+            not waiting for review.
     """
-    if role not in REVIEWERS:
+    if role not in reviewers:
         raise ReviewError("automated actions are reviewed by senior moderators")
     action = session.execute(select(Action).where(Action.id == action_id)
                              .with_for_update()).scalar_one_or_none()
@@ -73,7 +84,7 @@ def review_automated(session: Session, action_id: int, *, moderator_id: int, rol
     out = AutomationReview(action.id, ReviewState.CONFIRMED if confirm
                            else ReviewState.OVERTURNED)
     if not confirm:
-        out.delivery_ids = _overturn(session, action, moderator_id, note)
+        out.delivery_ids = _overturn(session, action, moderator_id, role, note)
     action.review_state = out.state.value
     action.reviewed_by_id = moderator_id
     action.reviewed_at = utcnow()
@@ -84,11 +95,18 @@ def review_automated(session: Session, action_id: int, *, moderator_id: int, rol
     return out
 
 
-def _overturn(session: Session, action: Action, moderator_id: int,
+def _overturn(session: Session, action: Action, moderator_id: int, role: str,
               note: str | None) -> list[int]:
     """Lift the action everywhere if it is still in force; its strikes go either way."""
     ids: list[int] = []
-    if ActionType(action.type) in REVERSAL and action.status == ActionStatus.ACTIVE.value:
+    kind = ActionType(action.type)
+    if kind in REVERSAL and action.status == ActionStatus.ACTIVE.value:
+        try:
+            check_authority(role, ActionRequest(type=REVERSAL[kind], person_id=action.person_id,
+                                                policy_reason=OVERTURN_REASON,
+                                                decided_by_id=moderator_id))
+        except AuthorityError as exc:
+            raise ReviewError(str(exc)) from None
         lifting = reverse_action(
             session, action.id, policy_reason=OVERTURN_REASON, decided_by_id=moderator_id,
             facts=note or f"Automated {action.type} {action.id} "

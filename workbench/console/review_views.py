@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from actions.automation import ReviewError, pending_count, pending_review, review_automated
 from workbench.acted_on import acted_on
-from workbench.console.access import ConsoleView, Permission
+from workbench.app import settings
+from workbench.console.access import ROLE_PERMISSIONS, ConsoleView, Permission
+from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Account
 
@@ -38,6 +40,9 @@ class AutomationReviewView(ConsoleView):
 
     permission = Permission.REVIEW_AUTOMATION
 
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and current_user.role in reviewers()
+
     @expose("/")
     def index(self) -> Any:
         actions = pending_review(db.session, PAGE)
@@ -55,7 +60,7 @@ class AutomationReviewView(ConsoleView):
         try:
             done = review_automated(db.session, action_id, moderator_id=current_user.id,
                                     role=current_user.role, confirm=OUTCOMES[outcome],
-                                    note=note)
+                                    note=note, reviewers=reviewers())
         except ReviewError as exc:
             db.session.rollback()
             return _refused(str(exc), exc.field, 409 if exc.field else 403)
@@ -69,6 +74,14 @@ class AutomationReviewView(ConsoleView):
         flash(f"Action {action_id} {done.state.value}"
               + (": reversed on every platform." if done.delivery_ids else "."), "success")
         return redirect(url_for(".index"))
+
+
+def reviewers() -> frozenset[str]:
+    """The roles reviewing automated actions: the permission's, and moderators if set."""
+    roles = ROLE_PERMISSIONS[Permission.REVIEW_AUTOMATION]
+    if settings().moderators_review_automation:
+        roles = roles | {Role.MODERATOR.value}
+    return frozenset(roles)
 
 
 def _names(session: Session, person_ids: set[int]) -> dict[int, str]:

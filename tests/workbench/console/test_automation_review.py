@@ -22,6 +22,7 @@ from workbench.models import (
     Action,
     Appeal,
     AuditEvent,
+    Case,
     ClassifierScore,
     Message,
     Person,
@@ -224,3 +225,32 @@ def test_a_mute_on_top_of_one_in_force_needs_an_explicit_confirmation(
     with app.app_context():
         mutes = db.session.scalars(select(Action).where(Action.type == "mute")).all()
         assert len(mutes) == 2 and mutes[1].decided_by_id == world.staff["moderator"]
+
+
+def test_where_the_settings_let_them_moderators_review_within_their_authority(
+        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from workbench.app import SETTINGS_KEY
+
+    app.extensions[SETTINGS_KEY] = replace(app.extensions[SETTINGS_KEY],
+                                           moderators_review_automation=True)
+    with app.app_context():
+        person = db.session.scalars(select(Case.person_id).where(
+            Case.id == world.other_case_ids[0])).one()
+        suspension = apply_action(db.session, ActionRequest(
+            type=ActionType.SUSPEND, person_id=person, policy_reason="spam_scam",
+            decided_by_rule="spam_scam>=0.999", model_version="auto-1", automated=True,
+            duration=timedelta(days=1))).id
+        db.session.commit()
+    moderator = signed_in("moderator")
+    assert moderator.get("/admin/automation/").status_code == 200
+    lifted = post_form(moderator, f"/admin/automation/{suspension}/review",
+                       {"outcome": "overturn"}, "/admin/automation/")
+    assert lifted.status_code == 403  # lifting a suspension is a senior's
+    assert post_form(moderator, f"/admin/automation/{automated}/review",
+                     {"outcome": "overturn"}, "/admin/automation/").status_code == 302
+    with app.app_context():
+        assert db.session.get_one(Action, suspension).status == "active"
+        assert db.session.get_one(Action, suspension).review_state == "pending"
+        assert db.session.get_one(Action, automated).status == "reversed"
