@@ -52,6 +52,14 @@ def test_a_senior_overturns_the_second_and_confirms_the_first_by_key(
     assert "buy followers now" in page.locator(f"#review-{first}").inner_text()
     assert page.evaluate("window.__pwned") is None
     console.screenshot("automation-review")
+    from axe_playwright_python.sync_playwright import Axe
+
+    # This page's own parts; the header and the page frame are checked with the layout.
+    results = Axe().run(page, context={"include": [[".review-card"]]})
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+               for v in results.response["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
     console.press("j")  # select the second row
     assert page.get_attribute(f"#review-{second}", "aria-current") == "true"
     console.submit("o")
