@@ -108,6 +108,19 @@ def ladder_outlook(session: Session, person_id: int, policy: StrikePolicy = DEFA
     return LadderOutlook(next_strike, step, covered, lasting_in_force(session, person_id, now))
 
 
+def people_with_in_force(session: Session, person_ids: set[int], kind: ActionType,
+                         now: datetime | None = None) -> set[int]:
+    """Which of these people already have a lasting action of ``kind`` in force."""
+    if kind not in LASTING or not person_ids:
+        return set()
+    now = now or utcnow()
+    return set(session.scalars(
+        select(Action.person_id).where(
+            Action.person_id.in_(person_ids), Action.type == kind.value,
+            Action.status == ActionStatus.ACTIVE.value,
+            or_(Action.ends_at.is_(None), Action.ends_at > now)).distinct()))
+
+
 def check_stacking(session: Session, request: ActionRequest, confirmed: bool) -> None:
     """Refuse a second lasting action of a kind already in force, unless ``confirmed``.
 

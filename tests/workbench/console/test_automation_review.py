@@ -254,3 +254,32 @@ def test_where_the_settings_let_them_moderators_review_within_their_authority(
         assert db.session.get_one(Action, suspension).status == "active"
         assert db.session.get_one(Action, suspension).review_state == "pending"
         assert db.session.get_one(Action, automated).status == "reversed"
+
+
+def test_a_bulk_mute_lists_people_already_muted_and_refuses_them_unless_confirmed(
+        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.datastructures import MultiDict
+
+    from tests.workbench.console.conftest import csrf_token
+
+    senior = signed_in("senior")
+    ids = [world.case_id, world.other_case_ids[0]]
+    form = MultiDict([("case_id", str(i)) for i in ids]
+                     + [("decision", "mute"), ("policy_reason", "spam_scam"),
+                        ("csrf_token", csrf_token(senior, "/admin/queue/"))])
+    preview = senior.post("/admin/bulk/preview", data=form).get_data(as_text=True)
+    stacking = preview[preview.index('id="stacking-cases"'):]
+    assert f"#{world.case_id}" in stacking and f"#{world.other_case_ids[0]}" not in stacking
+    done = senior.post("/admin/bulk/confirm", data=form)
+    assert done.status_code == 302
+    page = senior.get(done.headers["Location"]).get_data(as_text=True)
+    assert "1 of 2 cases decided" in page and "already in force" in page
+    with app.app_context():
+        assert db.session.get_one(Case, world.case_id).status != "actioned"
+        assert db.session.get_one(Case, world.other_case_ids[0]).status == "actioned"
+    form["confirm_stack"] = "yes"
+    form.setlist("case_id", [str(world.case_id)])
+    again = senior.post("/admin/bulk/confirm", data=form)
+    assert "1 of 1 cases decided" in senior.get(again.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get_one(Case, world.case_id).status == "actioned"
