@@ -71,13 +71,14 @@
   }
 
   // The ladder (console/_ladder.html): the stacking confirmation shows only when the chosen
-  // verdict's kind is in force ("suspend_7" is a suspend); the strike line not on a dismissal.
+  // verdict's kind is in force ("suspend_7" is a suspend); the strike line only for strikes.
   function showLadder(verdict, dismiss) {
     var ladder = document.getElementById("ladder");
     if (!ladder) return;
     var kind = verdict.replace(/_\d+$/, "");
     var step = ladder.querySelector(".ladder-step");
-    if (step) step.hidden = dismiss;
+    // Removing one item or ending a call leaves the case open: no strike either.
+    if (step) step.hidden = dismiss || verdict === "remove_content" || verdict === "end_call";
     var stack = ladder.querySelector(".ladder-stack");
     if (!stack) return;
     var stacking = !!ladder.querySelector('[data-in-force="' + CSS.escape(kind) + '"]');

@@ -96,6 +96,9 @@ def test_the_decision_panel_warns_of_a_mute_in_force_and_asks_before_stacking(
     assert f"mute #{first}" in ladder.inner_text()
     assert not page.locator(".ladder-stack").is_visible()  # a warning stacks on nothing
     console.press("Escape")
+    page.click(f"#evidence-message-{world.message_id} [data-verdict='remove_content']")
+    assert not page.locator(".ladder-step").is_visible()  # removing one item is no strike
+    console.press("Escape")
     console.press("m")
     assert page.locator(".ladder-stack").is_visible()
     console.submit("Enter")  # no confirmation ticked: the server refuses
