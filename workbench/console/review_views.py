@@ -21,7 +21,7 @@ from workbench.app import settings
 from workbench.console.access import ROLE_PERMISSIONS, ConsoleView, Permission
 from workbench.enums import Role
 from workbench.extensions import db
-from workbench.models import Account
+from workbench.models import Account, Action
 
 PAGE = 50
 OUTCOMES = {"confirm": True, "overturn": False}
@@ -53,6 +53,8 @@ class AutomationReviewView(ConsoleView):
 
     @expose("/<int:action_id>/review", methods=["POST"])
     def review(self, action_id: int) -> Any:
+        if db.session.get(Action, action_id) is None:
+            return _refused(f"no action {action_id}", "action_id", 404)
         outcome = request.form.get("outcome", "")
         if outcome not in OUTCOMES:
             return _refused("say confirm or overturn", "outcome", 422)

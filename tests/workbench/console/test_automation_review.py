@@ -152,6 +152,11 @@ def test_reviews_are_refused_to_moderators_and_bad_outcomes_get_a_json_error(
                       headers={"Accept": "application/json"})
     assert bad.status_code == 422
     assert bad.get_json()["error"]["field"] == "outcome"
+    missing = senior.post("/admin/automation/999999/review",
+                          data={"outcome": "confirm",
+                                "csrf_token": csrf_token(senior, "/admin/automation/")},
+                          headers={"Accept": "application/json"})
+    assert missing.status_code == 404 and missing.get_json()["error"]["field"] == "action_id"
     with app.app_context():
         assert db.session.get_one(Action, automated).review_state == "pending"
 
