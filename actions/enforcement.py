@@ -47,6 +47,9 @@ REVERSAL: dict[ActionType, ActionType] = {
     ActionType.REMOVE_CONTENT: ActionType.RESTORE_CONTENT,
 }
 LIFTS: dict[ActionType, ActionType] = {v: k for k, v in REVERSAL.items()}
+#: Rules that only carry out a person's decision or the clock: the strike thresholds
+#: (``actions.strikes.RULE``) and expiry. Their actions are never put to review.
+FOLLOW_UP_RULES = frozenset({"strikes", "expiry"})
 #: Actions that need an end time.
 TIMED = {ActionType.SUSPEND}
 #: Actions that may have an end time (otherwise they last until lifted).
@@ -248,12 +251,13 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
 
 
 def awaits_review(request: ActionRequest) -> bool:
-    """Whether a senior must review this action: a model's rule applied it, not a person.
+    """Whether a senior must review this action: a rule applied it alone (a model's
+    automation rule, a hash bank's rule), not a person.
 
     The strike thresholds and expiry are rules too, but they follow a person's decision
-    (or the clock), so there is no model's judgement in them to check.
+    (or the clock), so there is no judgement of their own in them to check.
     """
-    return (request.automated and request.model_version is not None
+    return (request.automated and request.decided_by_rule not in FOLLOW_UP_RULES
             and request.type not in LIFTS)
 
 

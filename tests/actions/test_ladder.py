@@ -79,8 +79,17 @@ def test_stacking_a_kind_in_force_needs_confirmation_but_other_kinds_do_not(
         check_stacking(db.session, mute, confirmed=False)
 
 
-def test_only_a_models_action_waits_and_only_seniors_settle_it(app: Flask, person: int) -> None:
+def test_only_a_rules_own_action_waits_and_only_seniors_settle_it(
+        app: Flask, person: int) -> None:
+    from actions.enforcement import FOLLOW_UP_RULES
+    from actions.strikes import RULE
+
+    assert RULE in FOLLOW_UP_RULES  # the thresholds' actions follow a person's decision
     with app.app_context():
+        bank = apply_action(db.session, ActionRequest(
+            type=ActionType.SUSPEND, person_id=person, policy_reason="ncii",
+            decided_by_rule="bank:ncii", automated=True, duration=timedelta(days=1)))
+        assert bank.review_state == "pending"  # a hash bank's rule, with no model version
         human = _act(person, ActionType.MUTE, 1, decided_by_id=_moderator("mod@example.org"))
         auto = _act(person, ActionType.WARN)
         assert human.review_state is None and auto.review_state == "pending"

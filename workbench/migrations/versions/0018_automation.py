@@ -1,8 +1,10 @@
 """automation: a model's automated actions wait for a senior's review
 
-Each action a model's rule applied says "pending review" in its facts; now it says so in
-``review_state`` too, with who settled it and when, so the seniors have a queue of them.
-Existing automated actions of a model that nobody has reversed start out pending.
+Each action a rule applied alone (a model's automation rule, a hash bank's rule) says
+"pending review" in its facts; now it says so in ``review_state`` too, with who settled it
+and when, so the seniors have a queue of them. Existing ones nobody has reversed start out
+pending; the strike thresholds' and expiry's actions follow a person or the clock, and
+are not reviewed.
 
 Revision ID: 0018_automation
 Revises: 0012_evidence_safety
@@ -32,10 +34,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_action_review", ["review_state", "created_at"],
                               unique=False)
     action = sa.table("action", sa.column("review_state", sa.String),
-                      sa.column("automated", sa.Boolean), sa.column("model_version", sa.String),
+                      sa.column("automated", sa.Boolean),
+                      sa.column("decided_by_rule", sa.String),
                       sa.column("reverses_action_id", BIG_ID), sa.column("status", sa.String))
     op.execute(action.update()
-               .where(action.c.automated.is_(True), action.c.model_version.is_not(None),
+               .where(action.c.automated.is_(True),
+                      action.c.decided_by_rule.not_in(["strikes", "expiry"]),
                       action.c.reverses_action_id.is_(None),
                       action.c.status != "reversed")
                .values(review_state="pending"))
