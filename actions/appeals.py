@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from actions.automation import settle_by_appeal
 from actions.enforcement import REVERSAL, new_delivery, reverse_action
 from actions.statements import RESTRICTIVE
 from workbench.enums import ActionType, AppealStatus, DeliveryEvent, Role
@@ -77,6 +78,7 @@ def decide_appeal(session: Session, appeal_id: int, *, moderator_id: int, role: 
         session.execute(update(Strike).where(Strike.action_id == action.id,
                                              Strike.removed_at.is_(None))
                         .values(removed_at=now))
+    settle_by_appeal(session, action, moderator_id, overturn)
     appeal.status = (AppealStatus.OVERTURNED if overturn else AppealStatus.UPHELD).value
     appeal.decided_by_id = moderator_id
     appeal.decided_at = now

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from actions.decisions import Decision, DecisionError, decide_case
 from actions.enforcement import ActionError, ActionRequest, AuthorityError, reverse_action
+from actions.ladder import check_stacking
 from actions.strikes import StepStatus, StrikePolicy
 from workbench.enums import (
     OPEN_CASE_STATUSES,
@@ -152,8 +153,11 @@ def _check_request(case_ids: list[int], decision: Decision, template: ActionTemp
 def bulk_decide(session: Session, case_ids: list[int], *, moderator_id: int, role: str,
                 decision: Decision, action_template: ActionTemplate | None, reason: str,
                 category: str | None = None,
-                strikes: StrikePolicy | None = None) -> BulkResult:
+                strikes: StrikePolicy | None = None, stack: bool = False) -> BulkResult:
     """Decide every case the same way; a case that cannot be decided is reported, not fatal.
+
+    A case whose person already has an action of the template's kind in force is refused
+    (``actions.ladder.check_stacking``) unless ``stack`` says to add another on top.
 
     Raises:
         BulkAuthorityError: the role is not senior.
@@ -176,7 +180,7 @@ def bulk_decide(session: Session, case_ids: list[int], *, moderator_id: int, rol
     session.add(op)
     session.flush()  # on SQLite this opens the transaction the savepoints nest in
     items = [_decide_one(session, op, case_id, moderator_id, role, decision, action_template,
-                         category, strikes) for case_id in ids]
+                         category, strikes, stack) for case_id in ids]
     op.decided_count = sum(1 for i in items if i.decided)
     record(session, "bulk.decided", "bulk_operation", op.id, actor_type="moderator",
            actor_id=str(moderator_id),
@@ -188,11 +192,13 @@ def bulk_decide(session: Session, case_ids: list[int], *, moderator_id: int, rol
 
 def _decide_one(session: Session, op: BulkOperation, case_id: int, moderator_id: int, role: str,
                 decision: Decision, template: ActionTemplate | None, category: str | None,
-                strikes: StrikePolicy | None) -> BulkItemResult:
+                strikes: StrikePolicy | None, stack: bool = False) -> BulkItemResult:
     try:
         with session.begin_nested():
             case = session.get_one(Case, case_id)
             request = template.request(case, moderator_id, category) if template else None
+            if request is not None:
+                check_stacking(session, request, stack)
             out = decide_case(session, case_id, moderator_id=moderator_id, role=role,
                               decision=decision, category=category, action=request,
                               note=f"bulk {op.id}: {op.reason}", strikes=strikes)

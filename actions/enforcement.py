@@ -22,6 +22,7 @@ from workbench.enums import (
     ContentStatus,
     DeliveryEvent,
     DeliveryState,
+    ReviewState,
     Role,
 )
 from workbench.models import (
@@ -47,6 +48,9 @@ REVERSAL: dict[ActionType, ActionType] = {
     ActionType.REMOVE_CONTENT: ActionType.RESTORE_CONTENT,
 }
 LIFTS: dict[ActionType, ActionType] = {v: k for k, v in REVERSAL.items()}
+#: Rules that only carry out a person's decision or the clock: the strike thresholds
+#: (``actions.strikes.RULE``) and expiry. Their actions are never put to review.
+FOLLOW_UP_RULES = frozenset({"strikes", "expiry"})
 #: Actions that need an end time.
 TIMED = {ActionType.SUSPEND}
 #: Actions that may have an end time (otherwise they last until lifted).
@@ -231,6 +235,7 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
         decided_by_rule=request.decided_by_rule, model_version=request.model_version,
         automated=request.automated, status=ActionStatus.ACTIVE.value,
         reverses_action_id=request.reverses_action_id, created_at=now,
+        review_state=ReviewState.PENDING.value if awaits_review(request) else None,
     )
     session.add(action)
     session.flush()
@@ -250,6 +255,17 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
                  "reason": request.policy_reason, "automated": request.automated,
                  "ends_at": action.ends_at.isoformat() if action.ends_at else None})
     return action
+
+
+def awaits_review(request: ActionRequest) -> bool:
+    """Whether a senior must review this action: a rule applied it alone (a model's
+    automation rule, a hash bank's rule), not a person.
+
+    The strike thresholds and expiry are rules too, but they follow a person's decision
+    (or the clock), so there is no judgement of their own in them to check.
+    """
+    return (request.automated and request.decided_by_rule not in FOLLOW_UP_RULES
+            and request.type not in LIFTS)
 
 
 def _content_type(request: ActionRequest) -> str | None:

@@ -165,7 +165,8 @@ def active_strike_count(session: Session, person_id: int, now: datetime | None =
     ).scalar_one())
 
 
-def _covered(session: Session, person_id: int, threshold: Threshold, now: datetime) -> int | None:
+def covering_action(session: Session, person_id: int, threshold: Threshold,
+                    now: datetime) -> int | None:
     """An action in force at least as severe as the threshold's step, if there is one."""
     # A minute's slack: the decision's own action was timed a moment before this check.
     wanted_end = now + threshold.duration - timedelta(minutes=1) if threshold.duration else None
@@ -201,7 +202,7 @@ def apply_thresholds(session: Session, strike: Strike, policy: StrikePolicy = DE
     if threshold is None:
         return None
     step = StrikeStep(active, threshold, StepStatus.PROPOSED)
-    covering = _covered(session, strike.person_id, threshold, now)
+    covering = covering_action(session, strike.person_id, threshold, now)
     if covering is not None:
         step.status, step.action_id = StepStatus.COVERED, covering
     elif threshold.mode is StepMode.APPLY:

@@ -66,13 +66,61 @@
       why.hidden = !punitive;
       form.querySelector("#why-not-welfare").required = punitive;
     }
+    showLadder(verdict, dismiss);
     show(form, form.querySelector("#verdict-confirm"));
+  }
+
+  // The ladder (console/_ladder.html): the stacking confirmation shows only when the chosen
+  // verdict's kind is in force ("suspend_7" is a suspend); the strike line only for strikes.
+  function showLadder(verdict, dismiss) {
+    var ladder = document.getElementById("ladder");
+    if (!ladder) return;
+    var kind = verdict.replace(/_\d+$/, "");
+    var step = ladder.querySelector(".ladder-step");
+    // Removing one item or ending a call leaves the case open: no strike either.
+    if (step) step.hidden = dismiss || verdict === "remove_content" || verdict === "end_call";
+    var stack = ladder.querySelector(".ladder-stack");
+    if (!stack) return;
+    var stacking = !!ladder.querySelector('[data-in-force="' + CSS.escape(kind) + '"]');
+    stack.hidden = !stacking;
+    if (!stacking) stack.querySelector("input").checked = false;
+  }
+
+  // The automation review queue: c confirms, o overturns the selected row; j/k move.
+  function reviewRows() { return Array.prototype.slice.call(document.querySelectorAll("[data-review-row]")); }
+
+  function selectReview(row) {
+    reviewRows().forEach(function (r) { r.removeAttribute("aria-current"); });
+    if (!row) return;
+    row.setAttribute("aria-current", "true");
+    row.focus({preventScroll: false});
+  }
+
+  function reviewKey(event) {
+    var rows = reviewRows();
+    var current = document.querySelector("[data-review-row][aria-current]") || rows[0];
+    if (!current) return;
+    var at = rows.indexOf(current);
+    var outcome = {c: "confirm", o: "overturn"}[event.key];
+    if (outcome) {
+      var form = current.querySelector('form[data-review="' + outcome + '"]');
+      if (form) { event.preventDefault(); form.submit(); }
+    } else if (event.key === "j" && at < rows.length - 1) {
+      event.preventDefault(); selectReview(rows[at + 1]);
+    } else if (event.key === "k" && at > 0) {
+      event.preventDefault(); selectReview(rows[at - 1]);
+    }
   }
 
   function submitNext() {
     var form = document.getElementById("next-case-form");
     if (form) form.submit();
   }
+
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest("[data-review-row]");
+    if (row) selectReview(row);
+  });
 
   document.addEventListener("click", function (event) {
     var target = event.target.closest("[data-verdict], [data-panel], [data-close-panel], [data-help-toggle]");
@@ -95,6 +143,7 @@
     }
     var key = event.key;
     if (key === "n") { event.preventDefault(); submitNext(); return; }
+    if (data.page === "review") { reviewKey(event); return; }
     if (data.page !== "case") return;
     if (key === "p" && data.previousUrl) { window.location.assign(data.previousUrl); return; }
     if (data.canAct !== "yes") return;

@@ -141,6 +141,16 @@ class ActionStatus(StrEnum):
     REVERSED = "reversed"
 
 
+class ReviewState(StrEnum):
+    """Where a model's automated action stands with the seniors who review it."""
+
+    #: Applied by a model's rule; no person has looked at it yet.
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    #: Reversed on review (or on appeal) everywhere it went.
+    OVERTURNED = "overturned"
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"

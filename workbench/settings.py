@@ -110,6 +110,8 @@ class Settings:
     appeal_window_days: int = 20
     # Classifier automation (JSON list; see workbench.classification for the default).
     automation_rules: list[Any] = field(default_factory=list)
+    # Whether moderators, not only seniors, confirm or overturn automated actions.
+    moderators_review_automation: bool = False
     text_model: str = "text"
     # Languages message identification may answer with (JSON list; empty means
     # classifiers.language.DEFAULT_LANGUAGES: en, hi, hi-Latn); anything else is "und".

@@ -24,6 +24,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     from workbench.console.desk_views import AppealsView, DeliveriesView, StatementView
     from workbench.console.legal_views import LegalView, TransparencyView
     from workbench.console.queue_settings import QueueSettingsView
+    from workbench.console.review_views import AutomationReviewView
     from workbench.console.search_views import DecidedView, PersonView, SearchView
     from workbench.console.triage_views import CaseView, HomeView, QueueView
 
@@ -72,6 +73,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     admin.add_view(DecidedView(name="Decided", endpoint="decided", url="/admin/decided"))
     admin.add_view(SearchView(name="Search", endpoint="search", url="/admin/search"))
     admin.add_view(PersonView(name="Person", endpoint="person", url="/admin/person"))
+    admin.add_view(AutomationReviewView(name="Automation", endpoint="automation",
+                                        url="/admin/automation"))
     admin.add_view(OwnAccountView(name="My account", endpoint="account",
                                   url="/admin/account"))
     app.extensions["workbench.console"] = admin

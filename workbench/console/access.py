@@ -50,6 +50,8 @@ class Permission(StrEnum):
     SEARCH = "search"
     #: Search beyond one's own queues.
     SEARCH_EVERYWHERE = "search_everywhere"
+    #: Confirming or overturning what a model's rules did alone.
+    REVIEW_AUTOMATION = "review_automation"
 
 
 _M, _S, _L, _A = Role.MODERATOR.value, Role.SENIOR.value, Role.LEGAL.value, Role.ADMIN.value
@@ -72,6 +74,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.ADMINISTER: frozenset({_A}),
     Permission.SEARCH: frozenset({_M, _S, _L, _A}),
     Permission.SEARCH_EVERYWHERE: frozenset({_S, _L, _A}),
+    Permission.REVIEW_AUTOMATION: frozenset({_S}),
 }
 
 

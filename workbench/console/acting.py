@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from actions.decisions import CaseDecision, Decision, decide_case
 from actions.enforcement import ActionRequest, apply_action, check_authority
+from actions.ladder import check_stacking
 from actions.statements import POLICY_REASONS
 from actions.strikes import StrikePolicy
 from actions.welfare import WELFARE_REASON, WelfareError, WelfarePolicy
@@ -111,6 +112,8 @@ class VerdictForm:
     target_kind: str | None = None
     #: On a welfare case, why a punitive action rather than safety resources.
     why_not_welfare: str | None = None
+    #: The decision means to stack a lasting action on one of the same kind in force.
+    confirm_stack: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -161,6 +164,7 @@ def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm,
         duration=timedelta(days=verdict.days) if verdict.days else None,
         category=category, facts=form.facts or f"Case {case_id}: {verdict.label.lower()}",
         note_to_user=form.note_to_user or None, **target)
+    check_stacking(session, request, form.confirm_stack)
     if not verdict.closes_case:
         check_authority(role, request)
         action = apply_action(session, request)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
 from actions.decisions import Decision
+from actions.ladder import people_with_in_force
 from actions.strikes import StrikePolicy
 from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission, require
@@ -173,7 +174,11 @@ class BulkView(ConsoleView):
                 (None, current_user.id)]
         skipped = {c.id for c, _ in held}
         cases = [c for c in cases if c.id not in skipped]
+        verdict = BY_KEY.get(decision)
+        in_force = people_with_in_force(db.session, {c.person_id for c in cases},
+                                        verdict.action) if verdict and verdict.action else set()
         return self.render("console/bulk_confirm.html", cases=cases, held=held,
+                           stacking=[c for c in cases if c.person_id in in_force],
                            decision=decision,
                            reason=reason, verdict=BY_KEY.get(decision),
                            reasons=policy_reasons(settings()), accounts=len(accounts),
@@ -196,7 +201,8 @@ class BulkView(ConsoleView):
                 decision=Decision.DISMISSED if verdict.action is None else Decision.VIOLATION,
                 action_template=template,
                 strikes=StrikePolicy.from_config(settings().strike_thresholds),
-                reason=(request.form.get("note") or f"bulk {verdict.label.lower()}")[:2000])
+                reason=(request.form.get("note") or f"bulk {verdict.label.lower()}")[:2000],
+                stack=request.form.get("confirm_stack") == "yes")
         if not done.ok:
             return redirect(url_for("queue.index"))
         from queues.enforce import enqueue_deliveries

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from actions.appeals import AppealError, decide_appeal
 from actions.delivery import send_now
+from workbench.acted_on import acted_on
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.enums import AppealStatus, DeliveryState
@@ -48,8 +49,10 @@ class AppealsView(ConsoleView):
             .outerjoin(Moderator, Moderator.id == Action.decided_by_id)
             .where(Appeal.status == status)
             .order_by(Appeal.created_at, Appeal.id).limit(PAGE)).all()
+        # The content acted on, inline: an automated action often has no case to open.
+        content = acted_on(db.session, [r.Action for r in rows])
         return self.render("console/appeals.html", rows=rows, status=status,
-                           statuses=[s.value for s in AppealStatus])
+                           statuses=[s.value for s in AppealStatus], content=content)
 
     @expose("/<int:appeal_id>/decide", methods=["POST"])
     def decide(self, appeal_id: int) -> Any:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from actions.bulk import BULK_ACTIONS
 from actions.decisions import DecisionError, escalate_case
 from actions.enforcement import ActionError, AuthorityError, reach
+from actions.ladder import ladder_outlook
 from actions.strikes import StrikePolicy, strike_summary
 from workbench import triage
 from workbench.app import settings
@@ -253,6 +254,8 @@ class CaseView(ConsoleView):
             "console/case.html", ctx=ctx, holding=holding, assignee=assignee,
             strikes=strike_summary(db.session, ctx.person.id,
                                    StrikePolicy.from_config(settings().strike_thresholds)),
+            ladder=ladder_outlook(db.session, ctx.person.id,
+                                  StrikePolicy.from_config(settings().strike_thresholds)),
             reporters=accuracy(db.session, reporter_ids),
             marked=marked_reporters(db.session, reporter_ids),
             can_mark=allowed(Permission.REPORTERS),
@@ -285,7 +288,8 @@ class CaseView(ConsoleView):
             facts=(request.form.get("facts") or "").strip()[:5000] or None,
             target_kind=request.form.get("target_kind") or None,
             target_id=target_id,
-            why_not_welfare=(request.form.get("why_not_welfare") or "").strip()[:2000] or None)
+            why_not_welfare=(request.form.get("why_not_welfare") or "").strip()[:2000] or None,
+            confirm_stack=request.form.get("confirm_stack") == "yes")
         try:
             outcome = carry_out(db.session, case_id, case.person_id, form,
                                 moderator_id=current_user.id, role=current_user.role,

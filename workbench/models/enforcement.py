@@ -22,6 +22,7 @@ class Action(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         Index("ix_action_person", "person_id", "created_at"),
         Index("ix_action_expiry", "status", "ends_at"),
+        Index("ix_action_review", "review_state", "created_at"),
     )
 
     type: Mapped[str] = mapped_column(enum_column())
@@ -45,6 +46,10 @@ class Action(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(enum_column(), default=ActionStatus.ACTIVE.value)
     reverses_action_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("action.id"))
     reversed_by_action_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("action.id"))
+    #: A model's automated action waits for a senior's review (``ReviewState``); others None.
+    review_state: Mapped[str | None] = mapped_column(enum_column(16))
+    reviewed_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("moderator.id"))
+    reviewed_at: Mapped[datetime | None]
 
     person: Mapped[Person] = relationship()
     image: Mapped[Image | None] = relationship()

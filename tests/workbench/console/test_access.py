@@ -97,6 +97,8 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("POST", "/admin/platforms/create", {"admin"}),
         ("POST", "/admin/platforms/1/active", {"admin"}),
         ("POST", "/admin/platforms/1/webhook", {"admin"}),
+        ("GET", "/admin/automation/", {"senior"}),
+        ("POST", f"/admin/automation/{action_id}/review", {"senior"}),
     ]
 
 
