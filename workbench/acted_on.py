@@ -30,7 +30,7 @@ MAX_ITEMS = 3
 
 @dataclass
 class ActedOnItem:
-    """One piece of content: ``kind`` is ``message``, ``recording`` or ``call``."""
+    """One piece of content: ``kind`` is ``message``, ``recording``, ``call`` or ``image``."""
 
     kind: str
     id: int
@@ -94,13 +94,16 @@ def _own_target(action: Action) -> list[tuple[str, int]]:
         return [("recording", action.recording_id)]
     if action.call_id:
         return [("call", action.call_id)]
+    if action.image_id:
+        return [("image", action.image_id)]
     return []
 
 
 def _load(session: Session, refs: set[tuple[str, int]],
           versions: set[str]) -> dict[tuple[str, int], ActedOnItem]:
     slugs = dict(session.execute(select(Platform.id, Platform.slug)).all())
-    ids = {kind: [i for k, i in refs if k == kind] for kind in ("message", "recording", "call")}
+    ids = {kind: [i for k, i in refs if k == kind]
+           for kind in ("message", "recording", "call", "image")}
     out: dict[tuple[str, int], ActedOnItem] = {}
     if ids["message"]:
         for m, username in session.execute(
@@ -121,6 +124,17 @@ def _load(session: Session, refs: set[tuple[str, int]],
         for c in session.scalars(select(Call).where(Call.id.in_(ids["call"]))):
             out[("call", c.id)] = ActedOnItem("call", c.id, slugs.get(c.platform_id, "?"),
                                               None, None, c.started_at)
+    if ids["image"]:
+        from workbench.models import Image
+
+        for image, username in session.execute(
+                select(Image, Account.username)
+                .outerjoin(Account, Account.id == Image.owner_account_id)
+                .where(Image.id.in_(ids["image"]))).all():
+            # Not shown here: the image itself waits behind the case page's blur.
+            out[("image", image.id)] = ActedOnItem(
+                "image", image.id, slugs.get(image.platform_id, "?"),
+                f"{image.kind} {image.platform_image_id}", username, image.received_at)
     if versions:
         for s in session.scalars(select(ClassifierScore).where(
                 ClassifierScore.model_version.in_(versions),

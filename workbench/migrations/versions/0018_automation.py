@@ -7,7 +7,7 @@ pending; the strike thresholds' and expiry's actions follow a person or the cloc
 are not reviewed.
 
 Revision ID: 0018_automation
-Revises: 0012_evidence_safety
+Revises: 0014_images
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_automation"
-down_revision = "0012_evidence_safety"
+down_revision = "0014_images"
 branch_labels = None
 depends_on = None
 
