@@ -9,7 +9,10 @@ configured automation rules through the same code path a moderator uses.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -58,42 +61,69 @@ class Flag:
     score: float
 
 
+@dataclass
+class StageClock:
+    """Seconds spent in each named stage of a job (what the benchmark and the logs read)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the time spent inside the block to stage ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def rounded(self) -> dict[str, float]:
+        """The stages, in milliseconds to three decimals."""
+        return {name: round(1000 * s, 3) for name, s in self.seconds.items()}
+
+
 def _model(settings: Settings) -> Any:
     from classifiers.registry import ModelRegistry
 
     return ModelRegistry(settings.model_dir).load(settings.text_model)
 
 
-def classify_messages(session: Session, message_ids: list[int],
-                      settings: Settings) -> dict[str, object]:
+def classify_messages(session: Session, message_ids: list[int], settings: Settings,
+                      clock: StageClock | None = None) -> dict[str, object]:
     """Score a batch of messages with the active text model; detect their language.
 
     The result's ``flags`` and ``model_version`` are for ``apply_automation``, which the
-    caller runs after filing ``report_ids`` into cases (see ``queues.jobs``).
+    caller runs after filing ``report_ids`` into cases (see ``queues.jobs``). ``clock``,
+    when given, is charged with the time of each stage.
     """
     from classifiers.language import DEFAULT_LANGUAGES, reader_languages
 
-    rows = session.execute(
-        select(Message.id, Message.text, Message.language, Message.sender_account_id,
-               Message.platform_id)
-        .where(Message.id.in_(message_ids), Message.status == ContentStatus.PENDING.value)
-        .order_by(Message.id)
-    ).all()
+    clock = clock or StageClock()
+    with clock.stage("load"):
+        rows = session.execute(
+            select(Message.id, Message.text, Message.language, Message.sender_account_id,
+                   Message.platform_id)
+            .where(Message.id.in_(message_ids), Message.status == ContentStatus.PENDING.value)
+            .order_by(Message.id)
+        ).all()
     if not rows:
         return {"messages": 0, "flags": [], "model_version": None}
     from classifiers.text_lexicon import LexiconLayer
 
-    model = LexiconLayer(_model(settings))
+    with clock.stage("model_load"):
+        model = LexiconLayer(_model(settings))
     texts = [r.text for r in rows]
-    scores = model.score(texts)
+    with clock.stage("score"):
+        scores = model.score(texts)
     allowed = settings.languages or DEFAULT_LANGUAGES
-    languages = reader_languages(texts, allowed)
+    with clock.stage("language"):
+        languages = reader_languages(texts, allowed)
     flags: list[Flag] = []
     score_rows = []
     for row, score, language in zip(rows, scores, languages, strict=True):
-        flagged = model.flagged(score)
-        explanation = ({label: [list(span) for span in model.explain_spans(row.text, label)]
-                        for label in flagged} if flagged else None)
+        with clock.stage("explain"):
+            flagged = model.flagged(score)
+            explanation = ({label: [list(span) for span in model.explain_spans(row.text, label)]
+                            for label in flagged} if flagged else None)
         score_rows.append({"content_type": "message", "content_id": row.id,
                            "model_name": model.name, "model_version": model.version,
                            "scores": score, "flagged": {"labels": flagged},
@@ -101,14 +131,18 @@ def classify_messages(session: Session, message_ids: list[int],
         flags += [Flag("message", row.id, row.sender_account_id, row.platform_id, label,
                        score[label]) for label in flagged]
         if row.language not in allowed:  # a platform's own hint is kept when it is one of ours
-            session.execute(update(Message).where(Message.id == row.id)
-                            .values(language=language))
-    insert_new(session, ClassifierScore, score_rows,
-               ["content_type", "content_id", "model_name", "model_version"],
-               [ClassifierScore.id])
-    session.execute(update(Message).where(Message.id.in_([r.id for r in rows]))
-                    .values(status=ContentStatus.PROCESSED.value))
-    report_ids = open_classifier_reports(session, flags, model.name, model.version)
+            with clock.stage("language_update"):
+                session.execute(update(Message).where(Message.id == row.id)
+                                .values(language=language))
+    with clock.stage("score_insert"):
+        insert_new(session, ClassifierScore, score_rows,
+                   ["content_type", "content_id", "model_name", "model_version"],
+                   [ClassifierScore.id])
+    with clock.stage("status_update"):
+        session.execute(update(Message).where(Message.id.in_([r.id for r in rows]))
+                        .values(status=ContentStatus.PROCESSED.value))
+    with clock.stage("reports"):
+        report_ids = open_classifier_reports(session, flags, model.name, model.version)
     return {"messages": len(rows), "flagged": len(flags), "report_ids": report_ids,
             "flags": flags, "model_version": model.version}
 
