@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import BigInteger, ColumnElement, Row, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 #: Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -41,3 +42,12 @@ def insert_new(
     for start in range(0, len(rows), CHUNK):
         out.extend(session.execute(stmt, rows[start : start + CHUNK]).all())
     return out
+
+
+def id_in(session: Session, column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL ``column = ANY(:ids)``, one array parameter
+    however many ids (an IN list binds, and compiles, one parameter per id)."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids_param = bindparam("ids", ids, type_=ARRAY(BigInteger()), unique=True)
+        return column == any_(ids_param)  # type: ignore[no-any-return]
+    return column.in_(ids)  # type: ignore[no-any-return]
