@@ -106,7 +106,8 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
         rows = session.execute(
             select(Message.id, Message.text, Message.language, Message.sender_account_id,
                    Message.platform_id)
-            .where(Message.id.in_(message_ids), Message.status == ContentStatus.PENDING.value)
+            .where(id_in(session, Message.id, message_ids),
+                   Message.status == ContentStatus.PENDING.value)
             .order_by(Message.id)
         ).all()
     if not rows:
