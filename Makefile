@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-soak bench-console-seed bench-console bench-evidence bench-images
+.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-classify bench-soak bench-console-seed bench-console bench-evidence bench-images
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-fraud: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
+
+bench-classify: $(STAMP)
+	$(BIN)/python bench/classify_stages.py $(BENCH_ARGS)
 
 bench-console-seed: $(STAMP)
 	$(BIN)/python bench/console_seed.py $(BENCH_ARGS)

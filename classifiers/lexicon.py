@@ -134,6 +134,8 @@ class Lexicon:
         text is Hinglish, holds Devanagari, or has a stronger term.
         """
         normalised, offsets = normalise_with_offsets(text)
+        if not self.may_match(normalised, _TOKEN.findall(fold(normalised))):
+            return []  # most texts: no word that may start a term (as in scores_batch)
         found = [Hit(offsets[start][0], offsets[end - 1][1], entry)
                  for start, end, entry in self._matches(normalised)]
         keep = _in_context([h.entry for h in found], text)

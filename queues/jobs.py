@@ -62,15 +62,20 @@ def _classified(result: dict[str, object]) -> dict[str, object]:
 
 
 def _classify_messages(ids: list[int]) -> dict[str, object]:
-    from workbench.classification import apply_automation, classify_messages
+    from workbench.classification import StageClock, apply_automation, classify_messages
 
-    result = _classified(classify_messages(db.session, ids, settings()))
+    clock = StageClock()
+    result = classify_messages(db.session, ids, settings(), clock)
+    with clock.stage("cases"):
+        result = _classified(result)
     flags, version = result.pop("flags"), result.pop("model_version")
     # Automated actions append to the audit chain, whose lock is then held until commit:
     # so only after the cases above are changed, or a moderator holding one of those
     # cases and waiting for the chain would deadlock with this job.
-    result["deliveries"] = apply_automation(db.session, flags, version,  # type: ignore[arg-type]
-                                            settings())
+    with clock.stage("automation"):
+        result["deliveries"] = apply_automation(  # type: ignore[arg-type]
+            db.session, flags, version, settings())  # type: ignore[arg-type]
+    result["stage_ms"] = clock.rounded()
     return result
 
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    any_,
+    bindparam,
+    func,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.dml import Insert
 
 #: Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500
@@ -37,7 +48,53 @@ def insert_new(
         .on_conflict_do_nothing(index_elements=list(conflict), index_where=index_where)
         .returning(*returning)
     )
+    if dialect == "postgresql":
+        unnest = _unnest_insert(model, rows, conflict, returning, index_where)
+        if unnest is not None:
+            return list(session.execute(unnest).all())
     out: list[Row[Any]] = []
     for start in range(0, len(rows), CHUNK):
         out.extend(session.execute(stmt, rows[start : start + CHUNK]).all())
     return out
+
+
+def id_in(session: Session, column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL ``column = ANY(:ids)``, one array parameter
+    however many ids (an IN list binds, and compiles, one parameter per id)."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids_param = bindparam("ids", ids, type_=postgresql.ARRAY(BigInteger()), unique=True)
+        return column == any_(ids_param)  # type: ignore[no-any-return]
+    return column.in_(ids)  # type: ignore[no-any-return]
+
+
+def _unnest_insert(model: Any, rows: list[dict[str, Any]], conflict: Sequence[str],
+                   returning: Sequence[InstrumentedAttribute[Any]],
+                   index_where: Any) -> Insert | None:
+    """PostgreSQL: one ``INSERT ... SELECT unnest(...)`` for the whole batch, one array
+    parameter per column (a multi-row VALUES binds, and psycopg parses, one per value).
+
+    ``None`` (so the multi-row path) when the rows differ in their keys or leave out a
+    column whose default is computed per row (each row must keep its own value).
+    """
+    mapper = inspect(model)
+    keys = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows) or any(
+            key not in mapper.columns for key in keys):
+        return None
+    given = {mapper.columns[key].name for key in keys}
+    defaults: dict[str, Any] = {}
+    for column in mapper.local_table.columns:
+        if column.name in given or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            return None
+        defaults[column.name] = literal(column.default.arg, column.type)
+    columns = [mapper.columns[key] for key in keys]
+    arrays = [func.unnest(bindparam(f"unnest_{i}", [row[key] for row in rows],
+                                    type_=postgresql.ARRAY(column.type)))
+              for i, (key, column) in enumerate(zip(keys, columns, strict=True))]
+    return (postgresql.insert(mapper.local_table)
+            .from_select([c.name for c in columns] + list(defaults),
+                         select(*arrays, *defaults.values()))
+            .on_conflict_do_nothing(index_elements=list(conflict), index_where=index_where)
+            .returning(*returning))

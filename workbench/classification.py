@@ -8,15 +8,20 @@ configured automation rules through the same code path a moderator uses.
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from workbench.bulk import insert_new
+from workbench.bulk import id_in, insert_new
 from workbench.enums import ActionStatus, ActionType, ContentStatus, ReportSource
 from workbench.models import (
     Account,
@@ -58,59 +63,166 @@ class Flag:
     score: float
 
 
+@dataclass
+class StageClock:
+    """Seconds spent in each named stage of a job (what the benchmark and the logs read)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the time spent inside the block to stage ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def rounded(self) -> dict[str, float]:
+        """The stages, in milliseconds to three decimals."""
+        return {name: round(1000 * s, 3) for name, s in self.seconds.items()}
+
+
 def _model(settings: Settings) -> Any:
     from classifiers.registry import ModelRegistry
 
     return ModelRegistry(settings.model_dir).load(settings.text_model)
 
 
-def classify_messages(session: Session, message_ids: list[int],
-                      settings: Settings) -> dict[str, object]:
+def classify_messages(session: Session, message_ids: list[int], settings: Settings,
+                      clock: StageClock | None = None) -> dict[str, object]:
     """Score a batch of messages with the active text model; detect their language.
 
-    The result's ``flags`` and ``model_version`` are for ``apply_automation``, which the
-    caller runs after filing ``report_ids`` into cases (see ``queues.jobs``).
+    Set-based: one query loads the batch, one statement writes its scores and a few
+    (one per language found) mark it processed, whatever its size. The result's ``flags``
+    and ``model_version`` are for ``apply_automation``, which the caller runs after filing
+    ``report_ids`` into cases (see ``queues.jobs``). ``clock``, when given, is charged
+    with the time of each stage.
     """
-    from classifiers.language import DEFAULT_LANGUAGES, reader_languages
+    from classifiers.language import DEFAULT_LANGUAGES
 
-    rows = session.execute(
-        select(Message.id, Message.text, Message.language, Message.sender_account_id,
-               Message.platform_id)
-        .where(Message.id.in_(message_ids), Message.status == ContentStatus.PENDING.value)
-        .order_by(Message.id)
-    ).all()
+    clock = clock or StageClock()
+    with clock.stage("load"):
+        rows = session.execute(
+            select(Message.id, Message.text, Message.language, Message.sender_account_id,
+                   Message.platform_id)
+            .where(id_in(session, Message.id, message_ids),
+                   Message.status == ContentStatus.PENDING.value)
+            .order_by(Message.id)
+        ).all()
     if not rows:
         return {"messages": 0, "flags": [], "model_version": None}
     from classifiers.text_lexicon import LexiconLayer
 
-    model = LexiconLayer(_model(settings))
+    with clock.stage("model_load"):
+        model = LexiconLayer(_model(settings))
     texts = [r.text for r in rows]
-    scores = model.score(texts)
-    allowed = settings.languages or DEFAULT_LANGUAGES
-    languages = reader_languages(texts, allowed)
-    flags: list[Flag] = []
-    score_rows = []
-    for row, score, language in zip(rows, scores, languages, strict=True):
-        flagged = model.flagged(score)
-        explanation = ({label: [list(span) for span in model.explain_spans(row.text, label)]
-                        for label in flagged} if flagged else None)
-        score_rows.append({"content_type": "message", "content_id": row.id,
-                           "model_name": model.name, "model_version": model.version,
-                           "scores": score, "flagged": {"labels": flagged},
-                           "explanation": explanation, "created_at": utcnow()})
-        flags += [Flag("message", row.id, row.sender_account_id, row.platform_id, label,
-                       score[label]) for label in flagged]
-        if row.language not in allowed:  # a platform's own hint is kept when it is one of ours
-            session.execute(update(Message).where(Message.id == row.id)
-                            .values(language=language))
-    insert_new(session, ClassifierScore, score_rows,
-               ["content_type", "content_id", "model_name", "model_version"],
-               [ClassifierScore.id])
-    session.execute(update(Message).where(Message.id.in_([r.id for r in rows]))
-                    .values(status=ContentStatus.PROCESSED.value))
-    report_ids = open_classifier_reports(session, flags, model.name, model.version)
+    with clock.stage("score"):
+        scores = model.score(texts)
+    allowed = tuple(settings.languages or DEFAULT_LANGUAGES)
+    with clock.stage("language"):
+        languages = _new_languages(rows, allowed)
+    with clock.stage("explain"):
+        flagged = [model.flagged(score) for score in scores]
+        explanations = _explanations(model, texts, flagged)
+    flags = [Flag("message", row.id, row.sender_account_id, row.platform_id, label,
+                  score[label])
+             for row, score, labels in zip(rows, scores, flagged, strict=True)
+             for label in labels]
+    with clock.stage("score_insert"):
+        insert_message_scores(session, model.name, model.version, [r.id for r in rows],
+                              scores, flagged, explanations)
+    with clock.stage("status_update"):
+        mark_processed(session, [r.id for r in rows], languages)
+    with clock.stage("reports"):
+        report_ids = open_classifier_reports(session, flags, model.name, model.version)
     return {"messages": len(rows), "flagged": len(flags), "report_ids": report_ids,
             "flags": flags, "model_version": model.version}
+
+
+def _explanations(model: Any, texts: list[str],
+                  flagged: list[list[str]]) -> list[dict[str, Any] | None]:
+    """Why each flagged message was flagged (``None`` for the rest, most of them).
+
+    A text repeated in the batch (spam, a copied insult) is explained once.
+    """
+    known: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+    out: list[dict[str, Any] | None] = []
+    for text, labels in zip(texts, flagged, strict=True):
+        if not labels:
+            out.append(None)
+            continue
+        key = (text, tuple(labels))
+        if key not in known:
+            known[key] = {label: [list(span) for span in model.explain_spans(text, label)]
+                          for label in labels}
+        out.append(known[key])
+    return out
+
+
+def _new_languages(rows: list[Any], allowed: tuple[str, ...]) -> list[str | None]:
+    """The language to store on each message, or ``None`` to keep the platform's hint
+    (kept when it is one of ours). Each distinct text is identified once."""
+    from classifiers.language import reader_languages
+
+    wanted = list(dict.fromkeys(r.text for r in rows if r.language not in allowed))
+    found = dict(zip(wanted, reader_languages(wanted, allowed), strict=True))
+    return [None if r.language in allowed else found[r.text] for r in rows]
+
+
+def insert_message_scores(session: Session, model_name: str, model_version: str,
+                          ids: list[int], scores: list[dict[str, float]],
+                          flagged: list[list[str]],
+                          explanations: list[dict[str, Any] | None]) -> None:
+    """One ``ClassifierScore`` per message (skipped when that model version scored it).
+
+    On PostgreSQL one ``INSERT ... SELECT FROM unnest`` writes the whole batch: the
+    parameters are a few arrays, not a few per row.
+    """
+    now = utcnow()
+    if session.get_bind().dialect.name != "postgresql":
+        insert_new(session, ClassifierScore, [
+            {"content_type": "message", "content_id": content_id, "model_name": model_name,
+             "model_version": model_version, "scores": score, "flagged": {"labels": labels},
+             "explanation": explanation, "created_at": now}
+            for content_id, score, labels, explanation
+            in zip(ids, scores, flagged, explanations, strict=True)],
+            ["content_type", "content_id", "model_name", "model_version"],
+            [ClassifierScore.id])
+        return
+    # ``None`` is stored as JSON null, as the ORM's JSON type stores it.
+    session.execute(_INSERT_SCORES, {
+        "model_name": model_name, "model_version": model_version, "now": now,
+        "ids": ids, "scores": [json.dumps(s) for s in scores],
+        "flagged": [json.dumps({"labels": labels}) for labels in flagged],
+        "explanations": [json.dumps(e) for e in explanations]})
+
+
+_INSERT_SCORES = sql("""
+    INSERT INTO classifier_score (content_type, content_id, model_name, model_version,
+                                  scores, flagged, explanation, created_at)
+    SELECT 'message', u.id, :model_name, :model_version, u.scores::jsonb, u.flagged::jsonb,
+           u.explanation::jsonb, :now
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:scores AS text[]), CAST(:flagged AS text[]),
+                CAST(:explanations AS text[])) AS u(id, scores, flagged, explanation)
+    ON CONFLICT (content_type, content_id, model_name, model_version) DO NOTHING
+""")
+
+
+def mark_processed(session: Session, ids: list[int], languages: list[str | None]) -> None:
+    """Messages processed, each with its new language (``None``: kept as it is).
+
+    One ``UPDATE`` per distinct language, so each row is written once.
+    """
+    groups: dict[str | None, list[int]] = {}
+    for message_id, language in zip(ids, languages, strict=True):
+        groups.setdefault(language, []).append(message_id)
+    for language, group in groups.items():
+        values: dict[str, Any] = {"status": ContentStatus.PROCESSED.value}
+        if language is not None:
+            values["language"] = language
+        session.execute(update(Message).where(id_in(session, Message.id, group))
+                        .values(**values).execution_options(synchronize_session=False))
 
 
 def open_classifier_reports(session: Session, flags: list[Flag], model_name: str,
@@ -134,39 +246,47 @@ def open_classifier_reports(session: Session, flags: list[Flag], model_name: str
 
 def apply_automation(session: Session, flags: list[Flag], model_version: str,
                      settings: Settings) -> list[int]:
-    """Provisional actions for flags over a high-confidence rule; returns delivery ids."""
+    """Provisional actions for flags over a high-confidence rule; returns delivery ids.
+
+    The people behind the matching flags, and the actions already in force on them, are
+    read in two queries for the batch, not two per flag.
+    """
     from actions.enforcement import ActionRequest, apply_action
 
     rules = settings.automation_rules or DEFAULT_AUTOMATION_RULES
+    matches = [(flag, rule) for flag in flags for rule in rules
+               if flag.label == rule["label"] and flag.score >= float(rule["threshold"])]
+    if not matches:
+        return []
+    people = dict(session.execute(select(Account.id, Account.person_id).where(
+        Account.id.in_({flag.account_id for flag, _ in matches}))).all())
+    done = _in_force(session, set(people.values()), {str(rule["action"]) for _, rule in matches})
     deliveries: list[int] = []
-    done: set[tuple[int, str]] = set()
-    for flag in flags:
-        for rule in rules:
-            if flag.label != rule["label"] or flag.score < float(rule["threshold"]):
-                continue
-            person_id = session.get_one(Account, flag.account_id).person_id
-            kind = ActionType(rule["action"])
-            if (person_id, kind.value) in done or _in_force(session, person_id, kind):
-                continue
-            action = apply_action(session, ActionRequest(
-                type=kind, person_id=person_id, policy_reason=rule["policy_reason"],
-                decided_by_rule=f"{flag.label}>={rule['threshold']}", automated=True,
-                model_version=model_version, category=LABEL_CATEGORY.get(flag.label),
-                duration=timedelta(hours=float(rule["hours"])) if rule.get("hours") else None,
-                message_id=flag.content_id if flag.content_type == "message" else None,
-                facts=f"{flag.content_type} {flag.content_id} scored {flag.score:.3f} for "
-                      f"{flag.label} (model {model_version}); applied automatically, "
-                      "pending review."))
-            done.add((person_id, kind.value))
-            deliveries += [d.id for d in action.deliveries]
+    for flag, rule in matches:
+        person_id = people[flag.account_id]
+        kind = ActionType(rule["action"])
+        if (person_id, kind.value) in done:
+            continue
+        action = apply_action(session, ActionRequest(
+            type=kind, person_id=person_id, policy_reason=rule["policy_reason"],
+            decided_by_rule=f"{flag.label}>={rule['threshold']}", automated=True,
+            model_version=model_version, category=LABEL_CATEGORY.get(flag.label),
+            duration=timedelta(hours=float(rule["hours"])) if rule.get("hours") else None,
+            message_id=flag.content_id if flag.content_type == "message" else None,
+            facts=f"{flag.content_type} {flag.content_id} scored {flag.score:.3f} for "
+                  f"{flag.label} (model {model_version}); applied automatically, "
+                  "pending review."))
+        done.add((person_id, kind.value))
+        deliveries += [d.id for d in action.deliveries]
     return deliveries
 
 
-def _in_force(session: Session, person_id: int, kind: ActionType) -> bool:
-    return session.execute(
-        select(Action.id).where(Action.person_id == person_id, Action.type == kind.value,
-                                Action.status == ActionStatus.ACTIVE.value)
-    ).first() is not None
+def _in_force(session: Session, person_ids: set[int], kinds: set[str]) -> set[tuple[int, str]]:
+    """The (person, action type) pairs among these with an action in force."""
+    return {(row.person_id, row.type) for row in session.execute(
+        select(Action.person_id, Action.type).where(
+            Action.person_id.in_(person_ids), Action.type.in_(kinds),
+            Action.status == ActionStatus.ACTIVE.value))}
 
 
 def classify_recordings(session: Session, recording_ids: list[int],

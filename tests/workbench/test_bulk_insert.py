@@ -1,0 +1,54 @@
+"""insert_new: a batch written in one statement, duplicates skipped, every value kept."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from workbench.bulk import id_in, insert_new
+from workbench.extensions import db
+from workbench.models import ClassifierScore, Platform, utcnow
+
+
+def _score(content_id: int, explanation: object, **more: object) -> dict[str, object]:
+    return {"content_type": "message", "content_id": content_id, "model_name": "text",
+            "model_version": "v1", "scores": {"abusive": 0.5, "note": "<b>x</b>'"},
+            "flagged": {"labels": []}, "explanation": explanation, **more}
+
+
+def test_a_batch_is_inserted_once_with_its_values_and_defaults(
+    app: Flask, platforms: dict[str, object]
+) -> None:
+    with app.app_context():
+        # Every column given: one INSERT ... SELECT unnest on PostgreSQL.
+        now = utcnow()
+        rows = [_score(i, None if i % 2 else {"abusive": [[0, 3, 0.5]]}, created_at=now)
+                for i in range(1, 701)]
+        first = insert_new(db.session, ClassifierScore, rows,
+                           ["content_type", "content_id", "model_name", "model_version"],
+                           [ClassifierScore.id, ClassifierScore.content_id])
+        assert sorted(r.content_id for r in first) == list(range(1, 701))
+        # created_at left out: its default is computed per row, so rows go as VALUES.
+        again = insert_new(db.session, ClassifierScore,
+                           [{k: v for k, v in r.items() if k != "created_at"}
+                            for r in rows[:5]] + [_score(701, None)],
+                           ["content_type", "content_id", "model_name", "model_version"],
+                           [ClassifierScore.content_id])
+        assert [r.content_id for r in again] == [701]
+        db.session.commit()
+        stored = {s.content_id: s for s in db.session.scalars(select(ClassifierScore))}
+        assert len(stored) == 701
+        assert stored[2].explanation == {"abusive": [[0, 3, 0.5]]}
+        assert stored[1].explanation is None
+        # ... stored as JSON null, as the ORM stores None, not as SQL NULL.
+        assert not db.session.scalars(select(ClassifierScore.id).where(
+            ClassifierScore.explanation.is_(None))).all()
+        assert stored[7].scores == {"abusive": 0.5, "note": "<b>x</b>'"}
+        assert stored[3].created_at == now
+        assert stored[701].created_at is not None and stored[701].created_at >= now
+        ids = [s.id for s in stored.values()][:300]
+        found = db.session.scalars(select(ClassifierScore.id).where(
+            id_in(db.session, ClassifierScore.id, ids))).all()
+        assert sorted(found) == sorted(ids)
+        assert db.session.scalars(select(Platform.id).where(
+            id_in(db.session, Platform.id, []))).all() == []

@@ -1,0 +1,81 @@
+"""The set-based classify job stores what scoring each message on its own would store."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import PlatformApi, run_jobs
+from workbench.classification import LABEL_CATEGORY
+from workbench.extensions import db
+from workbench.models import ClassifierScore, Message, Report
+
+SPAM = ("WINNER!! As a valued network customer you have been selected to receive a £900 "
+        "prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only.")
+#: A fixed batch: everyday chat in three languages, abuse in English and Hinglish, an
+#: extortion threat, spam, repeated texts, and hostile markup.
+TEXTS = [
+    "see you at dinner tonight", "kal milte hain yaar, bahut time ho gaya",
+    "you are a stupid idiot and i hate you", "tu chutiya hai bewakoof",
+    "नमस्ते दोस्त, कैसे हो", "paise bhej warna teri photo family ko bhej dunga",
+    SPAM, SPAM, "you are a stupid idiot and i hate you", "ok",
+    "<script>alert(1)</script> shut up you worthless moron", "",
+    "thanks for the voice note, love it bro haha", "tu ch*tiya hai",
+]
+#: Platform hints: ours are kept, anything else is replaced by what is identified.
+HINTS = {0: "hi", 1: "fr", 4: "en", 9: "zz"}
+
+
+def _expected(app: Flask) -> list[tuple[dict[str, float], list[str], object, str]]:
+    """Scores, flags, explanation and stored language of each text, one text at a time."""
+    from classifiers.language import DEFAULT_LANGUAGES, identify, reader_language
+    from classifiers.text_lexicon import LexiconLayer
+    from workbench.app import settings
+    from workbench.classification import _model
+
+    with app.app_context():
+        model = LexiconLayer(_model(settings()))
+    out = []
+    for index, text in enumerate(TEXTS):
+        score = model.score([text])[0]
+        labels = model.flagged(score)
+        explanation = ({label: [list(s) for s in model.explain_spans(text, label)]
+                        for label in labels} if labels else None)
+        hint = HINTS.get(index)
+        language = (hint if hint in DEFAULT_LANGUAGES
+                    else reader_language(identify(text, DEFAULT_LANGUAGES)))
+        out.append((score, labels, explanation, language))
+    return out
+
+
+def test_a_batch_stores_what_each_message_scored_alone_would(
+    app: Flask, platforms: dict[str, PlatformApi]
+) -> None:
+    r = platforms["calls"].post("/api/v1/messages", {"messages": [
+        {"id": f"m{i}", "conversation_id": "c1", "sender_id": f"s{i % 5}",
+         "recipient_id": "r", "text": text, "sent_at": "2026-11-20T10:00:00Z",
+         **({"language": HINTS[i]} if i in HINTS else {})}
+        for i, text in enumerate(TEXTS)]})
+    assert r.status_code == 202, r.json
+    run_jobs(app)
+    expected = _expected(app)
+    with app.app_context():
+        messages = {m.platform_message_id: m for m in db.session.scalars(select(Message))}
+        scores = {s.content_id: s for s in db.session.scalars(select(ClassifierScore))}
+        reported = {(r.message_id, r.category) for r in db.session.scalars(select(Report))}
+        for index, (score, labels, explanation, language) in enumerate(expected):
+            message = messages[f"m{index}"]
+            stored = scores[message.id]
+            assert message.status == "processed"
+            assert message.language == language, (index, TEXTS[index])
+            assert stored.scores == score and stored.flagged == {"labels": labels}
+            assert stored.explanation == explanation, (index, TEXTS[index])
+            assert {(message.id, LABEL_CATEGORY[x]) for x in labels} <= reported
+        flagged = {i for i, (_, labels, _, _) in enumerate(expected) if labels}
+        assert {2, 3, 5, 6} <= flagged and 0 not in flagged  # the batch tests something
+        assert len(scores) == len(TEXTS)
+        # Unflagged messages have no explanation: stored as JSON null, as before.
+        assert scores[messages["m0"].id].explanation is None
+    run_jobs(app)  # a batch run again writes nothing twice
+    with app.app_context():
+        assert len(db.session.scalars(select(ClassifierScore)).all()) == len(TEXTS)
