@@ -91,7 +91,7 @@ def _unnest_insert(model: Any, rows: list[dict[str, Any]], conflict: Sequence[st
         defaults[column.name] = literal(column.default.arg, column.type)
     columns = [mapper.columns[key] for key in keys]
     arrays = [func.unnest(bindparam(f"unnest_{i}", [row[key] for row in rows],
-                                    type_=postgresql.ARRAY(column.type)))
+                                    type_=postgresql.ARRAY(column.type, dimensions=1)))
               for i, (key, column) in enumerate(zip(keys, columns, strict=True))]
     return (postgresql.insert(mapper.local_table)
             .from_select([c.name for c in columns] + list(defaults),

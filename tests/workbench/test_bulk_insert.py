@@ -52,3 +52,21 @@ def test_a_batch_is_inserted_once_with_its_values_and_defaults(
         assert sorted(found) == sorted(ids)
         assert db.session.scalars(select(Platform.id).where(
             id_in(db.session, Platform.id, []))).all() == []
+
+
+def test_a_json_value_that_is_a_list_is_kept_whole(app: Flask,
+                                                   platforms: dict[str, object]) -> None:
+    """A JSON list (a bank entry's crop hashes, an explanation's spans) is one value, not
+    a dimension of the batch's array."""
+    with app.app_context():
+        now = utcnow()
+        spans = [["crop_0.01", "ab" * 32], ["crop_0.02", "cd" * 32]]
+        rows = [_score(i, {"abusive": spans}, created_at=now, flagged=[["a", 1], ["b", 2]])
+                for i in range(1, 4)]
+        insert_new(db.session, ClassifierScore, rows,
+                   ["content_type", "content_id", "model_name", "model_version"],
+                   [ClassifierScore.id])
+        db.session.commit()
+        stored = db.session.scalars(select(ClassifierScore)).all()
+        assert [s.flagged for s in stored] == [[["a", 1], ["b", 2]]] * 3
+        assert stored[0].explanation == {"abusive": spans}
