@@ -53,9 +53,11 @@ def init_app(app: Flask) -> None:
         return exc.response()
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Response:
         if not _is_api():
-            return exc
+            from workbench.error_pages import error_page
+
+            return error_page(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         err = ApiError(exc.code or 500, code, exc.description or exc.name or "error")
         if exc.code == 413:
