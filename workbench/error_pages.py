@@ -21,6 +21,8 @@ EXPLANATIONS = {
     409: ("Changed meanwhile", "Someone else changed this while you were working on it. "
           "Reload to see where it stands now."),
     429: ("Too many tries", "Wait a little, then try again."),
+    503: ("Try again shortly", "The workbench cannot reach its database just now. "
+          "Nothing was saved; try again in a moment."),
     500: ("Something broke", "Nothing you did caused this. It has been logged; try again, "
           "and tell an administrator if it keeps happening."),
 }

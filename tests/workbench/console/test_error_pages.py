@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from tests.conftest import TEST_SECRET_KEY
+from workbench.app import create_app
+from workbench.extensions import db
 
 
 def test_console_404_is_a_styled_page_with_a_way_back(
@@ -62,3 +68,20 @@ def test_console_500_is_styled_and_api_500_is_json(app: Flask) -> None:
     assert "boom" not in page.get_data(as_text=True)
     api = client.get("/api/v1/broken-for-test")
     assert api.status_code == 500 and api.json["error"]["code"] == "internal_server_error"
+
+
+def test_a_database_outage_is_a_styled_503_in_the_console(tmp_path: Path) -> None:
+    app = create_app({"instance_dir": tmp_path / "instance", "secret_key": TEST_SECRET_KEY,
+                      "database_url": f"sqlite:///{tmp_path}/no-such-dir/workbench.db"})
+
+    def query() -> str:
+        db.session.execute(text("SELECT 1"))
+        return "reached"
+
+    app.add_url_rule("/admin/query-for-test", "query_for_test", query)
+    client = app.test_client()
+    page = client.get("/admin/query-for-test")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+    assert "<h1>Try again shortly</h1>" in page.get_data(as_text=True)
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["error"]["code"] == "database_unavailable"

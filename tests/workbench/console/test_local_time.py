@@ -16,7 +16,7 @@ from tests.console_world import World
 from tests.workbench.console.conftest import post_form
 from workbench.console.text import local_time
 from workbench.extensions import db
-from workbench.models import AuditEvent, Case, Moderator, utcnow
+from workbench.models import AuditEvent, Case, LegalHold, Moderator, utcnow
 
 
 def test_a_utc_time_reads_in_india_by_default(app: Flask) -> None:
@@ -92,3 +92,19 @@ def test_overdue_is_one_marker_not_a_red_row(
     assert re.search(r"overdue</span> <span class=\"by\">by 2h 0[45]m</span>", rows[late])
     assert "data-overdue" not in rows[on_time]
     assert 'class="overdue' not in html.replace('class="overdue-marker"', "")
+
+
+def test_a_time_typed_on_the_legal_desk_is_read_in_the_moderators_zone(
+        app: Flask, world: World, signed_in: Callable[[str], FlaskClient]) -> None:
+    legal = signed_in("legal")
+    desk = legal.get("/admin/legal/").get_data(as_text=True)
+    assert "Until (your time, IST; optional)" in desk
+    response = post_form(legal, "/admin/legal/holds", {
+        "reason": "preserve", "reference": "FIR 9/2026", "subject_kind": "person",
+        "subject_ref": str(world.person_id), "until": "2027-01-10T10:00"},
+        page="/admin/legal/")
+    assert response.status_code == 302
+    with app.app_context():
+        hold = db.session.scalars(select(LegalHold)).one()
+        assert hold.until == datetime(2027, 1, 10, 4, 30, tzinfo=UTC)
+    assert "2027-01-10" in legal.get("/admin/legal/").get_data(as_text=True)
