@@ -109,6 +109,7 @@ def test_a_missing_console_page_is_styled_with_a_way_back(
     assert "Werkzeug" not in page.content()
     back = page.locator("[data-way-back]")
     assert back.first.inner_text() == "Back to the queue"
+    console.screenshot("error-404")
     with page.expect_navigation():
         back.first.click()
     assert page.url.endswith("/admin/queue/")
@@ -156,6 +157,7 @@ def test_times_follow_the_moderators_zone_and_overdue_is_one_marker(
     assert "rgb(180, 35, 24)" not in colours
     assert row.evaluate("r => getComputedStyle(r).backgroundColor") in (
         "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+    console.screenshot("queue-overdue-marker")
 
     console.goto("/admin/account/")
     page.select_option("#time-zone", "America/New_York")

@@ -112,6 +112,7 @@ TIME_STYLES = {
     "date": "%Y-%m-%d",
     "seconds": "%Y-%m-%d %H:%M:%S",
     "time": "%H:%M",
+    "clock": "%H:%M:%S",
 }
 
 

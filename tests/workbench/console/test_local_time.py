@@ -25,6 +25,7 @@ def test_a_utc_time_reads_in_india_by_default(app: Flask) -> None:
         assert local_time(stored) == "2027-01-01 01:30"
         assert local_time(stored, "date") == "2027-01-01"
         assert local_time(stored, "seconds") == "2027-01-01 01:30:00"
+        assert local_time(stored, "clock") == "01:30:00"
         assert local_time(stored.replace(tzinfo=None)) == "2027-01-01 01:30"
         assert local_time(None) == ""
         assert local_time(stored, zone=ZoneInfo("America/New_York")) == "2026-12-31 15:00"
