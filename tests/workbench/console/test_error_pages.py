@@ -10,6 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from tests.conftest import TEST_SECRET_KEY
+from tests.console_world import World
+from tests.workbench.console.conftest import post_form
 from workbench.app import create_app
 from workbench.extensions import db
 
@@ -85,3 +87,13 @@ def test_a_database_outage_is_a_styled_503_in_the_console(tmp_path: Path) -> Non
     assert "<h1>Try again shortly</h1>" in page.get_data(as_text=True)
     health = client.get("/healthz")
     assert health.status_code == 503 and health.json["error"]["code"] == "database_unavailable"
+
+
+def test_a_409_refusal_is_styled_with_a_way_back_to_the_case(
+        world: World, signed_in: Callable[[str], FlaskClient]) -> None:
+    # Releasing a case nobody holds: the console explains, on its own page.
+    response = post_form(signed_in("moderator"), f"/admin/case/{world.case_id}/release")
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert '<html lang="en">' in html and "<h1>Not done</h1>" in html
+    assert f'href="/admin/case/{world.case_id}" data-way-back' in html
