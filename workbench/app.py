@@ -42,11 +42,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine)
 
-    from workbench import api, console, web
+    from workbench import api, console, static_files, web
 
     web.init_app(app)
     api.init_app(app)
     console.init_app(app, settings)
+    static_files.init_app(app)
     logging.getLogger(__name__).debug("workbench app created for %s", settings.database_url)
     return app
 

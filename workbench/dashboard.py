@@ -116,26 +116,37 @@ def _stacked(table: pd.DataFrame, days: list[date], ylabel: str) -> Callable[[Ax
     return draw
 
 
-def _svg(title: str, draw: Callable[[Axes], None], height: float = 3.2, *, left: float = 0.09,
-         bottom: float = 0.16) -> str:
+def _figure(title: str, draw: Callable[[Axes], None], height: float = 3.2) -> Figure:
+    """Draw one chart on a figure whose layout makes room for every label.
+
+    Constrained layout sizes the margins from the labels themselves (a long classifier
+    or moderator name, rotated deadline buckets), where fixed margins clipped them.
+    """
+    fig = Figure(figsize=(7.2, height), layout="constrained")
+    ax = fig.add_subplot()
+    draw(ax)
+    ax.set_title(title, loc="left")
+    return fig
+
+
+def _svg(title: str, draw: Callable[[Axes], None], height: float = 3.2) -> str:
     """Draw one chart and return it as an SVG element ready to inline (no XML prolog).
 
     The element scales to its container's width (its ``viewBox`` keeps the proportions).
+    The saved area is the drawing's own bounds plus a margin, since the browser sets the
+    text in its own font, which can run a little wider than matplotlib measured.
     """
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(7.2, height))
-        ax = fig.add_subplot()
-        draw(ax)
-        ax.set_title(title, loc="left")
-        fig.subplots_adjust(left=left, right=0.97, top=1 - 0.35 / height,
-                            bottom=bottom * 3.2 / height)
+        fig = _figure(title, draw, height)
         buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight",
+                    pad_inches=0.15)
     body = buffer.getvalue()
     body = body[body.index("<svg"):]
     head_end = body.index(">") + 1
     head = _SIZE.sub("", body[:head_end]).replace(
-        "<svg", '<svg role="img" width="100%" preserveAspectRatio="xMinYMin meet"', 1)
+        "<svg", '<svg role="img" width="100%" preserveAspectRatio="xMinYMin meet" '
+        'overflow="visible"', 1)
     return head + f"<title>{escape(title)}</title>" + body[head_end:]
 
 
@@ -175,7 +186,7 @@ def open_cases_chart(frame: pd.DataFrame) -> Chart:
         ax.set_ylabel("open cases")
         if not table.cases.any():
             _no_data(ax)
-    return Chart("open-cases-deadline", title, _svg(title, draw, 3.4, bottom=0.3),
+    return Chart("open-cases-deadline", title, _svg(title, draw, 3.4),
                  frame_csv(table))
 
 
@@ -223,7 +234,7 @@ def precision_chart(frame: pd.DataFrame) -> Chart:
         ax.set_xlim(0, 1.15)
         ax.set_xlabel("share of its decided reports that moderators upheld")
     return Chart("classifier-precision", title,
-                 _svg(title, draw, max(2.4, 0.9 + 0.3 * len(table)), left=0.3),
+                 _svg(title, draw, max(2.4, 0.9 + 0.3 * len(table))),
                  frame_csv(table.astype({"decided": int, "upheld": int}), index=True))
 
 
@@ -246,7 +257,7 @@ def throughput_chart(frame: pd.DataFrame, names: dict[str, str]) -> Chart:
         ax.invert_yaxis()
         ax.set_xlabel("decisions per day worked (mean over the window)")
     return Chart("moderator-throughput", title,
-                 _svg(title, draw, max(2.4, 0.9 + 0.22 * len(shown)), left=0.3),
+                 _svg(title, draw, max(2.4, 0.9 + 0.22 * len(shown))),
                  frame_csv(table, index=True))
 
 

@@ -47,15 +47,22 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
+def _is_console() -> bool:
+    """Pages people read (health checks and the API keep their JSON)."""
+    return request.path.startswith("/admin") or request.path in ("/login", "/logout")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return exc.response()
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Response:
         if not _is_api():
-            return exc
+            from workbench.error_pages import error_page
+
+            return error_page(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         err = ApiError(exc.code or 500, code, exc.description or exc.name or "error")
         if exc.code == 413:
@@ -84,6 +91,14 @@ def init_app(app: Flask) -> None:
                             "the request collided with another and nothing was stored; "
                             "retry it", headers={"Retry-After": "1"}).response()
         log.warning("database unavailable: %s", exc.orig)
+        if _is_console():
+            from werkzeug.exceptions import ServiceUnavailable
+
+            from workbench.error_pages import error_page
+
+            page = error_page(ServiceUnavailable())
+            page.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return page
         return ApiError(503, "database_unavailable",
                         "the database is unavailable; retry shortly",
                         headers={"Retry-After": str(RETRY_AFTER_S)}).response()

@@ -13,6 +13,8 @@ from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.auth import end_sessions, start_session
 from workbench.console.forms import form_work
+from workbench.console.params import BadParameter
+from workbench.console.text import TIME_ZONE_KEY, time_zone_names, zone_for
 from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Moderator, Platform, SignInThrottle
@@ -165,7 +167,23 @@ class OwnAccountView(ConsoleView):
 
         me = db.session.get_one(Moderator, current_user.id)
         return self.render("console/account.html", me=me,
-                           prefs=preferences(db.session, me.id))
+                           prefs=preferences(db.session, me.id),
+                           zones=time_zone_names(), zone=str(zone_for(me.settings)))
+
+    @expose("/time-zone", methods=["POST"])
+    def time_zone(self) -> Any:
+        """The zone the console shows times in, for this moderator only (stored UTC)."""
+        zone = request.form.get("time_zone", "")
+        if zone not in time_zone_names():
+            raise BadParameter("time_zone", "choose a time zone from the list")
+        me = db.session.get_one(Moderator, current_user.id)
+        old = str(zone_for(me.settings))
+        # A new dict, so the JSON column sees the change.
+        me.settings = {**(me.settings or {}), TIME_ZONE_KEY: zone}
+        _audit("moderator.time_zone_changed", "moderator", me.id, old=old, new=zone)
+        db.session.commit()
+        flash(f"Times are now shown in {zone}.", "success")
+        return redirect(url_for(".index"))
 
     @expose("/password", methods=["POST"])
     def password(self) -> Any:

@@ -46,6 +46,7 @@ from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.console.params import parse_id
+from workbench.console.text import viewer_zone
 from workbench.extensions import db
 from workbench.models import (
     ErasureRequest,
@@ -91,13 +92,17 @@ def _subject(kind: str, ref: str) -> dict[str, int]:
 
 
 def _when(raw: str | None) -> datetime | None:
-    """A ``datetime-local`` field, read as UTC (the console shows every time in UTC)."""
+    """A ``datetime-local`` field, read in the moderator's time zone (the one the console
+    shows them every time in), stored in UTC."""
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+        value = datetime.fromisoformat(raw)
     except ValueError:
         raise HoldError(f"{raw!r} is not a date and time") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=viewer_zone())
+    return value.astimezone(UTC)
 
 
 class LegalView(ConsoleView):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from markupsafe import Markup, escape
 
@@ -99,6 +102,62 @@ def time_left(due_at: datetime | None, now: datetime | None = None) -> str:
     return f"{text} left" if seconds >= 0 else f"overdue {text}"
 
 
+#: Where the team works: times are shown here unless a moderator chose another zone.
+DEFAULT_TIME_ZONE = "Asia/Kolkata"
+#: The key under ``Moderator.settings`` that holds the moderator's chosen zone.
+TIME_ZONE_KEY = "time_zone"
+#: ISO-style shapes for ``local_time``; no month-first dates anywhere.
+TIME_STYLES = {
+    "datetime": "%Y-%m-%d %H:%M",
+    "date": "%Y-%m-%d",
+    "seconds": "%Y-%m-%d %H:%M:%S",
+    "time": "%H:%M",
+    "clock": "%H:%M:%S",
+}
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> tuple[str, ...]:
+    """Every IANA zone this machine knows, sorted (the account page's choice)."""
+    return tuple(sorted(available_timezones()))
+
+
+def zone_for(settings: dict[str, Any] | None) -> ZoneInfo:
+    """The zone a moderator chose (in their ``settings``), else the team's default."""
+    name = (settings or {}).get(TIME_ZONE_KEY) or DEFAULT_TIME_ZONE
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def viewer_zone() -> ZoneInfo:
+    """The signed-in moderator's zone; the default when nobody is signed in."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if has_request_context() and current_user.is_authenticated:
+        return zone_for(getattr(current_user, "settings", None))
+    return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def local_time(value: datetime | None, style: str = "datetime",
+               zone: ZoneInfo | None = None) -> str:
+    """A stored (UTC) time as the moderator reads it: ``2026-12-05 14:30`` in their zone."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        # Every column is stored in UTC; a naive value can only have come from there.
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone or viewer_zone()).strftime(TIME_STYLES[style])
+
+
+def zone_label(zone: ZoneInfo | None = None) -> str:
+    """The zone's short name now (``IST``), for a note beside the times."""
+    zone = zone or viewer_zone()
+    return datetime.now(zone).strftime("%Z") or str(zone)
+
+
 def register(app: object) -> None:
     """Make the filters available to every template."""
     env = app.jinja_env  # type: ignore[attr-defined]
@@ -106,4 +165,7 @@ def register(app: object) -> None:
     env.filters["highlight"] = highlight
     env.filters["highlight_terms"] = highlight_terms
     env.filters["time_left"] = time_left
+    env.filters["local_time"] = local_time
+    env.globals["viewer_zone"] = viewer_zone
+    env.globals["zone_label"] = zone_label
     env.globals["utcnow"] = utcnow

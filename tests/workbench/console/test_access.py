@@ -93,6 +93,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("POST", "/admin/staff/1/end-sessions", {"admin"}),
         ("GET", "/admin/account/", set(ROLES)),
         ("POST", "/admin/account/password", set(ROLES)),
+        ("POST", "/admin/account/time-zone", set(ROLES)),
         ("GET", "/admin/platforms/", {"admin"}),
         ("POST", "/admin/platforms/create", {"admin"}),
         ("POST", "/admin/platforms/1/active", {"admin"}),

@@ -1,0 +1,60 @@
+"""Error pages for people: the workbench's own layout, what happened, and a way back.
+
+The API answers its errors in JSON (``workbench.api.errors``); everything else a browser
+reaches (the console, sign-in, the landing page) gets one of these, never Werkzeug's
+bare page.
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+#: What each status means to a moderator, in their words.
+EXPLANATIONS = {
+    400: ("Not understood", "The page was asked for with something it cannot read."),
+    401: ("Sign in first", "This page needs you to be signed in."),
+    403: ("Not yours to see", "Your role does not open this page. Ask a senior or an "
+          "administrator if you need it."),
+    404: ("Not found", "There is no such page, or what it showed no longer exists."),
+    405: ("Not done", "That page does not take this kind of request."),
+    409: ("Changed meanwhile", "Someone else changed this while you were working on it. "
+          "Reload to see where it stands now."),
+    429: ("Too many tries", "Wait a little, then try again."),
+    503: ("Try again shortly", "The workbench cannot reach its database just now. "
+          "Nothing was saved; try again in a moment."),
+    500: ("Something broke", "Nothing you did caused this. It has been logged; try again, "
+          "and tell an administrator if it keeps happening."),
+}
+#: Headers of Werkzeug's own answer worth keeping (``Allow`` on 405, ``Retry-After``...).
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def _ways_back() -> list[tuple[str, str]]:
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return [("Back to the queue", url_for("queue.index")),
+                ("Console home", url_for("admin.index"))]
+    return [("Sign in", url_for("auth.login")), ("Home", url_for("web.index"))]
+
+
+def error_page(exc: HTTPException) -> Response:
+    """The page (or, for a script asking for JSON, the body) for ``exc``."""
+    status = exc.code or 500
+    title, explanation = EXPLANATIONS.get(status, (exc.name, ""))
+    if request.accept_mimetypes.best == "application/json":
+        response = jsonify(error={"code": (exc.name or "error").lower().replace(" ", "_"),
+                                  "message": explanation or exc.name})
+    else:
+        # Werkzeug's description is fixed text, never what a client sent.
+        detail = exc.description if status not in EXPLANATIONS else ""
+        response = Response(render_template(
+            "console/error.html", status=status, title=title, explanation=explanation,
+            detail=detail, ways_back=_ways_back()), mimetype="text/html")
+    response.status_code = status
+    original = exc.get_response()
+    for name in _KEPT_HEADERS:
+        if name in original.headers:
+            response.headers[name] = original.headers[name]
+    return response
