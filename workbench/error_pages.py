@@ -43,12 +43,14 @@ def error_page(exc: HTTPException) -> Response:
     """The page (or, for a script asking for JSON, the body) for ``exc``."""
     status = exc.code or 500
     title, explanation = EXPLANATIONS.get(status, (exc.name, ""))
+    # The workbench's own reason (``abort(400, "that queue position is not valid...")``)
+    # says more than the general explanation; Werkzeug's stock text says less.
+    own = exc.description if exc.description != type(exc).description else None
     if request.accept_mimetypes.best == "application/json":
         response = jsonify(error={"code": (exc.name or "error").lower().replace(" ", "_"),
-                                  "message": explanation or exc.name})
+                                  "message": own or explanation or exc.name})
     else:
-        # Werkzeug's description is fixed text, never what a client sent.
-        detail = exc.description if status not in EXPLANATIONS else ""
+        detail = own or (exc.description if status not in EXPLANATIONS else "")
         response = Response(render_template(
             "console/error.html", status=status, title=title, explanation=explanation,
             detail=detail, ways_back=_ways_back()), mimetype="text/html")
