@@ -13,6 +13,7 @@ import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 from workbench.enums import Category
@@ -115,8 +116,15 @@ def load_slots() -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in json.loads(SLOTS.read_text(encoding="utf-8")).items()}
 
 
+_CUMULATIVE: dict[int, tuple[list[str], list[int]]] = {}
+
+
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
+    """A key drawn by weight (the tables are module constants: their sums are kept)."""
+    table = _CUMULATIVE.get(id(weights))
+    if table is None:
+        table = _CUMULATIVE[id(weights)] = (list(weights), list(accumulate(weights.values())))
+    return rng.choices(table[0], cum_weights=table[1])[0]
 
 
 def username(rng: random.Random) -> str:
