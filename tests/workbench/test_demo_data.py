@@ -162,7 +162,8 @@ def test_fraud_signals_carry_payment_details_the_fraud_model_reads(demo: Session
     features = account_features(demo, sorted({s.account_id for s in signals}))
     fed: dict[str, Any] = {name: sum(getattr(f, name) for f in features.values())
                            for name in ("chargebacks_90d", "gifts_sent_24h",
-                                        "payment_failures_30d", "otp_requests_24h")}
+                                        "payment_failures_30d", "otp_requests_24h",
+                                        "coins_spent_24h")}
     assert all(v > 0 for v in fed.values()), fed
 
 
