@@ -89,7 +89,7 @@ def write_threads(rng: random.Random, writer: ChatWriter, count: int,
     left = count
     for n, call in enumerate(calls):
         lines = min(left, rng.randint(CALL_CHAT_PER_CALL // 2, CALL_CHAT_PER_CALL * 3 // 2))
-        thread = Thread(call.platform_id, f"call-{call.key}", None, call=n)
+        thread = Thread(call.platform_id, f"{call.key}-chat", None, call=n)
         _chat(rng, writer, thread, call.caller, call.callee, lines, "call",
               harm="extortion" if n == 0 else "sexual" if n == 1 else None)
         call.thread = len(threads)

@@ -106,13 +106,15 @@ def test_two_calls_are_in_progress_each_with_a_live_report(demo: Session) -> Non
         for p in call.participants:
             assert call.started_at <= p.joined_at < p.left_at <= call.ended_at
     # Chat beside the calls, between the call's two people, during the call.
-    beside = demo.execute(
-        select(Call.started_at, func.coalesce(Call.ended_at, utcnow()), Message.sent_at)
-        .join(Conversation, Conversation.platform_conversation_id == "call-"
-              + Call.platform_call_id)
-        .join(Message, Message.conversation_id == Conversation.id)).all()
-    assert len(beside) >= 2 * len(live + ended)
-    assert all(start <= sent <= end for start, end, sent in beside)
+    for call in live + ended:
+        chat = demo.execute(select(Message.sender_account_id, Message.recipient_account_id,
+                                   Message.sent_at).join(Conversation).where(
+            Conversation.platform_conversation_id == call.platform_call_id + "-chat")).all()
+        people = {p.account_id for p in call.participants}
+        assert len(chat) >= 2
+        for sender, recipient, sent in chat:
+            assert {sender, recipient} == people
+            assert call.started_at <= sent <= (call.ended_at or utcnow())
     assert demo.scalar(select(func.count()).select_from(CallParticipant)) == 2 * (
         len(live) + len(ended))
 
