@@ -176,3 +176,28 @@ def test_a_few_actions_are_appealed(demo: Session) -> None:
         action = demo.get_one(Action, appeal.action_id)
         assert appeal.status == "open" and action.decided_by_id is not None
         assert appeal.created_at >= action.created_at
+
+
+@pytest.mark.slow
+def test_the_worker_turns_the_seeded_demo_into_cases(app: Flask) -> None:
+    """The whole path ``make demo`` takes after seeding: every outbox batch through the
+    worker (reports, signals, appeals, messages scored by the shipped text model)."""
+    from queues.outbox import enqueue_batches
+    from tests.conftest import run_jobs
+    from workbench.models import OutboxBatch
+
+    with app.app_context():
+        seed_demo_data(db.session, app.extensions[SETTINGS_KEY],
+                       DemoSize(people=80, messages=800, reports=60, signals=40), seed=5)
+        batches = list(db.session.scalars(select(OutboxBatch.id).order_by(OutboxBatch.id)))
+        assert enqueue_batches(batches) == len(batches)
+    run_jobs(app)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxBatch).where(
+            OutboxBatch.processed_at.is_(None))) == 0
+        assert db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.status != "processed")) == 0
+        queues = Counter(db.session.scalars(select(Case.queue).where(Case.status == "open")))
+        assert queues["live"] == 2 and queues["hindi"] > 0 and queues["general"] > 0, queues
+        assert db.session.scalar(select(func.count()).select_from(Report).where(
+            Report.status == "pending")) == 0
