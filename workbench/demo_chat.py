@@ -171,9 +171,11 @@ class ChatWriter:
             self.by_kind.setdefault((t.kind, t.language), []).append(t)
             self.by_topic.setdefault(t.kind, []).append(t)
 
-    def line(self, style: str, setting: str, harm: str | None, name: str) -> ChatLine:
-        """One chat line by a person of ``style``; ``harm`` is the harmful kind, if any."""
-        topic = harm or _weighted(self.rng, TOPICS[setting])
+    def line(self, style: str, setting: str, harm: str | None, name: str,
+             topic: str | None = None) -> ChatLine:
+        """One chat line by a person of ``style``; ``harm`` is the harmful kind, if any,
+        ``topic`` a benign topic to keep to (else one typical of ``setting``)."""
+        topic = harm or topic or _weighted(self.rng, TOPICS[setting])
         language = _weighted(self.rng, STYLES[style])
         pool = self.by_kind.get((topic, language)) or self.by_topic[topic]
         template = self.rng.choice(pool)

@@ -121,12 +121,12 @@ def write_threads(rng: random.Random, writer: ChatWriter, count: int,
 
 
 def _line(rng: random.Random, writer: ChatWriter, sender: Person, recipient: Person | None,
-          setting: str, harm: str | None) -> Line:
+          setting: str, harm: str | None, topic: str | None = None) -> Line:
     if harm is None and rng.random() < harm_probability(sender.bad):
         harm = writer.harm_kind()
     name = display_name(recipient.username) if recipient else rng.choice(("guys", "sab log",
                                                                            "dosto", "all"))
-    line = writer.line(sender.style, setting, harm, name)
+    line = writer.line(sender.style, setting, harm, name, topic)
     return Line(sender, recipient, line.text, line.kind)
 
 
@@ -139,8 +139,10 @@ def _chat(rng: random.Random, writer: ChatWriter, thread: Thread, a: Person, b: 
         forced = harm if harm and i == lines // 2 else None
         if forced:
             sender, other = a, b
-        thread.lines.append(_line(rng, writer, sender, other, setting, forced))
-        if rng.random() < 0.7:
+        # A 1:1 chat opens with a greeting, and the other side greets back.
+        opening = "greeting" if setting == "dm" and i < 2 else None
+        thread.lines.append(_line(rng, writer, sender, other, setting, forced, opening))
+        if i == 0 or rng.random() < 0.7:
             sender, other = other, sender
 
 
