@@ -191,8 +191,18 @@ def place_in_time(rng: random.Random, threads: list[Thread], calls: list[DemoCal
         thread.end = end
 
 
+def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in one statement per chunk and return their ids in order."""
+    ids: list[int] = []
+    for start in range(0, len(rows), 2000):
+        chunk = rows[start : start + 2000]
+        stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+        ids.extend(session.scalars(stmt, chunk).all())
+    return ids
+
+
 def insert_traffic(session: Session, threads: list[Thread], calls: list[DemoCall],
-                   ids: Any, now: datetime, languages: tuple[str, ...]) -> None:
+                   now: datetime, languages: tuple[str, ...]) -> None:
     """Insert calls, participants, conversations and messages; sets their ids.
 
     Each message carries its language as a platform's client may send it (here read by
@@ -200,7 +210,7 @@ def insert_traffic(session: Session, threads: list[Thread], calls: list[DemoCall
     the messages, and a case's language, so its queue, comes from its messages.
     """
     from classifiers.language import reader_languages
-    call_ids = ids(session, Call, [
+    call_ids = insert_ids(session, Call, [
         {"platform_id": c.platform_id, "platform_call_id": c.key, "started_at": c.started_at,
          "ended_at": c.ended_at, "created_at": c.started_at} for c in calls])
     for call, call_id in zip(calls, call_ids, strict=True):
@@ -212,7 +222,7 @@ def insert_traffic(session: Session, threads: list[Thread], calls: list[DemoCall
                  "left_at": c.caller_left},
                 {"call_id": c.id, "account_id": c.callee.id, "joined_at": c.callee_joined,
                  "left_at": c.callee_left})])
-    conv_ids = ids(session, Conversation, [
+    conv_ids = insert_ids(session, Conversation, [
         {"platform_id": t.platform_id, "platform_conversation_id": t.key, "room_id": t.room_id,
          "created_at": min(line.sent_at for line in t.lines) if t.lines else now}
         for t in threads])
@@ -238,7 +248,7 @@ def insert_traffic(session: Session, threads: list[Thread], calls: list[DemoCall
     language = dict(zip(texts, reader_languages(texts, languages), strict=True))
     for row in rows:
         row["language"] = language[row["text"]]
-    for line, message_id in zip(lines, ids(session, Message, rows), strict=True):
+    for line, message_id in zip(lines, insert_ids(session, Message, rows), strict=True):
         line.id = message_id
 
 
