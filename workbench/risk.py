@@ -17,6 +17,10 @@ _COUNTED = {"payment_failure_burst": "payment_failures_30d", "chargeback": "char
             "otp_abuse": "otp_requests_24h", "gift_velocity": "gifts_sent_24h"}
 _WINDOWS = {"payment_failures_30d": 30, "chargebacks_90d": 90, "otp_requests_24h": 1,
             "gifts_sent_24h": 1}
+#: The signal kind whose ``details.coins`` (the coins the gifts cost) are coins spent.
+_SPENDING = "gift_velocity"
+#: More coins than anyone buys in a day: a larger value is a platform's bug, capped.
+_MAX_COINS = 10_000_000
 
 
 def account_features(session: Session, account_ids: list[int]) -> dict[int, Any]:
@@ -45,6 +49,7 @@ def account_features(session: Session, account_ids: list[int]) -> dict[int, Any]
                Report.created_at >= now - timedelta(days=30))
         .group_by(Report.reported_account_id)).all())
     counted: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    coins: dict[int, float] = defaultdict(float)
     scored: dict[int, list[tuple[str, float | None]]] = defaultdict(list)
     for account_id, kind, score, details, created in session.execute(
         select(FraudSignal.account_id, FraudSignal.kind, FraudSignal.score,
@@ -57,6 +62,8 @@ def account_features(session: Session, account_ids: list[int]) -> dict[int, Any]
         if feature and created >= now - timedelta(days=_WINDOWS[feature]):
             count = (details or {}).get("count", 1)
             counted[account_id][feature] += count if isinstance(count, int) else 1
+        if kind == _SPENDING and created >= now - timedelta(days=1):
+            coins[account_id] += _coins(details)
     return {
         account_id: AccountRiskFeatures(
             account_age_days=max(0.0, (now - ages[account_id]).total_seconds() / 86400),
@@ -64,7 +71,16 @@ def account_features(session: Session, account_ids: list[int]) -> dict[int, Any]
             phone_shared_with_banned=account_id in phones,
             reports_received_30d=int(reports.get(account_id, 0)),
             signal_scores=aggregate_signals(scored[account_id]),
+            coins_spent_24h=min(coins[account_id], _MAX_COINS),
             **counted[account_id],
         )
         for account_id in account_ids if account_id in ages
     }
+
+
+def _coins(details: dict[str, Any] | None) -> float:
+    """The coins a gift signal says were spent; nothing when the value is not a count."""
+    value = (details or {}).get("coins")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if 0 <= value <= _MAX_COINS else 0.0

@@ -1,7 +1,9 @@
-"""Deterministic demo data: platforms, people, conversations, reports and the demo logins.
+"""Deterministic demo data: platforms, people, chats, calls, reports, signals, appeals.
 
-Texts come from the shipped public datasets (see ``classifiers/data/PROVENANCE.md``),
-so the demo's classifier scores and cases look like the real thing.
+The chat is written by the team as templates (``demo_data/chat_templates.tsv``, see
+``demo_data/README.md``) in English, Hindi, Hinglish and mixed, as HARMONI's users
+write. Times are relative to the moment of seeding, so that most cases are within
+their deadline when the demo starts and a few are already overdue.
 """
 
 from __future__ import annotations
@@ -21,21 +23,38 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from actions.webhook_urls import WebhookPolicy
-from workbench.enums import BatchKind, Category, RecordingKind, Role, SignalKind
+from workbench.demo_chat import (
+    HARM_CATEGORY,
+    STYLE_LANGUAGES,
+    ChatWriter,
+    pick_style,
+    username,
+)
+from workbench.demo_signals import seed_signals
+from workbench.demo_traffic import (
+    DemoCall,
+    Thread,
+    harmful_lines,
+    insert_ids,
+    insert_traffic,
+    place_in_time,
+    write_threads,
+)
+from workbench.demo_traffic import Person as TrafficPerson
+from workbench.enums import ActionType, BatchKind, Category, RecordingKind, Role
 from workbench.models import (
     Account,
     AccountDevice,
-    Call,
-    Conversation,
-    FraudSignal,
-    Message,
+    Appeal,
     OutboxBatch,
     Person,
     Platform,
     Recording,
     Report,
+    utcnow,
 )
 from workbench.platforms import register_platform
+from workbench.policy import CasePolicy, case_policy
 from workbench.settings import Settings
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
@@ -72,12 +91,23 @@ REPORT_MIX: tuple[tuple[Category, float], ...] = (
     (Category.SELF_HARM, 0.04),
 )
 
-FIRST_NAMES = (
-    "aarav", "vivaan", "aditya", "vihaan", "arjun", "sai", "reyansh", "ayaan", "krishna",
-    "ishaan", "ananya", "diya", "aadhya", "saanvi", "pari", "anika", "navya", "myra",
-    "riya", "kavya", "rahul", "priya", "neha", "rohan", "sneha", "amit", "pooja", "vikram",
+#: What users write when they report someone, in their own words (hostile text included:
+#: the console must escape it).
+REPORT_NOTES: tuple[str | None, ...] = (
+    None, None, "keeps messaging me", "ye mujhe blackmail kar raha hai", "asking money for my pics",
+    "gaali de raha hai baar baar", "fake coin seller, took my money", "मुझे धमकी दे रहा है",
+    "said this on a call", "please check <b>this</b> user", "bahut ganda bol raha hai",
 )
-
+#: What people write when they appeal.
+APPEAL_TEXTS: tuple[str, ...] = (
+    "I never said that, my account was hacked last week",
+    "maine kuch galat nahi kiya, wo mera dost hai hum mazaak kar rahe the",
+    "मेरा अकाउंट गलती से बंद हुआ है, कृपया फिर से चालू करें",
+    "it was a joke between friends, please restore my calls",
+    "bhai coins wapas do, maine koi scam nahi kiya, screenshot bhej sakta hoon",
+)
+#: Share of reported threads placed past their report's deadline.
+OVERDUE_SHARE = 0.1
 
 @dataclass(frozen=True)
 class DemoSize:
@@ -114,14 +144,8 @@ def load_text_pools(data_dir: Path = DATA_DIR) -> TextPools:
     )
 
 
-def _ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in one statement per chunk and return their ids in order."""
-    ids: list[int] = []
-    for start in range(0, len(rows), 2000):
-        chunk = rows[start : start + 2000]
-        stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
-        ids.extend(session.scalars(stmt, chunk).all())
-    return ids
+#: Bulk insert returning ids (``bench/enforcement.py`` uses it too).
+_ids = insert_ids
 
 
 def demo_present(session: Session) -> bool:
@@ -145,28 +169,34 @@ def seed_demo_data(
         log.info("demo data already present; nothing seeded")
         return table_counts(session)
     rng = random.Random(seed)
-    anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # Times are relative to now: deadlines are measured from report times.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    policy = case_policy(settings)
     bar = tqdm(total=7, desc="seeding demo data", disable=not progress, unit="step")
 
     platform_ids = _seed_platforms(session, settings)
-    for email, password, role in DEMO_LOGINS:
-        create_moderator(session, email, password, role, languages=_staff_languages(email))
+    staff = {email: create_moderator(session, email, password, role,
+                                     languages=_staff_languages(email)).id
+             for email, password, role in DEMO_LOGINS}
     bar.update(1)
-    accounts = _seed_people(session, rng, size.people, platform_ids, anchor)
+    accounts = _seed_people(session, rng, size.people, platform_ids, now)
     bar.update(1)
-    pools = load_text_pools()
-    messages = _seed_messages(session, rng, size.messages, accounts, pools, anchor)
+    traffic = _seed_traffic(session, rng, size, accounts, policy, now)
     bar.update(1)
-    recordings = _seed_recordings(session, settings, rng, accounts, anchor)
+    recordings = _seed_recordings(session, settings, rng, traffic.calls)
     bar.update(1)
-    report_ids = _seed_reports(session, rng, size.reports, accounts, messages, recordings, anchor)
+    # A tenth of the reports (at most HISTORY_CASES) are already decided, some appealed.
+    history, appeal_ids = _seed_appeals(session, rng, traffic, size.reports // 10,
+                                        staff["moderator@demo.local"], policy)
+    report_ids = _seed_reports(session, rng, size.reports - history, accounts, traffic,
+                               recordings, policy, now)
     bar.update(1)
-    signal_ids = _seed_signals(session, rng, size.signals, accounts, anchor)
+    signal_ids = seed_signals(session, rng, size.signals, accounts, now)
     bar.update(1)
     # The worker turns these into cases and scores, exactly as it does for platform traffic.
-    message_ids = [m[0] for m in messages]
+    message_ids = [line.id for t in traffic.threads for line in t.lines]
     for kind, ids in ((BatchKind.REPORTS, report_ids), (BatchKind.SIGNALS, signal_ids),
-                      (BatchKind.MESSAGES, message_ids),
+                      (BatchKind.APPEALS, appeal_ids), (BatchKind.MESSAGES, message_ids),
                       (BatchKind.RECORDINGS, [r[0] for r in recordings])):
         for start in range(0, len(ids), 500):
             session.add(OutboxBatch(kind=kind.value, item_ids={"ids": ids[start : start + 500]}))
@@ -197,30 +227,23 @@ def _seed_platforms(session: Session, settings: Settings) -> list[int]:
     return ids
 
 
-@dataclass
-class SeededAccount:
-    id: int
-    platform_id: int
-    person_id: int
-    username: str
-    bad: float  # how often this person misbehaves, 0..1
-
-
 def _seed_people(
-    session: Session, rng: random.Random, people: int, platform_ids: list[int], anchor: datetime
-) -> list[SeededAccount]:
-    person_ids = _ids(session, Person, [{"created_at": anchor} for _ in range(people)])
+    session: Session, rng: random.Random, people: int, platform_ids: list[int], now: datetime
+) -> list[TrafficPerson]:
+    person_ids = _ids(session, Person, [{"created_at": now} for _ in range(people)])
     rows: list[dict[str, Any]] = []
-    owners: list[tuple[int, float]] = []
+    owners: list[tuple[float, str]] = []
     devices: list[str] = []
     shared_devices = [f"dev-shared-{i:03d}" for i in range(40)]
     for n, person_id in enumerate(person_ids):
         bad = rng.random() ** 6  # most people behave; a few misbehave a lot
+        style = pick_style(rng)
+        languages = rng.choice(STYLE_LANGUAGES[style])
         # ~2000 people hold ~2600 accounts: 75% one platform, 20% two, 5% three.
         k = rng.choices((1, 2, 3), weights=(75, 20, 5))[0]
         phone = hashlib.sha256(f"+91{9000000000 + n * 7919 % 999999999}".encode()).hexdigest()
         device = rng.choice(shared_devices) if rng.random() < 0.03 else f"dev-{n:05d}"
-        name = f"{rng.choice(FIRST_NAMES)}{rng.randint(1, 9999)}"
+        name = username(rng)
         for platform_id in rng.sample(platform_ids, k):
             rows.append(
                 {
@@ -231,12 +254,12 @@ def _seed_people(
                     "phone_hash": phone,
                     "gender": rng.choice(("female", "male", "other", None)),
                     "birth_year": rng.randint(1965, 2007),
-                    "languages": rng.choice((["en"], ["hi", "en"], ["hi"], ["en", "ta"])),
-                    "created_at": anchor - timedelta(days=rng.randint(1, 900)),
-                    "updated_at": anchor,
+                    "languages": languages,
+                    "created_at": now - timedelta(days=rng.randint(1, 900)),
+                    "updated_at": now,
                 }
             )
-            owners.append((person_id, bad))
+            owners.append((bad, style))
             devices.append(device)
     account_ids = _ids(session, Account, rows)
     session.execute(
@@ -244,95 +267,86 @@ def _seed_people(
         [{"account_id": a, "device_id": d} for a, d in zip(account_ids, devices, strict=True)],
     )
     return [
-        SeededAccount(a, r["platform_id"], person_id, r["username"], bad)
-        for a, r, (person_id, bad) in zip(account_ids, rows, owners, strict=True)
+        TrafficPerson(a, r["platform_id"], r["username"], style, bad)
+        for a, r, (bad, style) in zip(account_ids, rows, owners, strict=True)
     ]
 
 
-def _pick_text(rng: random.Random, pools: TextPools, bad: float) -> tuple[str, str]:
-    if rng.random() < 0.04 + bad * 0.6:
-        kind = rng.choices(("abusive", "hate", "spam"), weights=(6, 2, 3))[0]
-    else:
-        kind = "benign"
-    return kind, rng.choice(getattr(pools, kind))
+@dataclass
+class Traffic:
+    threads: list[Thread]
+    calls: list[DemoCall]
+    #: Reported lines outside calls: (thread index, message id, sender, recipient, category).
+    reported: list[tuple[int, int, TrafficPerson, TrafficPerson | None, str]]
+    by_platform: dict[int, list[TrafficPerson]]
+    #: When the reports on a thread come in (by thread index).
+    reported_at: dict[int, datetime]
+
+    def report_time(self, rng: random.Random, thread: int) -> datetime:
+        """A report on this thread: a moment after its last line, before now."""
+        return self.reported_at[thread] + timedelta(seconds=rng.uniform(0, 20))
 
 
-def _seed_messages(
-    session: Session,
-    rng: random.Random,
-    count: int,
-    accounts: list[SeededAccount],
-    pools: TextPools,
-    anchor: datetime,
-) -> list[tuple[int, int, int, str]]:
-    """Conversations between pairs on one platform; returns (message, sender, platform, kind)."""
-    by_platform: dict[int, list[SeededAccount]] = {}
+def _by_platform(accounts: list[TrafficPerson]) -> dict[int, list[TrafficPerson]]:
+    out: dict[int, list[TrafficPerson]] = {}
     for a in accounts:
-        by_platform.setdefault(a.platform_id, []).append(a)
-    pairs = []
-    for _ in range(max(1, count // 10)):
-        platform_id = rng.choice(list(by_platform))
-        a, b = rng.sample(by_platform[platform_id], 2)
-        pairs.append((platform_id, a, b))
-    conv_ids = _ids(
-        session,
-        Conversation,
-        [
-            {"platform_id": p, "platform_conversation_id": f"c{i:06d}", "created_at": anchor}
-            for i, (p, _, _) in enumerate(pairs)
-        ],
-    )
-    rows, meta = [], []
-    for i in range(count):
-        c = i % len(pairs)
-        platform_id, a, b = pairs[c]
-        sender, recipient = (a, b) if rng.random() < 0.5 else (b, a)
-        kind, text = _pick_text(rng, pools, sender.bad)
-        sent = anchor - timedelta(days=30) + timedelta(seconds=rng.randint(0, 30 * 86400))
-        rows.append(
-            {
-                "platform_id": platform_id,
-                "platform_message_id": f"m{i:07d}",
-                "conversation_id": conv_ids[c],
-                "sender_account_id": sender.id,
-                "recipient_account_id": recipient.id,
-                "text": text,
-                "sent_at": sent,
-                "received_at": sent,
-            }
-        )
-        meta.append((sender.id, platform_id, kind))
-    ids = _ids(session, Message, rows)
-    return [(m, s, p, k) for m, (s, p, k) in zip(ids, meta, strict=True)]
+        out.setdefault(a.platform_id, []).append(a)
+    return out
+
+
+def _seed_traffic(session: Session, rng: random.Random, size: DemoSize,
+                  accounts: list[TrafficPerson], policy: CasePolicy, now: datetime) -> Traffic:
+    """Chats, rooms and calls; a thread with a reported line ends shortly before its
+    report, placed so that most reports are within their deadline."""
+    by_platform = _by_platform(accounts)
+    threads, calls = write_threads(rng, ChatWriter(rng), size.messages, by_platform, now)
+    harmful = harmful_lines(threads)
+    wanted = min(len(harmful), int(size.reports * 0.8))
+    chosen = sorted(rng.sample(range(len(harmful)), wanted))
+    ends: dict[int, datetime] = {}
+    reported_at: dict[int, datetime] = {}
+    reported = []
+    for i in chosen:
+        n, line = harmful[i]
+        category = HARM_CATEGORY[line.kind].value
+        if n not in reported_at:
+            reported_at[n] = now - _report_age(rng, policy.deadline_for(category))
+            ends[n] = reported_at[n] - timedelta(minutes=rng.uniform(1, 20))
+        reported.append((n, line, category))
+    place_in_time(rng, threads, calls, ends, now)
+    insert_traffic(session, threads, calls, now, policy.languages)
+    return Traffic(threads, calls,
+                   [(n, line.id, line.sender, line.recipient, category)
+                    for n, line, category in reported], by_platform, reported_at)
+
+
+def _report_age(rng: random.Random, deadline_hours: float) -> timedelta:
+    """How long ago a report came in: mostly well within its deadline, a few past it."""
+    share = rng.uniform(1.1, 3.0) if rng.random() < OVERDUE_SHARE else rng.uniform(0.05, 0.7)
+    return timedelta(hours=deadline_hours * share)
 
 
 def _seed_recordings(
     session: Session,
     settings: Settings,
     rng: random.Random,
-    accounts: list[SeededAccount],
-    anchor: datetime,
-) -> list[tuple[int, int, int, bool]]:
-    """The shipped espeak-ng recordings; returns (recording, owner, platform, abusive)."""
+    calls: list[DemoCall],
+) -> list[tuple[int, int, int, str | None]]:
+    """The shipped espeak-ng recordings, one per ended call; returns (recording, owner,
+    platform, category)."""
     index = RECORDINGS_DIR / "recordings.json"
-    if not index.exists():
+    ended = [c for c in calls if c.ended_at is not None]
+    if not index.exists() or not ended:
         return []
     store = blob_store(settings)
     out = []
     for n, entry in enumerate(json.loads(index.read_text())):
-        owner = rng.choice(accounts)
+        call = ended[n % len(ended)]
+        owner = call.caller if rng.random() < 0.5 else call.callee
         with (RECORDINGS_DIR / entry["file"]).open("rb") as f:
             sha, size = store.put_stream(f)
-        call = Call(
-            platform_id=owner.platform_id,
-            platform_call_id=f"call{n:04d}",
-            started_at=anchor - timedelta(hours=n + 1),
-            ended_at=anchor - timedelta(hours=n),
-        )
-        session.add(call)
-        session.flush()
         rec = Recording(
-            platform_id=owner.platform_id,
+            platform_id=call.platform_id,
             platform_recording_id=f"r{n:04d}",
             owner_account_id=owner.id,
             kind=RecordingKind.CALL.value,
@@ -346,7 +360,7 @@ def _seed_recordings(
         )
         session.add(rec)
         session.flush()
-        out.append((rec.id, owner.id, owner.platform_id, bool(entry.get("abusive"))))
+        out.append((rec.id, owner.id, call.platform_id, entry.get("category")))
     return out
 
 
@@ -354,78 +368,119 @@ def _seed_reports(
     session: Session,
     rng: random.Random,
     count: int,
-    accounts: list[SeededAccount],
-    messages: list[tuple[int, int, int, str]],
-    recordings: list[tuple[int, int, int, bool]],
-    anchor: datetime,
+    accounts: list[TrafficPerson],
+    traffic: Traffic,
+    recordings: list[tuple[int, int, int, str | None]],
+    policy: CasePolicy,
+    now: datetime,
 ) -> list[int]:
-    bad_messages = [m for m in messages if m[3] != "benign"]
-    by_platform: dict[int, list[SeededAccount]] = {}
-    for a in accounts:
-        by_platform.setdefault(a.platform_id, []).append(a)
+    """User reports: on live calls, on harmful lines, on recordings, and on accounts."""
     categories = [c for c, _ in REPORT_MIX]
     weights = [w for _, w in REPORT_MIX]
-    rows = []
-    for i in range(count):
-        category = rng.choices(categories, weights=weights)[0]
-        message_id = recording_id = None
-        if recordings and i % 100 == 0:
-            recording_id, reported, platform_id, _ = recordings[(i // 100) % len(recordings)]
-        elif rng.random() < 0.8 and bad_messages:
-            message_id, reported, platform_id, kind = rng.choice(bad_messages)
-            category = {"spam": Category.SPAM_SCAM, "hate": Category.HATE}.get(kind, category)
-        else:
-            target = rng.choice(accounts)
-            reported, platform_id = target.id, target.platform_id
-        reporter = rng.choice(by_platform[platform_id])
-        created = anchor - timedelta(minutes=rng.randint(5, 14 * 24 * 60))
-        rows.append(
-            {
-                "platform_id": platform_id,
-                "platform_report_id": f"rep{i:06d}",
-                "reporter_account_id": reporter.id,
-                "reported_account_id": reported,
-                "category": category.value,
-                "message_id": message_id,
-                "recording_id": recording_id,
-                "description": rng.choice(
-                    (None, "keeps messaging me", "this is not ok", "fake profile asking for money",
-                     "said this on a call", "please check <b>this</b> user")
-                ),
-                "source": "user",
-                "created_at": created,
-                "received_at": created,
-            }
-        )
+    rows: list[dict[str, Any]] = []
+
+    def add(reporter: TrafficPerson, reported: int, platform_id: int, category: str,
+            created: datetime, **content: Any) -> None:
+        created = min(created, now - timedelta(seconds=30))
+        rows.append({
+            "platform_id": platform_id, "platform_report_id": f"rep{len(rows):06d}",
+            "reporter_account_id": reporter.id, "reported_account_id": reported,
+            "category": category, "description": rng.choice(REPORT_NOTES), "source": "user",
+            "created_at": created, "received_at": created, "call_in_progress": False,
+            **content,
+        })
+
+    for call, category in zip(traffic.calls[:2], (Category.EXTORTION, Category.SEXUAL_CONTENT),
+                              strict=False):
+        if len(rows) >= count or call.ended_at is not None:
+            continue
+        # The callee reports the caller during the call, pointing at the line in its chat.
+        thread = traffic.threads[call.thread]
+        line = next((x for x in thread.lines if x.kind != "benign"), thread.lines[0])
+        add(call.callee, call.caller.id, call.platform_id, category.value,
+            now - timedelta(minutes=rng.uniform(1, 4)), call_id=call.id,
+            call_in_progress=True, message_id=line.id if line.sender is call.caller else None)
+    for n, message_id, sender, recipient, category in traffic.reported:
+        if len(rows) >= count - count // 100:
+            break
+        thread = traffic.threads[n]
+        reporter = recipient or rng.choice(traffic.by_platform[thread.platform_id])
+        add(reporter, sender.id, thread.platform_id, category, traffic.report_time(rng, n),
+            message_id=message_id)
+    while len(rows) < count:
+        if recordings and len(rows) % 100 == 0:
+            recording_id, owner, platform_id, rec_category = recordings[
+                (len(rows) // 100) % len(recordings)]
+            category = rec_category or rng.choices(categories, weights=weights)[0].value
+            add(rng.choice(traffic.by_platform[platform_id]), owner, platform_id, category,
+                now - _report_age(rng, policy.deadline_for(category)),
+                recording_id=recording_id)
+            continue
+        category = rng.choices(categories, weights=weights)[0].value
+        target = rng.choice(accounts)
+        add(rng.choice(traffic.by_platform[target.platform_id]), target.id,
+            target.platform_id, category, now - _report_age(rng, policy.deadline_for(category)))
     return _ids(session, Report, rows)
 
 
-def _seed_signals(
-    session: Session,
-    rng: random.Random,
-    count: int,
-    accounts: list[SeededAccount],
-    anchor: datetime,
-) -> list[int]:
-    risky = sorted(accounts, key=lambda a: a.bad, reverse=True)[: max(10, len(accounts) // 10)]
-    kinds = [k.value for k in SignalKind]
-    rows = []
-    for i in range(count):
-        account = rng.choice(risky)
-        created = anchor - timedelta(minutes=rng.randint(5, 30 * 24 * 60))
-        rows.append(
-            {
-                "platform_id": account.platform_id,
-                "platform_signal_id": f"sig{i:05d}",
-                "account_id": account.id,
-                "kind": rng.choice(kinds),
-                "score": round(rng.uniform(0.2, 1.0), 3),
-                "details": {"count": rng.randint(1, 12)},
-                "created_at": created,
-                "received_at": created,
-            }
-        )
-    return _ids(session, FraudSignal, rows)
+#: Decided cases with an action each, and how many of those actions are appealed.
+HISTORY_CASES = 8
+APPEALED = 5
+HISTORY_ACTIONS: tuple[tuple[ActionType, timedelta | None], ...] = (
+    (ActionType.MUTE, timedelta(days=3)), (ActionType.RESTRICT_CALLS, timedelta(days=7)),
+    (ActionType.SUSPEND, timedelta(days=7)), (ActionType.WARN, None),
+)
+
+
+def _seed_appeals(session: Session, rng: random.Random, traffic: Traffic, most: int,
+                  moderator_id: int, policy: CasePolicy) -> tuple[int, list[int]]:
+    """A few decided cases (a moderator's action on a reported line) and appeals on some.
+
+    Their lines are taken out of ``traffic.reported``. Returns how many reports were
+    made, and the appeals' ids.
+    """
+    from actions.decisions import Decision, decide_case
+    from actions.enforcement import ActionRequest
+    from workbench.cases import file_reports
+
+    seen: set[int] = set()
+    picked = []
+    for item in list(traffic.reported):
+        _, _, sender, recipient, _ = item
+        if len(picked) < min(most, HISTORY_CASES) and sender.id not in seen and recipient:
+            seen.add(sender.id)
+            picked.append(item)
+            traffic.reported.remove(item)
+    person = dict(session.execute(select(Account.id, Account.person_id).where(
+        Account.id.in_([p[2].id for p in picked]))).all())
+    appeals = []
+    for n, (thread, message_id, sender, recipient, category) in enumerate(picked):
+        assert recipient is not None
+        created = traffic.report_time(rng, thread)
+        report_id = _ids(session, Report, [{
+            "platform_id": sender.platform_id, "platform_report_id": f"hist{n:04d}",
+            "reporter_account_id": recipient.id, "reported_account_id": sender.id,
+            "category": category, "message_id": message_id, "source": "user",
+            "description": rng.choice(REPORT_NOTES), "created_at": created,
+            "received_at": created, "call_in_progress": False}])
+        case_ids = file_reports(session, report_id, policy)
+        action_type, duration = HISTORY_ACTIONS[n % len(HISTORY_ACTIONS)]
+        decided = decide_case(
+            session, case_ids[0], moderator_id=moderator_id, role=Role.MODERATOR.value,
+            decision=Decision.VIOLATION, category=category,
+            action=ActionRequest(type=action_type, person_id=person[sender.id],
+                                 policy_reason=f"community guidelines: {category}",
+                                 decided_by_id=moderator_id, case_id=case_ids[0],
+                                 duration=duration, category=category,
+                                 facts="Reported message read in its conversation."))
+        if n < APPEALED and decided.action_id is not None:
+            filed = utcnow()
+            appeals.append({
+                "platform_id": sender.platform_id, "platform_appeal_id": f"apl{n:04d}",
+                "action_id": decided.action_id, "account_id": sender.id,
+                "text": APPEAL_TEXTS[n % len(APPEAL_TEXTS)], "created_at": filed,
+                "received_at": filed})
+    return len(picked), _ids(session, Appeal, appeals) if appeals else []
 
 
 def table_counts(session: Session) -> dict[str, int]:
