@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Role
-from workbench.models import Account, Case, Moderator, Platform, utcnow
+from workbench.models import (
+    Account,
+    Case,
+    Message,
+    Moderator,
+    Platform,
+    Recording,
+    Report,
+    utcnow,
+)
 from workbench.models.audit import record
 
 #: Languages that count as speaking a queue's language ("hi-Latn" is Hinglish).
@@ -92,6 +101,9 @@ class QueueRow:
     language: str | None
     assignee: str | None
     claim_lapsed: bool
+    #: The start of what was reported (the first report in the case's main category that
+    #: names a message or recording): what waits, seen before the case is opened.
+    excerpt: str | None = None
 
 
 @dataclass
@@ -146,10 +158,45 @@ def queue_page(session: Session, f: QueueFilter, *, after: Cursor | None = None,
         claim_lapsed=(r.status == CaseStatus.CLAIMED.value and r.last_activity_at is not None
                       and r.last_activity_at < lapse),
     ) for r in rows[:limit]])
+    excerpts = reported_excerpts(session, [row.id for row in page.rows])
+    for row in page.rows:
+        row.excerpt = excerpts.get(row.id)
     if len(rows) > limit:
         last = rows[limit - 1]
         page.next_cursor = Cursor(last.priority, last.due_at, last.id).encode()
     return page
+
+
+#: Characters of reported text a queue row shows.
+EXCERPT_CHARS = 140
+
+
+def reported_excerpts(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """Per case, the start of the reported message or recording transcript: the first
+    report about an item in the case's main category, else the first about any item."""
+    if not case_ids:
+        return {}
+    ranked = (
+        select(Report.case_id, Message.text, Recording.transcript,
+               func.row_number().over(
+                   partition_by=Report.case_id,
+                   order_by=[(Report.category != Case.primary_category), Report.created_at,
+                             Report.id]).label("n"))
+        .join(Case, Case.id == Report.case_id)
+        .outerjoin(Message, Message.id == Report.message_id)
+        .outerjoin(Recording, Recording.id == Report.recording_id)
+        .where(Report.case_id.in_(case_ids),
+               or_(Report.message_id.is_not(None), Report.recording_id.is_not(None)))
+        .subquery())
+    out = {}
+    for case_id, text, transcript in session.execute(
+            select(ranked.c.case_id, ranked.c.text, ranked.c.transcript)
+            .where(ranked.c.n == 1)):
+        words = " ".join((text or transcript or "").split())
+        if words:
+            out[case_id] = words if len(words) <= EXCERPT_CHARS \
+                else words[:EXCERPT_CHARS - 1] + "…"
+    return out
 
 
 def platform_slugs(session: Session) -> dict[int, str]:
