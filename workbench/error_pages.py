@@ -30,10 +30,27 @@ EXPLANATIONS = {
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
-def _ways_back() -> list[tuple[str, str]]:
+def _signed_in() -> bool:
+    """Whether someone is signed in, without failing the page when the database (which
+    says who is) is gone: then the page is drawn for a visitor. Asking anyway made every
+    error page during an outage a 500, the 503 included."""
+    from flask import current_app, g
     from flask_login import current_user
+    from sqlalchemy.exc import SQLAlchemyError
 
-    if current_user.is_authenticated:
+    try:
+        return bool(current_user.is_authenticated)
+    except SQLAlchemyError:
+        from workbench.extensions import db
+
+        db.session.rollback()
+        # Templates read current_user too (Flask-Login's context processor).
+        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        return False
+
+
+def _ways_back() -> list[tuple[str, str]]:
+    if _signed_in():
         return [("Back to the queue", url_for("queue.index")),
                 ("Console home", url_for("admin.index"))]
     return [("Sign in", url_for("auth.login")), ("Home", url_for("web.index"))]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.workbench.console.conftest import csrf_token, post_form
 from workbench.app import create_app
 from workbench.extensions import db
 
@@ -97,3 +97,23 @@ def test_a_409_refusal_is_styled_with_a_way_back_to_the_case(
     html = response.get_data(as_text=True)
     assert '<html lang="en">' in html and "<h1>Not done</h1>" in html
     assert f'href="/admin/case/{world.case_id}" data-way-back' in html
+
+
+def test_a_signed_in_user_gets_the_503_page_not_a_500_when_the_database_is_gone(
+        tmp_path: Path, signed_in: Callable[[str], FlaskClient]) -> None:
+    """Found by the soak: during a PostgreSQL outage `POST /admin/queue/next` answered 500,
+    because drawing the 503 page asked the database who was signed in."""
+    moderator = signed_in("moderator")
+    token = csrf_token(moderator, "/admin/queue/")
+    cookie = moderator.get_cookie("workbench_session")
+    assert cookie is not None
+    gone = create_app({"instance_dir": tmp_path / "gone", "secret_key": TEST_SECRET_KEY,
+                       "database_url": f"sqlite:///{tmp_path}/no-such-dir/workbench.db"})
+    client = gone.test_client()
+    client.set_cookie("workbench_session", cookie.value)
+    for response in (client.get("/admin/queue/"),
+                     client.post("/admin/queue/next", data={"csrf_token": token})):
+        assert response.status_code == 503, response.get_data(as_text=True)[:300]
+        assert "<h1>Try again shortly</h1>" in response.get_data(as_text=True)
+    # Any other error page drawn meanwhile is its own status too, not a 500.
+    assert client.post("/admin/queue/next").status_code == 400  # no CSRF token
