@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select  # noqa: E402
 
 from bench.harness import ROOT, SECRET_KEY, Stack, median, print_json, print_table  # noqa: E402
-from bench.scale import _text  # noqa: E402
+from bench.scale import chat_messages  # noqa: E402
 
 DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench_classify"
 REDIS = "redis://127.0.0.1:6379/1"
@@ -61,19 +61,11 @@ class Bench:
 
     def pending(self, n: int) -> tuple[int, list[str]]:
         """``n`` new pending messages in one outbox batch; the batch id and the texts."""
-        from workbench.api.schemas import MessageIn
         from workbench.extensions import db
         from workbench.intake import store_messages
 
-        now = datetime.now(UTC)
-        items = []
-        for _ in range(n):
-            self.offset += 1
-            items.append(MessageIn(
-                id=f"m{self.offset}", conversation_id=f"c{self.offset % 3000}",
-                sender_id=f"u{self.rng.randrange(5000)}",
-                recipient_id=f"u{self.rng.randrange(5000)}",
-                text=_text(self.rng), sent_at=now))
+        items = chat_messages(self.rng, self.offset + 1, n, datetime.now(UTC))
+        self.offset += n
         with self.app.app_context():
             stored = store_messages(db.session, self.platform_id, items)
             db.session.commit()

@@ -62,6 +62,16 @@ def _text(rng: random.Random) -> str:
     return f"{rng.choice(pool)} {' '.join(rng.choices(WORDS, k=rng.randint(0, 4)))}".strip()
 
 
+def chat_messages(rng: random.Random, first: int, n: int, now: datetime) -> list[Any]:
+    """``n`` messages numbered from ``first`` among 5,000 users in 3,000 conversations."""
+    from workbench.api.schemas import MessageIn
+
+    return [MessageIn(id=f"m{i}", conversation_id=f"c{i % 3000}",
+                      sender_id=f"u{rng.randrange(5000)}",
+                      recipient_id=f"u{rng.randrange(5000)}", text=_text(rng), sent_at=now)
+            for i in range(first, first + n)]
+
+
 # ---- the platform webhook servers, in their own process --------------------------------
 
 def _serve_platforms(secrets: dict[str, str], ports: Any, stop: Any) -> None:
@@ -184,7 +194,6 @@ class Bench:
     def classify(self, batches: int, batch_size: int) -> Run:
         """Messages scored per second: ``batches`` outbox batches, enqueued at once."""
         from queues.outbox import enqueue_batches
-        from workbench.api.schemas import MessageIn
         from workbench.extensions import db
         from workbench.intake import store_messages
         from workbench.models import OutboxBatch
@@ -193,14 +202,8 @@ class Bench:
         with self.app.app_context():
             ids = []
             for _ in range(batches):
-                items = []
-                for _ in range(batch_size):
-                    self.offset += 1
-                    items.append(MessageIn(
-                        id=f"m{self.offset}", conversation_id=f"c{self.offset % 3000}",
-                        sender_id=f"u{self.rng.randrange(5000)}",
-                        recipient_id=f"u{self.rng.randrange(5000)}",
-                        text=_text(self.rng), sent_at=now))
+                items = chat_messages(self.rng, self.offset + 1, batch_size, now)
+                self.offset += batch_size
                 stored = store_messages(db.session, self.platform_id, items)
                 ids.append(stored.batch_id)
             db.session.commit()
