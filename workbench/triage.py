@@ -331,10 +331,14 @@ def release_beyond(session: Session, moderator_id: int, keep: int, limit: int) -
     if limit <= 0:
         return []
     others = held_by(session, moderator_id, other_than=keep)
-    extra = others[:max(0, len(others) - (limit - 1))]
-    for case_id in extra:
-        release(session, case_id, moderator_id)
-    return extra
+    released = []
+    for case_id in others[:max(0, len(others) - (limit - 1))]:
+        try:
+            release(session, case_id, moderator_id)
+        except ClaimError:  # a colleague took the lapsed claim meanwhile: not ours to give
+            continue
+        released.append(case_id)
+    return released
 
 
 def reassign(session: Session, case_id: int, *, from_id: int, to_id: int, reason: str) -> None:
