@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from workbench.bulk import id_in, insert_new
+from workbench.bulk import insert_new, one_of
 from workbench.enums import ActionStatus, ActionType, ContentStatus, ReportSource
 from workbench.models import (
     Account,
@@ -106,7 +106,7 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
         rows = session.execute(
             select(Message.id, Message.text, Message.language, Message.sender_account_id,
                    Message.platform_id)
-            .where(id_in(session, Message.id, message_ids),
+            .where(one_of(session, Message.id, message_ids),
                    Message.status == ContentStatus.PENDING.value)
             .order_by(Message.id)
         ).all()
@@ -221,7 +221,7 @@ def mark_processed(session: Session, ids: list[int], languages: list[str | None]
         values: dict[str, Any] = {"status": ContentStatus.PROCESSED.value}
         if language is not None:
             values["language"] = language
-        session.execute(update(Message).where(id_in(session, Message.id, group))
+        session.execute(update(Message).where(one_of(session, Message.id, group))
                         .values(**values).execution_options(synchronize_session=False))
 
 

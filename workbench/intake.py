@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from actions.identity import LinkResult, link_account, lock_identities, record_merge
 from workbench.api.schemas import AccountIn, AppealIn, MessageIn, ReportIn, SignalIn
-from workbench.bulk import insert_new
+from workbench.bulk import insert_new, one_of
 from workbench.enums import BatchKind, ReportSource
 from workbench.models import (
     Account,
@@ -67,7 +67,8 @@ def resolve_accounts(session: Session, platform_id: int, user_ids: Iterable[str]
     found = dict(
         session.execute(
             select(Account.platform_user_id, Account.id).where(
-                Account.platform_id == platform_id, Account.platform_user_id.in_(wanted)
+                Account.platform_id == platform_id,
+                one_of(session, Account.platform_user_id, wanted)
             )
         ).all()
     )
@@ -118,7 +119,7 @@ def _conversations(session: Session, platform_id: int, items: list[MessageIn]) -
         session.execute(
             select(Conversation.platform_conversation_id, Conversation.id).where(
                 Conversation.platform_id == platform_id,
-                Conversation.platform_conversation_id.in_(list(rooms)),
+                one_of(session, Conversation.platform_conversation_id, list(rooms)),
             )
         ).all()
     )
@@ -163,7 +164,8 @@ def _lookup(session: Session, column: Any, id_column: Any, platform_column: Any,
         return {}
     return dict(
         session.execute(
-            select(column, id_column).where(platform_column == platform_id, column.in_(wanted))
+            select(column, id_column).where(platform_column == platform_id,
+                                            one_of(session, column, sorted(wanted)))
         ).all()
     )
 
@@ -249,7 +251,7 @@ def store_appeals(session: Session, platform_id: int, items: list[AppealIn],
     unique, repeats = _first_of_each(items, "id")
     known = set(session.scalars(select(Appeal.platform_appeal_id).where(
         Appeal.platform_id == platform_id,
-        Appeal.platform_appeal_id.in_([a.id for a in unique]))))
+        one_of(session, Appeal.platform_appeal_id, [a.id for a in unique]))))
     now = utcnow()
     new = []
     for index, item in enumerate(unique):
@@ -342,7 +344,8 @@ def upsert_accounts(session: Session, platform_id: int, items: list[AccountIn]) 
         a.platform_user_id: a
         for a in session.scalars(
             select(Account).where(Account.platform_id == platform_id,
-                                  Account.platform_user_id.in_([a.id for a in unique]))
+                                  one_of(session, Account.platform_user_id,
+                                         [a.id for a in unique]))
         )
     }
     created = updated = 0

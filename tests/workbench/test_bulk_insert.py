@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from workbench.bulk import id_in, insert_new
+from workbench.bulk import insert_new, one_of
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Platform, utcnow
 
@@ -48,10 +48,15 @@ def test_a_batch_is_inserted_once_with_its_values_and_defaults(
         assert stored[701].created_at is not None and stored[701].created_at >= now
         ids = [s.id for s in stored.values()][:300]
         found = db.session.scalars(select(ClassifierScore.id).where(
-            id_in(db.session, ClassifierScore.id, ids))).all()
+            one_of(db.session, ClassifierScore.id, ids))).all()
         assert sorted(found) == sorted(ids)
         assert db.session.scalars(select(Platform.id).where(
-            id_in(db.session, Platform.id, []))).all() == []
+            one_of(db.session, Platform.id, []))).all() == []
+        # Text values too, quotes and non-ASCII included.
+        slugs = db.session.scalars(select(Platform.slug)).all()
+        wanted = [slugs[0], "no-such-'slug\"", "प्लेटफ़ॉर्म", slugs[-1]]
+        assert sorted(db.session.scalars(select(Platform.slug).where(
+            one_of(db.session, Platform.slug, wanted))).all()) == sorted({slugs[0], slugs[-1]})
 
 
 def test_a_json_value_that_is_a_list_is_kept_whole(app: Flask,
