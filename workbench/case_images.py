@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from actions.evidence.scope import reported_images
 from workbench.enums import ImageKind
-from workbench.models import BankEntry, HashBank, Image, ImageMatch, Recording, Report
+from workbench.models import BankEntry, Case, HashBank, Image, ImageMatch, Recording, Report
 
 #: Images loaded per case page (a call of hours may have sent thousands of frames).
 MAX_IMAGES = 60
@@ -111,6 +111,28 @@ def _matches(session: Session, image_ids: list[int]) -> dict[int, list[BankMatch
             bank.name, bank.category, match.distance, entry.id, entry.source,
             match.query_region, match.bank_region))
     return out
+
+
+def leading_images(session: Session, case_ids: list[int]) -> dict[int, int]:
+    """Per case, the image its leading report names, when that report is about an image:
+    the first report in the case's main category naming content, else the first at all."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Report.case_id, Report.id, Report.message_id, Report.recording_id,
+               Report.content_ref)
+        .join(Case, Case.id == Report.case_id).where(Report.case_id.in_(case_ids))
+        .order_by(Report.case_id, Report.category != Case.primary_category,
+                  Report.created_at, Report.id)).all()
+    leading: dict[int, int] = {}
+    for case_id, report_id, message_id, recording_id, ref in rows:
+        names_image = isinstance(ref, dict) and bool(ref.get("image_id"))
+        if case_id is not None and case_id not in leading and (
+                message_id or recording_id or names_image):
+            leading[case_id] = report_id if names_image else 0
+    by_report = {r: i for i, reports in reported_images(
+        session, [r for r in leading.values() if r]).items() for r in reports}
+    return {case_id: by_report[r] for case_id, r in leading.items() if r in by_report}
 
 
 def image_of_case(session: Session, case_id: int, image_id: int) -> Image | None:

@@ -155,3 +155,20 @@ def test_video_frames_of_a_reported_call_show_as_a_strip_on_its_timeline(
                          ).status_code == 200
     assert moderator.get(f"/admin/case/{world.case_id}/image/{elsewhere}/blurred"
                          ).status_code == 404
+
+
+def test_a_queue_row_about_an_image_shows_it_blurred(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    spam_case = world.other_case_ids[0]
+    with app.app_context():
+        image = upload(world, "img-scam", seed=9, owner="s-0")
+        report_image(world, image, "spam_scam", case_id=spam_case)
+        db.session.commit()
+        image_id = image.id
+    moderator = signed_in("moderator")
+    page = moderator.get("/admin/queue/").get_data(as_text=True)
+    thumb = f'src="/admin/case/{spam_case}/image/{image_id}/blurred"'
+    assert thumb in page
+    assert page.count('class="excerpt-thumb"') == 1  # the other rows are about text or nothing
+    assert moderator.get(f"/admin/case/{spam_case}/image/{image_id}/blurred").status_code == 200
+    assert _reveals(app, image_id) == 0
