@@ -53,6 +53,16 @@ def may_see(session: Session, role: str, case_id: int, image_id: int) -> Image |
     return None
 
 
+def images_shown(session: Session, role: str, case_id: int) -> bool:
+    """Whether the case page draws its images for ``role`` (else it says why not)."""
+    if role in ROLE_PERMISSIONS[Permission.TRIAGE]:
+        return True
+    from actions.holds import holds_covering
+
+    return role in ROLE_PERMISSIONS[Permission.LEGAL] and bool(
+        holds_covering(session, case_id=case_id))
+
+
 def _image_or_404(case_id: int, image_id: int) -> Image:
     image = may_see(db.session, current_user.role, case_id, image_id)
     if image is None or image.display_sha256 is None:

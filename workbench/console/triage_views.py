@@ -272,6 +272,7 @@ class CaseView(ConsoleView):
             previous=_previous(case_id), keys=NAVIGATION_KEYS,
             is_open=ctx.case.status in OPEN_CASE_STATUSES and not held_elsewhere,
             held_elsewhere=held_elsewhere, viewing=viewing,
+            images_shown=image_views.images_shown(db.session, current_user.role, case_id),
             banks=banks_offered(db.session) if allowed(Permission.BANK_IMAGES) else [])
 
     @expose("/<int:case_id>/act", methods=["POST"])

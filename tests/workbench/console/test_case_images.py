@@ -172,3 +172,23 @@ def test_a_queue_row_about_an_image_shows_it_blurred(
     assert page.count('class="excerpt-thumb"') == 1  # the other rows are about text or nothing
     assert moderator.get(f"/admin/case/{spam_case}/image/{image_id}/blurred").status_code == 200
     assert _reveals(app, image_id) == 0
+
+
+def test_the_legal_team_sees_a_cases_images_only_while_a_hold_covers_it(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from actions.holds import place_hold
+
+    image_id = _reported_image(app, world)
+    legal = signed_in("legal")
+    case_page = f"/admin/case/{world.case_id}"
+    page = legal.get(case_page).get_data(as_text=True)
+    assert "while a legal hold covers the case" in page and "data-reveal-src" not in page
+    assert legal.get(f"{case_page}/image/{image_id}/blurred").status_code == 404
+    with app.app_context():
+        place_hold(db.session, reason="court order", reference="CS-1",
+                   placed_by_id=world.staff["legal"], case_id=world.case_id)
+        db.session.commit()
+    page = legal.get(case_page).get_data(as_text=True)
+    assert "data-reveal-src" in page
+    assert legal.get(REVEAL.findall(page)[0].replace("&amp;", "&")).status_code == 200
+    assert _reveals(app, image_id) == 1
