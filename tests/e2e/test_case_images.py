@@ -59,6 +59,9 @@ def test_images_are_blurred_until_clicked_or_v_and_each_reveal_is_audited_once(
         other = upload(world, "img-party", seed=4)
         report_image(world, first, "ncii")
         report_image(world, other, "sexual_content")
+        # Frames of the reported call ("call-9"): a strip under its timeline.
+        frames = [upload(world, f"frame-{i}", seed=40 + i, kind="video_frame",
+                         call="call-9").id for i in range(3)]
         db.session.commit()
         first_id, other_id = first.id, other.id
     console.sign_in(STAFF["moderator"])
@@ -71,6 +74,10 @@ def test_images_are_blurred_until_clicked_or_v_and_each_reveal_is_audited_once(
             console, image_id)
     assert page.eval_on_selector(f'.media[data-image-id="{first_id}"] img',
                                  "e => e.naturalWidth") <= 16
+    strip = page.locator("#evidence-call-" + page.eval_on_selector(
+        ".call-timeline", "e => e.id.split('-').pop()") + " .frame-strip .media")
+    assert strip.count() == 3
+    assert all("blur(" in _filter(console, f) for f in frames)
     shot = console.screenshot("case-blurred-image")
     assert shot.stat().st_size > 0
     assert _reveals(app) == []
@@ -82,12 +89,16 @@ def test_images_are_blurred_until_clicked_or_v_and_each_reveal_is_audited_once(
     assert "grayscale(1)" in _filter(console, first_id)
     assert page.eval_on_selector(f'.media[data-image-id="{first_id}"] img',
                                  "e => e.naturalWidth") == 640
-    # v shows the next one still blurred; clicking the first again changes nothing.
+    # v shows the next one still blurred, in page order (the call's first frame), or the
+    # one in focus; clicking the first again changes nothing.
+    console.press("v")
+    _drawn(console, frames[0], clear=True)
+    assert "blur(" in _filter(console, frames[1]) and "blur(" in _filter(console, other_id)
+    page.focus(f'.media[data-image-id="{other_id}"]')
     console.press("v")
     _drawn(console, other_id, clear=True)
     console.click(f'.media[data-image-id="{first_id}"]')
-    console.press("v")
-    assert _reveals(app) == [str(first_id), str(other_id)]
+    assert _reveals(app) == [str(first_id), str(frames[0]), str(other_id)]
     console.screenshot("case-revealed-image")
 
     # An administrator (no case reading) and a moderator asking through another case
@@ -99,5 +110,5 @@ def test_images_are_blurred_until_clicked_or_v_and_each_reveal_is_audited_once(
     other_case = world.other_case_ids[0]
     assert console.page.request.get(
         console.base_url + f"/admin/case/{other_case}/image/{first_id}").status == 404
-    assert _reveals(app) == [str(first_id), str(other_id)]
+    assert _reveals(app) == [str(first_id), str(frames[0]), str(other_id)]
     assert not console.errors, console.errors
