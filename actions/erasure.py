@@ -28,9 +28,11 @@ from actions.holds import HoldCover, active_holds, cover_of, describe, holds_cov
 from actions.identity import root_person_id
 from actions.retention import (
     RetentionPolicy,
+    delete_images,
     delete_messages,
     delete_recordings,
     delete_unreferenced_blobs,
+    images_under_review,
     rowcount,
 )
 from workbench.enums import OPEN_CASE_STATUSES, AccountStatus, ReportStatus
@@ -41,6 +43,7 @@ from workbench.models import (
     Case,
     ErasureRequest,
     FraudSignal,
+    Image,
     Message,
     Person,
     Recording,
@@ -124,7 +127,11 @@ def request_accounts(session: Session, request: ErasureRequest) -> list[int]:
 
 
 def _held_content(session: Session, cover: HoldCover, accounts: list[int]) -> bool:
-    """Whether a hold keeps any message or recording these accounts made."""
+    """Whether a hold keeps any message, recording or image these accounts made."""
+    if any(cover.image_held(*row) for row in session.execute(
+            select(Image.id, Image.owner_account_id, Image.call_id)
+            .where(Image.owner_account_id.in_(accounts)))):
+        return True
     if cover.messages and session.scalars(select(Message.id).where(
             Message.id.in_(sorted(cover.messages)),
             Message.sender_account_id.in_(accounts)).limit(1)).first() is not None:
@@ -145,7 +152,8 @@ def _under_review_count(session: Session, accounts: list[int]) -> int:
             select(func.count(func.distinct(content.id))).select_from(Report)
             .join(content, content.id == link).outerjoin(Case, Case.id == Report.case_id)
             .where(owner.in_(accounts), open_or_pending)) or 0
-    return total
+    images = list(session.scalars(select(Image.id).where(Image.owner_account_id.in_(accounts))))
+    return total + len(images_under_review(session, images))
 
 
 def blocking_reasons(session: Session, request: ErasureRequest,
@@ -166,14 +174,15 @@ def blocking_reasons(session: Session, request: ErasureRequest,
         .order_by(Case.id))]
     reviewed = _under_review_count(session, accounts)
     if reviewed:
-        reasons.append(f"{reviewed} of their messages or recordings are under review "
+        reasons.append(f"{reviewed} of their messages, recordings or images are under review "
                        "in a report or an open case")
     return reasons
 
 
 def _erase_content(session: Session, accounts: list[int], recent_removal: datetime,
                    counts: Counter[str], batch: int = 1000) -> set[str]:
-    """Delete their messages and recordings a batch at a time, except recent removals."""
+    """Delete their messages, recordings and images a batch at a time, except recent
+    removals."""
     shas: set[str] = set()
     keep_msg = Message.removed_at >= recent_removal
     counts["kept_removed_content"] += session.scalar(select(func.count()).select_from(
@@ -189,6 +198,15 @@ def _erase_content(session: Session, accounts: list[int], recent_removal: dateti
             Recording.owner_account_id.in_(accounts), ~func.coalesce(keep_rec, False))
             .limit(batch))):
         deleted, found = delete_recordings(session, ids)
+        counts.update(deleted)
+        shas |= found
+    keep_img = Image.removed_at >= recent_removal
+    counts["kept_removed_content"] += session.scalar(select(func.count()).select_from(
+        Image).where(Image.owner_account_id.in_(accounts), keep_img)) or 0
+    while ids := list(session.scalars(select(Image.id).where(
+            Image.owner_account_id.in_(accounts), ~func.coalesce(keep_img, False))
+            .limit(batch))):
+        deleted, found = delete_images(session, ids)
         counts.update(deleted)
         shas |= found
     return shas
@@ -258,6 +276,7 @@ def carry_out(session: Session, store: BlobStore, request: ErasureRequest,
     record(session, "erasure.done", "erasure_request", request.id,
            data={"kind": request.kind, "erased": dict(counts)})
     session.commit()
+    # Recordings' and images' bytes alike (the count keeps its name for existing readers).
     counts["recording_blobs"] += delete_unreferenced_blobs(session, store, shas)
     request.erased = dict(counts)
     session.commit()
@@ -302,6 +321,7 @@ ACCESS_README = """Your data held by HARMONI's trust and safety workbench
 profile.json            your accounts on each platform, as the platforms sent them
 messages.json           messages you sent that reached the workbench
 recordings.json         your recordings' details and transcripts (audio on request)
+images.json             your images' details: kind, size, when (the images on request)
 reports_filed.json      reports you made about others
 reports_about_you.json  reports about you: category and date (who made them is withheld)
 actions.json            decisions about you, with their statements of reasons
@@ -348,6 +368,9 @@ def _access_queries(accounts: list[int], person_id: int) -> dict[str, Any]:
                              Recording.recorded_at, Recording.duration_s, Recording.transcript,
                              Recording.status)
         .where(Recording.owner_account_id.in_(accounts)).order_by(Recording.id),
+        "images": select(Image.platform_image_id, Image.kind, Image.format, Image.width,
+                         Image.height, Image.captured_at, Image.status)
+        .where(Image.owner_account_id.in_(accounts)).order_by(Image.id),
         "reports_filed": select(Report.platform_report_id, Report.category, Report.description,
                                 Report.created_at)
         .where(Report.reporter_account_id.in_(accounts)).order_by(Report.id),

@@ -4,13 +4,15 @@ Every path that deletes data (retention, erasure requests, a platform's account
 deletion) asks here first. What a hold covers:
 
 - on a **person**: every account linked to them (people merged with them included), every
-  message those accounts sent or received, every recording they own or that was made
-  of a call they took part in, and all their cases;
-- on an **account**: that account, its messages (sent or received) and its recordings;
+  message those accounts sent or received, every recording and image they own or that
+  was made of a call they took part in, and all their cases;
+- on an **account**: that account, its messages (sent or received), its recordings and
+  its images;
 - on a **case**: the case and its notes, the content its reports point at with the
-  conversation context around each reported message, recordings of reported calls,
-  and the reported accounts themselves (their profiles are not erased), but not the
-  rest of those accounts' content, which a person or account hold covers.
+  conversation context around each reported message, recordings and video frames of
+  reported calls, the reported images, and the reported accounts themselves (their
+  profiles are not erased), but not the rest of those accounts' content, which a
+  person or account hold covers.
 
 A hold is active until it is released or its ``until`` passes.
 """
@@ -23,12 +25,13 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from actions.evidence.scope import conversation_context, reported_content
+from actions.evidence.scope import conversation_context, reported_content, reported_images
 from actions.identity import merged_people
 from workbench.models import (
     Account,
     CallParticipant,
     Case,
+    Image,
     LegalHold,
     LegalRequest,
     Message,
@@ -57,6 +60,7 @@ class HoldCover:
     messages: set[int] = field(default_factory=set)
     recordings: set[int] = field(default_factory=set)
     calls: set[int] = field(default_factory=set)
+    images: set[int] = field(default_factory=set)
 
     def update(self, other: HoldCover) -> None:
         for name in _FIELDS:
@@ -70,9 +74,13 @@ class HoldCover:
         return (recording_id in self.recordings or owner_id in self.content_accounts
                 or call_id in self.calls)
 
+    def image_held(self, image_id: int, owner_id: int, call_id: int | None) -> bool:
+        return (image_id in self.images or owner_id in self.content_accounts
+                or call_id in self.calls)
+
 
 _FIELDS = ("persons", "accounts", "content_accounts", "cases", "messages", "recordings",
-           "calls")
+           "calls", "images")
 
 
 def _subject(person_id: int | None, case_id: int | None,
@@ -167,6 +175,7 @@ def cover_of(session: Session, hold: LegalHold | LegalRequest) -> HoldCover:
         reports = list(session.scalars(select(Report.id).where(Report.case_id == hold.case_id)))
         messages, cover.recordings, cover.calls = reported_content(session, reports)
         cover.messages = conversation_context(session, messages)
+        cover.images = set(reported_images(session, reports))
         # The reported accounts are covered as records, not with all their content.
         cover.accounts = set(session.scalars(
             select(Report.reported_account_id).where(Report.id.in_(reports))))
@@ -186,8 +195,9 @@ def held_cover(session: Session, now: datetime | None = None) -> HoldCover:
 def holds_covering(session: Session, *, person_id: int | None = None,
                    case_id: int | None = None, account_id: int | None = None,
                    message_id: int | None = None, recording_id: int | None = None,
+                   image_id: int | None = None,
                    now: datetime | None = None) -> list[LegalHold]:
-    """The active holds covering this person, case, account, message or recording.
+    """The active holds covering this person, case, account, message, recording or image.
 
     A person is covered when a hold covers them, one of their accounts or one of
     their cases: erasing the person would erase what that hold protects.
@@ -195,14 +205,15 @@ def holds_covering(session: Session, *, person_id: int | None = None,
     found = []
     for hold in active_holds(session, now):
         cover = cover_of(session, hold)
-        if _covers(session, cover, person_id, case_id, account_id, message_id, recording_id):
+        if _covers(session, cover, person_id, case_id, account_id, message_id, recording_id,
+                   image_id):
             found.append(hold)
     return found
 
 
 def _covers(session: Session, cover: HoldCover, person_id: int | None,
             case_id: int | None, account_id: int | None, message_id: int | None,
-            recording_id: int | None) -> bool:
+            recording_id: int | None, image_id: int | None = None) -> bool:
     if person_id is not None:
         people = merged_people(session, person_id)
         accounts = set(session.scalars(select(Account.id).where(Account.person_id.in_(people))))
@@ -223,16 +234,22 @@ def _covers(session: Session, cover: HoldCover, person_id: int | None,
                               .where(Recording.id == recording_id)).first()
         if rec is not None and cover.recording_held(recording_id, rec[0], rec[1]):
             return True
+    if image_id is not None:
+        img = session.execute(select(Image.owner_account_id, Image.call_id)
+                              .where(Image.id == image_id)).first()
+        if img is not None and cover.image_held(image_id, img[0], img[1]):
+            return True
     return False
 
 
 def is_held(session: Session, *, person_id: int | None = None, case_id: int | None = None,
             account_id: int | None = None, message_id: int | None = None,
-            recording_id: int | None = None) -> bool:
-    """Whether any active hold covers this person, case, account, message or recording."""
+            recording_id: int | None = None, image_id: int | None = None) -> bool:
+    """Whether any active hold covers this person, case, account, message, recording or
+    image."""
     return bool(holds_covering(session, person_id=person_id, case_id=case_id,
                                account_id=account_id, message_id=message_id,
-                               recording_id=recording_id))
+                               recording_id=recording_id, image_id=image_id))
 
 
 def describe(hold: LegalHold) -> str:

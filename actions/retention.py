@@ -26,8 +26,11 @@ from workbench.enums import OPEN_CASE_STATUSES, ReportStatus
 from workbench.models import (
     Action,
     AuditEvent,
+    BankEntry,
     Case,
     ClassifierScore,
+    Image,
+    ImageMatch,
     Message,
     Recording,
     RecordingSegment,
@@ -47,6 +50,7 @@ SETTING = "WORKBENCH_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS: dict[str, int | None] = {
     "messages": 180,
     "recordings": 180,
+    "images": 180,
     "removed_content": 180,
     "deleted_accounts": 180,
     "audit_events": None,
@@ -68,6 +72,7 @@ class RetentionPolicy:
 
     messages: int = 180
     recordings: int = 180
+    images: int = 180
     removed_content: int = 180
     deleted_accounts: int = 180
     audit_events: int | None = None
@@ -154,13 +159,62 @@ def delete_recordings(session: Session, ids: list[int]) -> tuple[Counter[str], s
     return counts, shas
 
 
+def images_under_review(session: Session, ids: list[int]) -> set[int]:
+    """Images a pending report or a report in an open case names (by the platform's id)."""
+    out: set[int] = set()
+    ref = Report.content_ref["image_id"].as_string()
+    for start in range(0, len(ids), BATCH):
+        images = session.execute(select(Image.id, Image.platform_id, Image.platform_image_id)
+                                 .where(Image.id.in_(ids[start:start + BATCH]))).all()
+        if not images:
+            continue
+        named = set(session.execute(
+            select(Report.platform_id, ref).outerjoin(Case, Case.id == Report.case_id)
+            .where(ref.in_(sorted({i[2] for i in images})),
+                   or_(Report.status == ReportStatus.PENDING.value,
+                       Case.status.in_(OPEN_CASE_STATUSES)))).all())
+        out.update(i[0] for i in images if (i[1], i[2]) in named)
+    return out
+
+
+def delete_images(session: Session, ids: list[int]) -> tuple[Counter[str], set[str]]:
+    """Delete images with their hashes, bank matches and scores; returns the counts and
+    the blob hashes (original and display copy), to delete after the caller commits.
+
+    A bank entry made from the image keeps its hash (the bank exists to catch copies)
+    but no longer names the image; reports and actions keep the platform's ids only.
+    """
+    counts: Counter[str] = Counter()
+    if not ids:
+        return counts, set()
+    shas: set[str] = set()
+    for original, display in session.execute(select(Image.blob_sha256, Image.display_sha256)
+                                             .where(Image.id.in_(ids))):
+        shas.update(s for s in (original, display) if s)
+    counts["classifier_scores"] += rowcount(session.execute(
+        delete(ClassifierScore).where(ClassifierScore.content_type == "image",
+                                      ClassifierScore.content_id.in_(ids))))
+    counts["image_matches"] += rowcount(session.execute(
+        delete(ImageMatch).where(ImageMatch.image_id.in_(ids))))
+    session.execute(update(BankEntry).where(BankEntry.source_image_id.in_(ids))
+                    .values(source_image_id=None))
+    session.execute(update(Action).where(Action.image_id.in_(ids)).values(image_id=None))
+    counts["images"] += rowcount(session.execute(delete(Image).where(Image.id.in_(ids))))
+    return counts, shas
+
+
 def delete_unreferenced_blobs(session: Session, store: BlobStore, shas: Iterable[str]) -> int:
-    """Delete the blobs no recording points at any more (the same audio may be shared)."""
+    """Delete the blobs no recording or image points at any more (the same bytes may be
+    shared)."""
     wanted = sorted(set(shas))
     if not wanted:
         return 0
     still = set(session.scalars(select(Recording.blob_sha256)
                                 .where(Recording.blob_sha256.in_(wanted))))
+    still.update(session.scalars(select(Image.blob_sha256)
+                                 .where(Image.blob_sha256.in_(wanted))))
+    still.update(session.scalars(select(Image.display_sha256)
+                                 .where(Image.display_sha256.in_(wanted))))
     gone = [sha for sha in wanted if sha not in still]
     for sha in gone:
         store.delete(sha)
@@ -219,6 +273,26 @@ def _purge_recordings(session: Session, store: BlobStore, policy: RetentionPolic
         counts.purged["recording_blobs"] += delete_unreferenced_blobs(session, store, shas)
 
 
+def _purge_images(session: Session, store: BlobStore, policy: RetentionPolicy,
+                  cover: HoldCover, now: datetime, counts: PurgeCounts, batch: int) -> None:
+    expired = _expired(Image.received_at, Image.removed_at, policy.images,
+                       policy.removed_content, now)
+    last = 0
+    while rows := session.execute(
+            select(Image.id, Image.owner_account_id, Image.call_id)
+            .where(expired, Image.id > last).order_by(Image.id).limit(batch)).all():
+        last = rows[-1][0]
+        held = {r[0] for r in rows if cover.image_held(r[0], r[1], r[2])}
+        review = images_under_review(session, [r[0] for r in rows if r[0] not in held])
+        ids = [r[0] for r in rows if r[0] not in held and r[0] not in review]
+        counts.kept_held["images"] += len(held)
+        counts.kept_under_review["images"] += len(review)
+        deleted, shas = delete_images(session, ids)
+        counts.purged.update(deleted)
+        session.commit()
+        counts.purged["image_blobs"] += delete_unreferenced_blobs(session, store, shas)
+
+
 def purge_audit_events(session: Session, days: int, now: datetime) -> int:
     """Delete audit events older than ``days`` (at least a year) and mark where the chain
     now starts, so ``verify_chain`` accepts the first kept event. The caller commits."""
@@ -252,6 +326,7 @@ def run_retention(session: Session, store: BlobStore, policy: RetentionPolicy, *
     counts = PurgeCounts()
     _purge_messages(session, policy, cover, now, counts, batch)
     _purge_recordings(session, store, policy, cover, now, counts, batch)
+    _purge_images(session, store, policy, cover, now, counts, batch)
     if policy.audit_events is not None:
         counts.purged["audit_events"] += purge_audit_events(session, policy.audit_events, now)
     if +counts.purged:

@@ -146,6 +146,13 @@
     if (data.page === "review") { reviewKey(event); return; }
     if (data.page !== "case") return;
     if (key === "p" && data.previousUrl) { window.location.assign(data.previousUrl); return; }
+    if (key === "v") {  // the image in focus, else the first one still blurred
+      var focused = document.activeElement && document.activeElement.closest
+        ? document.activeElement.closest(".media:not(.revealed)") : null;
+      var next = focused || document.querySelector(".media[data-reveal-src]:not(.revealed)");
+      if (next) { event.preventDefault(); reveal(next); }
+      return;
+    }
     if (data.canAct !== "yes") return;
     var button = document.querySelector('[data-shortcut="' + CSS.escape(key) + '"]');
     if (!button) return;
@@ -188,9 +195,20 @@
   // Wellness: images and video stay blurred (and grey) until the moderator clicks them.
   if (data.blurMedia === "yes") document.body.classList.add("blur-media");
   if (data.greyscale === "yes") document.body.classList.add("greyscale");
+  // A blurred image is a stand-in: revealing it fetches the image itself, which the
+  // server audits once for this viewing of the page.
+  function reveal(media) {
+    if (!media || media.classList.contains("revealed")) return;
+    var img = media.querySelector("img");
+    if (img && media.dataset.revealSrc) {
+      img.src = media.dataset.revealSrc;
+      img.alt = img.alt.replace(/, blurred until shown$/, "");
+    }
+    media.classList.add("revealed");
+    media.title = "";
+  }
   document.addEventListener("click", function (event) {
-    var media = event.target.closest(".media");
-    if (media) media.classList.add("revealed");
+    reveal(event.target.closest(".media"));
   });
 
   // Back from a form inside a closed <details> (the reports): open it again.

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from workbench.case_images import CaseImages, load_images
 from workbench.enums import ActionStatus
 from workbench.models import (
     Account,
@@ -76,7 +77,7 @@ class CallView:
 class Evidence:
     """One block of reported content on the case page, in the order it is shown.
 
-    ``kind`` is ``message``, ``recording`` or ``call`` (``image`` may join them);
+    ``kind`` is ``message``, ``image``, ``recording`` or ``call``;
     ``category`` is the most severe category reported about this item, which is
     the policy reason offered first when deciding about it.
     """
@@ -86,7 +87,7 @@ class Evidence:
     category: str
     severity: float
     at: datetime
-    index: int  # into ``items``, ``recordings`` or ``calls``
+    index: int  # into ``items``, ``images.reported``, ``recordings`` or ``calls``
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ class CaseContext:
     platforms: dict[int, str]
     senders: dict[int, str] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
+    #: Reported images and the frames of the calls shown (``workbench.case_images``).
+    images: CaseImages = field(default_factory=CaseImages)
 
     @property
     def report_summary(self) -> ReportSummary:
@@ -244,6 +247,8 @@ def load_case(session: Session, case_id: int,
         platforms=platforms,
     )
     senders = {m.sender_account_id for it in items for m in (it.before + [it.message] + it.after)}
+    ctx.images = load_images(session, [r.Report for r in reports], call_ids, platforms,
+                             severity)
     ctx.evidence = _evidence(ctx, worst, severity)
     ctx.senders = dict(session.execute(
         select(Account.id, func.coalesce(Account.username, Account.platform_user_id))
@@ -287,7 +292,11 @@ def _evidence(ctx: CaseContext, worst: dict[tuple[str, int], str],
             or ctx.case.primary_category
         out.append(Evidence("call", cv.call.id, cat, severity(cat),
                             cv.call.started_at or ctx.case.created_at, i))
-    order = {"message": 0, "recording": 1, "call": 2}
+    for i, view in enumerate(ctx.images.reported):
+        cat = view.category or ctx.case.primary_category
+        out.append(Evidence("image", view.image.id, cat, severity(cat),
+                            view.image.captured_at, i))
+    order = {"message": 0, "image": 1, "recording": 2, "call": 3}
     out.sort(key=lambda e: (-e.severity, order.get(e.kind, 3), e.at))
     return out
 

@@ -29,6 +29,8 @@ from workbench.models import (
     Action,
     Appeal,
     Case,
+    HashBank,
+    ImageMatch,
     LegalRequest,
     Message,
     Recording,
@@ -141,6 +143,16 @@ def _orders(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
             "median_hours_to_answer": _median_hours(frame["closed_at"] - frame["received_at"])}
 
 
+def _hash_matches(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """Images found near a hash bank's entry this month, by bank and by bank category
+    (one image matching two entries of a bank counts twice)."""
+    frame = _frame(session, select(HashBank.name.label("bank"), HashBank.category)
+                   .join(ImageMatch, ImageMatch.bank_id == HashBank.id)
+                   .where(ImageMatch.created_at >= start, ImageMatch.created_at < end))
+    return {"total": int(len(frame)), "by_bank": _counts(frame["bank"]),
+            "by_category": _counts(frame["category"])}
+
+
 def monthly_report(session: Session, year: int, month: int, *,
                    deadline_hours: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Every figure of one month's transparency and compliance report."""
@@ -172,6 +184,7 @@ def monthly_report(session: Session, year: int, month: int, *,
         "appeals": appeals,
         "grievances": _grievances(reports, deadlines),
         "proactive_removals": int((~removals["user_notice"].fillna(False).astype(bool)).sum()),
+        "hash_matches": _hash_matches(session, start, end),
         "dsa_art15": {
             "orders": _orders(session, start, end),
             "notices": {"received": int(len(notices)),

@@ -104,6 +104,8 @@ class QueueRow:
     #: The start of what was reported (the first report in the case's main category that
     #: names a message or recording): what waits, seen before the case is opened.
     excerpt: str | None = None
+    #: The reported image, when the leading report is about one (shown blurred).
+    image_id: int | None = None
 
 
 @dataclass
@@ -158,9 +160,13 @@ def queue_page(session: Session, f: QueueFilter, *, after: Cursor | None = None,
         claim_lapsed=(r.status == CaseStatus.CLAIMED.value and r.last_activity_at is not None
                       and r.last_activity_at < lapse),
     ) for r in rows[:limit]])
+    from workbench.case_images import leading_images
+
     excerpts = reported_excerpts(session, [row.id for row in page.rows])
+    images = leading_images(session, [row.id for row in page.rows])
     for row in page.rows:
         row.excerpt = excerpts.get(row.id)
+        row.image_id = images.get(row.id)
     if len(rows) > limit:
         last = rows[limit - 1]
         page.next_cursor = Cursor(last.priority, last.due_at, last.id).encode()

@@ -18,7 +18,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -45,8 +45,11 @@ log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 #: Rows per pandas frame when writing the CSV view of the messages.
 CSV_ROWS = 5000
-#: Audio is already compressed (or is PCM that deflate barely shrinks): store it as is.
-STORED_SUFFIXES = {".wav", ".flac", ".ogg"}
+#: Audio and images are already compressed (or are PCM that deflate barely shrinks):
+#: store them as they are.
+STORED_SUFFIXES = {".wav", ".flac", ".ogg", ".jpg", ".png", ".webp"}
+#: The file name ending of each stored image format.
+IMAGE_SUFFIXES = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 SOURCE_ORGANIZATION = "HARMONI Trust & Safety"
 
 
@@ -87,6 +90,12 @@ class JsonArray:
     def close(self) -> None:
         self.file.write("\n]\n" if self.count else "[]\n")
         self.file.close()
+
+    def __enter__(self) -> JsonArray:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def write_json(path: Path, rows: Iterable[dict[str, Any]]) -> int:
@@ -130,7 +139,7 @@ def copy_blob(store: BlobStore, sha256: str, dest: Path) -> None:
             digest.update(chunk)
             out.write(chunk)
     if digest.hexdigest() != sha256:
-        raise EvidenceError(f"stored audio {sha256} no longer matches its hash")
+        raise EvidenceError(f"stored blob {sha256} no longer matches its hash")
 
 
 @dataclass
@@ -143,6 +152,9 @@ class Build:
     scope: EvidenceScope
     folder: Path
     progress: Callable[[int], None]
+    #: Each image file in the bag and the SHA-256 of its bytes, for the custody record.
+    image_hashes: dict[str, str] = field(default_factory=dict)
+    image_ids: list[int] = field(default_factory=list)
 
     def write_records(self) -> dict[str, int]:
         s, scope, out = self.session, self.scope, self.folder
@@ -156,6 +168,7 @@ class Build:
         counts["messages"] = write_messages(out, collect.message_rows(s, scope, content))
         self.progress(40)
         counts["recordings"] = self.write_recordings(content)
+        counts["images"] = self.write_images(content)
         steps: list[tuple[str, Iterable[dict[str, Any]]]] = [
             ("reports", collect.report_rows(s, scope)),
             ("classifier_scores", collect.score_rows(s, scope, content)),
@@ -166,7 +179,7 @@ class Build:
             ("audit_events", collect.audit_rows(s, {
                 "person": [scope.person_id], "account": list(scope.accounts),
                 "case": list(scope.cases), "action": actions, "legal_hold": holds,
-                "evidence_export": [self.export.id]})),
+                "evidence_export": [self.export.id], "image": self.image_ids})),
         ]
         for i, (name, rows) in enumerate(steps):
             counts[name] = write_json(out / f"{name}.json", rows)
@@ -193,6 +206,24 @@ class Build:
         finally:
             out.close()
         return out.count
+
+
+    def write_images(self, content: collect.ContentSelection) -> int:
+        """images.json, and each image's original bytes (as uploaded, EXIF included:
+        the evidence) under images/, each checked against its SHA-256 on the way out."""
+        folder = self.folder / "images"
+        folder.mkdir()
+        ids = self.image_ids = collect.image_ids(self.session, self.scope, content)
+        with JsonArray(self.folder / "images.json") as out:
+            for row in collect.image_rows(self.session, ids):
+                suffix = IMAGE_SUFFIXES.get(str(row["format"]).lower(), "bin")
+                name = f"image-{row['id']}.{suffix}"
+                copy_blob(self.store, row["blob_sha256"], folder / name)
+                row["image_file"] = f"data/images/{name}"
+                row["sha256"] = row["blob_sha256"]
+                self.image_hashes[row["image_file"]] = row["blob_sha256"]
+                out.write(row)
+            return out.count
 
 
 def _bag_info(export: EvidenceExport, scope: EvidenceScope, at: datetime) -> dict[str, str]:
@@ -278,9 +309,11 @@ def _build(session: Session, store: BlobStore, export: EvidenceExport, workdir: 
     with tempfile.TemporaryDirectory(prefix="evidence-", dir=workdir) as tmp:
         folder = Path(tmp) / f"evidence-{export.id}"
         folder.mkdir()
-        counts = Build(session, store, export, scope, folder, progress).write_records()
+        build = Build(session, store, export, scope, folder, progress)
+        counts = build.write_records()
         with (folder / "custody.json").open("w", encoding="utf-8") as f:
-            json.dump(custody_record(export, scope, requester, at, counts), f,
+            json.dump(custody_record(export, scope, requester, at, counts,
+                                     image_hashes=build.image_hashes), f,
                       ensure_ascii=False, indent=1, sort_keys=True)
         make_bag(folder, _bag_info(export, scope, at))
         progress(88)

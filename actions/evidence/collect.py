@@ -19,6 +19,7 @@ from actions.evidence.scope import (
     ScopeKind,
     conversation_context,
     reported_content,
+    reported_images,
 )
 from workbench.models import (
     Account,
@@ -33,6 +34,9 @@ from workbench.models import (
     Conversation,
     EnforcementDelivery,
     FraudSignal,
+    HashBank,
+    Image,
+    ImageMatch,
     LegalHold,
     Message,
     Platform,
@@ -54,6 +58,7 @@ class ContentSelection:
     messages: frozenset[int]
     recordings: frozenset[int]
     calls: frozenset[int]
+    images: frozenset[int] = frozenset()
 
 
 def select_content(session: Session, scope: EvidenceScope) -> ContentSelection:
@@ -64,7 +69,8 @@ def select_content(session: Session, scope: EvidenceScope) -> ContentSelection:
             CallParticipant.account_id.in_(scope.content_accounts))))
     return ContentSelection(frozenset(messages),
                             frozenset(conversation_context(session, messages)),
-                            frozenset(recordings), frozenset(calls))
+                            frozenset(recordings), frozenset(calls),
+                            frozenset(reported_images(session, scope.reports)))
 
 
 def message_filter(scope: EvidenceScope, content: ContentSelection) -> ColumnElement[bool]:
@@ -159,6 +165,52 @@ def message_rows(session: Session, scope: EvidenceScope,
         else:
             role = "context"
         yield {name: (role if name == "role" else row[name]) for name in MESSAGE_COLUMNS}
+
+
+def image_filter(scope: EvidenceScope, content: ContentSelection) -> ColumnElement[bool]:
+    """The subject accounts' images, the reported ones, and the frames of included calls."""
+    conditions: list[ColumnElement[bool]] = []
+    if scope.content_accounts:
+        conditions.append(Image.owner_account_id.in_(scope.content_accounts))
+    if content.images:
+        conditions.append(Image.id.in_(sorted(content.images)))
+    if content.calls:
+        conditions.append(Image.call_id.in_(sorted(content.calls)))
+    return or_(*conditions) if conditions else false()
+
+
+def image_ids(session: Session, scope: EvidenceScope, content: ContentSelection) -> list[int]:
+    return list(session.scalars(select(Image.id).where(image_filter(scope, content))
+                                .order_by(Image.id)))
+
+
+def image_rows(session: Session, ids: list[int], chunk: int = 100) -> Iterator[dict[str, Any]]:
+    """Images' details with their bank matches, a chunk at a time."""
+    owner = aliased(Account)
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        matches: dict[int, list[dict[str, Any]]] = {}
+        for image_id, bank, category, distance, entry_id, regions in session.execute(
+                select(ImageMatch.image_id, HashBank.name, HashBank.category,
+                       ImageMatch.distance, ImageMatch.bank_entry_id,
+                       ImageMatch.query_region + " / " + ImageMatch.bank_region)
+                .join(HashBank, HashBank.id == ImageMatch.bank_id)
+                .where(ImageMatch.image_id.in_(part)).order_by(ImageMatch.id)):
+            matches.setdefault(image_id, []).append(
+                {"bank": bank, "category": category, "distance": distance,
+                 "bank_entry_id": entry_id, "regions": regions})
+        for row in _stream(session, select(
+                Image.id, Platform.slug.label("platform"), Image.platform_image_id,
+                owner.platform_user_id.label("owner_user_id"), Image.kind,
+                Image.platform_conversation_id, Image.platform_message_id, Image.room_id,
+                Image.call_id, Image.blob_sha256, Image.format, Image.width, Image.height,
+                Image.size_bytes, Image.pdq, Image.pdq_quality, Image.nudity_score,
+                Image.status, Image.captured_at, Image.received_at, Image.removed_at)
+                .join(Platform, Platform.id == Image.platform_id)
+                .join(owner, owner.id == Image.owner_account_id)
+                .where(Image.id.in_(part)).order_by(Image.id)):
+            row["bank_matches"] = matches.get(row["id"], [])
+            yield row
 
 
 def recording_ids(session: Session, scope: EvidenceScope,

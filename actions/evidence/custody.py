@@ -67,8 +67,13 @@ def _who(moderator: Moderator | None) -> dict[str, Any] | None:
 
 
 def custody_record(export: EvidenceExport, scope: EvidenceScope, requester: Moderator | None,
-                   at: datetime, counts: dict[str, int]) -> dict[str, Any]:
-    """The chain-of-custody record kept inside the bag (``data/custody.json``)."""
+                   at: datetime, counts: dict[str, int],
+                   image_hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """The chain-of-custody record kept inside the bag (``data/custody.json``).
+
+    ``image_hashes`` names each image file in the bag with the SHA-256 of the original
+    bytes as they were received, so the custody record vouches for them one by one.
+    """
     return {
         "export_id": export.id,
         "exported_by": _who(requester),
@@ -79,11 +84,12 @@ def custody_record(export: EvidenceExport, scope: EvidenceScope, requester: Mode
         "scope": {"kind": scope.kind.value, "subject_id": scope.subject_id,
                   "person_id": scope.person_id, "accounts": list(scope.accounts),
                   "cases": list(scope.cases),
-                  "content": ("every message and recording of the accounts, and the "
+                  "content": ("every message, recording and image of the accounts, and the "
                               "reported content with its conversation context"
                               if scope.kind is not ScopeKind.CASE else
                               "the case's reported content with its conversation context")},
         "included": counts,
+        "image_sha256": dict(sorted((image_hashes or {}).items())),
         "hash_algorithm": "SHA-256",
         "archive_hash": ("The SHA-256 of the archive holding this bag is recorded in the "
                          f"workbench (evidence export {export.id}) and in its audit log, "

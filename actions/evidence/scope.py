@@ -15,7 +15,16 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from actions.identity import root_person_id
-from workbench.models import Account, Case, Message, Person, Platform, Report
+from workbench.models import (
+    Account,
+    Case,
+    Image,
+    ImageMatch,
+    Message,
+    Person,
+    Platform,
+    Report,
+)
 
 #: Messages kept on each side of a reported message, in its conversation, as its context.
 CONTEXT_MESSAGES = 20
@@ -146,6 +155,38 @@ def reported_content(session: Session, report_ids: Iterable[int]) -> tuple[set[i
             if call_id:
                 calls.add(call_id)
     return messages, recordings, calls
+
+
+def reported_images(session: Session, report_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Per image id, the reports pointing at it: by the platform's image id in a report's
+    content reference, or as the image a bank match was found on."""
+    out: dict[int, set[int]] = {}
+    wanted: dict[tuple[int, str], set[int]] = {}
+    ids = list(report_ids)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        for report_id, platform_id, ref in session.execute(
+                select(Report.id, Report.platform_id, Report.content_ref)
+                .where(Report.id.in_(chunk))):
+            image_ref = (ref or {}).get("image_id") if isinstance(ref, dict) else None
+            if isinstance(image_ref, str) and image_ref:
+                wanted.setdefault((platform_id, image_ref), set()).add(report_id)
+        for image_id, report_id in session.execute(
+                select(ImageMatch.image_id, ImageMatch.report_id)
+                .where(ImageMatch.report_id.in_(chunk))):
+            if report_id is not None:
+                out.setdefault(image_id, set()).add(report_id)
+    by_platform: dict[int, list[str]] = {}
+    for platform_id, image_ref in wanted:
+        by_platform.setdefault(platform_id, []).append(image_ref)
+    for platform_id, refs in by_platform.items():
+        for start in range(0, len(refs), 1000):
+            for image_id, image_ref in session.execute(
+                    select(Image.id, Image.platform_image_id).where(
+                        Image.platform_id == platform_id,
+                        Image.platform_image_id.in_(refs[start:start + 1000]))):
+                out.setdefault(image_id, set()).update(wanted[(platform_id, image_ref)])
+    return out
 
 
 def conversation_context(session: Session, message_ids: Iterable[int],

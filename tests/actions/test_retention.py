@@ -42,12 +42,13 @@ def world(app: Flask) -> World:
 
 
 def test_the_defaults_follow_the_it_rules_and_keep_the_audit_log() -> None:
-    assert retention_policy() == RetentionPolicy(messages=180, recordings=180,
+    assert retention_policy() == RetentionPolicy(messages=180, recordings=180, images=180,
                                                  removed_content=180, deleted_accounts=180,
                                                  audit_events=None)
     assert retention_policy({"messages": 90, "audit_events": 400}).messages == 90
-    assert set(DEFAULT_RETENTION_DAYS) == {"messages", "recordings", "removed_content",
-                                           "deleted_accounts", "audit_events"}
+    assert set(DEFAULT_RETENTION_DAYS) == {"messages", "recordings", "images",
+                                           "removed_content", "deleted_accounts",
+                                           "audit_events"}
 
 
 @pytest.mark.parametrize("override, message", [

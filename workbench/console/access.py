@@ -52,6 +52,8 @@ class Permission(StrEnum):
     SEARCH_EVERYWHERE = "search_everywhere"
     #: Confirming or overturning what a model's rules did alone.
     REVIEW_AUTOMATION = "review_automation"
+    #: Adding an image from a case to a hash bank.
+    BANK_IMAGES = "bank_images"
 
 
 _M, _S, _L, _A = Role.MODERATOR.value, Role.SENIOR.value, Role.LEGAL.value, Role.ADMIN.value
@@ -75,6 +77,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.SEARCH: frozenset({_M, _S, _L, _A}),
     Permission.SEARCH_EVERYWHERE: frozenset({_S, _L, _A}),
     Permission.REVIEW_AUTOMATION: frozenset({_S}),
+    Permission.BANK_IMAGES: frozenset({_S}),
 }
 
 

@@ -62,6 +62,7 @@ NAVIGATION_KEYS: tuple[tuple[str, str], ...] = (
     ("n", "Claim the next case"),
     ("p", "Back to the previous case"),
     ("e", "Escalate to a senior, with a reason"),
+    ("v", "Show the next blurred image (or the one in focus)"),
     ("Enter", "Confirm the open decision"),
     ("Esc", "Close the open panel"),
     ("?", "Show or hide this help"),
@@ -155,7 +156,8 @@ def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm,
     category = decided_category(form.policy_reason, category)
     target: dict[str, int] = {}
     if verdict.target is not None:
-        if form.target_kind not in {"message", "recording", "call"} or not form.target_id:
+        if form.target_kind not in {"message", "recording", "call", "image"} \
+                or not form.target_id:
             raise VerdictError(f"{verdict.label.lower()}: say which content")
         target = {f"{form.target_kind}_id": form.target_id}
     request = ActionRequest(

@@ -17,6 +17,7 @@ from actions.strikes import StrikePolicy, strike_summary
 from workbench import triage
 from workbench.app import settings
 from workbench.case_view import in_force, load_case
+from workbench.console import image_views
 from workbench.console.access import (
     ConsoleView,
     Permission,
@@ -35,6 +36,7 @@ from workbench.console.acting import (
     policy_reasons,
     welfare_policy,
 )
+from workbench.console.image_views import banks_offered
 from workbench.console.params import id_field, parse_id
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
@@ -220,8 +222,9 @@ class CaseView(ConsoleView):
         holding = row.assignee_id == me and row.status == CaseStatus.CLAIMED.value
         if holding:
             triage.touch(db.session, case_id, me)
-        record(db.session, "case.viewed", "case", case_id, actor_type="moderator",
-               actor_id=str(me))
+        # The page's images are revealed within this viewing (audited once each).
+        viewing = record(db.session, "case.viewed", "case", case_id, actor_type="moderator",
+                         actor_id=str(me)).id
         # Committed before reading the case: a commit expires every loaded row, and the
         # page would then reload each one as the template touches it.
         db.session.commit()
@@ -268,7 +271,9 @@ class CaseView(ConsoleView):
             in_force=in_force(ctx.actions), colleagues=colleagues,
             previous=_previous(case_id), keys=NAVIGATION_KEYS,
             is_open=ctx.case.status in OPEN_CASE_STATUSES and not held_elsewhere,
-            held_elsewhere=held_elsewhere)
+            held_elsewhere=held_elsewhere, viewing=viewing,
+            images_shown=image_views.images_shown(db.session, current_user.role, case_id),
+            banks=banks_offered(db.session) if allowed(Permission.BANK_IMAGES) else [])
 
     @expose("/<int:case_id>/act", methods=["POST"])
     def act(self, case_id: int) -> Any:
@@ -413,6 +418,20 @@ class CaseView(ConsoleView):
             flash("No earlier case in this session.", "info")
             return redirect(url_for(".view", case_id=case_id))
         return redirect(url_for(".view", case_id=target))
+
+    @expose("/<int:case_id>/image/<int:image_id>")
+    def image(self, case_id: int, image_id: int) -> Any:
+        """An image of this case, unblurred: the moderator chose to look (audited)."""
+        return image_views.serve_image(case_id, image_id)
+
+    @expose("/<int:case_id>/image/<int:image_id>/blurred")
+    def image_blurred(self, case_id: int, image_id: int) -> Any:
+        return image_views.serve_blurred(case_id, image_id)
+
+    @expose("/<int:case_id>/image/<int:image_id>/bank", methods=["POST"])
+    def bank_image(self, case_id: int, image_id: int) -> Any:
+        require(Permission.BANK_IMAGES)
+        return image_views.bank_image(case_id, image_id)
 
     @expose("/recording/<int:recording_id>/audio")
     def audio(self, recording_id: int) -> Any:
