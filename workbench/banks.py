@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workbench.bulk import insert_new
@@ -88,9 +88,10 @@ def get_bank(session: Session, name: str) -> HashBank:
 
 
 def list_banks(session: Session) -> list[dict[str, Any]]:
-    """Every bank with its number of entries."""
+    """Every bank with its number of entries (withdrawn ones not counted)."""
     counts = dict(session.execute(
-        select(BankEntry.bank_id, func.count()).group_by(BankEntry.bank_id)).all())
+        select(BankEntry.bank_id, func.count()).where(BankEntry.withdrawn_at.is_(None))
+        .group_by(BankEntry.bank_id)).all())
     return [{"name": b.name, "category": b.category, "enabled": b.enabled,
              "entries": counts.get(b.id, 0), "action_rule": b.action_rule}
             for b in session.scalars(select(HashBank).order_by(HashBank.name))]
@@ -148,13 +149,17 @@ def import_hashes(session: Session, bank: HashBank, lines: Iterable[str],
 def add_hashes(session: Session, bank: HashBank, entries: Iterable[HashLine],
                batch: int = 5000) -> tuple[int, int]:
     """Bank whole-image hashes (no crop hashes: only pixels give those), in batches;
-    returns (added, already there)."""
+    returns (added, already there). A withdrawn hash listed again is restored."""
     added = seen = 0
     rows: list[dict[str, Any]] = []
 
     def flush() -> None:
         nonlocal added
         added += len(insert_new(session, BankEntry, rows, ["bank_id", "pdq"], [BankEntry.id]))
+        # A hash withdrawn earlier and listed again matches again.
+        session.execute(update(BankEntry).where(
+            BankEntry.bank_id == bank.id, BankEntry.pdq.in_([r["pdq"] for r in rows]),
+            BankEntry.withdrawn_at.is_not(None)).values(withdrawn_at=None))
         rows.clear()
 
     now = utcnow()
@@ -174,7 +179,23 @@ def export_lines(session: Session, bank: HashBank,
     """A bank's whole-image hashes as hash-list lines (crop hashes are derived, not sent)."""
     yield from format_lines(session.execute(
         select(BankEntry.pdq, BankEntry.quality, BankEntry.source)
-        .where(BankEntry.bank_id == bank.id).order_by(BankEntry.id)), fmt)
+        .where(BankEntry.bank_id == bank.id, BankEntry.withdrawn_at.is_(None))
+        .order_by(BankEntry.id)), fmt)
+
+
+def withdraw_hashes(session: Session, bank: HashBank, pdqs: Iterable[str] = (),
+                    sources: Iterable[str] = ()) -> int:
+    """Stop a bank's entries matching, by hash or by source; returns how many stopped.
+
+    The entries are kept (``withdrawn_at``), with the matches they made."""
+    pdqs, sources = sorted(set(pdqs)), sorted(set(sources))
+    withdrawn = 0
+    for column, values in ((BankEntry.pdq, pdqs), (BankEntry.source, sources)):
+        for start in range(0, len(values), 1000):
+            withdrawn += session.execute(update(BankEntry).where(
+                BankEntry.bank_id == bank.id, column.in_(values[start:start + 1000]),
+                BankEntry.withdrawn_at.is_(None)).values(withdrawn_at=utcnow())).rowcount
+    return withdrawn
 
 
 @dataclass(frozen=True)
@@ -209,9 +230,11 @@ def bank_index(session: Session) -> tuple[Any, dict[int, tuple[str, str]]]:
 
     enabled = select(HashBank.id).where(HashBank.enabled.is_(True))
     # Ids alone can come back (SQLite reuses the highest after a delete; tests empty the
-    # tables), so the newest entry's time is part of what says the banks changed.
+    # tables), so the newest entry's time is part of what says the banks changed; and so
+    # are the withdrawn entries (their number and the latest withdrawal).
     key = tuple(session.execute(
-        select(func.count(BankEntry.id), func.max(BankEntry.id), func.max(BankEntry.created_at))
+        select(func.count(BankEntry.id), func.max(BankEntry.id), func.max(BankEntry.created_at),
+               func.count(BankEntry.withdrawn_at), func.max(BankEntry.withdrawn_at))
         .where(BankEntry.bank_id.in_(enabled))).one()) + tuple(session.execute(
             select(HashBank.id, HashBank.name, HashBank.category)
             .where(HashBank.enabled.is_(True)).order_by(HashBank.id)).all())
@@ -220,7 +243,8 @@ def bank_index(session: Session) -> tuple[Any, dict[int, tuple[str, str]]]:
             index = HashIndex()
             for entry_id, bank_id, pdq, crops in session.execute(
                     select(BankEntry.id, BankEntry.bank_id, BankEntry.pdq, BankEntry.crop_hashes)
-                    .where(BankEntry.bank_id.in_(enabled)).order_by(BankEntry.id)):
+                    .where(BankEntry.bank_id.in_(enabled), BankEntry.withdrawn_at.is_(None))
+                    .order_by(BankEntry.id)):
                 index.add((entry_id, bank_id),
                           [("original", pdq), *((r, h) for r, h in (crops or []))])
             _CACHE.index, _CACHE.key = index, key

@@ -139,6 +139,32 @@ def export(name: str, file: Any, fmt: str) -> None:
         file.write(line + "\n")
 
 
+@banks.command("fetch")
+@click.argument("exchange", type=click.Choice(["stopncii", "ncmec"]))
+@click.option("--bank", default=None,
+              help="The bank to fill (made on first fetch); default WORKBENCH_STOPNCII_BANK "
+                   "or WORKBENCH_NCMEC_BANK.")
+@with_app
+def fetch(exchange: str, bank: str | None) -> None:
+    """Fetch an exchange's new and withdrawn hashes since the bank's last fetch."""
+    import requests
+
+    from workbench.exchanges import ExchangeError, exchange_for, fetch_into_bank
+
+    current = settings()
+    try:
+        result = fetch_into_bank(db.session, exchange_for(current, exchange),
+                                 bank or getattr(current, f"{exchange}_bank"))
+    except ExchangeError as exc:
+        raise click.ClickException(str(exc)) from None
+    except requests.RequestException as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exchange} fetch stopped (the pages before it are "
+                                   f"kept): {exc}") from None
+    click.echo(f"{result.exchange} into {result.bank}: {result.pages} page(s), "
+               f"{result.added} hash(es) added, {result.withdrawn} withdrawn")
+
+
 @click.group()
 def images() -> None:
     """Check images against the hash banks."""
