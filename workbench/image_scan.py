@@ -74,7 +74,8 @@ def _decode(session: Session, settings: Settings, images: list[Image]) -> list[_
     return out
 
 
-def _report(image: Image, key: str, category: str, **fields: Any) -> dict[str, Any]:
+def image_report(image: Image, key: str, category: str, **fields: Any) -> dict[str, Any]:
+    """A report row on an image (its owner, call and content reference), not yet inserted."""
     now = utcnow()
     return {"platform_id": image.platform_id, "platform_report_id": key,
             "reported_account_id": image.owner_account_id, "category": category,
@@ -87,7 +88,7 @@ def _match_reports(session: Session, scanned: list[_Scanned]) -> list[int]:
     report_ids = []
     for item in scanned:
         for hit in item.hits:
-            row = _report(
+            row = image_report(
                 item.image, f"match-image-{item.image.id}-bank-{hit.bank_id}",
                 report_category(hit.category), source=ReportSource.HASH_MATCH.value,
                 model_name=PDQ_MODEL, model_version=hit.bank,
@@ -191,7 +192,7 @@ def _nudity_reports(session: Session, scanned: list[_Scanned], settings: Setting
             "explanation": {"labels": score.labels}, "created_at": utcnow()})
         if flagged:
             live = image.kind == ImageKind.VIDEO_FRAME.value and image.call_in_progress
-            rows.append(_report(
+            rows.append(image_report(
                 image, f"clf-image-{image.id}-sexual_content", Category.SEXUAL_CONTENT.value,
                 source=ReportSource.CLASSIFIER.value, model_name=MODEL_NAME,
                 model_version=card.version, model_score=score.sexual_content,
