@@ -207,7 +207,7 @@ def fetch_into_bank(session: Session, exchange: Exchange, bank_name: str) -> Fet
         ExchangeCheckpoint.bank_id == bank.id)).scalar_one_or_none()
     if row is None:
         row = ExchangeCheckpoint(exchange=exchange.name, bank_id=bank.id, checkpoint=None,
-                                 fetched_at=utcnow(), added=0, removed=0)
+                                 fetched_at=utcnow(), added=0, withdrawn=0)
         session.add(row)
         session.flush()
     pages = added = withdrawn = 0
@@ -217,7 +217,7 @@ def fetch_into_bank(session: Session, exchange: Exchange, bank_name: str) -> Fet
         gone = withdraw_hashes(session, bank, page.withdraw, page.withdraw_sources)
         pages, added, withdrawn = pages + 1, added + new, withdrawn + gone
         row.checkpoint, row.fetched_at = page.checkpoint, utcnow()
-        row.added, row.removed = row.added + new, row.removed + gone
+        row.added, row.withdrawn = row.added + new, row.withdrawn + gone
         session.commit()
     session.commit()
     log.info("%s into %s: %d page(s), %d added, %d withdrawn", exchange.name, bank_name,

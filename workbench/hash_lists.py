@@ -42,8 +42,6 @@ class HashLine:
     source: str | None
 
 
-#: How many meaningful lines ``detect_format`` looks at before it gives up.
-DETECT_LINES = 5
 #: The name the ThreatExchange tools give PDQ signals (``PdqSignal.get_name()``).
 TE_PDQ = "pdq"
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -98,13 +96,14 @@ def _first_line_format(line: str) -> HashListFormat | None:
 
 
 def detect_format(lines: Iterable[str]) -> HashListFormat:
-    """The form of a hash list from its first lines; HashListError if it cannot tell."""
-    for number, line in itertools.islice(_meaningful(lines), DETECT_LINES):
+    """The form of a hash list from its first line that is not blank or a comment;
+    HashListError if it cannot tell."""
+    for number, line in _meaningful(lines):
         found = _first_line_format(line)
-        if found is not None:
-            return found
-        raise HashListError(f"line {number}: neither HMA's CSV nor a ThreatExchange "
-                            "signal line; give --format")
+        if found is None:
+            raise HashListError(f"line {number}: neither HMA's CSV nor a ThreatExchange "
+                                "signal line; give --format")
+        return found
     raise HashListError("no hashes in the file")
 
 
@@ -118,7 +117,11 @@ class HashListReader:
     def __init__(self, lines: Iterable[str], fmt: HashListFormat | None = None) -> None:
         self._lines: Iterator[str] = iter(lines)
         if fmt is None:
-            head = list(itertools.islice(self._lines, 64))
+            head: list[str] = []
+            for raw in self._lines:  # up to the first line that says which form
+                head.append(raw)
+                if next(_meaningful([raw]), None) is not None:
+                    break
             fmt = detect_format(head)
             self._lines = itertools.chain(head, self._lines)
         self.format = fmt

@@ -119,3 +119,11 @@ def test_a_file_neither_format_is_refused_asking_for_the_format(cli, tmp_path: P
     assert "line 3: neither HMA's CSV nor a ThreatExchange signal line; give --format" \
         in result.output
     assert entries(cli) == {"partner": 0}
+
+
+def test_the_form_is_told_by_the_first_hash_line_after_any_comments(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("banks", "create", "partner", "--category", "custom")
+    listing = tmp_path / "annotated.txt"
+    listing.write_text("".join(f"# note {n}\n" for n in range(200)) + f"pdq {'ab' * 32}\n")
+    result = cli("banks", "import", "partner", str(listing))
+    assert "1 hash(es) added to partner, 0 already there (te)" in result.output

@@ -121,9 +121,9 @@ class ExchangeCheckpoint(IdMixin, Base):
     bank_id: Mapped[int] = mapped_column(BigId, ForeignKey("hash_bank.id", ondelete="CASCADE"))
     checkpoint: Mapped[dict[str, Any] | None]
     fetched_at: Mapped[datetime]
-    # Totals over every fetch into this bank: hashes added and removed.
+    # Totals over every fetch into this bank: hashes added and withdrawn.
     added: Mapped[int] = mapped_column(Integer, default=0)
-    removed: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ImageMatch(IdMixin, CreatedMixin, Base):

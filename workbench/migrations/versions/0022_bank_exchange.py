@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("checkpoint", JSON, nullable=True),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("added", sa.Integer(), nullable=False),
-        sa.Column("removed", sa.Integer(), nullable=False),
+        sa.Column("withdrawn", sa.Integer(), nullable=False),
         sa.Column("id", BIG_ID, nullable=False),
         sa.ForeignKeyConstraint(["bank_id"], ["hash_bank.id"], ondelete="CASCADE",
                                 name=op.f("fk_exchange_checkpoint_bank_id_hash_bank")),
