@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from classifiers.calibration import Platt
-from classifiers.model import ModelCard, TextModel
+if TYPE_CHECKING:  # the text families import scikit-learn: only loading a text model needs it
+    from classifiers.model import TextModel
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,8 @@ def write_version(directory: Path, model: TextModel) -> None:
 @lru_cache(maxsize=16)
 def load_version_dir(directory: str) -> TextModel:
     """Load one version directory (cached per process by path)."""
+    from classifiers.calibration import Platt
+    from classifiers.model import ModelCard
     from classifiers.text_ensemble import EnsembleTextModel
     from classifiers.text_sklearn import SklearnTextModel
     from classifiers.text_transformer import TransformerTextModel

@@ -47,6 +47,7 @@ def periodic_jobs() -> list[Periodic]:
     from queues.abandoned import reclaim
     from queues.dashboard import refresh_dashboard
     from queues.enforce import deliver_due, expire_actions
+    from queues.exchanges import fetch_exchanges
     from queues.jobs import sweep
     from queues.legal import maintenance
 
@@ -61,6 +62,9 @@ def periodic_jobs() -> list[Periodic]:
         Periodic("maintenance", maintenance, 3600.0),
         # The dashboard reads pre-aggregated figures; five minutes old is fresh enough.
         Periodic("dashboard-figures", refresh_dashboard, 300.0),
+        # Hash exchanges: the job fetches each one whose WORKBENCH_EXCHANGE_FETCH_MINUTES
+        # have passed (none until one is configured).
+        Periodic("fetch-exchanges", fetch_exchanges, 300.0),
     ]
 
 

@@ -5,9 +5,8 @@ or any category the seniors add) and a rule for what a match does. An image bank
 from its pixels also keeps the hashes of its central and banner crops (see
 ``classifiers.images.pdq``); a hash imported from a list has only the whole-image hash.
 
-Hash lists are read and written one entry a line, as HMA's CSV and ThreatExchange's
-hash files do: ``<64 hex digits>[,<quality>[,<source>]]``. Blank lines, ``#`` comments
-and a header line are skipped; a bad line is refused with its line number.
+Hash lists are read and written one entry a line, as HMA's CSV or as the ThreatExchange
+tools' signal files (``workbench.hash_lists``); a bad line is refused with its number.
 """
 
 from __future__ import annotations
@@ -18,18 +17,24 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workbench.bulk import insert_new
 from workbench.enums import BankCategory, Category
+from workbench.hash_lists import (
+    HashLine,
+    HashListError,
+    HashListFormat,
+    HashListReader,
+    format_lines,
+)
 from workbench.models import BankEntry, HashBank, utcnow
 
 #: Bank names: short, safe in a file name and a URL.
 BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Categories seniors add: a lowercase word.
 CATEGORY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 #: The report category a match in each bank category opens.
 REPORT_CATEGORY = {
@@ -83,9 +88,10 @@ def get_bank(session: Session, name: str) -> HashBank:
 
 
 def list_banks(session: Session) -> list[dict[str, Any]]:
-    """Every bank with its number of entries."""
+    """Every bank with its number of entries (withdrawn ones not counted)."""
     counts = dict(session.execute(
-        select(BankEntry.bank_id, func.count()).group_by(BankEntry.bank_id)).all())
+        select(BankEntry.bank_id, func.count()).where(BankEntry.withdrawn_at.is_(None))
+        .group_by(BankEntry.bank_id)).all())
     return [{"name": b.name, "category": b.category, "enabled": b.enabled,
              "entries": counts.get(b.id, 0), "action_rule": b.action_rule}
             for b in session.scalars(select(HashBank).order_by(HashBank.name))]
@@ -116,46 +122,48 @@ def add_image(session: Session, bank: HashBank, rgb: Any, source: str | None = N
 
 
 @dataclass(frozen=True)
-class HashLine:
-    pdq: str
-    quality: int | None
-    source: str | None
+class ImportResult:
+    """What an import did: hashes added, already banked, and lines of other signal types."""
 
-
-def parse_hash_lines(lines: Iterable[str]) -> Iterator[HashLine]:
-    """Entries of an HMA-style hash list; BankError names the first bad line."""
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip().lstrip("\ufeff")
-        if not line or line.startswith("#"):
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        if not _HEX64.match(fields[0]):
-            if number == 1 and not any(_HEX64.match(f) for f in fields):
-                continue  # a header line
-            raise BankError(f"line {number}: expected a 64-hex-digit PDQ hash first")
-        quality = None
-        if len(fields) > 1 and fields[1]:
-            if not fields[1].isdigit() or int(fields[1]) > 100:
-                raise BankError(f"line {number}: quality must be a whole number 0-100")
-            quality = int(fields[1])
-        source = ",".join(fields[2:])[:300] or None
-        yield HashLine(fields[0].lower(), quality, source)
+    format: str
+    added: int
+    already: int
+    skipped: int = 0
 
 
 def import_hashes(session: Session, bank: HashBank, lines: Iterable[str],
-                  batch: int = 5000) -> tuple[int, int]:
-    """Add a hash list to a bank; returns (added, already there). All or nothing:
-    the caller commits, so a bad line leaves the bank as it was."""
+                  fmt: HashListFormat | None = None) -> ImportResult:
+    """Add a hash list (HMA's CSV or a ThreatExchange signal file) to a bank.
+
+    All or nothing: the caller commits, so a bad line (BankError naming it) leaves the
+    bank as it was.
+    """
+    try:
+        reader = HashListReader(lines, fmt)
+        added, already = add_hashes(session, bank, reader)
+    except HashListError as exc:
+        raise BankError(str(exc)) from None
+    return ImportResult(reader.format.value, added, already, reader.skipped)
+
+
+def add_hashes(session: Session, bank: HashBank, entries: Iterable[HashLine],
+               batch: int = 5000) -> tuple[int, int]:
+    """Bank whole-image hashes (no crop hashes: only pixels give those), in batches;
+    returns (added, already there). A withdrawn hash listed again is restored."""
     added = seen = 0
     rows: list[dict[str, Any]] = []
 
     def flush() -> None:
         nonlocal added
         added += len(insert_new(session, BankEntry, rows, ["bank_id", "pdq"], [BankEntry.id]))
+        # A hash withdrawn earlier and listed again matches again.
+        session.execute(update(BankEntry).where(
+            BankEntry.bank_id == bank.id, BankEntry.pdq.in_([r["pdq"] for r in rows]),
+            BankEntry.withdrawn_at.is_not(None)).values(withdrawn_at=None))
         rows.clear()
 
     now = utcnow()
-    for entry in parse_hash_lines(lines):
+    for entry in entries:
         seen += 1
         rows.append({"bank_id": bank.id, "pdq": entry.pdq, "quality": entry.quality,
                      "crop_hashes": None, "source": entry.source, "created_at": now})
@@ -166,15 +174,28 @@ def import_hashes(session: Session, bank: HashBank, lines: Iterable[str],
     return added, seen - added
 
 
-def export_lines(session: Session, bank: HashBank) -> Iterator[str]:
+def export_lines(session: Session, bank: HashBank,
+                 fmt: HashListFormat = HashListFormat.HMA) -> Iterator[str]:
     """A bank's whole-image hashes as hash-list lines (crop hashes are derived, not sent)."""
-    yield "pdq_hash,quality,source"
-    for pdq, quality, source in session.execute(
-            select(BankEntry.pdq, BankEntry.quality, BankEntry.source)
-            .where(BankEntry.bank_id == bank.id).order_by(BankEntry.id)):
-        fields = [pdq, "" if quality is None else str(quality),
-                  (source or "").replace(",", " ").replace("\n", " ")]
-        yield ",".join(fields).rstrip(",")
+    yield from format_lines(session.execute(
+        select(BankEntry.pdq, BankEntry.quality, BankEntry.source)
+        .where(BankEntry.bank_id == bank.id, BankEntry.withdrawn_at.is_(None))
+        .order_by(BankEntry.id)), fmt)
+
+
+def withdraw_hashes(session: Session, bank: HashBank, pdqs: Iterable[str] = (),
+                    sources: Iterable[str] = ()) -> int:
+    """Stop a bank's entries matching, by hash or by source; returns how many stopped.
+
+    The entries are kept (``withdrawn_at``), with the matches they made."""
+    pdqs, sources = sorted(set(pdqs)), sorted(set(sources))
+    withdrawn = 0
+    for column, values in ((BankEntry.pdq, pdqs), (BankEntry.source, sources)):
+        for start in range(0, len(values), 1000):
+            withdrawn += session.execute(update(BankEntry).where(
+                BankEntry.bank_id == bank.id, column.in_(values[start:start + 1000]),
+                BankEntry.withdrawn_at.is_(None)).values(withdrawn_at=utcnow())).rowcount
+    return withdrawn
 
 
 @dataclass(frozen=True)
@@ -209,9 +230,11 @@ def bank_index(session: Session) -> tuple[Any, dict[int, tuple[str, str]]]:
 
     enabled = select(HashBank.id).where(HashBank.enabled.is_(True))
     # Ids alone can come back (SQLite reuses the highest after a delete; tests empty the
-    # tables), so the newest entry's time is part of what says the banks changed.
+    # tables), so the newest entry's time is part of what says the banks changed; and so
+    # are the withdrawn entries (their number and the latest withdrawal).
     key = tuple(session.execute(
-        select(func.count(BankEntry.id), func.max(BankEntry.id), func.max(BankEntry.created_at))
+        select(func.count(BankEntry.id), func.max(BankEntry.id), func.max(BankEntry.created_at),
+               func.count(BankEntry.withdrawn_at), func.max(BankEntry.withdrawn_at))
         .where(BankEntry.bank_id.in_(enabled))).one()) + tuple(session.execute(
             select(HashBank.id, HashBank.name, HashBank.category)
             .where(HashBank.enabled.is_(True)).order_by(HashBank.id)).all())
@@ -220,7 +243,8 @@ def bank_index(session: Session) -> tuple[Any, dict[int, tuple[str, str]]]:
             index = HashIndex()
             for entry_id, bank_id, pdq, crops in session.execute(
                     select(BankEntry.id, BankEntry.bank_id, BankEntry.pdq, BankEntry.crop_hashes)
-                    .where(BankEntry.bank_id.in_(enabled)).order_by(BankEntry.id)):
+                    .where(BankEntry.bank_id.in_(enabled), BankEntry.withdrawn_at.is_(None))
+                    .order_by(BankEntry.id)):
                 index.add((entry_id, bank_id),
                           [("original", pdq), *((r, h) for r, h in (crops or []))])
             _CACHE.index, _CACHE.key = index, key

@@ -92,37 +92,77 @@ def list_(as_json: bool) -> None:
                        f"{actions}{'' if bank['enabled'] else ' (disabled)'}")
 
 
+_FORMAT = click.Choice(["hma", "te"])
+
+
 @banks.command("import")
 @click.argument("name")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--format", "fmt", type=_FORMAT, default=None,
+              help="hma (CSV: hash[,quality[,source]]) or te (ThreatExchange: 'pdq <hash>'); "
+                   "told from the content when not given.")
 @with_app
-def import_(name: str, file: Any) -> None:
-    """Add a hash list (one PDQ hex a line, optional ,quality,source); '-' reads stdin."""
+def import_(name: str, file: Any, fmt: str | None) -> None:
+    """Add a hash list to a bank, all or nothing; '-' reads stdin."""
     from workbench.banks import BankError, get_bank, import_hashes
+    from workbench.hash_lists import HashListFormat
 
     try:
-        added, already = import_hashes(db.session, get_bank(db.session, name), file)
+        result = import_hashes(db.session, get_bank(db.session, name), file,
+                               HashListFormat(fmt) if fmt else None)
     except BankError as exc:
         db.session.rollback()
         raise click.ClickException(f"nothing imported: {exc}") from None
     db.session.commit()
-    click.echo(f"{added} hash(es) added to {name}, {already} already there")
+    skipped = (f", {result.skipped} line(s) of other signal types skipped"
+               if result.skipped else "")
+    click.echo(f"{result.added} hash(es) added to {name}, {result.already} already there "
+               f"({result.format}{skipped})")
 
 
 @banks.command("export")
 @click.argument("name")
 @click.argument("file", type=click.File("w", encoding="utf-8", lazy=True))
+@click.option("--format", "fmt", type=_FORMAT, default="hma", show_default=True,
+              help="hma (CSV with quality and source) or te (ThreatExchange 'pdq <hash>').")
 @with_app
-def export(name: str, file: Any) -> None:
+def export(name: str, file: Any, fmt: str) -> None:
     """Write a bank's hashes as a hash list; '-' writes to stdout."""
     from workbench.banks import BankError, export_lines, get_bank
+    from workbench.hash_lists import HashListFormat
 
     try:
         bank = get_bank(db.session, name)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
-    for line in export_lines(db.session, bank):
+    for line in export_lines(db.session, bank, HashListFormat(fmt)):
         file.write(line + "\n")
+
+
+@banks.command("fetch")
+@click.argument("exchange", type=click.Choice(["stopncii", "ncmec"]))
+@click.option("--bank", default=None,
+              help="The bank to fill (made on first fetch); default WORKBENCH_STOPNCII_BANK "
+                   "or WORKBENCH_NCMEC_BANK.")
+@with_app
+def fetch(exchange: str, bank: str | None) -> None:
+    """Fetch an exchange's new and withdrawn hashes since the bank's last fetch."""
+    import requests
+
+    from workbench.exchanges import ExchangeError, exchange_for, fetch_into_bank
+
+    current = settings()
+    try:
+        result = fetch_into_bank(db.session, exchange_for(current, exchange),
+                                 bank or getattr(current, f"{exchange}_bank"))
+    except ExchangeError as exc:
+        raise click.ClickException(str(exc)) from None
+    except requests.RequestException as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exchange} fetch stopped (the pages before it are "
+                                   f"kept): {exc}") from None
+    click.echo(f"{result.exchange} into {result.bank}: {result.pages} page(s), "
+               f"{result.added} hash(es) added, {result.withdrawn} withdrawn")
 
 
 @click.group()

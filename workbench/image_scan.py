@@ -43,10 +43,8 @@ from workbench.storage import blob_store
 
 log = logging.getLogger(__name__)
 
-#: Names written on classifier scores and reports.
+#: The name written on PDQ match scores and reports (nudity: the nudity model's metadata).
 PDQ_MODEL = "pdq"
-NUDITY_MODEL = "nudenet"
-NUDITY_VERSION = "3.4-320n"
 #: Under this age (from the birth year) the stricter nudity threshold applies.
 ADULT_AGE = 18
 
@@ -76,7 +74,8 @@ def _decode(session: Session, settings: Settings, images: list[Image]) -> list[_
     return out
 
 
-def _report(image: Image, key: str, category: str, **fields: Any) -> dict[str, Any]:
+def image_report(image: Image, key: str, category: str, **fields: Any) -> dict[str, Any]:
+    """A report row on an image (its owner, call and content reference), not yet inserted."""
     now = utcnow()
     return {"platform_id": image.platform_id, "platform_report_id": key,
             "reported_account_id": image.owner_account_id, "category": category,
@@ -89,7 +88,7 @@ def _match_reports(session: Session, scanned: list[_Scanned]) -> list[int]:
     report_ids = []
     for item in scanned:
         for hit in item.hits:
-            row = _report(
+            row = image_report(
                 item.image, f"match-image-{item.image.id}-bank-{hit.bank_id}",
                 report_category(hit.category), source=ReportSource.HASH_MATCH.value,
                 model_name=PDQ_MODEL, model_version=hit.bank,
@@ -173,28 +172,30 @@ def _minors(session: Session, account_ids: set[int]) -> set[int]:
         Account.birth_year > year - ADULT_AGE)))
 
 
-def _nudity_reports(session: Session, scanned: list[_Scanned]) -> list[int]:
-    from classifiers.images.nudity import is_flagged, score_nudity
+def _nudity_reports(session: Session, scanned: list[_Scanned], settings: Settings) -> list[int]:
+    from classifiers.images.nudity import MODEL_NAME, is_flagged, model_card, score_nudity
+    from classifiers.registry import ModelRegistry
 
-    scores = score_nudity([s.rgb for s in scanned])
+    card = model_card(ModelRegistry(settings.model_dir))
+    scores = score_nudity([s.rgb for s in scanned], card)
     minors = _minors(session, {s.image.owner_account_id for s in scanned})
     rows, score_rows = [], []
     for item, score in zip(scanned, scores, strict=True):
         image = item.image
         image.nudity_score, image.nudity_labels = score.sexual_content, score.labels
         minor = image.owner_account_id in minors
-        flagged = is_flagged(score, minor=minor)
+        flagged = is_flagged(score, minor=minor, card=card)
         score_rows.append({
-            "content_type": "image", "content_id": image.id, "model_name": NUDITY_MODEL,
-            "model_version": NUDITY_VERSION, "scores": {"sexual_content": score.sexual_content},
+            "content_type": "image", "content_id": image.id, "model_name": MODEL_NAME,
+            "model_version": card.version, "scores": {"sexual_content": score.sexual_content},
             "flagged": {"labels": ["sexual_content"] if flagged else [], "minor": minor},
             "explanation": {"labels": score.labels}, "created_at": utcnow()})
         if flagged:
             live = image.kind == ImageKind.VIDEO_FRAME.value and image.call_in_progress
-            rows.append(_report(
+            rows.append(image_report(
                 image, f"clf-image-{image.id}-sexual_content", Category.SEXUAL_CONTENT.value,
-                source=ReportSource.CLASSIFIER.value, model_name=NUDITY_MODEL,
-                model_version=NUDITY_VERSION, model_score=score.sexual_content,
+                source=ReportSource.CLASSIFIER.value, model_name=MODEL_NAME,
+                model_version=card.version, model_score=score.sexual_content,
                 call_in_progress=live))
     insert_new(session, ClassifierScore, score_rows,
                ["content_type", "content_id", "model_name", "model_version"],
@@ -210,7 +211,7 @@ def scan_images(session: Session, image_ids: list[int], settings: Settings) -> d
         .order_by(Image.id)))
     scanned = _decode(session, settings, images)
     report_ids = _match_reports(session, scanned)
-    report_ids += _nudity_reports(session, scanned)
+    report_ids += _nudity_reports(session, scanned, settings)
     for item in scanned:
         item.image.status = ContentStatus.PROCESSED.value
     return {"images": len(scanned), "failed": len(images) - len(scanned),

@@ -30,6 +30,7 @@ from workbench.demo_chat import (
     pick_style,
     username,
 )
+from workbench.demo_images import seed_images
 from workbench.demo_signals import seed_signals
 from workbench.demo_traffic import (
     DemoCall,
@@ -172,7 +173,7 @@ def seed_demo_data(
     # Times are relative to now: deadlines are measured from report times.
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     policy = case_policy(settings)
-    bar = tqdm(total=7, desc="seeding demo data", disable=not progress, unit="step")
+    bar = tqdm(total=8, desc="seeding demo data", disable=not progress, unit="step")
 
     platform_ids = _seed_platforms(session, settings)
     staff = {email: create_moderator(session, email, password, role,
@@ -193,9 +194,15 @@ def seed_demo_data(
     bar.update(1)
     signal_ids = seed_signals(session, rng, size.signals, accounts, now)
     bar.update(1)
+    # Profile photos, chat images and call frames: hashed, matched and scored by the worker.
+    pictures = seed_images(session, settings, rng, accounts, traffic.threads, traffic.calls,
+                           now)
+    bar.update(1)
     # The worker turns these into cases and scores, exactly as it does for platform traffic.
     message_ids = [line.id for t in traffic.threads for line in t.lines]
-    for kind, ids in ((BatchKind.REPORTS, report_ids), (BatchKind.SIGNALS, signal_ids),
+    for kind, ids in ((BatchKind.REPORTS, report_ids + pictures.report_ids),
+                      (BatchKind.SIGNALS, signal_ids),
+                      (BatchKind.IMAGES, pictures.pending_image_ids),
                       (BatchKind.APPEALS, appeal_ids), (BatchKind.MESSAGES, message_ids),
                       (BatchKind.RECORDINGS, [r[0] for r in recordings])):
         for start in range(0, len(ids), 500):

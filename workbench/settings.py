@@ -139,6 +139,20 @@ class Settings:
     legal_deadline_hours: dict[str, Any] = field(default_factory=dict)
     # Days to carry out an erasure request (the platform's policy under the DPDP Act s.12).
     erasure_deadline_days: int = 30
+    # Hash exchanges, each off until its URL is set (see workbench.exchanges): StopNCII's
+    # API (https://api.stopncii.org/v1) with its subscription key and FetchHashes function
+    # key; NCMEC's hash sharing (an environment's base URL, e.g.
+    # https://report.cybertip.org/hashsharing) with its user and password. The scheduled
+    # fetch fills the bank named here (made on first fetch) every so many minutes.
+    stopncii_url: str = ""
+    stopncii_key: str = ""
+    stopncii_function_key: str = ""
+    stopncii_bank: str = "stopncii"
+    ncmec_url: str = ""
+    ncmec_user: str = ""
+    ncmec_password: str = ""
+    ncmec_bank: str = "ncmec"
+    exchange_fetch_minutes: int = 60
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
@@ -306,6 +320,36 @@ def _check_languages(settings: Settings) -> None:
         raise SettingsError(f"{ENV_PREFIX}LANGUAGES: {exc}") from None
 
 
+#: Each exchange's URL variable and the credentials it needs (settings field names).
+EXCHANGE_SETTINGS = {"stopncii_url": ("stopncii_key", "stopncii_function_key"),
+                     "ncmec_url": ("ncmec_user", "ncmec_password")}
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _check_exchanges(settings: Settings) -> None:
+    """An exchange's URL is https (plain http only to this machine) and comes with all
+    of its credentials; credentials without a URL are a mistake, not a default."""
+    for url_field, secrets_needed in EXCHANGE_SETTINGS.items():
+        url = getattr(settings, url_field)
+        env = ENV_PREFIX + url_field.upper()
+        if not url:
+            for name in secrets_needed:
+                if getattr(settings, name):
+                    raise SettingsError(f"{ENV_PREFIX}{name.upper()}: set {env} too "
+                                        "(the exchange is off without it)")
+            continue
+        parsed = urlparse(url)
+        local = (parsed.hostname or "") in _LOOPBACK or (parsed.hostname or "").startswith(
+            "127.")
+        if not parsed.hostname or parsed.scheme not in {"https", "http"} or (
+                parsed.scheme == "http" and not local):
+            raise SettingsError(f"{env}: expected https://host/path (http only to this "
+                                f"machine), got {url!r}")
+        for name in secrets_needed:
+            if not getattr(settings, name):
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: required when {env} is set")
+
+
 def _secret_key(instance_dir: Path) -> str:
     """The key kept in ``instance/secret_key``, generated on first use."""
     path = instance_dir / "secret_key"
@@ -352,6 +396,7 @@ def load_settings(
     _check_password_hash(settings)
     _check_console_depth(settings)
     _check_languages(settings)
+    _check_exchanges(settings)
     settings = _check_storage(settings)
     _check_production(settings)
     if settings.redis_url:

@@ -20,11 +20,15 @@ from workbench.extensions import db
 from workbench.models import (
     Action,
     Appeal,
+    BankEntry,
     Call,
     CallParticipant,
     Case,
     Conversation,
     FraudSignal,
+    HashBank,
+    Image,
+    ImageMatch,
     Message,
     Report,
     utcnow,
@@ -95,7 +99,8 @@ def test_two_calls_are_in_progress_each_with_a_live_report(demo: Session) -> Non
     assert len(live) == 2
     for call in live:
         assert [p.left_at for p in call.participants] == [None, None]
-        report = demo.scalars(select(Report).where(Report.call_id == call.id)).one()
+        report = demo.scalars(select(Report).where(Report.call_id == call.id,
+                                                   Report.source == "user")).one()
         assert report.call_in_progress and report.created_at >= call.started_at
         case = demo.get_one(Case, report.case_id)
         assert case.live and case.queue == "live"
@@ -198,6 +203,47 @@ def test_the_worker_turns_the_seeded_demo_into_cases(app: Flask) -> None:
         assert db.session.scalar(select(func.count()).select_from(Message).where(
             Message.status != "processed")) == 0
         queues = Counter(db.session.scalars(select(Case.queue).where(Case.status == "open")))
-        assert queues["live"] == 2 and queues["hindi"] > 0 and queues["general"] > 0, queues
+        assert queues["live"] >= 2 and queues["hindi"] > 0 and queues["general"] > 0, queues
+        # Every image scanned; the chat image that copies the banked picture matched it,
+        # the bank's rule removed it, and the match opened a case in the bank's category.
+        [match] = db.session.scalars(select(ImageMatch)).all()
+        image = db.session.get_one(Image, match.image_id)
+        assert image.kind == "chat_image" and match.distance <= 31
+        assert db.session.execute(select(Image.id, Image.status).where(
+            Image.status != "processed")).all() == [(image.id, "removed")]
+        report = db.session.get_one(Report, match.report_id)
+        assert report.source == "hash_match" and report.category == "ncii"
+        assert db.session.get_one(Case, report.case_id).primary_category == "ncii"
         assert db.session.scalar(select(func.count()).select_from(Report).where(
             Report.status == "pending")) == 0
+
+
+def test_images_are_profile_photos_chat_images_and_call_frames(demo: Session) -> None:
+    from workbench.app import settings
+    from workbench.storage import blob_store
+
+    kinds = Counter(demo.scalars(select(Image.kind)))
+    assert kinds == {"profile_photo": 12, "chat_image": 8, "video_frame": 4}
+    store = blob_store(settings())
+    for image in demo.scalars(select(Image)):
+        assert store.exists(image.blob_sha256) and store.exists(image.display_sha256)
+        if image.kind == "chat_image":
+            assert image.platform_conversation_id
+        if image.kind == "video_frame":
+            assert image.call_id is not None
+    # Only the stand-in flagged frame is scanned already; the worker scans the rest.
+    assert Counter(demo.scalars(select(Image.status))) == {"pending": 23, "processed": 1}
+    [bank] = demo.scalars(select(HashBank)).all()
+    assert (bank.name, bank.category) == ("demo-ncii", "ncii")
+    assert demo.scalar(select(func.count()).select_from(BankEntry)) == 1
+
+
+def test_a_flagged_frame_of_a_call_in_progress_is_in_the_live_lane(demo: Session) -> None:
+    frame = demo.scalars(select(Image).where(Image.call_in_progress.is_(True))).one()
+    call = demo.get_one(Call, frame.call_id)
+    assert call.ended_at is None and frame.nudity_score >= 0.6
+    report = demo.scalars(select(Report).where(Report.model_name == "nudenet")).one()
+    assert (report.category, report.call_in_progress, report.content_ref["image_id"]) == (
+        "sexual_content", True, frame.platform_image_id)
+    case = demo.get_one(Case, report.case_id)
+    assert case.live and case.queue == "live"

@@ -24,7 +24,7 @@ from workbench.models.enforcement import (
     StatementOfReasons,
     Strike,
 )
-from workbench.models.images import BankEntry, HashBank, Image, ImageMatch
+from workbench.models.images import BankEntry, ExchangeCheckpoint, HashBank, Image, ImageMatch
 from workbench.models.intake import OutboxBatch, SeenSignature
 from workbench.models.legal import (
     ErasureRequest,
@@ -61,6 +61,7 @@ __all__ = [
     "ErasureRequest",
     "EvidenceCustodyEvent",
     "EvidenceExport",
+    "ExchangeCheckpoint",
     "FraudSignal",
     "HashBank",
     "Image",

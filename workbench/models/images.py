@@ -103,8 +103,27 @@ class BankEntry(IdMixin, CreatedMixin, Base):
     added_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("moderator.id"))
     # Where the hash came from: a file name, an import, an external list's id.
     source: Mapped[str | None] = mapped_column(String(300))
+    # When an exchange withdrew the hash (a StopNCII case withdrawn, an NCMEC entry
+    # deleted): it no longer matches, and is kept for the matches it made.
+    withdrawn_at: Mapped[datetime | None]
 
     bank: Mapped[HashBank] = relationship(back_populates="entries")
+
+
+class ExchangeCheckpoint(IdMixin, Base):
+    """How far a bank has fetched an exchange's hash list (StopNCII, NCMEC): the
+    exchange's own checkpoint as JSON, so the next fetch asks only for what is new."""
+
+    __tablename__ = "exchange_checkpoint"
+    __table_args__ = (UniqueConstraint("exchange", "bank_id"),)
+
+    exchange: Mapped[str] = mapped_column(String(32))
+    bank_id: Mapped[int] = mapped_column(BigId, ForeignKey("hash_bank.id", ondelete="CASCADE"))
+    checkpoint: Mapped[dict[str, Any] | None]
+    fetched_at: Mapped[datetime]
+    # Totals over every fetch into this bank: hashes added and withdrawn.
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ImageMatch(IdMixin, CreatedMixin, Base):

@@ -215,7 +215,7 @@ def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
     # while decoding, storage, hashing, the queue and case filing are all real.
     from classifiers.images import nudity
 
-    monkeypatch.setattr(nudity, "score_nudity", lambda rgbs: [
+    monkeypatch.setattr(nudity, "score_nudity", lambda rgbs, card=None: [
         nudity.NudityScore(0.4, {"BUTTOCKS_EXPOSED": 0.4}) for _ in rgbs])
     frame = dict(META, id="f-1", owner_id="teen", kind="video_frame", call_id="call-1",
                  call_in_progress=True)
@@ -231,6 +231,38 @@ def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
         assert (report.category, report.model_name, report.call_in_progress) == \
             ("sexual_content", "nudenet", True)
         assert db.session.get(Case, report.case_id).live is True
+
+
+def test_the_nudity_thresholds_come_from_the_model_metadata_in_the_model_dir(
+        app: Flask, platforms: dict[str, PlatformApi], monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from classifiers.images import nudity
+    from classifiers.registry import ModelRegistry
+    from workbench.app import SETTINGS_KEY
+
+    monkeypatch.setattr(nudity, "score_nudity", lambda rgbs, card=None: [
+        nudity.NudityScore(0.4, {"BUTTOCKS_EXPOSED": 0.4}) for _ in rgbs])
+    registry = ModelRegistry(tmp_path / "models")
+    shipped = registry.version_dir(nudity.MODEL_NAME, registry.active_version(nudity.MODEL_NAME))
+    meta = json.loads((shipped / "metadata.json").read_text())
+    meta.update(version="stricter", thresholds={"sexual_content": 0.3,
+                                                "sexual_content_minor": 0.2})
+    (tmp_path / "models" / nudity.MODEL_NAME / "stricter").mkdir(parents=True)
+    (tmp_path / "models" / nudity.MODEL_NAME / "stricter" / "metadata.json").write_text(
+        json.dumps(meta))
+    registry.promote(nudity.MODEL_NAME, "stricter", "stricter for the test")
+    app.extensions[SETTINGS_KEY] = replace(app.extensions[SETTINGS_KEY],
+                                           model_dir=tmp_path / "models")
+    platforms["calls"].post("/api/v1/accounts", {"accounts": [
+        {"id": "adult", "username": "a", "birth_year": 1990}]})
+    assert _upload(platforms["calls"], dict(META, id="f-9", owner_id="adult",
+                                            kind="video_frame", call_id="call-9"),
+                   encode(photograph(23))).status_code == 202
+    run_jobs(app)
+    with app.app_context():
+        [report] = db.session.scalars(select(Report)).all()  # 0.4 >= the metadata's 0.3
+        assert (report.category, report.model_version) == ("sexual_content", "stricter")
 
 
 def test_a_removed_image_reuploaded_on_another_platform_is_removed_automatically(

@@ -1,0 +1,15 @@
+"""The scheduled fetch of the hash exchanges (StopNCII, NCMEC) into their banks."""
+
+from __future__ import annotations
+
+from queues.context import in_app_context
+from workbench.app import settings
+from workbench.extensions import db
+
+
+@in_app_context
+def fetch_exchanges() -> dict[str, str]:
+    """Fetch each configured exchange whose last fetch is due; what each one did."""
+    from workbench.exchanges import fetch_due
+
+    return fetch_due(db.session, settings())
