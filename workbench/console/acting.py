@@ -52,12 +52,13 @@ VERDICTS: tuple[Verdict, ...] = (
     Verdict("ban", "Ban from every platform", "b", ActionType.BAN, senior_only=True),
     Verdict("remove_content", "Remove this content", "", ActionType.REMOVE_CONTENT,
             closes_case=False, target="content"),
+    # Cutting a call in progress is for seniors (``actions.enforcement.SENIOR_ACTIONS``).
     Verdict("end_call", "End the call now", "x", ActionType.END_CALL, closes_case=False,
-            target="call"),
+            senior_only=True, target="call"),
 )
 BY_KEY = {v.key: v for v in VERDICTS}
 
-#: The other keys, for the help overlay.
+#: The other keys, for the help overlay (``static/console.js`` handles them).
 NAVIGATION_KEYS: tuple[tuple[str, str], ...] = (
     ("n", "Claim the next case"),
     ("p", "Back to the previous case"),
