@@ -58,6 +58,7 @@ def test_a_senior_ends_a_live_call_from_the_queue_with_x_then_enter(
     assert "web" in page.locator("#end-call-platform").inner_text()
     assert page.evaluate("document.activeElement.id") == "end-call-confirm"
     assert page.locator("#end-call-reason").input_value() == "sexual_content"
+    console.screenshot("live-call-confirm")
     console.submit("Enter")  # the one confirmation
 
     # Back on the queue: decided, the platform not told yet, so "ending".
