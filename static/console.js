@@ -114,12 +114,15 @@
 
   // The queue: j/k (or a click) select a row; x ends the selected row's call in progress,
   // after one confirmation in #end-call-panel (Enter confirms, Escape cancels).
-  function queueRows() { return Array.prototype.slice.call(document.querySelectorAll("tr[data-case-id]")); }
+  // The live lane's rows first (data-live-case-id), then the queue table's (data-case-id).
+  var QUEUE_ROW = "tr[data-live-case-id], tr[data-case-id]";
+  function queueRows() { return Array.prototype.slice.call(document.querySelectorAll(QUEUE_ROW)); }
+  function rowCase(row) { return row.dataset.liveCaseId || row.dataset.caseId; }
 
   function selectedRow() {
     var active = document.activeElement;
-    var row = active && active.closest ? active.closest("tr[data-case-id]") : null;
-    return row || document.querySelector("tr[data-case-id][aria-current]");
+    var row = active && active.closest ? active.closest(QUEUE_ROW) : null;
+    return row || document.querySelector("tr[aria-current][data-live-case-id], tr[aria-current][data-case-id]");
   }
 
   function selectRow(row) {
@@ -137,12 +140,12 @@
   function openEndCall(row) {
     var panel = document.getElementById("end-call-panel");
     if (!panel || !row || !row.dataset.callId) {
-      if (row) say("Case " + row.dataset.caseId + " has no call in progress to end.");
+      if (row) say("Case " + rowCase(row) + " has no call in progress to end.");
       return;
     }
     panel.action = row.dataset.actUrl;
     panel.querySelector("#end-call-target").value = row.dataset.callId;
-    panel.querySelector("#end-call-case").textContent = "#" + row.dataset.caseId;
+    panel.querySelector("#end-call-case").textContent = "#" + rowCase(row);
     panel.querySelector("#end-call-platform").textContent = row.dataset.platform || "its platform";
     var select = panel.querySelector("#end-call-reason");
     var wanted = row.dataset.reason || "";
@@ -173,7 +176,7 @@
   document.addEventListener("click", function (event) {
     var row = event.target.closest("[data-review-row]");
     if (row) selectReview(row);
-    var queueRow = data.page === "queue" && event.target.closest("tr[data-case-id]");
+    var queueRow = data.page === "queue" && event.target.closest(QUEUE_ROW);
     if (!queueRow) return;
     if (!event.target.closest("a, button, input, select, label")) selectRow(queueRow);
     if (event.target.closest("[data-end-call-row]")) { selectRow(queueRow); openEndCall(queueRow); }

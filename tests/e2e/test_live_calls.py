@@ -20,24 +20,25 @@ from workbench.models import Action
 
 pytestmark = pytest.mark.e2e
 
+#: The rows x can act on: the live lane's, then the queue table's.
+ROWS = "tr[data-live-case-id], tr[data-case-id]"
 #: Generous: a shared machine, a real server and a real browser.
 DEADLINE_MS = 20_000
 
 
 def _live_row(page: Any, world: World) -> Any:
-    return page.locator(f".live-lane tr[data-case-id='{world.live_case_id}']")
+    return page.locator(f".live-lane tr[data-live-case-id='{world.live_case_id}']")
 
 
 def _select(console: Console, case_id: int) -> None:
     """j or k until the row of ``case_id`` is the selected one (the live lane comes first)."""
     page = console.page
-    rows = page.evaluate("[...document.querySelectorAll('tr[data-case-id]')]"
-                         ".map(r => r.dataset.caseId)")
+    rows = page.evaluate(f"[...document.querySelectorAll('{ROWS}')]"
+                         ".map(r => r.dataset.liveCaseId || r.dataset.caseId)")
     target = rows.index(str(case_id))
     for _ in range(len(rows) + 1):
-        at = page.evaluate("document.activeElement.closest('tr[data-case-id]') ? "
-                           "[...document.querySelectorAll('tr[data-case-id]')]"
-                           ".indexOf(document.activeElement) : -1")
+        at = page.evaluate(f"[...document.querySelectorAll('{ROWS}')]"
+                           ".indexOf(document.activeElement)")
         if at == target:
             return
         console.press("j" if at < target else "k")
