@@ -58,9 +58,10 @@ MAY_END = {ActionType.SUSPEND, ActionType.MUTE, ActionType.RESTRICT_CALLS}
 #: Actions on one piece of content, delivered only to that content's platform.
 CONTENT_ACTIONS = {ActionType.REMOVE_CONTENT, ActionType.RESTORE_CONTENT, ActionType.END_CALL}
 #: What each console role may decide. Seniors decide everything a moderator may, and more.
+#: Ending a call in progress is a senior's decision (the live lane's escalation path).
 MODERATOR_ACTIONS = {ActionType.WARN, ActionType.MUTE, ActionType.UNMUTE,
                      ActionType.RESTRICT_CALLS, ActionType.UNRESTRICT_CALLS, ActionType.SUSPEND,
-                     ActionType.REMOVE_CONTENT, ActionType.END_CALL, ActionType.WELFARE_CHECK}
+                     ActionType.REMOVE_CONTENT, ActionType.WELFARE_CHECK}
 SENIOR_ACTIONS = set(ActionType)
 #: The longest suspension a moderator may give; longer ones are for seniors.
 MODERATOR_MAX_SUSPENSION = timedelta(days=30)

@@ -112,6 +112,62 @@
     }
   }
 
+  // The queue: j/k (or a click) select a row; x ends the selected row's call in progress,
+  // after one confirmation in #end-call-panel (Enter confirms, Escape cancels).
+  // The live lane's rows first (data-live-case-id), then the queue table's (data-case-id).
+  var QUEUE_ROW = "tr[data-live-case-id], tr[data-case-id]";
+  function queueRows() { return Array.prototype.slice.call(document.querySelectorAll(QUEUE_ROW)); }
+  function rowCase(row) { return row.dataset.liveCaseId || row.dataset.caseId; }
+
+  function selectedRow() {
+    var active = document.activeElement;
+    var row = active && active.closest ? active.closest(QUEUE_ROW) : null;
+    return row || document.querySelector("tr[aria-current][data-live-case-id], tr[aria-current][data-case-id]");
+  }
+
+  function selectRow(row) {
+    queueRows().forEach(function (r) { r.removeAttribute("aria-current"); });
+    if (!row) return;
+    row.setAttribute("aria-current", "true");
+    row.focus({preventScroll: false});
+  }
+
+  function say(text) {
+    var status = document.getElementById("queue-status");
+    if (status) status.textContent = text;
+  }
+
+  function openEndCall(row) {
+    var panel = document.getElementById("end-call-panel");
+    if (!panel || !row || !row.dataset.callId) {
+      if (row) say("Case " + rowCase(row) + " has no call in progress to end.");
+      return;
+    }
+    panel.action = row.dataset.actUrl;
+    panel.querySelector("#end-call-target").value = row.dataset.callId;
+    panel.querySelector("#end-call-case").textContent = "#" + rowCase(row);
+    panel.querySelector("#end-call-platform").textContent = row.dataset.platform || "its platform";
+    var select = panel.querySelector("#end-call-reason");
+    var wanted = row.dataset.reason || "";
+    if (wanted && select.querySelector('option[value="' + CSS.escape(wanted) + '"]')) select.value = wanted;
+    show(panel, panel.querySelector("#end-call-confirm"));
+  }
+
+  function queueKey(event) {
+    var rows = queueRows();
+    var current = selectedRow();
+    var at = rows.indexOf(current);
+    if (event.key === "x") {
+      event.preventDefault();
+      if (current) openEndCall(current);
+      else say("Select a row first: j and k move through the rows.");
+    } else if (event.key === "j" && at < rows.length - 1) {
+      event.preventDefault(); selectRow(rows[at + 1]);
+    } else if (event.key === "k" && at > 0) {
+      event.preventDefault(); selectRow(rows[at - 1]);
+    }
+  }
+
   function submitNext() {
     var form = document.getElementById("next-case-form");
     if (form) form.submit();
@@ -120,6 +176,10 @@
   document.addEventListener("click", function (event) {
     var row = event.target.closest("[data-review-row]");
     if (row) selectReview(row);
+    var queueRow = data.page === "queue" && event.target.closest(QUEUE_ROW);
+    if (!queueRow) return;
+    if (!event.target.closest("a, button, input, select, label")) selectRow(queueRow);
+    if (event.target.closest("[data-end-call-row]")) { selectRow(queueRow); openEndCall(queueRow); }
   });
 
   document.addEventListener("click", function (event) {
@@ -144,6 +204,7 @@
     var key = event.key;
     if (key === "n") { event.preventDefault(); submitNext(); return; }
     if (data.page === "review") { reviewKey(event); return; }
+    if (data.page === "queue") { queueKey(event); return; }
     if (data.page !== "case") return;
     if (key === "p" && data.previousUrl) { window.location.assign(data.previousUrl); return; }
     if (key === "v") {  // the image in focus, else the first one still blurred
@@ -215,8 +276,12 @@
   var anchored = window.location.hash.length > 1 && document.getElementById(window.location.hash.slice(1));
   if (anchored && anchored.tagName === "DETAILS") anchored.open = true;
 
+  // An old link to case#end-call: open the confirmation, and drop the fragment first, or
+  // the browser's scroll to #end-call would move the focus onto that button, and the first
+  // Enter would open the panel again instead of confirming.
   if (window.location.hash === "#end-call") {
     var endCall = document.getElementById("end-call");
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
     if (endCall) openVerdict(endCall);
   }
 })();

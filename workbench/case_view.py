@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from workbench.case_images import CaseImages, load_images
 from workbench.enums import ActionStatus
+from workbench.live_calls import CallState, LiveCall, call_states
 from workbench.models import (
     Account,
     Action,
@@ -71,6 +72,8 @@ class CallView:
     call: Call
     platform: str
     entries: list[TimelineEntry]
+    #: Where the call stands: in progress, ending after a decision, ended.
+    state: LiveCall | None = None
 
 
 @dataclass(frozen=True)
@@ -155,11 +158,23 @@ class CaseContext:
 
     @property
     def live_call_id(self) -> int | None:
-        """The call still in progress that a report is about (the live lane's target)."""
+        """The call still in progress, not yet decided to end, that a report is about."""
         for call in self.calls:
-            if call.call.ended_at is None:
+            if call.state is not None and call.state.can_end:
                 return call.call.id
         return None
+
+    @property
+    def live_call(self) -> LiveCall | None:
+        """Where the call this live case is about stands (None for a case that is not live)."""
+        if not self.case.live:
+            return None
+        states = [c.state for c in self.calls if c.state is not None]
+        return min(states, key=lambda s: _URGENCY.index(s.state), default=None)
+
+
+#: The call a live case shows first: one to end, then one the platform has not heard of.
+_URGENCY = (CallState.IN_PROGRESS, CallState.NOT_REACHED, CallState.ENDING, CallState.ENDED)
 
 
 def _platforms(session: Session) -> dict[int, str]:
@@ -250,6 +265,9 @@ def load_case(session: Session, case_id: int,
     ctx.images = load_images(session, [r.Report for r in reports], call_ids, platforms,
                              severity)
     ctx.evidence = _evidence(ctx, worst, severity)
+    states = call_states(session, [c.call.id for c in ctx.calls])
+    for view in ctx.calls:
+        view.state = states.get(view.call.id)
     ctx.senders = dict(session.execute(
         select(Account.id, func.coalesce(Account.username, Account.platform_user_id))
         .where(Account.id.in_(senders))).all())

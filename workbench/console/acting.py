@@ -52,12 +52,13 @@ VERDICTS: tuple[Verdict, ...] = (
     Verdict("ban", "Ban from every platform", "b", ActionType.BAN, senior_only=True),
     Verdict("remove_content", "Remove this content", "", ActionType.REMOVE_CONTENT,
             closes_case=False, target="content"),
+    # Cutting a call in progress is for seniors (``actions.enforcement.SENIOR_ACTIONS``).
     Verdict("end_call", "End the call now", "x", ActionType.END_CALL, closes_case=False,
-            target="call"),
+            senior_only=True, target="call"),
 )
 BY_KEY = {v.key: v for v in VERDICTS}
 
-#: The other keys, for the help overlay.
+#: The other keys, for the help overlay (``static/console.js`` handles them).
 NAVIGATION_KEYS: tuple[tuple[str, str], ...] = (
     ("n", "Claim the next case"),
     ("p", "Back to the previous case"),
@@ -67,6 +68,45 @@ NAVIGATION_KEYS: tuple[tuple[str, str], ...] = (
     ("Esc", "Close the open panel"),
     ("?", "Show or hide this help"),
 )
+_NAV = dict(NAVIGATION_KEYS)
+#: The live calls' key, on the queue (the selected row) and on the case page.
+END_CALL_KEY = ("x", "End the call of the selected live case (asks once)")
+ROW_KEYS = ("j / k", "Select the next or previous row")
+
+Keys = list[tuple[str, str]]
+
+
+def case_keys(verdicts: list[Verdict], *, can_triage: bool, can_act: bool,
+              live_call: bool, images: bool = False) -> Keys:
+    """The keys that do something on this case page, for the help overlay.
+
+    ``can_act``: the case is open to this user's decision; ``live_call``: the user may end
+    a call in progress that the case is about; ``images``: the page draws images.
+    """
+    keys: Keys = []
+    if can_act:
+        keys += [(v.shortcut, v.label) for v in verdicts
+                 if v.shortcut and (v.target != "call" or live_call)]
+    keys += [(k, _NAV[k]) for k in (("n", "p") if can_triage else ("p",))]
+    if images:
+        keys.append(("v", _NAV["v"]))
+    if can_act:
+        keys += [(k, _NAV[k]) for k in ("e", "Enter", "Esc")]
+    return keys + [("?", _NAV["?"])]
+
+
+def queue_keys(*, can_end_calls: bool) -> Keys:
+    """The keys that do something on the queue page, for the help overlay."""
+    keys: Keys = [("n", _NAV["n"]), ROW_KEYS]
+    if can_end_calls:
+        keys += [END_CALL_KEY, ("Enter", "Confirm ending the call"),
+                 ("Esc", "Close the open panel")]
+    return keys + [("?", _NAV["?"])]
+
+
+def may_end_calls(role: str) -> bool:
+    """Whether the role is offered the end-call decision (the server checks again)."""
+    return BY_KEY["end_call"] in offered(role)
 
 #: The policy reason offered first for each case category.
 DEFAULT_REASON_FOR = {"ban_evasion": "other"}

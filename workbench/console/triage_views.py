@@ -27,17 +27,19 @@ from workbench.console.access import (
     require,
 )
 from workbench.console.acting import (
-    NAVIGATION_KEYS,
     VerdictError,
     VerdictForm,
     carry_out,
+    case_keys,
     default_reason,
+    may_end_calls,
     offered,
     policy_reasons,
+    queue_keys,
     welfare_policy,
 )
 from workbench.console.image_views import banks_offered
-from workbench.console.params import id_field, parse_id
+from workbench.console.params import id_field, parse_id, same_site_path
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
@@ -117,20 +119,29 @@ class QueueView(ConsoleView):
             select(Case.queue, func.count(Case.id))
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
         args = {k: v for k, v in request.args.items() if k != "after" and v}
+        from workbench.live_calls import live_calls_of_cases
         from workbench.wellness import WellnessPolicy, overview
 
+        reasons = policy_reasons(settings())
+        calls = live_calls_of_cases(db.session, [r.id for r in live + page.rows if r.live])
+        can_end = may_end_calls(current_user.role)
         return self.render(
             "console/queue.html", page=page, live=live, depths=depths,
+            live_calls=calls, can_end_calls=can_end,
+            end_reasons={r.id: default_reason(r.primary_category, reasons)
+                         for r in live + page.rows if r.id in calls},
             queues=case_policy(settings(), db.session).queues, my_queues=_my_queues(),
             categories=[c.value for c in Category], statuses=OPEN_CASE_STATUSES,
             platforms=sorted(triage.platform_slugs(db.session).values()),
             args=args, next_url=url_for(".index", **args, after=page.next_cursor)
-            if page.next_cursor else None, keys=NAVIGATION_KEYS,
+            if page.next_cursor else None,
+            keys=queue_keys(can_end_calls=can_end
+                            and any(c.can_end for c in calls.values())),
             wellness=overview(db.session, current_user.id,
                               WellnessPolicy.from_settings(settings())),
             can_bulk=allowed(Permission.BULK), verdicts=offered(current_user.role),
             bulk_actions=BULK_ACTIONS, undo_minutes=settings().bulk_undo_minutes,
-            reasons=policy_reasons(settings()))
+            reasons=reasons)
 
     @expose("/next", methods=["POST"])
     def next(self) -> Any:
@@ -253,6 +264,9 @@ class CaseView(ConsoleView):
         welfare_case = welfare.applies(set(ctx.case.categories or {}) | {ctx.lead_category})
         verdicts = [v for v in offered(current_user.role)
                     if v.action is not ActionType.WELFARE_CHECK or welfare_case]
+        is_open = ctx.case.status in OPEN_CASE_STATUSES and not held_elsewhere
+        can_end_call = may_end_calls(current_user.role) and ctx.live_call_id is not None
+        images_shown = image_views.images_shown(db.session, current_user.role, case_id)
         return self.render(
             "console/case.html", ctx=ctx, holding=holding, assignee=assignee,
             strikes=strike_summary(db.session, ctx.person.id,
@@ -269,10 +283,14 @@ class CaseView(ConsoleView):
             else default_reason(ctx.lead_category, reasons),
             person_reach=person_reach.describe(), reach_accounts=person_reach.accounts,
             in_force=in_force(ctx.actions), colleagues=colleagues,
-            previous=_previous(case_id), keys=NAVIGATION_KEYS,
-            is_open=ctx.case.status in OPEN_CASE_STATUSES and not held_elsewhere,
-            held_elsewhere=held_elsewhere, viewing=viewing,
-            images_shown=image_views.images_shown(db.session, current_user.role, case_id),
+            previous=_previous(case_id),
+            keys=case_keys(verdicts, can_triage=allowed(Permission.TRIAGE),
+                           can_act=allowed(Permission.TRIAGE) and is_open,
+                           live_call=can_end_call,
+                           images=images_shown and bool(ctx.images.reported
+                                                        or ctx.images.frames)),
+            can_end_call=can_end_call, is_open=is_open, held_elsewhere=held_elsewhere,
+            viewing=viewing, images_shown=images_shown,
             banks=banks_offered(db.session) if allowed(Permission.BANK_IMAGES) else [])
 
     @expose("/<int:case_id>/act", methods=["POST"])
@@ -295,6 +313,11 @@ class CaseView(ConsoleView):
             target_id=target_id,
             why_not_welfare=(request.form.get("why_not_welfare") or "").strip()[:2000] or None,
             confirm_stack=request.form.get("confirm_stack") == "yes")
+        if form.key == "end_call" and not _call_to_end(form):
+            db.session.rollback()
+            return _refused(case_id, "That call is not in progress: it was already decided "
+                            "to end it, or it is over. Nothing was sent again.", 409,
+                            title="Call already ending")
         try:
             outcome = carry_out(db.session, case_id, case.person_id, form,
                                 moderator_id=current_user.id, role=current_user.role,
@@ -318,7 +341,9 @@ class CaseView(ConsoleView):
                   f"{outcome.strike_step.describe()}.", "info")
         if outcome.proposal_case_id is not None:
             flash(f"Case {outcome.proposal_case_id} puts the proposed step to a senior.", "info")
-        return redirect(url_for(".view", case_id=case_id))
+        # Ending a call from the queue goes back to the queue, where the call shows "ending".
+        return redirect(same_site_path(request.form.get("back"))
+                        or url_for(".view", case_id=case_id))
 
     @expose("/<int:case_id>/escalate", methods=["POST"])
     def escalate(self, case_id: int) -> Any:
@@ -489,6 +514,16 @@ def _audio_response(store: BlobStore, sha256: str, size: int, mimetype: str) -> 
     if span:
         response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     return response
+
+
+def _call_to_end(form: VerdictForm) -> bool:
+    """Whether the call named in an end-call form is in progress and not decided yet."""
+    from workbench.live_calls import call_states
+
+    if form.target_kind != "call" or form.target_id is None:
+        return True  # carry_out says what is missing
+    state = call_states(db.session, [form.target_id]).get(form.target_id)
+    return state is None or state.can_end
 
 
 def _previous(case_id: int) -> int | None:

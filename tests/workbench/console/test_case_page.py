@@ -174,7 +174,7 @@ def test_dismissing_tells_the_reporting_platform(app: Flask, world: World,
 
 def test_ending_a_live_call_is_one_decision_and_leaves_the_case_open(
         app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
-    client = signed_in("moderator")
+    client = signed_in("senior")
     page = _claim_and_open(client, world, world.live_case_id)
     assert 'id="end-call"' in page and f'data-target-id="{world.call_id}"' in page
     response = post_form(client, f"/admin/case/{world.live_case_id}/act",

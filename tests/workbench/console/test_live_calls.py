@@ -1,0 +1,109 @@
+"""Live calls: who may end one, and what the case and the queue say until the platform has it."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.conftest import run_jobs
+from tests.console_world import World
+from tests.workbench.console.conftest import post_form
+from workbench.extensions import db
+from workbench.models import Action
+
+CALL_STATE = re.compile(r'data-call-state="([a-z_]+)"')
+
+
+def _end(client, world: World, back: str = ""):  # type: ignore[no-untyped-def]
+    return post_form(client, f"/admin/case/{world.live_case_id}/act", {
+        "decision": "end_call", "policy_reason": "sexual_content", "target_kind": "call",
+        "target_id": str(world.call_id), "back": back})
+
+
+def _states(client, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return CALL_STATE.findall(client.get(path).get_data(as_text=True))
+
+
+def _help_keys(page: str) -> list[str]:
+    overlay = page[page.index('id="help-overlay"'):]
+    return re.findall(r"<tr><td><kbd>([^<]+)</kbd>", overlay)
+
+
+def test_the_call_shows_ending_until_the_platform_has_it_then_ended(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("senior")
+    case = f"/admin/case/{world.live_case_id}"
+    page = client.get(case).get_data(as_text=True)
+    assert 'id="end-call"' in page and "LIVE · " in page
+    assert "x" in _help_keys(page)
+
+    response = _end(client, world, back="/admin/queue/")
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/queue/"
+    # Decided, not delivered yet: ending, on the case and on both of the queue's tables.
+    page = client.get(case).get_data(as_text=True)
+    assert CALL_STATE.findall(page) == ["ending"]
+    assert 'id="end-call"' not in page and "LIVE · " not in page
+    assert "x" not in _help_keys(page)
+    assert _states(client, "/admin/queue/") == ["ending", "ending"]
+    assert world.servers["web"].received == []
+
+    run_jobs(app)  # the platform answers 200: it has ended the call
+    assert [p["type"] for p in world.servers["web"].received] == ["end_call"]
+    assert _states(client, case) == ["ended"]
+    assert _states(client, "/admin/queue/") == ["ended", "ended"]
+
+
+def test_a_platform_not_reached_is_said_not_left_at_ending(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    world.servers["web"].fail_next = 100
+    world.servers["web"].fail_status = 503
+    client = signed_in("senior")
+    _end(client, world)
+    run_jobs(app)
+    page = client.get(f"/admin/case/{world.live_case_id}").get_data(as_text=True)
+    assert CALL_STATE.findall(page) == ["not_reached"]
+    assert "ending — platform not reached yet" in page
+    assert "the platform has not applied it" in page
+    assert _states(client, "/admin/queue/") == ["not_reached", "not_reached"]
+
+
+def test_a_call_already_ending_is_not_ended_twice(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("senior")
+    assert _end(client, world).status_code == 302
+    assert _end(client, world).status_code == 409
+    run_jobs(app)
+    assert [p["type"] for p in world.servers["web"].received] == ["end_call"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Action.id))) == 1
+
+
+def test_a_moderator_is_offered_no_end_call_and_is_refused_one(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("moderator")
+    queue = client.get("/admin/queue/").get_data(as_text=True)
+    assert "data-call-id" not in queue and 'id="end-call-panel"' not in queue
+    assert "x" not in _help_keys(queue)
+    post_form(client, f"/admin/case/{world.live_case_id}/claim")
+    page = client.get(f"/admin/case/{world.live_case_id}").get_data(as_text=True)
+    assert 'id="end-call"' not in page and "x" not in _help_keys(page)
+    assert _end(client, world).status_code == 403
+    run_jobs(app)
+    assert world.servers["web"].received == []
+
+
+def test_the_help_lists_the_keys_of_the_page(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("senior")
+    queue = _help_keys(client.get("/admin/queue/").get_data(as_text=True))
+    assert queue == ["n", "j / k", "x", "Enter", "Esc", "?", "/"]
+    # Not the case page's decisions on the queue; no x on a case with no call in progress.
+    spam = world.other_case_ids[0]
+    post_form(client, f"/admin/case/{spam}/claim")
+    case = _help_keys(client.get(f"/admin/case/{spam}").get_data(as_text=True))
+    assert "x" not in case and {"d", "w", "b", "e", "p", "Enter"} <= set(case)
+    # The legal team reads cases and neither claims nor decides: no such keys at all.
+    legal = _help_keys(signed_in("legal").get(f"/admin/case/{spam}").get_data(as_text=True))
+    assert legal == ["p", "?", "/"]
