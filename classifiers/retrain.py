@@ -1,10 +1,11 @@
 """Learning from moderators: retrain on shipped data plus decisions, promote only if no worse.
 
-The most recent 20% of decisions (by ``decided_at`` when given, else by order)
-are held back. The candidate is trained on the shipped training splits plus the
-older decisions, then compared with the active version on the held-back
-decisions *and* on the shipped test splits. It is promoted only when it is not
-worse on either; the registry records why, either way.
+Decisions that repeat a message of the chat test set (:mod:`classifiers.chat_test_set`)
+are left out: that set only measures. The most recent 20% of decisions (by
+``decided_at`` when given, else by order) are held back. The candidate is trained on
+the shipped training splits plus the older decisions, then compared with the active
+version on the held-back decisions *and* on the shipped test splits. It is promoted
+only when it is not worse on either; the registry records why, either way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from classifiers.chat_test_set import drop_test_texts
 from classifiers.datasets import LABELS, Splits, sha256_frame, shipped_splits
 from classifiers.evaluation import evaluate_model, evaluate_probs, f1_thresholds, headline
 from classifiers.model import TextModel
@@ -120,7 +122,11 @@ def retrain(registry: ModelRegistry, name: str, decisions: pd.DataFrame,
         family: candidate family; defaults to the active version's.
     """
     active = registry.load(name)
-    older, recent = split_recent(decisions_to_frame(decisions))
+    frame, dropped = drop_test_texts(decisions_to_frame(decisions))
+    if dropped:
+        logger.warning("retrain %s: %d decisions repeat a chat test set message; left out",
+                       name, dropped)
+    older, recent = split_recent(frame)
     candidate = train(_training_request(name, family or active.family, older))
     cand_holdout, cand_holdout_metrics = _holdout_score(candidate, recent)
     act_holdout, act_holdout_metrics = _holdout_score(active, recent)

@@ -19,6 +19,7 @@ from classifiers.calibration import (
     choose_threshold,
     fit_platt,
 )
+from classifiers.chat_test_set import refuse_test_texts
 from classifiers.datasets import LABELS, Splits, data_provenance, sha256_frame
 from classifiers.evaluation import evaluate_model
 from classifiers.model import FloatMatrix, ModelCard, TextModel
@@ -138,7 +139,13 @@ def calibrate(model: TextModel, raw_val: FloatMatrix, val: pd.DataFrame,
 
 
 def train(request: TrainingRequest) -> TextModel:
-    """Fit, calibrate and (when the splits have tests) evaluate a model; fill its metadata."""
+    """Fit, calibrate and (when the splits have tests) evaluate a model; fill its metadata.
+
+    Raises:
+        ValueError: a training or validation text is on the chat test set.
+    """
+    refuse_test_texts(request.splits.train["text"], "the training split")
+    refuse_test_texts(request.splits.val["text"], "the validation split")
     logger.info("training %s (%s) on %d texts", request.name, request.family,
                 len(request.splits.train))
     model, raw_val = _fit_family(request)

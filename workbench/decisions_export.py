@@ -10,7 +10,8 @@ from workbench.models import Case, Message, Report
 
 #: The classifier label each decided category teaches; unlisted categories teach nothing.
 CATEGORY_LABEL = {"harassment": "abusive", "hate": "hate", "violent_threat": "abusive",
-                  "sexual_content": "abusive", "spam_scam": "spam_scam", "fraud": "spam_scam"}
+                  "sexual_content": "abusive", "extortion": "abusive",
+                  "spam_scam": "spam_scam", "fraud": "spam_scam"}
 
 
 def decision_labels(session: Session) -> pd.DataFrame:

@@ -76,6 +76,9 @@ class Settings:
     # moderator finishes or releases them.
     claims_per_moderator: int = 1
     claim_next_releases: bool = True
+    # Share (0 to 1) of "claim next" that goes to the free case the text model is least
+    # sure of, so decisions teach it most (workbench/learning.py); 0 turns it off.
+    learning_share: float = 0.1
     # Console sign-in: cookies only over HTTPS (turn off for plain-HTTP local runs), the
     # per-address rate limit, and the lockout after repeated failures on one account.
     secure_cookies: bool = True
@@ -177,6 +180,14 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
         if value <= 0:
             raise SettingsError(f"{env}: must be positive, got {value}")
         return value
+    if isinstance(default, float):
+        try:
+            number = float(raw)
+        except ValueError:
+            raise SettingsError(f"{env}: expected a number, got {raw!r}") from None
+        if not 0.0 <= number <= 1.0:
+            raise SettingsError(f"{env}: expected a share from 0 to 1, got {number}")
+        return number
     if isinstance(default, Path):
         return Path(raw)
     return raw

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Role
+from workbench.learning import LearningPick, most_uncertain_case
 from workbench.models import (
     Account,
     Case,
@@ -261,14 +262,24 @@ def try_claim(session: Session, case_id: int, moderator_id: int, role: str,
 
 def claim_next(session: Session, moderator_id: int, role: str, *, queues: list[str],
                claim_lock: timedelta, exclude_categories: frozenset[str] = frozenset(),
-               queue: str | None = None) -> int | None:
+               queue: str | None = None, learning: LearningPick | None = None) -> int | None:
     """Claim the most urgent free case in the moderator's queues; its id, or None.
 
-    The live lane comes first: a call still in progress is harm happening now.
+    The live lane comes first: a call still in progress is harm happening now. With
+    ``learning``, the case the text model is least sure of comes first when no deadline
+    presses (``workbench.learning``).
     """
     wanted = [queue] if queue else queues
     if queue and queue not in queues:
         return None
+    if learning is not None:
+        now = utcnow()
+        case_id = most_uncertain_case(session, _claimable(role, now - claim_lock), wanted,
+                                      exclude_categories, learning, now)
+        if case_id is not None and try_claim(session, case_id, moderator_id, role, claim_lock):
+            record(session, "case.claimed_for_learning", "case", case_id,
+                   actor_type="moderator", actor_id=str(moderator_id))
+            return int(case_id)
     postgres = session.get_bind().dialect.name == "postgresql"
     for _ in range(8):  # another claimer may win a candidate; try the next one
         now = utcnow()

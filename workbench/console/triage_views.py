@@ -42,6 +42,7 @@ from workbench.console.image_views import banks_offered
 from workbench.console.params import id_field, parse_id, same_site_path
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
+from workbench.learning import LearningPick, learning_pick, model_threshold
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
 from workbench.models.audit import record
 from workbench.policy import case_policy
@@ -156,7 +157,7 @@ class QueueView(ConsoleView):
         case_id = triage.claim_next(
             db.session, current_user.id, current_user.role, queues=_my_queues(),
             claim_lock=_claim_lock(), queue=queue,
-            exclude_categories=_excluded_categories())
+            exclude_categories=_excluded_categories(), learning=_learning_pick())
         released = triage.release_beyond(db.session, current_user.id, case_id, limit) \
             if case_id is not None else []
         db.session.commit()
@@ -165,6 +166,15 @@ class QueueView(ConsoleView):
             flash("Nothing left to claim in your queues.", "info")
             return redirect(url_for(".index"))
         return redirect(url_for("case.view", case_id=case_id))
+
+
+def _learning_pick() -> LearningPick | None:
+    """Whether this claim goes to the least certain case (``settings.learning_share``)."""
+    config = settings()
+    if config.learning_share <= 0:
+        return None
+    return learning_pick(config.learning_share,
+                         model_threshold(config.model_dir, config.text_model))
 
 
 def _flash_released(released: list[int]) -> None:
