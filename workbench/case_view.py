@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from workbench.enums import ActionStatus
+from workbench.enums import ActionStatus, TranscriptStatus
 from workbench.models import (
     Account,
     Action,
@@ -38,6 +38,7 @@ from workbench.models import (
     Strike,
     utcnow,
 )
+from workbench.triage import NO_TRANSCRIPT
 
 #: Messages shown before and after a reported one, in its conversation.
 CONTEXT_MESSAGES = 5
@@ -384,11 +385,13 @@ def _calls(session: Session, call_ids: list[int], platforms: dict[int, str],
         for recording, _score in recordings:
             if recording.call_id != call.id:
                 continue
+            heard = recording.transcript_status != TranscriptStatus.NO_TRANSCRIPT_LANGUAGE
             for seg in recording.segments:
                 scores = (seg.scores or {}).get("scores") or {}
                 entries.append(TimelineEntry(
                     recording.recorded_at + timedelta(seconds=seg.start_s), "speech",
-                    seg.transcript or "", names.get(recording.owner_account_id),
+                    (seg.transcript or "") if heard else NO_TRANSCRIPT,
+                    names.get(recording.owner_account_id),
                     scores={k: float(v) for k, v in scores.items()}, offset_s=seg.start_s))
         entries.sort(key=lambda e: e.at)
         out.append(CallView(call, platforms.get(call.platform_id, "?"), entries))
