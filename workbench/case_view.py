@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from workbench.case_images import CaseImages, load_images
-from workbench.enums import ActionStatus
+from workbench.enums import ActionStatus, TranscriptStatus
 from workbench.live_calls import CallState, LiveCall, call_states
 from workbench.models import (
     Account,
@@ -40,6 +40,7 @@ from workbench.models import (
     Strike,
     utcnow,
 )
+from workbench.triage import NO_TRANSCRIPT
 
 #: Messages shown before and after a reported one, in its conversation.
 CONTEXT_MESSAGES = 5
@@ -411,11 +412,13 @@ def _calls(session: Session, call_ids: list[int], platforms: dict[int, str],
         for recording, _score in recordings:
             if recording.call_id != call.id:
                 continue
+            heard = recording.transcript_status != TranscriptStatus.NO_TRANSCRIPT_LANGUAGE
             for seg in recording.segments:
                 scores = (seg.scores or {}).get("scores") or {}
                 entries.append(TimelineEntry(
                     recording.recorded_at + timedelta(seconds=seg.start_s), "speech",
-                    seg.transcript or "", names.get(recording.owner_account_id),
+                    (seg.transcript or "") if heard else NO_TRANSCRIPT,
+                    names.get(recording.owner_account_id),
                     scores={k: float(v) for k, v in scores.items()}, offset_s=seg.start_s))
         entries.sort(key=lambda e: e.at)
         out.append(CallView(call, platforms.get(call.platform_id, "?"), entries))

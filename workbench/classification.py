@@ -291,7 +291,12 @@ def _in_force(session: Session, person_ids: set[int], kinds: set[str]) -> set[tu
 
 def classify_recordings(session: Session, recording_ids: list[int],
                         settings: Settings) -> dict[str, object]:
-    """Transcribe, spot keywords and score each recording; keep its timeline of segments."""
+    """Transcribe, spot keywords and score each recording; keep its timeline of segments.
+
+    A recording whose transcript is not trusted as English (its speaker has no English, or
+    the recogniser was guessing) is kept with ``no_transcript_language`` and no scores: a
+    person listens to it when it is reported, in the queue of the speaker's language.
+    """
     from classifiers.audio import AudioConfig, AudioError, analyse_recording
     from workbench.storage import blob_store
 
@@ -300,12 +305,16 @@ def classify_recordings(session: Session, recording_ids: list[int],
     config = AudioConfig(max_duration_s=float(settings.max_audio_seconds))
     flags: list[Flag] = []
     done = 0
-    for recording in session.scalars(select(Recording).where(
-            Recording.id.in_(recording_ids), Recording.status == ContentStatus.PENDING.value)):
+    recordings = list(session.scalars(select(Recording).where(
+        Recording.id.in_(recording_ids), Recording.status == ContentStatus.PENDING.value)))
+    languages = dict(session.execute(select(Account.id, Account.languages).where(
+        Account.id.in_({r.owner_account_id for r in recordings}))).all())
+    for recording in recordings:
         try:
             # The decoder seeks: an object-store blob is fetched to a temporary file.
             with store.local_path(recording.blob_sha256) as path:
-                analysis = analyse_recording(path, config, model)
+                analysis = analyse_recording(path, config, model,
+                                             languages.get(recording.owner_account_id))
         except (AudioError, OSError) as exc:
             recording.status = ContentStatus.FAILED.value
             recording.error = str(exc)[:2000]
@@ -324,7 +333,10 @@ def _store_analysis(session: Session, recording: Recording, analysis: Any, model
     recording.duration_s = analysis.duration_s
     recording.speech_ratio = analysis.speech_ratio
     recording.transcript = analysis.transcript
-    recording.words = {"words": data["words"], "recogniser": analysis.recogniser}
+    recording.transcript_status = analysis.coverage.status.value
+    recording.words = {"words": data["words"], "recogniser": analysis.recogniser,
+                       "coverage": {k: getattr(v, "value", v)
+                                    for k, v in data["coverage"].items()}}
     recording.keyword_hits = {"hits": data["keyword_hits"]}
     recording.status = ContentStatus.PROCESSED.value
     recording.segments = [
@@ -332,6 +344,8 @@ def _store_analysis(session: Session, recording: Recording, analysis: Any, model
                          scores={"scores": seg.get("scores"),
                                  "keyword_hits": seg.get("keyword_hits")})
         for seg in data["segments"]]
+    if not analysis.coverage.trusted:
+        return  # nothing was scored: no scores row, so nothing reads as "scored low"
     insert_new(session, ClassifierScore, [{
         "content_type": "recording", "content_id": recording.id, "model_name": model.name,
         "model_version": model.version, "scores": analysis.max_scores,

@@ -85,6 +85,14 @@ class ContentStatus(StrEnum):
     REMOVED = "removed"
 
 
+class TranscriptStatus(StrEnum):
+    """A recording's ``transcript_status``: the values ``classifiers.audio`` judges (kept
+    here so the console reads them without loading the speech models)."""
+
+    TRANSCRIBED = "transcribed"
+    NO_TRANSCRIPT_LANGUAGE = "no_transcript_language"
+
+
 class RecordingKind(StrEnum):
     VOICE_INTRO = "voice_intro"
     CALL = "call"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Role
+from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Role, TranscriptStatus
 from workbench.learning import LearningPick, most_uncertain_case
 from workbench.models import (
     Account,
@@ -176,6 +176,9 @@ def queue_page(session: Session, f: QueueFilter, *, after: Cursor | None = None,
 
 #: Characters of reported text a queue row shows.
 EXCERPT_CHARS = 140
+#: What a row shows instead of a recording's transcript the recogniser could not make
+#: (speech in a language it does not know): its English words were never said.
+NO_TRANSCRIPT = "listen: no transcript for this language"
 
 
 def reported_excerpts(session: Session, case_ids: list[int]) -> dict[int, str]:
@@ -184,7 +187,7 @@ def reported_excerpts(session: Session, case_ids: list[int]) -> dict[int, str]:
     if not case_ids:
         return {}
     ranked = (
-        select(Report.case_id, Message.text, Recording.transcript,
+        select(Report.case_id, Message.text, Recording.transcript, Recording.transcript_status,
                func.row_number().over(
                    partition_by=Report.case_id,
                    order_by=[(Report.category != Case.primary_category), Report.created_at,
@@ -196,9 +199,12 @@ def reported_excerpts(session: Session, case_ids: list[int]) -> dict[int, str]:
                or_(Report.message_id.is_not(None), Report.recording_id.is_not(None)))
         .subquery())
     out = {}
-    for case_id, text, transcript in session.execute(
-            select(ranked.c.case_id, ranked.c.text, ranked.c.transcript)
+    for case_id, text, transcript, status in session.execute(
+            select(ranked.c.case_id, ranked.c.text, ranked.c.transcript,
+                   ranked.c.transcript_status)
             .where(ranked.c.n == 1)):
+        if status == TranscriptStatus.NO_TRANSCRIPT_LANGUAGE.value:
+            transcript = NO_TRANSCRIPT
         words = " ".join((text or transcript or "").split())
         if words:
             out[case_id] = words if len(words) <= EXCERPT_CHARS \

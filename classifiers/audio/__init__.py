@@ -13,6 +13,7 @@ from classifiers.audio.config import (
     SphinxSettings,
     VadSettings,
 )
+from classifiers.audio.coverage import Coverage, TranscriptStatus, judge_transcript
 from classifiers.audio.decode import AudioInfo, AudioSource, probe
 from classifiers.audio.errors import AudioConfigError, AudioError, AudioErrorCode
 from classifiers.audio.pipeline import (
@@ -32,6 +33,7 @@ __all__ = [
     "AudioError",
     "AudioErrorCode",
     "AudioInfo",
+    "Coverage",
     "AudioSource",
     "KeywordHit",
     "KeywordTerm",
@@ -40,8 +42,10 @@ __all__ = [
     "SphinxSettings",
     "TextScorer",
     "TimedWord",
+    "TranscriptStatus",
     "VadSettings",
     "analyse_recording",
+    "judge_transcript",
     "load_engine",
     "probe",
 ]

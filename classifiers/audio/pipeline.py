@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from classifiers.audio.config import AudioConfig
+from classifiers.audio.coverage import Coverage, judge_transcript
 from classifiers.audio.decode import TARGET_RATE, AudioSource, probe, stream_16k_mono
 from classifiers.audio.resample import FloatArray
 from classifiers.audio.sphinx import (
@@ -98,6 +99,8 @@ class RecordingAnalysis:
         flagged: Labels whose highest score reached the scorer's threshold.
         recogniser: Which speech recogniser produced the words.
         processing_s: Wall-clock seconds the analysis took.
+        coverage: Whether the transcript is trusted as English (see `judge_transcript`);
+            an untrusted one is not scored.
     """
 
     duration_s: float
@@ -113,6 +116,7 @@ class RecordingAnalysis:
     flagged: list[str]
     recogniser: str
     processing_s: float
+    coverage: Coverage
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, for storing next to the recording."""
@@ -171,7 +175,10 @@ class _RecentAudio:
 
 
 def analyse_recording(
-    source: AudioSource, config: AudioConfig | None = None, scorer: TextScorer | None = None
+    source: AudioSource,
+    config: AudioConfig | None = None,
+    scorer: TextScorer | None = None,
+    speaker_languages: list[str] | None = None,
 ) -> RecordingAnalysis:
     """Analyse one voice recording end to end.
 
@@ -179,6 +186,8 @@ def analyse_recording(
         source: A path, or a seekable binary file object.
         config: Pipeline settings; defaults to `AudioConfig()`.
         scorer: The text classifier; None leaves every score empty.
+        speaker_languages: The speaker's declared languages, if known: a speaker with no
+            English gets no transcript scored.
 
     Returns:
         The timeline, transcript, keyword hits and scores.
@@ -193,7 +202,10 @@ def analyse_recording(
     engine = _engine(config)
     with engine.lock:
         heard = _listen(source, config, engine)
-    segments, max_scores, flagged = _score(heard.segments, scorer)
+    coverage = judge_transcript(heard.words, speaker_languages)
+    # An untrusted transcript is English words the speaker never said: scoring it would
+    # flag (or clear) them for something else.
+    segments, max_scores, flagged = _score(heard.segments, scorer if coverage.trusted else None)
     elapsed = time.perf_counter() - started
     logger.info(
         "analysed %.1f s of audio in %.2f s: %d speech stretches, %d keyword hits",
@@ -216,6 +228,7 @@ def analyse_recording(
         flagged=flagged,
         recogniser=engine.transcriber.name,
         processing_s=round(elapsed, 3),
+        coverage=coverage,
     )
 
 

@@ -96,6 +96,9 @@ class Recording(IdMixin, Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     speech_ratio: Mapped[float | None] = mapped_column(Float)
     transcript: Mapped[str | None] = mapped_column(Text)
+    #: ``classifiers.audio.TranscriptStatus``: ``no_transcript_language`` is speech the
+    #: English recogniser cannot transcribe (not scored; listen to it). None before analysis.
+    transcript_status: Mapped[str | None] = mapped_column(String(32))
     words: Mapped[dict[str, Any] | None]
     keyword_hits: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(enum_column(), default=ContentStatus.PENDING.value)
