@@ -17,6 +17,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from workbench.app import settings
+from workbench.console.access import desk_url
 from workbench.console.params import same_site_path
 from workbench.console.security import limiter
 from workbench.extensions import db
@@ -124,22 +125,27 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would help a phishing page."""
-    return same_site_path(target) or url_for("admin.index")
+def _safe_next(target: str | None, role: str | None = None) -> str:
+    """Only a path on this site: an open redirect would help a phishing page.
+
+    Without one, straight to the role's desk: not through ``/admin/``, which would only
+    redirect again (a round trip more before the first page).
+    """
+    return same_site_path(target) or (desk_url(role) if role else None) \
+        or url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: settings().login_rate_limit, methods=["POST"])
 def login() -> Any:
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(_safe_next(request.args.get("next"), current_user.role))
     form = LoginForm()
     if form.validate_on_submit():
         outcome = attempt_login(form.email.data or "", form.password.data or "")
         if isinstance(outcome, Moderator):
             start_session(outcome)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), outcome.role))
         flash(outcome, "error")
         return render_template("console/login.html", form=form), 401
     if request.method == "POST":
