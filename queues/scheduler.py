@@ -48,7 +48,7 @@ def periodic_jobs() -> list[Periodic]:
     from queues.dashboard import refresh_dashboard
     from queues.enforce import deliver_due, expire_actions
     from queues.jobs import sweep
-    from queues.legal import maintenance
+    from queues.legal import maintenance, refresh_transparency
 
     return [
         # Jobs whose worker died, and retries no scheduler moved: found within seconds.
@@ -61,6 +61,9 @@ def periodic_jobs() -> list[Periodic]:
         Periodic("maintenance", maintenance, 3600.0),
         # The dashboard reads pre-aggregated figures; five minutes old is fresh enough.
         Periodic("dashboard-figures", refresh_dashboard, 300.0),
+        # The transparency report of this month and the last, kept for the console; a
+        # report is shown at most this old (workbench.transparency.REPORT_REFRESH_S).
+        Periodic("transparency-report", refresh_transparency, 300.0),
     ]
 
 
