@@ -92,9 +92,9 @@ def _actions(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
                                                dtype="datetime64[ns, UTC]")
         actions["user_notice"] = False
         return actions
-    per_case = reports.groupby("case_id").agg(
-        first_report_at=("received_at", "min"),
-        user_notice=("source", lambda s: bool((s == ReportSource.USER.value).any())))
+    # Vectorised: a Python function per case took seconds on a month of 7,000 cases.
+    per_case = reports.assign(from_user=reports["source"] == ReportSource.USER.value).groupby(
+        "case_id").agg(first_report_at=("received_at", "min"), user_notice=("from_user", "any"))
     return actions.merge(per_case, how="left", left_on="case_id", right_index=True)
 
 
