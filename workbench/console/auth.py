@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -164,8 +164,13 @@ def attempt_login(email: str, password: str) -> Moderator | str:
     """
     email = email.strip().lower()
     address = (request.remote_addr or "unknown")[:64]
-    moderator = db.session.scalars(
-        select(Moderator).where(func.lower(Moderator.email) == email)).first()
+    # The account and this address's failures on it in one query (one round trip less).
+    found = db.session.execute(
+        select(Moderator, SignInThrottle)
+        .outerjoin(SignInThrottle, and_(SignInThrottle.moderator_id == Moderator.id,
+                                        SignInThrottle.address == address))
+        .where(func.lower(Moderator.email) == email)).first()
+    moderator, throttle = (found[0], found[1]) if found is not None else (None, None)
     password_ok = verify_password(
         moderator.password_hash if moderator is not None else dummy_hash(), password)
     if moderator is None or not moderator.active:
@@ -174,8 +179,6 @@ def attempt_login(email: str, password: str) -> Moderator | str:
         db.session.commit()
         return SIGN_IN_REFUSED
     now = utcnow()
-    throttle = db.session.scalars(select(SignInThrottle).where(
-        SignInThrottle.moderator_id == moderator.id, SignInThrottle.address == address)).first()
     if throttle is not None and _expired(throttle, now):
         throttle.failures, throttle.locked_until = 0, None
     if throttle is not None and throttle.locked_until is not None:
