@@ -126,3 +126,15 @@ def maintenance() -> dict[str, object]:
     purged = run_retention(db.session, store, policy)
     erasures = run_due_erasures(db.session, store, policy)
     return {"retention": purged.as_dict(), "erasures": erasures}
+
+
+@in_app_context
+def refresh_transparency() -> list[str]:
+    """Draw this month's and last month's transparency reports and keep them for the
+    console (which then only reads them); returns the keys written."""
+    from workbench.transparency import refresh_reports
+
+    try:
+        return refresh_reports(db.session)
+    finally:
+        db.session.rollback()  # read only: end the transaction the report opened

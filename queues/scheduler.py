@@ -49,7 +49,7 @@ def periodic_jobs() -> list[Periodic]:
     from queues.enforce import deliver_due, expire_actions
     from queues.exchanges import fetch_exchanges
     from queues.jobs import sweep
-    from queues.legal import maintenance
+    from queues.legal import maintenance, refresh_transparency
 
     return [
         # Jobs whose worker died, and retries no scheduler moved: found within seconds.
@@ -65,6 +65,9 @@ def periodic_jobs() -> list[Periodic]:
         # Hash exchanges: the job fetches each one whose WORKBENCH_EXCHANGE_FETCH_MINUTES
         # have passed (none until one is configured).
         Periodic("fetch-exchanges", fetch_exchanges, 300.0),
+        # The transparency report of this month and the last, kept for the console; a
+        # report is shown at most this old (workbench.transparency.REPORT_REFRESH_S).
+        Periodic("transparency-report", refresh_transparency, 300.0),
     ]
 
 

@@ -3,36 +3,39 @@
 ``dashboard(session, days=30)`` reads only ``DailyFigure`` rows (see ``workbench.figures``),
 shapes them with pandas and draws each chart with matplotlib as an inline SVG (text kept
 as text, no scripts, nothing fetched from elsewhere), with the same table as CSV beside it.
-The figures job draws the default window's charts after each refresh and keeps them
-(``DashboardChart``), so a view reads them with two small queries; other windows are
-drawn on demand. Charts are also kept per process until the figures change.
+The figures job draws the charts of every window the page offers after each refresh and
+keeps them (``DashboardChart``), so a view reads them with two small queries; any other
+window is drawn on its first view and kept in Redis for every process
+(``workbench.drawn``) until the figures change. Charts are also kept per process until
+the figures change. matplotlib is imported only to draw: a web process that reads
+charts never loads it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
-matplotlib.use("Agg")  # never a GUI backend in a server process
+from actions.spreadsheet import frame_csv
+from workbench import drawn
+from workbench.figures import DEADLINE_BUCKETS, Metric
+from workbench.models import DailyFigure, DashboardChart, Moderator, utcnow
 
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sqlalchemy import delete, func, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from actions.spreadsheet import frame_csv  # noqa: E402
-from workbench.figures import DEADLINE_BUCKETS, Metric  # noqa: E402
-from workbench.models import DailyFigure, DashboardChart, Moderator, utcnow  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +125,8 @@ def _figure(title: str, draw: Callable[[Axes], None], height: float = 3.2) -> Fi
     Constrained layout sizes the margins from the labels themselves (a long classifier
     or moderator name, rotated deadline buckets), where fixed margins clipped them.
     """
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.2, height), layout="constrained")
     ax = fig.add_subplot()
     draw(ax)
@@ -136,6 +141,9 @@ def _svg(title: str, draw: Callable[[Axes], None], height: float = 3.2) -> str:
     The saved area is the drawing's own bounds plus a margin, since the browser sets the
     text in its own font, which can run a little wider than matplotlib measured.
     """
+    import matplotlib
+
+    matplotlib.use("Agg")  # never a GUI backend in a server process
     with matplotlib.rc_context(STYLE):
         fig = _figure(title, draw, height)
         buffer = io.StringIO()
@@ -268,11 +276,28 @@ def build_charts(frame: pd.DataFrame, days: list[date], names: dict[str, str]) -
             throughput_chart(frame, names)]
 
 
-#: The window the figures job draws ahead of time (what the dashboard opens on).
+#: The window the dashboard opens on.
 DEFAULT_DAYS = 30
+#: The windows the page offers; the figures job draws each ahead of time.
+OFFERED_DAYS = (7, 30, 90)
+#: Seconds a window drawn on demand is kept in Redis (its key names the figures it was
+#: drawn from, so it is never shown once they change; this only bounds the memory).
+DRAWN_MAX_AGE_S = 3600
 
-_cache: dict[tuple[Any, ...], list[Chart]] = {}
+_cache: dict[tuple[Any, ...], Board] = {}
 _cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Board:
+    """The charts of one window, the time of the figures they show, and their version."""
+
+    charts: list[Chart]
+    #: When the figures were last counted (the job's last run), None before the first.
+    as_of: datetime | None
+    #: Names the figures drawn (their window, count and last change): the charts'
+    #: validator, and part of their address so a browser never mixes two versions.
+    version: str
 
 
 def _window(days: int) -> tuple[date, date]:
@@ -282,12 +307,18 @@ def _window(days: int) -> tuple[date, date]:
     return last - timedelta(days=days - 1), last
 
 
-def figures_key(session: Session, first: date, last: date) -> str:
-    """Which figures a window holds: its days, their count and their last change."""
+def _figures_state(session: Session, first: date, last: date) -> tuple[str, datetime | None]:
     count, updated = session.execute(
         select(func.count(), func.max(DailyFigure.updated_at))
         .where(DailyFigure.day >= first, DailyFigure.day <= last)).one()
-    return f"{first}/{last}/{count}/{updated.isoformat() if updated else '-'}"
+    if updated is not None and updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)  # stored in UTC; SQLite returns it naive
+    return f"{first}/{last}/{count}/{updated.isoformat() if updated else '-'}", updated
+
+
+def figures_key(session: Session, first: date, last: date) -> str:
+    """Which figures a window holds: its days, their count and their last change."""
+    return _figures_state(session, first, last)[0]
 
 
 def draw(session: Session, first: date, last: date) -> list[Chart]:
@@ -298,27 +329,46 @@ def draw(session: Session, first: date, last: date) -> list[Chart]:
     return build_charts(load_figures(session, first, last), window, names)
 
 
-def store_charts(session: Session, days: int = DEFAULT_DAYS) -> list[Chart]:
-    """Draw the window's charts and keep them, so views only read them (the figures job)."""
-    first, last = _window(days)
-    key = figures_key(session, first, last)
-    charts = draw(session, first, last)
-    session.execute(delete(DashboardChart).where(DashboardChart.days == days))
-    session.add_all(DashboardChart(days=days, slug=c.slug, position=n, title=c.title, svg=c.svg,
-                                   csv=c.csv, figures_key=key) for n, c in enumerate(charts))
+def store_charts(session: Session, days: int | None = None) -> list[Chart]:
+    """Draw a window's charts and keep them, so views only read them (the figures job).
+
+    Without ``days``, every window the page offers; returns the default window's charts.
+    """
+    out: list[Chart] = []
+    for window_days in (days,) if days is not None else OFFERED_DAYS:
+        first, last = _window(window_days)
+        key = figures_key(session, first, last)
+        charts = draw(session, first, last)
+        session.execute(delete(DashboardChart).where(DashboardChart.days == window_days))
+        session.add_all(DashboardChart(days=window_days, slug=c.slug, position=n,
+                                       title=c.title, svg=c.svg, csv=c.csv, figures_key=key)
+                        for n, c in enumerate(charts))
+        if window_days == (days or DEFAULT_DAYS):
+            out = charts
     session.flush()
-    return charts
+    return out
 
 
-def dashboard(session: Session, days: int = DEFAULT_DAYS) -> list[Chart]:
-    """The dashboard's charts for the last ``days`` days (today included).
+def _drawn_elsewhere(session: Session, days: int, first: date, last: date,
+                     key: str) -> list[Chart]:
+    """A window the job did not draw from these figures: drawn once, kept in Redis."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    kept = drawn.fetch(f"dashboard:{days}:{digest}",
+                       lambda: [c.__dict__ for c in draw(session, first, last)],
+                       DRAWN_MAX_AGE_S)
+    return [Chart(**c) for c in kept.body]
+
+
+def dashboard_board(session: Session, days: int = DEFAULT_DAYS) -> Board:
+    """The dashboard's charts for the last ``days`` days (today included), and their age.
 
     Charts the figures job drew from the current figures are read as they are; otherwise
-    (another window, or figures newer than the drawing) they are drawn here. Either way
-    they are kept in this process until the figures change.
+    (another window, or figures newer than the drawing) they are drawn once and kept in
+    Redis for every process. Either way they are kept in this process until the figures
+    change.
     """
     first, last = _window(days)
-    key = figures_key(session, first, last)
+    key, as_of = _figures_state(session, first, last)
     cache_key = (str(session.get_bind().url), days, key)
     with _cache_lock:
         cached = _cache.get(cache_key)
@@ -329,9 +379,15 @@ def dashboard(session: Session, days: int = DEFAULT_DAYS) -> list[Chart]:
     if stored and all(c.figures_key == key for c in stored):
         charts = [Chart(c.slug, c.title, c.svg, c.csv) for c in stored]
     else:
-        charts = draw(session, first, last)
+        charts = _drawn_elsewhere(session, days, first, last, key)
+    board = Board(charts, as_of, hashlib.sha256(key.encode()).hexdigest()[:16])
     with _cache_lock:
         if len(_cache) >= CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
-        _cache[cache_key] = charts
-    return charts
+        _cache[cache_key] = board
+    return board
+
+
+def dashboard(session: Session, days: int = DEFAULT_DAYS) -> list[Chart]:
+    """The dashboard's charts for the last ``days`` days (see ``dashboard_board``)."""
+    return dashboard_board(session, days).charts

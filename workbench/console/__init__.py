@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from jinja2 import FileSystemBytecodeCache
 
 from workbench.settings import Settings
 
@@ -28,6 +29,12 @@ def init_app(app: Flask, settings: Settings) -> None:
     from workbench.console.search_views import DecidedView, PersonView, SearchView
     from workbench.console.triage_views import CaseView, HomeView, QueueView
 
+    # Templates compiled once are kept on disk, so a new web process loads each page's
+    # compiled template instead of parsing it again on its first request (about a second
+    # for the queue's templates on a busy host: the first page after signing in).
+    compiled = settings.instance_dir / "compiled-templates"
+    compiled.mkdir(parents=True, exist_ok=True)
+    app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(compiled))
     params.init_app(app)
     security.init_app(app, settings)
     auth.init_app(app, settings)

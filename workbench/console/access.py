@@ -11,7 +11,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_admin import BaseView
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
@@ -94,6 +94,19 @@ def require(permission: Permission) -> None:
     """Stop the request with 403 unless the signed-in user holds ``permission``."""
     if not allowed(permission):
         abort(403)
+
+
+#: Where each role's console opens, the first its permission allows (else the home page).
+DESKS = ((Permission.TRIAGE, "queue.index"), (Permission.LEGAL, "legal.index"),
+         (Permission.ADMINISTER, "staff.index"))
+
+
+def desk_url(role: str) -> str | None:
+    """The page ``role`` works on (the queue, the legal desk, the staff list), if any."""
+    for permission, endpoint in DESKS:
+        if allowed(permission, role) and endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return None
 
 
 class ConsoleView(BaseView):

@@ -23,6 +23,7 @@ from workbench.console.acting import BY_KEY, policy_reasons
 from workbench.console.forms import form_work
 from workbench.console.legal_views import svg_response
 from workbench.console.params import id_field, ids_field, parse_int, same_site_path
+from workbench.console.validators import conditional_page, conditional_part
 from workbench.enums import CaseStatus
 from workbench.extensions import db
 from workbench.models import Account, Case, Moderator, utcnow
@@ -110,33 +111,44 @@ class AuditView(ConsoleView):
 
 
 class DashboardView(ConsoleView):
-    """Charts a lead reads at a glance, drawn on the server from pre-aggregated figures."""
+    """Charts a lead reads at a glance, drawn ahead from pre-aggregated figures.
+
+    The page and each chart carry validators: a browser that has them gets a 304. A
+    chart's address names the figures' version, so a page never shows charts of two.
+    """
 
     permission = Permission.DASHBOARD
 
-    def _charts(self) -> list[Any]:
-        from workbench.dashboard import dashboard
+    def _board(self) -> Any:
+        from workbench.dashboard import DEFAULT_DAYS, dashboard_board
 
-        return dashboard(db.session,
-                         parse_int(request.args.get("days"), low=1, high=366) or 30)
+        return dashboard_board(db.session, parse_int(request.args.get("days"), low=1,
+                                                     high=366) or DEFAULT_DAYS)
 
     @expose("/")
     def index(self) -> Any:
         from actions.legal_requests import overdue
+        from workbench.dashboard import OFFERED_DAYS
 
-        return self.render("console/dashboard.html", charts=self._charts(),
-                           overdue_legal=overdue(db.session),
-                           days=request.args.get("days", "30"))
+        board = self._board()
+        return conditional_page(self.render(
+            "console/dashboard.html", charts=board.charts, as_of=board.as_of,
+            version=board.version, overdue_legal=overdue(db.session),
+            offered=[str(d) for d in OFFERED_DAYS], days=request.args.get("days", "30")),
+            board.as_of)
 
     @expose("/chart/<slug>.<fmt>")
     def chart(self, slug: str, fmt: str) -> Any:
-        chart = next((c for c in self._charts() if c.slug == slug), None)
+        board = self._board()
+        chart = next((c for c in board.charts if c.slug == slug), None)
         if chart is None or fmt not in {"svg", "csv"}:
             abort(404)
         if fmt == "svg":
-            return svg_response(chart.svg)
-        return Response(chart.csv, mimetype="text/csv", headers={
-            "Content-Disposition": f"attachment; filename={slug}.csv"})
+            response = svg_response(chart.svg)
+        else:
+            response = Response(chart.csv, mimetype="text/csv", headers={
+                "Content-Disposition": f"attachment; filename={slug}.csv"})
+        return conditional_part(response, f"{board.version}-{slug}-{fmt}", board.as_of, 300)
 
 
 class BulkView(ConsoleView):

@@ -47,6 +47,7 @@ from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.console.params import parse_id
 from workbench.console.text import viewer_zone
+from workbench.console.validators import conditional_page, conditional_part
 from workbench.extensions import db
 from workbench.models import (
     ErasureRequest,
@@ -325,46 +326,58 @@ def _month() -> tuple[int, int]:
 
 
 class TransparencyView(ConsoleView):
-    """The monthly transparency and compliance report, with its charts and downloads."""
+    """The monthly transparency and compliance report, with its charts and downloads.
+
+    The report is drawn by the periodic job (or by the first view of a month nobody
+    drew) and kept for every process (``workbench.transparency.published_report``), so a
+    view reads it; the page says how old it is.
+    """
 
     permission = Permission.LEGAL
 
-    def _report(self) -> tuple[dict[str, Any], str]:
-        from workbench.transparency import monthly_report
+    def _report(self) -> tuple[Any, str]:
+        from workbench.transparency import published_report
 
         year, month = _month()
-        return monthly_report(db.session, year, month,
-                              deadline_hours=None), f"{year:04d}-{month:02d}"
+        return published_report(db.session, year, month,
+                                deadline_hours=None), f"{year:04d}-{month:02d}"
 
     @expose("/")
     def index(self) -> Any:
-        report, month = self._report()
+        from workbench.transparency import CHART_NAMES, REPORT_MAX_AGE_S, REPORT_REFRESH_S
+
+        drawn, month = self._report()
         _audit_view("transparency", month)
-        return self.render("console/transparency.html", report=report, month=month,
-                           charts=["reports_by_category", "actions_by_type", "grievances"])
+        return conditional_page(self.render(
+            "console/transparency.html", report=drawn.body["report"], month=month,
+            charts=CHART_NAMES, version=drawn.etag, as_of=drawn.as_of,
+            refresh_minutes=REPORT_REFRESH_S // 60, max_age_minutes=REPORT_MAX_AGE_S // 60),
+            drawn.as_of)
 
     @expose("/report.<fmt>")
     def download(self, fmt: str) -> Any:
         from workbench.transparency import report_csv, report_json
 
-        report, month = self._report()
+        drawn, month = self._report()
         if fmt not in {"csv", "json"}:
             abort(404)
+        report = drawn.body["report"]
         body = report_csv(report) if fmt == "csv" else report_json(report)
-        return Response(body, mimetype="text/csv" if fmt == "csv" else "application/json",
-                        headers={"Content-Disposition":
-                                 f"attachment; filename=transparency-{month}.{fmt}"})
+        response = Response(body, mimetype="text/csv" if fmt == "csv" else "application/json",
+                            headers={"Content-Disposition":
+                                     f"attachment; filename=transparency-{month}.{fmt}"})
+        return conditional_part(response, f"{drawn.etag}-{fmt}", drawn.as_of, 60)
 
     # Not "name": Flask-Admin's view handler takes that argument itself.
     @expose("/chart/<chart_name>.svg")
     def chart(self, chart_name: str) -> Any:
-        from workbench.transparency import report_charts
-
-        report, _month_key = self._report()
-        svg = report_charts(report).get(chart_name)
+        drawn, _month_key = self._report()
+        svg = drawn.body["charts"].get(chart_name)
         if svg is None:
             abort(404)
-        return svg_response(svg)
+        # The page names the report's version in the chart's address: kept five minutes.
+        return conditional_part(svg_response(svg), f"{drawn.etag}-{chart_name}",
+                                drawn.as_of, 300)
 
     @expose("/statements.jsonl")
     def statements(self) -> Any:

@@ -22,6 +22,7 @@ from workbench.console.access import (
     ConsoleView,
     Permission,
     allowed,
+    desk_url,
     listened_lately,
     may_hear,
     require,
@@ -62,16 +63,10 @@ class HomeView(AdminIndexView):
     def index(self) -> Any:
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
-        if allowed(Permission.TRIAGE):
-            return redirect(url_for("queue.index"))
-        for permission, endpoint in ((Permission.LEGAL, "legal.index"),
-                                     (Permission.ADMINISTER, "staff.index")):
-            if allowed(permission) and endpoint.split(".")[0] in self.admin_endpoints():
-                return redirect(url_for(endpoint))
+        desk = desk_url(current_user.role)
+        if desk is not None:
+            return redirect(desk)
         return self.render("console/home.html")
-
-    def admin_endpoints(self) -> set[str]:
-        return {v.endpoint for v in self.admin._views}  # type: ignore[union-attr]
 
 
 def _filters() -> triage.QueueFilter:

@@ -24,7 +24,7 @@ def test_passwords_are_stored_as_argon2id(app: Flask, world: World) -> None:
 def test_sign_in_sets_a_hardened_session_cookie(app: Flask, world: World) -> None:
     client = app.test_client()
     response = sign_in(client, STAFF["moderator"])
-    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/queue/"
     cookie = next(h for h in response.headers.getlist("Set-Cookie")
                   if h.startswith("workbench_session="))
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
@@ -108,7 +108,19 @@ def test_sign_in_never_redirects_off_site(app: Flask, world: World) -> None:
     token = csrf_token(client)
     response = client.post("/login?next=//evil.example/x", data={
         "email": STAFF["moderator"], "password": PASSWORD, "csrf_token": token})
-    assert response.headers["Location"] == "/admin/"
+    assert response.headers["Location"] == "/admin/queue/"
+
+
+def test_sign_in_goes_straight_to_each_roles_desk(app: Flask, world: World) -> None:
+    # One redirect, to the page the role works on: not to /admin/, which redirects again.
+    desks = {"moderator": "/admin/queue/", "senior": "/admin/queue/",
+             "legal": "/admin/legal/", "admin": "/admin/staff/"}
+    for who, desk in desks.items():
+        client = app.test_client()
+        response = sign_in(client, STAFF[who])
+        assert response.status_code == 302 and response.headers["Location"] == desk, who
+        assert client.get(desk).status_code == 200, who
+        assert client.get("/admin/").headers["Location"] == desk, who  # the home agrees
 
 
 def test_every_page_carries_the_security_headers(app: Flask, world: World) -> None:
