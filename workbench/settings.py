@@ -110,6 +110,9 @@ class Settings:
     appeal_window_days: int = 20
     # Classifier automation (JSON list; see workbench.classification for the default).
     automation_rules: list[Any] = field(default_factory=list)
+    # Apply automation's actions one at a time through apply_action instead of set-based
+    # (the same rows, slower): the classify benchmark's baseline.
+    automation_one_by_one: bool = False
     # Whether moderators, not only seniors, confirm or overturn automated actions.
     moderators_review_automation: bool = False
     text_model: str = "text"
