@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workbench.bulk import insert_new
+from workbench.bulk import insert_new, one_of, update_by_id
 from workbench.enums import OPEN_CASE_STATUSES, ActionStatus, CaseStatus, ReportStatus
 from workbench.models import (
     Account,
@@ -92,7 +92,8 @@ def file_reports(session: Session, report_ids: list[int], policy: CasePolicy) ->
         select(Report.id, Report.platform_id, Report.category, Report.created_at,
                Account.person_id)
         .join(Account, Account.id == Report.reported_account_id)
-        .where(Report.id.in_(report_ids), Report.status == ReportStatus.PENDING.value)
+        .where(one_of(session, Report.id, report_ids),
+               Report.status == ReportStatus.PENDING.value)
         .order_by(Report.id)
     ).all()
     if not rows:
@@ -103,11 +104,9 @@ def file_reports(session: Session, report_ids: list[int], policy: CasePolicy) ->
         firsts.setdefault(roots[r.person_id], r)
     cases = _open_cases(session, firsts, policy)
     now = utcnow()
-    session.execute(
-        update(Report),
-        [{"id": r.id, "case_id": cases[roots[r.person_id]], "status": ReportStatus.CASED.value,
-          "cased_at": now} for r in rows],
-    )
+    update_by_id(session, Report, [
+        {"id": r.id, "case_id": cases[roots[r.person_id]], "status": ReportStatus.CASED.value,
+         "cased_at": now} for r in rows])
     touched = sorted(set(cases.values()))
     rescore_cases(session, touched, policy)
     return touched
@@ -216,8 +215,7 @@ def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> 
             "queue": policy.route(list(categories), language, live),
             "updated_at": utcnow(),
         })
-    if updates:
-        session.execute(update(Case), updates)
+    update_by_id(session, Case, updates)
 
 
 @dataclass
