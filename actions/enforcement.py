@@ -37,7 +37,7 @@ from workbench.models import (
     StatementOfReasons,
     utcnow,
 )
-from workbench.models.audit import record
+from workbench.models.audit import Entry, record_many
 
 #: The action that lifts each lasting action.
 REVERSAL: dict[ActionType, ActionType] = {
@@ -200,7 +200,8 @@ def check_target(session: Session, request: ActionRequest) -> None:
                                  f"acts only on the content of the person it is about")
 
 
-def _validate(request: ActionRequest) -> None:
+def validate_request(request: ActionRequest) -> None:
+    """Refuse a request that is malformed whoever decided it (``ActionError``)."""
     if (request.decided_by_id is None) == (request.decided_by_rule is None):
         raise ActionError("say who decided: a moderator or a rule, not both")
     if not request.policy_reason:
@@ -215,7 +216,7 @@ def _validate(request: ActionRequest) -> None:
 
 def apply_action(session: Session, request: ActionRequest) -> Action:
     """Record the action, its statement of reasons and one delivery per platform reached."""
-    _validate(request)
+    validate_request(request)
     # Lock the person: sequences per platform must be handed out one action at a time.
     # NO KEY UPDATE is enough for that, and does not wait on (nor deadlock with) the
     # foreign-key checks of rows inserted for the person meanwhile (cases, accounts).
@@ -226,9 +227,24 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
         raise ActionError(f"no person {request.person_id}")
     check_target(session, request)
     now = utcnow()
-    action = Action(
-        type=request.type.value, person_id=person.id, case_id=request.case_id,
-        platform_id=_content_platform(session, request), message_id=request.message_id,
+    action = new_action(request, _content_platform(session, request), now)
+    session.add(action)
+    session.flush()
+    statement = statement_for(request, action, now)
+    if statement is not None:
+        session.add(statement)
+    _apply_to_content(session, request, now)
+    create_deliveries(session, action, resources=list(request.resources) or None)
+    refresh_account_status(session, person.id)
+    record_many(session, [action_event(request, action)])
+    return action
+
+
+def new_action(request: ActionRequest, platform_id: int | None, now: datetime) -> Action:
+    """The ``Action`` row a request records (not yet added to the session)."""
+    return Action(
+        type=request.type.value, person_id=request.person_id, case_id=request.case_id,
+        platform_id=platform_id, message_id=request.message_id,
         recording_id=request.recording_id, call_id=request.call_id, image_id=request.image_id,
         ends_at=now + request.duration if request.duration else None,
         policy_reason=request.policy_reason, category=request.category, facts=request.facts,
@@ -238,24 +254,28 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
         reverses_action_id=request.reverses_action_id, created_at=now,
         review_state=ReviewState.PENDING.value if awaits_review(request) else None,
     )
-    session.add(action)
-    session.flush()
-    if request.type in RESTRICTIVE:
-        session.add(StatementOfReasons(action_id=action.id, body=statement_of_reasons(
-            request.type, request.policy_reason, request.facts or request.policy_reason,
-            automated_detection=request.decided_by_rule is not None or request.automated,
-            automated_decision=request.automated, applied_at=now, ends_at=action.ends_at,
-            content_type=_content_type(request))))
-    _apply_to_content(session, request, now)
-    create_deliveries(session, action, resources=list(request.resources) or None)
-    refresh_account_status(session, person.id)
-    record(session, f"action.{request.type.value}", "action", action.id,
-           actor_type="moderator" if request.decided_by_id else "rule",
-           actor_id=str(request.decided_by_id or request.decided_by_rule),
-           data={"person_id": person.id, "case_id": request.case_id,
-                 "reason": request.policy_reason, "automated": request.automated,
-                 "ends_at": action.ends_at.isoformat() if action.ends_at else None})
-    return action
+
+
+def statement_for(request: ActionRequest, action: Action,
+                  now: datetime) -> StatementOfReasons | None:
+    """The statement of reasons a restrictive action carries (``None`` for the rest)."""
+    if request.type not in RESTRICTIVE:
+        return None
+    return StatementOfReasons(action_id=action.id, body=statement_of_reasons(
+        request.type, request.policy_reason, request.facts or request.policy_reason,
+        automated_detection=request.decided_by_rule is not None or request.automated,
+        automated_decision=request.automated, applied_at=now, ends_at=action.ends_at,
+        content_type=_content_type(request)))
+
+
+def action_event(request: ActionRequest, action: Action) -> Entry:
+    """The audit event of an applied action."""
+    return Entry(f"action.{request.type.value}", "action", action.id,
+                 actor_type="moderator" if request.decided_by_id else "rule",
+                 actor_id=str(request.decided_by_id or request.decided_by_rule),
+                 data={"person_id": action.person_id, "case_id": request.case_id,
+                       "reason": request.policy_reason, "automated": request.automated,
+                       "ends_at": action.ends_at.isoformat() if action.ends_at else None})
 
 
 def awaits_review(request: ActionRequest) -> bool:
@@ -303,26 +323,41 @@ def create_deliveries(session: Session, action: Action, only_platform_id: int | 
                       ) -> list[EnforcementDelivery]:
     """A delivery to every platform holding an account of the person, numbered in order."""
     target = action.platform_id if only_platform_id is None else only_platform_id
-    accounts: dict[int, list[str]] = {}
-    for platform_id, user_id in session.execute(
-        select(Account.platform_id, Account.platform_user_id)
-        .where(Account.person_id == action.person_id,
-               *([Account.platform_id == target] if target is not None else []))
-        .order_by(Account.platform_id, Account.platform_user_id)
-    ).all():
-        accounts.setdefault(platform_id, []).append(user_id)
+    accounts = accounts_by_platform(session, [action.person_id], target)
     content = content_ref(session, action)
     out = []
-    for platform_id, user_ids in accounts.items():
+    for platform_id, user_ids in accounts.get(action.person_id, {}).items():
         delivery = new_delivery(session, platform_id, action.person_id, DeliveryEvent.ACTION,
                                 action_id=action.id)
-        # Content lives on one platform: only that platform is told which item it is.
-        delivery.payload = action_payload(
-            action, delivery, user_ids,
-            content=content if platform_id == action.platform_id else None,
-            resources=resources)
+        fill_payload(action, delivery, user_ids, content, resources)
         out.append(delivery)
     return out
+
+
+def accounts_by_platform(session: Session, person_ids: list[int],
+                         platform_id: int | None = None) -> dict[int, dict[int, list[str]]]:
+    """Each person's platform user ids by platform, both in order (only ``platform_id``'s
+    when given)."""
+    out: dict[int, dict[int, list[str]]] = {}
+    for person_id, platform, user_id in session.execute(
+        select(Account.person_id, Account.platform_id, Account.platform_user_id)
+        .where(Account.person_id.in_(person_ids),
+               *([Account.platform_id == platform_id] if platform_id is not None else []))
+        .order_by(Account.person_id, Account.platform_id, Account.platform_user_id)
+    ).all():
+        out.setdefault(person_id, {}).setdefault(platform, []).append(user_id)
+    return out
+
+
+def fill_payload(action: Action, delivery: EnforcementDelivery, user_ids: list[str],
+                 content: dict[str, str] | None,
+                 resources: list[dict[str, str]] | None) -> None:
+    """Write the delivery's webhook body (it needs the delivery's id: flushed first)."""
+    # Content lives on one platform: only that platform is told which item it is.
+    delivery.payload = action_payload(
+        action, delivery, user_ids,
+        content=content if delivery.platform_id == action.platform_id else None,
+        resources=resources)
 
 
 def content_ref(session: Session, action: Action) -> dict[str, str] | None:
@@ -348,14 +383,22 @@ def new_delivery(session: Session, platform_id: int, person_id: int, event: Deli
                  action_id: int | None = None,
                  case_id: int | None = None) -> EnforcementDelivery:
     """A pending delivery, next in its person's sequence on that platform (payload to fill)."""
-    delivery = EnforcementDelivery(
-        action_id=action_id, case_id=case_id, platform_id=platform_id, person_id=person_id,
-        event=event.value, sequence=next_sequence(session, platform_id, person_id),
-        idempotency_key=uuid.uuid4().hex, payload={}, state=DeliveryState.PENDING.value,
-        attempts=0, next_attempt_at=utcnow())
+    delivery = pending_delivery(platform_id, person_id, event,
+                                next_sequence(session, platform_id, person_id),
+                                action_id=action_id, case_id=case_id)
     session.add(delivery)
     session.flush()
     return delivery
+
+
+def pending_delivery(platform_id: int, person_id: int, event: DeliveryEvent, sequence: int, *,
+                     action_id: int | None = None,
+                     case_id: int | None = None) -> EnforcementDelivery:
+    """A pending delivery with this sequence number (not yet added to the session)."""
+    return EnforcementDelivery(
+        action_id=action_id, case_id=case_id, platform_id=platform_id, person_id=person_id,
+        event=event.value, sequence=sequence, idempotency_key=uuid.uuid4().hex, payload={},
+        state=DeliveryState.PENDING.value, attempts=0, next_attempt_at=utcnow())
 
 
 def next_sequence(session: Session, platform_id: int, person_id: int) -> int:
@@ -404,16 +447,28 @@ def action_payload(action: Action, delivery: EnforcementDelivery, user_ids: list
 
 def refresh_account_status(session: Session, person_id: int) -> None:
     """Set the person's accounts' status from the lasting actions now in force."""
+    refresh_account_statuses(session, [person_id])
+
+
+def refresh_account_statuses(session: Session, person_ids: list[int]) -> None:
+    """Set these people's accounts' status from the lasting actions now in force: one
+    read, and one update per status."""
     now = utcnow()
-    in_force = set(session.scalars(
-        select(Action.type).where(
-            Action.person_id == person_id, Action.status == ActionStatus.ACTIVE.value,
-            or_(Action.ends_at.is_(None), Action.ends_at > now))))
-    status = next((s for t, s in STATUS_FOR if t.value in in_force), AccountStatus.ACTIVE)
-    session.execute(
-        update(Account)
-        .where(Account.person_id == person_id, Account.status != AccountStatus.DELETED.value)
-        .values(status=status.value))
+    in_force: dict[int, set[str]] = {p: set() for p in person_ids}
+    for person_id, kind in session.execute(
+        select(Action.person_id, Action.type).where(
+            Action.person_id.in_(person_ids), Action.status == ActionStatus.ACTIVE.value,
+            or_(Action.ends_at.is_(None), Action.ends_at > now))).all():
+        in_force[person_id].add(kind)
+    people: dict[AccountStatus, list[int]] = {}
+    for person_id, kinds in in_force.items():
+        status = next((s for t, s in STATUS_FOR if t.value in kinds), AccountStatus.ACTIVE)
+        people.setdefault(status, []).append(person_id)
+    for status, group in people.items():
+        session.execute(
+            update(Account)
+            .where(Account.person_id.in_(group), Account.status != AccountStatus.DELETED.value)
+            .values(status=status.value))
 
 
 def reverse_action(session: Session, action_id: int, *, policy_reason: str,

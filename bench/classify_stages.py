@@ -12,6 +12,11 @@ the default model alone (no lexicon layer), and the lexicon and extortion layer 
 Beside the wall-clock rate, the rate per CPU second of the worker process, which a busy
 machine disturbs less (PostgreSQL's own CPU is not in it).
 Sizes take turns within each round; medians of ``--runs`` rounds are reported.
+
+Each size runs twice per round, on the same database: ``set`` (automation applied
+set-based, as shipped) and ``one_by_one`` (``WORKBENCH_AUTOMATION_ONE_BY_ONE``: each
+automated action through ``apply_action`` in turn, the path before), so the two compare
+under the same load. ``--paths set`` skips the baseline.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ REDIS = "redis://127.0.0.1:6379/1"
 #: The job's stages, in the order they run (``queues.jobs._classify_messages``).
 STAGES = ("load", "model_load", "score", "language", "explain", "language_update",
           "score_insert", "status_update", "reports", "cases", "automation")
+#: Automation as shipped (set-based), and the item-by-item baseline.
+PATHS = ("set", "one_by_one")
 
 
 class Bench:
@@ -48,9 +55,11 @@ class Bench:
         from workbench.models import Platform
         from workbench.platforms import register_platform
 
-        self.app = create_app({"database_url": stack.database_url,
-                               "redis_url": stack.redis_url, "secret_key": SECRET_KEY,
-                               "instance_dir": stack.instance_dir})
+        config = {"database_url": stack.database_url, "redis_url": stack.redis_url,
+                  "secret_key": SECRET_KEY, "instance_dir": stack.instance_dir}
+        self.apps = {path: create_app({**config, "automation_one_by_one": path == "one_by_one"})
+                     for path in PATHS}
+        self.app = self.apps["set"]
         self.rng = random.Random(42)
         self.offset = 0
         with self.app.app_context():
@@ -71,12 +80,12 @@ class Bench:
             db.session.commit()
         return stored.batch_id, [m.text for m in items]
 
-    def job(self, n: int) -> dict[str, float]:
+    def job(self, n: int, path: str = "set") -> dict[str, float]:
         """One classify job over ``n`` messages: total seconds and each stage's."""
         from queues.jobs import process_batch
 
         batch_id, texts = self.pending(n)
-        with self.app.app_context():
+        with self.apps[path].app_context():
             cpu, started = time.process_time(), time.perf_counter()
             result = process_batch(batch_id)
             total = time.perf_counter() - started
@@ -108,21 +117,34 @@ class Bench:
         return {"baseline_model": model_s, "baseline_lexicon": time.perf_counter() - started}
 
 
-def measure(bench: Bench, sizes: list[int], runs: int) -> dict[int, list[dict[str, float]]]:
-    bench.job(50)  # warm-up: model, lexicon and language identifier loaded, not timed
-    out: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
+def measure(bench: Bench, sizes: list[int], runs: int,
+            paths: list[str]) -> dict[str, dict[int, list[dict[str, float]]]]:
+    for path in paths:
+        bench.job(50, path)  # warm-up: model, lexicon and language identifier loaded
+    out: dict[str, dict[int, list[dict[str, float]]]] = {p: {n: [] for n in sizes}
+                                                         for p in paths}
     for round_no in range(1, runs + 1):
         for n in sizes:
-            run = bench.job(n)
-            out[n].append(run)
-            print(f"round {round_no}, {n} messages: {n / run['total']:,.0f} messages/s "
-                  f"(model alone {n / run['baseline_model']:,.0f}/s)", flush=True)
+            for path in paths:
+                run = bench.job(n, path)
+                out[path][n].append(run)
+                print(f"round {round_no}, {n} messages, {path}: {n / run['total']:,.0f} "
+                      f"messages/s (model alone {n / run['baseline_model']:,.0f}/s)", flush=True)
     return out
 
 
-def report(results: dict[int, list[dict[str, float]]], load_before: float) -> None:
+def report(all_results: dict[str, dict[int, list[dict[str, float]]]],
+           load_before: float) -> None:
     figures: dict[str, Any] = {"cores": os.cpu_count(), "load_avg_before": round(load_before, 2),
                                "load_avg_after": round(os.getloadavg()[0], 2)}
+    for path, results in all_results.items():
+        _report_path(path, results, figures)
+    print_json(figures)
+
+
+def _report_path(path: str, results: dict[int, list[dict[str, float]]],
+                 out: dict[str, Any]) -> None:
+    figures: dict[str, Any] = {}
     rows: list[tuple[str, str]] = []
     for n, runs in results.items():
         med = {key: median([r.get(key, 0.0) for r in runs]) for key in runs[0]}
@@ -149,22 +171,26 @@ def report(results: dict[int, list[dict[str, float]]], load_before: float) -> No
     largest = max(results)
     figures["classify_messages_per_s_per_worker"] = figures[f"classify_{largest}_messages_per_s"]
     figures["runs"] = len(results[largest])
-    print_table(f"Classify job stages on PostgreSQL, one worker (median of {figures['runs']} "
-                f"runs; load average {figures['load_avg_before']} before)", rows)
-    print_json(figures)
+    print_table(f"Classify job stages on PostgreSQL, one worker, automation {path} (median "
+                f"of {figures['runs']} runs; load average {out['load_avg_before']} before)", rows)
+    prefix = "" if path == "set" else f"{path}_"
+    out.update({prefix + key: value for key, value in figures.items()})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="rounds; medians are reported")
     parser.add_argument("--sizes", default="500,2000,10000", help="messages per job")
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help="automation paths to run: set, one_by_one (the baseline)")
     args = parser.parse_args()
     stack = Stack(database_url=os.environ.get("BENCH_CLASSIFY_DATABASE_URL", DATABASE),
                   redis_url=os.environ.get("BENCH_CLASSIFY_REDIS_URL", REDIS),
                   instance_dir=ROOT / "instance" / "bench-classify")
     stack.reset()
     load_before = os.getloadavg()[0]
-    results = measure(Bench(stack), [int(n) for n in args.sizes.split(",")], args.runs)
+    results = measure(Bench(stack), [int(n) for n in args.sizes.split(",")], args.runs,
+                      args.paths.split(","))
     report(results, load_before)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from sqlalchemy import select
 
 from queues.context import in_app_context
@@ -15,9 +16,20 @@ from workbench.models import OutboxBatch, utcnow
 log = logging.getLogger(__name__)
 
 
+#: Classify jobs waiting behind this one from which a message job starts taking more
+#: batches: below it the queue keeps up, and one batch per job costs little.
+COALESCE_MIN_QUEUED = 2
+#: How far from the tail of the classify queue a job looks for batches to take.
+COALESCE_LOOK_BACK = 64
+
+
 @in_app_context
 def process_batch(batch_id: int) -> dict[str, object]:
-    """Process one outbox batch; a batch already processed is left alone."""
+    """Process one outbox batch; a batch already processed is left alone.
+
+    A message batch whose queue is deep takes other pending message batches along, up to
+    ``classify_coalesce_items`` messages (``_coalesce``): one job, one commit, for all.
+    """
     batch = db.session.execute(
         select(OutboxBatch).where(OutboxBatch.id == batch_id).with_for_update()
     ).scalar_one_or_none()
@@ -27,18 +39,72 @@ def process_batch(batch_id: int) -> dict[str, object]:
     if batch.processed_at is not None:
         db.session.rollback()
         return {"batch": batch_id, "skipped": "already processed"}
-    ids = list(batch.item_ids.get("ids", []))
-    batch.attempts += 1
+    batches = [batch]
+    if batch.kind == BatchKind.MESSAGES.value:
+        batches += _coalesce(batch)
+    ids = [i for b in batches for i in b.item_ids.get("ids", [])]
     handler = HANDLERS[batch.kind]
     result = handler(ids)
-    batch.processed_at = utcnow()
+    now = utcnow()
+    for taken in batches:
+        taken.attempts += 1
+        taken.processed_at = now
     deliveries = result.pop("deliveries", [])
     db.session.commit()
     if deliveries:
         from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(deliveries)  # type: ignore[arg-type]
+    if len(batches) > 1:
+        result["coalesced"] = [b.id for b in batches[1:]]
     return {"batch": batch_id, "kind": batch.kind, "items": len(ids), **result}
+
+
+def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
+    """Pending message batches this job takes along when the classify queue is deep.
+
+    It takes batches whose jobs wait at the tail of the queue (other workers take from
+    the head), locked with SKIP LOCKED: never one a running job holds, and never
+    waiting. Their jobs stay queued. If this job commits, each of them later finds its
+    batch processed and returns at once (one waiting for the lock meanwhile does the
+    same after the commit). If this job fails, or its worker dies (the transaction is
+    rolled back when the connection drops, and ``queues.abandoned`` hands this job back),
+    nothing of theirs was written, and their own jobs process them as usual.
+    """
+    from queues.names import QueueName
+    from queues.runtime import queue
+
+    room = settings().classify_coalesce_items - len(batch.item_ids.get("ids", []))
+    if room <= 0:
+        return []
+    try:
+        waiting = queue(QueueName.CLASSIFY)
+        if waiting.count < COALESCE_MIN_QUEUED:
+            return []
+        tail = waiting.connection.lrange(waiting.key, -COALESCE_LOOK_BACK, -1)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unavailable, batch %s runs alone: %s", batch.id, exc)
+        return []
+    wanted = [int(j.decode().removeprefix("batch-")) for j in tail
+              if j.decode().startswith("batch-")]
+    chosen: list[int] = []
+    for other, items in db.session.execute(
+            select(OutboxBatch.id, OutboxBatch.item_ids)
+            .where(OutboxBatch.id.in_([b for b in wanted if b != batch.id]),
+                   OutboxBatch.kind == BatchKind.MESSAGES.value,
+                   OutboxBatch.processed_at.is_(None))
+            .order_by(OutboxBatch.id.desc())).all():
+        size = len((items or {}).get("ids", []))
+        if size <= room:
+            chosen.append(other)
+            room -= size
+    if not chosen:
+        return []
+    # Only the batches taken are locked: a job starting on one of the others runs freely.
+    taken = list(db.session.scalars(
+        select(OutboxBatch).where(OutboxBatch.id.in_(chosen), OutboxBatch.processed_at.is_(None))
+        .order_by(OutboxBatch.id).with_for_update(skip_locked=True)))
+    return taken
 
 
 def _file_reports(ids: list[int]) -> dict[str, object]:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Row,
+    Text,
     any_,
     bindparam,
+    cast,
     func,
     inspect,
     literal,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -55,6 +60,40 @@ def insert_new(
     for start in range(0, len(rows), CHUNK):
         out.extend(session.execute(stmt, rows[start : start + CHUNK]).all())
     return out
+
+
+def update_by_id(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Update each row (an ``id`` and the values to set; every row the same keys).
+
+    On PostgreSQL one ``UPDATE ... FROM unnest(...)`` for the batch, one array parameter
+    per column; elsewhere SQLAlchemy's bulk update by primary key (a statement per row).
+    Like that, it leaves objects already loaded in the session as they were.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(update(model), rows)
+        return
+    mapper = inspect(model)
+    table = mapper.local_table
+    keys = list(rows[0])
+    arrays = []
+    for i, key in enumerate(keys):
+        column = mapper.columns[key]
+        if isinstance(column.type, JSON):  # as text, cast back: arrays of JSON adapt poorly
+            values: list[Any] = [json.dumps(row[key]) for row in rows]
+            arrays.append(func.unnest(bindparam(f"u_{i}", values, type_=postgresql.ARRAY(Text())))
+                          .label(key))
+        else:
+            arrays.append(func.unnest(bindparam(f"u_{i}", [row[key] for row in rows],
+                                                type_=postgresql.ARRAY(column.type)))
+                          .label(key))
+    given = select(*arrays).subquery("given")
+    values_ = {mapper.columns[key].name: (cast(given.c[key], postgresql.JSONB)
+                                          if isinstance(mapper.columns[key].type, JSON)
+                                          else given.c[key])
+               for key in keys if key != "id"}
+    session.execute(update(table).where(table.c.id == given.c.id).values(values_))
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

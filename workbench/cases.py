@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workbench.bulk import insert_new
+from workbench.bulk import insert_new, one_of, update_by_id
 from workbench.enums import OPEN_CASE_STATUSES, ActionStatus, CaseStatus, ReportStatus
 from workbench.models import (
     Account,
@@ -92,7 +92,8 @@ def file_reports(session: Session, report_ids: list[int], policy: CasePolicy) ->
         select(Report.id, Report.platform_id, Report.category, Report.created_at,
                Account.person_id)
         .join(Account, Account.id == Report.reported_account_id)
-        .where(Report.id.in_(report_ids), Report.status == ReportStatus.PENDING.value)
+        .where(one_of(session, Report.id, report_ids),
+               Report.status == ReportStatus.PENDING.value)
         .order_by(Report.id)
     ).all()
     if not rows:
@@ -103,11 +104,9 @@ def file_reports(session: Session, report_ids: list[int], policy: CasePolicy) ->
         firsts.setdefault(roots[r.person_id], r)
     cases = _open_cases(session, firsts, policy)
     now = utcnow()
-    session.execute(
-        update(Report),
-        [{"id": r.id, "case_id": cases[roots[r.person_id]], "status": ReportStatus.CASED.value,
-          "cased_at": now} for r in rows],
-    )
+    update_by_id(session, Report, [
+        {"id": r.id, "case_id": cases[roots[r.person_id]], "status": ReportStatus.CASED.value,
+         "cased_at": now} for r in rows])
     touched = sorted(set(cases.values()))
     rescore_cases(session, touched, policy)
     return touched
@@ -120,7 +119,7 @@ def root_person_ids(session: Session, person_ids: set[int]) -> dict[int, int]:
     for _ in range(16):  # merge chains are short; this bounds a corrupted one
         merged = dict(session.execute(
             select(Person.id, Person.merged_into_id)
-            .where(Person.id.in_(pending), Person.merged_into_id.is_not(None))
+            .where(one_of(session, Person.id, list(pending)), Person.merged_into_id.is_not(None))
         ).all())
         if not merged:
             break
@@ -165,7 +164,8 @@ def _open_case_ids(session: Session, person_ids: list[int]) -> dict[int, int]:
     """
     return dict(session.execute(
         select(Case.person_id, Case.id)
-        .where(Case.person_id.in_(person_ids), Case.status.in_(OPEN_CASE_STATUSES))
+        .where(one_of(session, Case.person_id, person_ids),
+               Case.status.in_(OPEN_CASE_STATUSES))
         .order_by(Case.id).with_for_update(key_share=True)
     ).all())
 
@@ -216,8 +216,7 @@ def rescore_cases(session: Session, case_ids: list[int], policy: CasePolicy) -> 
             "queue": policy.route(list(categories), language, live),
             "updated_at": utcnow(),
         })
-    if updates:
-        session.execute(update(Case), updates)
+    update_by_id(session, Case, updates)
 
 
 @dataclass
@@ -238,13 +237,13 @@ class CaseFacts:
     @classmethod
     def gather(cls, session: Session, case_ids: list[int]) -> CaseFacts:
         person = dict(session.execute(
-            select(Case.id, Case.person_id).where(Case.id.in_(case_ids))).all())
+            select(Case.id, Case.person_id).where(one_of(session, Case.id, case_ids))).all())
         reports: dict[int, list[Any]] = {}
         for r in session.execute(
             select(Report.case_id, Report.category, Report.created_at,
                    Report.reporter_account_id, Report.message_id, Report.recording_id,
                    Report.call_id, Report.call_in_progress)
-            .where(Report.case_id.in_(case_ids))
+            .where(one_of(session, Report.case_id, case_ids))
         ).all():
             reports.setdefault(r.case_id, []).append(r)
         all_reports = [r for rs in reports.values() for r in rs]
@@ -257,7 +256,8 @@ class CaseFacts:
                                          if r.reporter_account_id}),
             prior_actions=dict(session.execute(
                 select(Action.person_id, func.count(Action.id))
-                .where(Action.person_id.in_(people), Action.type.in_(HISTORY_ACTIONS),
+                .where(one_of(session, Action.person_id, people),
+                       Action.type.in_(HISTORY_ACTIONS),
                        Action.status != ActionStatus.REVERSED.value)
                 .group_by(Action.person_id)).all()),
             fraud={p: (int(n), float(avg) if avg is not None else 0.5)
@@ -265,18 +265,21 @@ class CaseFacts:
                        select(Account.person_id, func.count(FraudSignal.id),
                               func.avg(FraudSignal.score))
                        .join(Account, Account.id == FraudSignal.account_id)
-                       .where(Account.person_id.in_(people)).group_by(Account.person_id)).all()},
+                       .where(one_of(session, Account.person_id, people))
+                       .group_by(Account.person_id)).all()},
             calls_in_progress=set(session.scalars(
                 select(Call.id).where(Call.id.in_({r.call_id for r in all_reports
                                                    if r.call_id and r.call_in_progress}),
                                       Call.ended_at.is_(None)))),
             message_language={m: (lang, int(length or 0)) for m, lang, length in session.execute(
                 select(Message.id, Message.language, func.length(Message.text))
-                .where(Message.id.in_({r.message_id for r in all_reports if r.message_id}),
+                .where(one_of(session, Message.id,
+                             sorted({r.message_id for r in all_reports if r.message_id})),
                        Message.language.is_not(None))).all()},
             person_language={p: str(langs[0]) for p, langs in session.execute(
                 select(Account.person_id, Account.languages)
-                .where(Account.person_id.in_(people)).order_by(Account.id)).all() if langs},
+                .where(one_of(session, Account.person_id, people))
+                .order_by(Account.id)).all() if langs},
             marked=set(session.scalars(select(ReporterMark.account_id).where(
                 ReporterMark.account_id.in_({r.reporter_account_id for r in all_reports
                                              if r.reporter_account_id}),
@@ -331,7 +334,7 @@ def _scores(session: Session, reports: list[Any]) -> dict[tuple[str, int], dict[
         for content_id, scores in session.execute(
             select(ClassifierScore.content_id, ClassifierScore.scores)
             .where(ClassifierScore.content_type == content_type,
-                   ClassifierScore.content_id.in_(ids))
+                   one_of(session, ClassifierScore.content_id, sorted(ids)))
             .order_by(ClassifierScore.id)
         ).all():
             out[(content_type, content_id)] = scores  # the newest model's scores win

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy import text as sql
@@ -36,6 +36,9 @@ from workbench.models import (
     utcnow,
 )
 from workbench.settings import Settings
+
+if TYPE_CHECKING:
+    from actions.enforcement import ActionRequest
 
 log = logging.getLogger(__name__)
 
@@ -248,10 +251,29 @@ def apply_automation(session: Session, flags: list[Flag], model_version: str,
                      settings: Settings) -> list[int]:
     """Provisional actions for flags over a high-confidence rule; returns delivery ids.
 
+    The whole batch is decided first (``automation_requests``), then applied set-based
+    (``actions.enforcement_batch.apply_actions``), with the rows ``apply_action`` would
+    write for each in turn; ``settings.automation_one_by_one`` applies them that way
+    instead (the benchmark's baseline).
+    """
+    from actions.enforcement import apply_action
+    from actions.enforcement_batch import apply_actions
+
+    requests = automation_requests(session, flags, model_version, settings)
+    if settings.automation_one_by_one:
+        return [d.id for r in requests for d in apply_action(session, r).deliveries]
+    return [d.id for applied in apply_actions(session, requests) for d in applied.deliveries]
+
+
+def automation_requests(session: Session, flags: list[Flag], model_version: str,
+                        settings: Settings) -> list[ActionRequest]:
+    """The actions the automation rules take on these flags, in flag order: one per
+    person and action type, and none where such an action is already in force.
+
     The people behind the matching flags, and the actions already in force on them, are
     read in two queries for the batch, not two per flag.
     """
-    from actions.enforcement import ActionRequest, apply_action
+    from actions.enforcement import ActionRequest
 
     rules = settings.automation_rules or DEFAULT_AUTOMATION_RULES
     matches = [(flag, rule) for flag in flags for rule in rules
@@ -261,13 +283,13 @@ def apply_automation(session: Session, flags: list[Flag], model_version: str,
     people = dict(session.execute(select(Account.id, Account.person_id).where(
         Account.id.in_({flag.account_id for flag, _ in matches}))).all())
     done = _in_force(session, set(people.values()), {str(rule["action"]) for _, rule in matches})
-    deliveries: list[int] = []
+    requests: list[ActionRequest] = []
     for flag, rule in matches:
         person_id = people[flag.account_id]
         kind = ActionType(rule["action"])
         if (person_id, kind.value) in done:
             continue
-        action = apply_action(session, ActionRequest(
+        requests.append(ActionRequest(
             type=kind, person_id=person_id, policy_reason=rule["policy_reason"],
             decided_by_rule=f"{flag.label}>={rule['threshold']}", automated=True,
             model_version=model_version, category=LABEL_CATEGORY.get(flag.label),
@@ -277,8 +299,7 @@ def apply_automation(session: Session, flags: list[Flag], model_version: str,
                   f"{flag.label} (model {model_version}); applied automatically, "
                   "pending review."))
         done.add((person_id, kind.value))
-        deliveries += [d.id for d in action.deliveries]
-    return deliveries
+    return requests
 
 
 def _in_force(session: Session, person_ids: set[int], kinds: set[str]) -> set[tuple[int, str]]:

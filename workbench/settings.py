@@ -113,6 +113,12 @@ class Settings:
     appeal_window_days: int = 20
     # Classifier automation (JSON list; see workbench.classification for the default).
     automation_rules: list[Any] = field(default_factory=list)
+    # Apply automation's actions one at a time through apply_action instead of set-based
+    # (the same rows, slower): the classify benchmark's baseline.
+    automation_one_by_one: bool = False
+    # The most messages one classify job takes, its own batch and others waiting in a deep
+    # queue (queues.jobs); its own batch alone if that is already more.
+    classify_coalesce_items: int = 10000
     # Whether moderators, not only seniors, confirm or overturn automated actions.
     moderators_review_automation: bool = False
     text_model: str = "text"

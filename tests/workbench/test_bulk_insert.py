@@ -1,11 +1,12 @@
-"""insert_new: a batch written in one statement, duplicates skipped, every value kept."""
+"""insert_new: a batch written in one statement, duplicates skipped, every value kept;
+update_by_id: each row its own values, in one statement on PostgreSQL."""
 
 from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import select
 
-from workbench.bulk import insert_new, one_of
+from workbench.bulk import insert_new, one_of, update_by_id
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Platform, utcnow
 
@@ -75,3 +76,29 @@ def test_a_json_value_that_is_a_list_is_kept_whole(app: Flask,
         stored = db.session.scalars(select(ClassifierScore)).all()
         assert [s.flagged for s in stored] == [[["a", 1], ["b", 2]]] * 3
         assert stored[0].explanation == {"abusive": spans}
+
+
+def test_each_row_is_updated_with_its_own_values_and_no_other_row(app: Flask) -> None:
+    with app.app_context():
+        now = utcnow()
+        insert_new(db.session, ClassifierScore, [_score(i, None, created_at=now)
+                                                 for i in range(1, 8)],
+                   ["content_type", "content_id", "model_name", "model_version"],
+                   [ClassifierScore.id])
+        ids = dict(db.session.execute(select(ClassifierScore.content_id,
+                                             ClassifierScore.id)).all())
+        later = now.replace(year=now.year + 1)
+        update_by_id(db.session, ClassifierScore, [
+            {"id": ids[i], "model_version": f"v{i}", "scores": {"abusive": i / 10, "q": "'x\""},
+             "explanation": [[i, i + 1]] if i % 2 else None, "created_at": later}
+            for i in (2, 3, 5)])
+        db.session.commit()
+        db.session.expire_all()
+        stored = {s.content_id: s for s in db.session.scalars(select(ClassifierScore))}
+        for i in (2, 3, 5):
+            assert stored[i].model_version == f"v{i}" and stored[i].created_at == later
+            assert stored[i].scores == {"abusive": i / 10, "q": "'x\""}
+            assert stored[i].explanation == ([[i, i + 1]] if i % 2 else None)
+        for i in (1, 4, 6, 7):
+            assert stored[i].model_version == "v1" and stored[i].created_at == now
+            assert stored[i].scores == _score(i, None)["scores"]

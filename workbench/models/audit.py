@@ -73,26 +73,50 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an audit event to the chain, inside the caller's transaction."""
+    return record_many(session, [Entry(verb, object_type, object_id, actor_type=actor_type,
+                                       actor_id=actor_id, data=data)])[0]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event to append: the arguments of ``record``."""
+
+    verb: str
+    object_type: str
+    object_id: object = None
+    actor_type: str = "system"
+    actor_id: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
+    """Append events to the chain in this order: one lock, one read of the tail and one
+    multi-row insert, the same chain as ``record`` called for each in turn."""
+    if not entries:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         # Two transactions must not both extend the same tail of the chain.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
     prev = session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).scalar_one_or_none()
-    event = AuditEvent(
-        at=utcnow(),
-        actor_type=actor_type,
-        actor_id=actor_id,
-        verb=verb,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        data=data,
-        prev_hash=prev,
-    )
-    event.hash = event_hash(prev, event)
-    session.add(event)
+    events = []
+    for entry in entries:
+        event = AuditEvent(
+            at=utcnow(),
+            actor_type=entry.actor_type,
+            actor_id=entry.actor_id,
+            verb=entry.verb,
+            object_type=entry.object_type,
+            object_id=None if entry.object_id is None else str(entry.object_id),
+            data=entry.data,
+            prev_hash=prev,
+        )
+        event.hash = prev = event_hash(prev, event)
+        events.append(event)
+    session.add_all(events)
     session.flush()
-    return event
+    return events
 
 
 #: The verb of the event the retention job appends when it purges old audit events; its
