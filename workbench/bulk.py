@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.dml import Insert, Update
 
 #: Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500
@@ -67,13 +68,21 @@ def update_by_id(session: Session, model: Any, rows: list[dict[str, Any]]) -> No
 
     On PostgreSQL one ``UPDATE ... FROM unnest(...)`` for the batch, one array parameter
     per column; elsewhere SQLAlchemy's bulk update by primary key (a statement per row).
-    Like that, it leaves objects already loaded in the session as they were.
+    Objects of those rows already loaded in the session are expired, so they read the
+    new values (a caller that filed a report it holds sees its case).
     """
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
         session.execute(update(model), rows)
-        return
+    else:
+        session.execute(_unnest_update(model, rows))
+    # After the statement (its autoflush has written any pending change of theirs).
+    _expire_loaded(session, model, keys=[key for key in rows[0] if key != "id"],
+                   ids=[row["id"] for row in rows])
+
+
+def _unnest_update(model: Any, rows: list[dict[str, Any]]) -> Update:
     mapper = inspect(model)
     table = mapper.local_table
     keys = list(rows[0])
@@ -93,7 +102,14 @@ def update_by_id(session: Session, model: Any, rows: list[dict[str, Any]]) -> No
                                           if isinstance(mapper.columns[key].type, JSON)
                                           else given.c[key])
                for key in keys if key != "id"}
-    session.execute(update(table).where(table.c.id == given.c.id).values(values_))
+    return update(table).where(table.c.id == given.c.id).values(values_)
+
+
+def _expire_loaded(session: Session, model: Any, keys: list[str], ids: list[Any]) -> None:
+    for ident in ids:
+        loaded = session.identity_map.get(identity_key(model, ident))
+        if loaded is not None:
+            session.expire(loaded, keys)
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

@@ -102,3 +102,23 @@ def test_each_row_is_updated_with_its_own_values_and_no_other_row(app: Flask) ->
         for i in (1, 4, 6, 7):
             assert stored[i].model_version == "v1" and stored[i].created_at == now
             assert stored[i].scores == _score(i, None)["scores"]
+
+
+def test_an_object_already_loaded_reads_what_update_by_id_wrote(
+    app: Flask, platforms: dict[str, object]
+) -> None:
+    """A caller holding the row (a report it just filed) sees the new values, on both
+    databases: the PostgreSQL statement bypasses the session's objects."""
+    with app.app_context():
+        insert_new(db.session, ClassifierScore, [_score(1, None, created_at=utcnow())],
+                   ["content_type", "content_id", "model_name", "model_version"],
+                   [ClassifierScore.id])
+        loaded = db.session.scalars(select(ClassifierScore)).one()
+        assert loaded.model_version == "v1"
+        loaded.flagged = {"labels": ["abusive"]}  # a pending change of another column
+        update_by_id(db.session, ClassifierScore, [{"id": loaded.id, "model_version": "v9"}])
+        assert loaded.model_version == "v9"
+        assert loaded.flagged == {"labels": ["abusive"]}
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(ClassifierScore, loaded.id).flagged == {"labels": ["abusive"]}
