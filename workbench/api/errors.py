@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,11 @@ def init_app(app: Flask) -> None:
             log.warning("database connection lost while ending a request: %s", error.orig)
             db.session.remove()
 
+    # InterfaceError: the database ended the connection between two statements of the
+    # request ("the connection is closed"), as an outage that begins mid-request does.
+    @app.errorhandler(InterfaceError)
     @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError) -> Response:
+    def _database_down(exc: OperationalError | InterfaceError) -> Response:
         # A database outage is not the caller's fault, and nothing was stored: retry later.
         if str(getattr(exc.orig, "sqlstate", "")).startswith(TRANSACTION_ROLLBACK_CLASS):
             log.warning("transaction rolled back on a conflict: %s", exc.orig)
