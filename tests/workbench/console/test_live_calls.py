@@ -214,3 +214,25 @@ def test_two_seniors_ending_the_call_at_once_end_it_once(
         assert db.session.scalar(select(func.count(Action.id)).where(
             Action.type == "end_call")) == 1
         assert db.session.scalar(select(func.count(EnforcementDelivery.id))) == 1
+
+
+def _live_lane(client) -> str:  # type: ignore[no-untyped-def]
+    page = client.get("/admin/queue/").get_data(as_text=True)
+    return page[page.index('<section class="live-lane"'):page.index("</section>",
+                                                                      page.index("live-lane"))]
+
+
+def test_the_live_lane_says_a_call_has_ended_and_offers_x_only_while_one_is_live(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("senior")
+    lane = _live_lane(client)
+    assert "Live lane: calls in progress and just ended" in lane
+    assert 'id="live-end-hint"' in lane and "data-end-call-row" in lane
+    _end(client, world)
+    run_jobs(app)
+    lane = _live_lane(client)
+    # The case stays in the lane (it needs a decision), said to be over, with no x.
+    assert CALL_STATE.findall(lane) == ["ended"]
+    assert "Live lane: calls in progress and just ended" in lane
+    assert "the case still needs a decision" in lane
+    assert "<kbd>x</kbd>" not in lane and "data-call-id" not in lane
