@@ -35,6 +35,7 @@ from actions.retention import (
     images_under_review,
     rowcount,
 )
+from actions.transcripts import transcript_fields
 from workbench.enums import OPEN_CASE_STATUSES, AccountStatus, ReportStatus
 from workbench.models import (
     Account,
@@ -320,7 +321,10 @@ ACCESS_README = """Your data held by HARMONI's trust and safety workbench
 
 profile.json            your accounts on each platform, as the platforms sent them
 messages.json           messages you sent that reached the workbench
-recordings.json         your recordings' details and transcripts (audio on request)
+recordings.json         your recordings' details and transcripts (audio on request);
+                        speech in a language our speech model does not know has no
+                        transcript: its "machine_guess" is a
+                        machine guess, not a transcript of what was said
 images.json             your images' details: kind, size, when (the images on request)
 reports_filed.json      reports you made about others
 reports_about_you.json  reports about you: category and date (who made them is withheld)
@@ -344,7 +348,11 @@ def export_personal_data(session: Session, person_id: int, *,
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("README.txt", ACCESS_README.format(at=utcnow().isoformat()))
         for name, query in _access_queries(accounts, root).items():
-            counts[name] = _write_json(zf, f"{name}.json", _rows(session, query))
+            rows = _rows(session, query)
+            if name == "recordings":
+                rows = (row | transcript_fields(row["transcript_status"], row["transcript"])
+                        for row in rows)
+            counts[name] = _write_json(zf, f"{name}.json", rows)
     record(session, "data_access.exported", "person", person_id,
            actor_type="moderator" if requested_by_id else "system",
            actor_id=str(requested_by_id) if requested_by_id else None, data={"counts": counts})
@@ -366,7 +374,7 @@ def _access_queries(accounts: list[int], person_id: int) -> dict[str, Any]:
         .where(Message.sender_account_id.in_(accounts)).order_by(Message.sent_at, Message.id),
         "recordings": select(Recording.platform_recording_id, Recording.kind,
                              Recording.recorded_at, Recording.duration_s, Recording.transcript,
-                             Recording.status)
+                             Recording.transcript_status, Recording.status)
         .where(Recording.owner_account_id.in_(accounts)).order_by(Recording.id),
         "images": select(Image.platform_image_id, Image.kind, Image.format, Image.width,
                          Image.height, Image.captured_at, Image.status)

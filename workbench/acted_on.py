@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from actions.transcripts import untrusted
 from workbench.models import (
     Account,
     Action,
@@ -41,6 +42,14 @@ class ActedOnItem:
     at: Any = None
     #: ``label -> score`` from the model that decided, when there is one.
     scores: dict[str, float] = field(default_factory=dict)
+    #: A recording's ``transcript_status``: for ``no_transcript_language`` the text is the
+    #: English model's guess at other-language speech, never shown as what was said.
+    transcript_status: str | None = None
+
+    @property
+    def machine_guess(self) -> bool:
+        """Whether ``text`` is a machine guess rather than a transcript."""
+        return untrusted(self.transcript_status)
 
 
 @dataclass
@@ -119,7 +128,7 @@ def _load(session: Session, refs: set[tuple[str, int]],
                 .where(Recording.id.in_(ids["recording"]))).all():
             out[("recording", r.id)] = ActedOnItem(
                 "recording", r.id, slugs.get(r.platform_id, "?"), r.transcript, username,
-                r.recorded_at)
+                r.recorded_at, transcript_status=r.transcript_status)
     if ids["call"]:
         for c in session.scalars(select(Call).where(Call.id.in_(ids["call"]))):
             out[("call", c.id)] = ActedOnItem("call", c.id, slugs.get(c.platform_id, "?"),

@@ -134,6 +134,18 @@ class CaseContext:
     images: CaseImages = field(default_factory=CaseImages)
 
     @property
+    def lead_account(self) -> Account | None:
+        """The account the header names: the one the reported content came from (the most
+        reported of the person's accounts in this case, the first reported on a tie), not
+        merely the person's first account."""
+        by_id = {a.Account.id: a.Account for a in self.accounts}
+        reported = Counter(r.Report.reported_account_id for r in self.reports
+                           if r.Report.reported_account_id in by_id)
+        if reported:
+            return by_id[reported.most_common(1)[0][0]]  # first counted wins a tie
+        return self.accounts[0].Account if self.accounts else None
+
+    @property
     def report_summary(self) -> ReportSummary:
         by_category = Counter(r.Report.category for r in self.reports)
         reporters = {r.Report.reporter_account_id for r in self.reports

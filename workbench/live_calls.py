@@ -100,6 +100,16 @@ def call_states(session: Session, call_ids: Iterable[int]) -> dict[int, LiveCall
     return out
 
 
+def lock_call(session: Session, call_id: int) -> None:
+    """Hold the call's row until the transaction ends, so that two people deciding at once
+    to end it are taken one after the other: the second then sees the first's decision.
+
+    ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has no row locks, but the console's
+    claim has already written by then, and SQLite lets one writer in at a time.
+    """
+    session.execute(select(Call.id).where(Call.id == call_id).with_for_update())
+
+
 def live_calls_of_cases(session: Session, case_ids: Iterable[int]) -> dict[int, LiveCall]:
     """For each case reported about a call in progress, that call and where it stands."""
     ids = sorted(set(case_ids))

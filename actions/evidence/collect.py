@@ -21,6 +21,7 @@ from actions.evidence.scope import (
     reported_content,
     reported_images,
 )
+from actions.transcripts import transcript_fields, untrusted
 from workbench.models import (
     Account,
     AccountDevice,
@@ -223,27 +224,39 @@ def recording_rows(session: Session, ids: list[int],
                    chunk: int = 100) -> Iterator[dict[str, Any]]:
     """Recordings' details, a chunk at a time: the caller reads more between chunks."""
     for start in range(0, len(ids), chunk):
-        yield from _stream(session, select(
-            Recording.id, Platform.slug.label("platform"), Recording.platform_recording_id,
-            Recording.owner_account_id, Recording.kind, Recording.call_id,
-            Recording.blob_sha256, Recording.format, Recording.size_bytes,
-            Recording.duration_s, Recording.speech_ratio, Recording.transcript,
-            Recording.keyword_hits, Recording.status, Recording.recorded_at,
-            Recording.received_at, Recording.removed_at)
-            .join(Platform, Platform.id == Recording.platform_id)
-            .where(Recording.id.in_(ids[start:start + chunk])).order_by(Recording.id))
+        for row in _stream(session, select(
+                Recording.id, Platform.slug.label("platform"), Recording.platform_recording_id,
+                Recording.owner_account_id, Recording.kind, Recording.call_id,
+                Recording.blob_sha256, Recording.format, Recording.size_bytes,
+                Recording.duration_s, Recording.speech_ratio, Recording.transcript,
+                Recording.transcript_status, Recording.keyword_hits, Recording.status,
+                Recording.recorded_at, Recording.received_at, Recording.removed_at)
+                .join(Platform, Platform.id == Recording.platform_id)
+                .where(Recording.id.in_(ids[start:start + chunk])).order_by(Recording.id)):
+            row.update(transcript_fields(row["transcript_status"], row["transcript"]))
+            if untrusted(row["transcript_status"]) and row["keyword_hits"]:
+                # Words "spotted" in the guess were never said either.
+                row["machine_guess_keyword_hits"] = row["keyword_hits"]
+                row["keyword_hits"] = None
+            yield row
 
 
 def transcript(session: Session, recording_id: int) -> dict[str, Any]:
-    """One recording's transcript with its timed segments, words and scores."""
-    text, words = session.execute(select(Recording.transcript, Recording.words)
-                                  .where(Recording.id == recording_id)).one()
-    segments = [{"start_s": s.start_s, "end_s": s.end_s, "transcript": s.transcript,
-                 "scores": s.scores}
+    """One recording's transcript with its timed segments, words and scores; for speech in
+    a language the recogniser does not know, every text is labelled a machine guess."""
+    text, status, words = session.execute(
+        select(Recording.transcript, Recording.transcript_status, Recording.words)
+        .where(Recording.id == recording_id)).one()
+    segments = [{"start_s": s.start_s, "end_s": s.end_s,
+                 **transcript_fields(status, s.transcript), "scores": s.scores}
                 for s in session.scalars(select(RecordingSegment)
                                          .where(RecordingSegment.recording_id == recording_id)
                                          .order_by(RecordingSegment.start_s))]
-    return {"recording_id": recording_id, "transcript": text, "words": words,
+    for segment in segments:
+        segment.pop("transcript_status")
+        segment.pop("machine_guess_label", None)
+    return {"recording_id": recording_id, **transcript_fields(status, text),
+            "words" if not untrusted(status) else "machine_guess_words": words,
             "segments": segments}
 
 

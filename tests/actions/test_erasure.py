@@ -21,7 +21,7 @@ from actions.retention import RetentionPolicy, run_retention
 from tests.legal_data import World, build_world
 from workbench.app import settings
 from workbench.extensions import db
-from workbench.models import AuditEvent, Case, Message, utcnow
+from workbench.models import AuditEvent, Case, Message, Recording, utcnow
 from workbench.models.legal import ErasureKind
 from workbench.storage import blob_store
 
@@ -91,3 +91,18 @@ def test_the_access_export_holds_the_persons_own_data_only(app: Flask, world: Wo
         assert event.data["counts"]["messages"] == 3
         with pytest.raises(ErasureError):
             export_personal_data(db.session, 999)
+
+
+def test_the_access_export_labels_a_guess_at_other_language_speech(app: Flask,
+                                                                   world: World) -> None:
+    with app.app_context():
+        db.session.get_one(Recording, world.recording_id).transcript_status = \
+            "no_transcript_language"
+        db.session.commit()
+        zf = zipfile.ZipFile(io.BytesIO(export_personal_data(db.session, world.person_id)))
+        recording, = json.loads(zf.read("recordings.json"))
+        assert recording["transcript_status"] == "no_transcript_language"
+        assert recording["transcript"] is None
+        assert recording["machine_guess"] == "you are a pathetic loser"
+        assert recording["machine_guess_label"].startswith("machine guess, not a transcript")
+        assert "machine guess, not a transcript" in zf.read("README.txt").decode()

@@ -28,7 +28,7 @@ from tests.conftest import run_jobs
 from tests.legal_data import AUDIO, World, build_world
 from workbench.app import settings
 from workbench.extensions import db
-from workbench.models import AuditEvent, EvidenceExport
+from workbench.models import AuditEvent, EvidenceExport, Recording
 from workbench.storage import blob_store
 
 GOLDEN = Path(__file__).parent / "golden" / "evidence_layout.txt"
@@ -359,3 +359,26 @@ def test_evidence_verify_command_names_the_limit_and_fails(tmp_path: Path) -> No
     assert result.output.startswith("invalid: ")
     assert "refused before extracting anything" in result.output
     assert "more than the limit of 1,000,000" in result.output
+
+
+def test_a_guess_at_other_language_speech_is_labelled_not_a_transcript(
+        app: Flask, world: World, tmp_path: Path) -> None:
+    with app.app_context():
+        db.session.get_one(Recording, world.recording_id).transcript_status = \
+            "no_transcript_language"
+        db.session.commit()
+    zip_path = tmp_path / "bundle.zip"
+    export_to(app, world, "person", world.person_id, zip_path)
+    zf = zipfile.ZipFile(zip_path)
+    recording, = json.loads(_read(zf, "data/recordings.json"))
+    assert recording["transcript_status"] == "no_transcript_language"
+    assert recording["transcript"] is None
+    assert recording["machine_guess"] == "you are a pathetic loser"
+    assert recording["machine_guess_label"].startswith("machine guess, not a transcript")
+    transcript = json.loads(_read(zf, f"data/recordings/recording-{world.recording_id}"
+                                      ".transcript.json"))
+    assert transcript["transcript"] is None and "words" not in transcript
+    assert transcript["machine_guess_label"].startswith("machine guess, not a transcript")
+    assert transcript["segments"][0]["transcript"] is None
+    assert transcript["segments"][0]["machine_guess"] == "you are a pathetic loser"
+    assert verify_bundle(zip_path).ok

@@ -320,8 +320,8 @@ class CaseView(ConsoleView):
             confirm_stack=request.form.get("confirm_stack") == "yes")
         if form.key == "end_call" and not _call_to_end(form):
             db.session.rollback()
-            return _refused(case_id, "That call is not in progress: it was already decided "
-                            "to end it, or it is over. Nothing was sent again.", 409,
+            return _refused(case_id, "That call is already being ended (someone decided to "
+                            "end it), or it is over. Nothing was sent again.", 409,
                             title="Call already ending")
         try:
             outcome = carry_out(db.session, case_id, case.person_id, form,
@@ -522,11 +522,13 @@ def _audio_response(store: BlobStore, sha256: str, size: int, mimetype: str) -> 
 
 
 def _call_to_end(form: VerdictForm) -> bool:
-    """Whether the call named in an end-call form is in progress and not decided yet."""
-    from workbench.live_calls import call_states
+    """Whether the call named in an end-call form is in progress and not decided yet; the
+    call stays locked until this request commits its decision or rolls back."""
+    from workbench.live_calls import call_states, lock_call
 
     if form.target_kind != "call" or form.target_id is None:
         return True  # carry_out says what is missing
+    lock_call(db.session, form.target_id)
     state = call_states(db.session, [form.target_id]).get(form.target_id)
     return state is None or state.can_end
 

@@ -133,3 +133,19 @@ def test_a_bulk_decision_is_recorded_under_the_reason_chosen(app: Flask, world: 
         audited = [e.data["category"] for e in db.session.scalars(
             select(AuditEvent).where(AuditEvent.verb == "case.decided"))]
         assert audited == ["spam_scam"] * 3
+
+
+def test_the_header_names_the_account_the_reported_content_came_from(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    """The person's first account is on calls; the reports here are about their web one."""
+    with app.app_context():
+        web = db.session.scalars(select(Account.id).where(
+            Account.platform_user_id == "w-100")).one()
+        db.session.execute(update(Report).where(Report.case_id == world.case_id)
+                           .values(reported_account_id=web))
+        db.session.commit()
+    page = _case_page(signed_in("moderator"), world.case_id)
+    who = re.search(r'id="case-summary">\s*<span class="who"><bdi class="untrusted">([^<]*)'
+                    r'</bdi> <span class="muted">\(([^)]*)\)', page)
+    assert who, "no header on the case page"
+    assert who.groups() == ("raj.web", "web, 3 accounts")

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
+import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from tests.conftest import run_jobs
 from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.workbench.console.conftest import csrf_token, post_form
+from workbench.app import settings
+from workbench.cases import file_reports
+from workbench.enums import ReportSource
 from workbench.extensions import db
-from workbench.models import Action
+from workbench.models import (
+    Account,
+    Action,
+    CallParticipant,
+    EnforcementDelivery,
+    Person,
+    Report,
+    utcnow,
+)
+from workbench.policy import case_policy
 
 CALL_STATE = re.compile(r'data-call-state="([a-z_]+)"')
 
@@ -107,3 +122,117 @@ def test_the_help_lists_the_keys_of_the_page(
     # The legal team reads cases and neither claims nor decides: no such keys at all.
     legal = _help_keys(signed_in("legal").get(f"/admin/case/{spam}").get_data(as_text=True))
     assert legal == ["p", "?", "/"]
+
+
+def _second_case_about_the_live_call(app: Flask, world: World) -> int:
+    """Another caller on the same live call, reported too: a case of their own."""
+    with app.app_context():
+        person = Person()
+        db.session.add(person)
+        account = Account(platform_id=world.platform_ids["web"], platform_user_id="w-301",
+                          person=person, username="second_caller", languages=["en"])
+        db.session.add(account)
+        db.session.flush()
+        db.session.add(CallParticipant(call_id=world.call_id, account_id=account.id,
+                                       joined_at=utcnow()))
+        report = Report(platform_id=world.platform_ids["web"], platform_report_id="r-live-2",
+                        reported_account_id=account.id, category="sexual_content",
+                        call_id=world.call_id, call_in_progress=True,
+                        source=ReportSource.USER.value, created_at=utcnow())
+        db.session.add(report)
+        db.session.flush()
+        file_reports(db.session, [report.id], case_policy(settings()))
+        db.session.commit()
+        case_id = db.session.get_one(Report, report.id).case_id
+        assert case_id is not None and case_id != world.live_case_id
+        return case_id
+
+
+def test_two_seniors_ending_the_call_at_once_end_it_once(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    """Today the audit chain's advisory lock, taken by the claim, happens to serialise the
+    two as well; this fails if neither that nor the call's row lock holds them apart."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's; SQLite lets one writer in at a time")
+        engine = db.engine
+    cases = [world.live_case_id, _second_case_about_the_live_call(app, world)]
+    clients = [signed_in("senior"), signed_in("senior2")]
+    tokens = [csrf_token(c, "/admin/queue/") for c in clients]
+
+    # Hold each request just after it has read where the call stands, until the other has
+    # read it too or is waiting on a lock: without a lock both would pass the check.
+    deciding = threading.local()
+    checked: list[int] = []
+    condition = threading.Condition()
+
+    def another_waits_on_a_lock() -> bool:
+        with engine.connect() as conn:
+            return bool(conn.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")))
+
+    def after_execute(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not getattr(deciding, "on", False) or "enforcement_delivery" not in statement:
+            return
+        deciding.on = False
+        with condition:
+            checked.append(1)
+            condition.notify_all()
+        deadline = time.monotonic() + 20
+        with condition:
+            while len(checked) < 2 and not another_waits_on_a_lock():
+                assert time.monotonic() < deadline, "neither request got to its check"
+                condition.wait(0.05)
+
+    statuses: list[int] = [0, 0]
+
+    def end(i: int) -> None:
+        deciding.on = True
+        statuses[i] = clients[i].post(f"/admin/case/{cases[i]}/act", data={
+            "decision": "end_call", "policy_reason": "sexual_content", "target_kind": "call",
+            "target_id": str(world.call_id), "csrf_token": tokens[i]}).status_code
+
+    event.listen(engine, "after_cursor_execute", after_execute)
+    try:
+        threads = [threading.Thread(target=end, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        event.remove(engine, "after_cursor_execute", after_execute)
+    assert sorted(statuses) == [302, 409]
+    refused = clients[statuses.index(409)].post(  # what the one refused was told
+        f"/admin/case/{cases[statuses.index(409)]}/act", data={
+            "decision": "end_call", "policy_reason": "sexual_content", "target_kind": "call",
+            "target_id": str(world.call_id), "csrf_token": tokens[statuses.index(409)]})
+    assert "already being ended" in refused.get_data(as_text=True)
+    run_jobs(app)
+    assert [p["type"] for p in world.servers["web"].received] == ["end_call"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Action.id)).where(
+            Action.type == "end_call")) == 1
+        assert db.session.scalar(select(func.count(EnforcementDelivery.id))) == 1
+
+
+def _live_lane(client) -> str:  # type: ignore[no-untyped-def]
+    page = client.get("/admin/queue/").get_data(as_text=True)
+    return page[page.index('<section class="live-lane"'):page.index("</section>",
+                                                                      page.index("live-lane"))]
+
+
+def test_the_live_lane_says_a_call_has_ended_and_offers_x_only_while_one_is_live(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("senior")
+    lane = _live_lane(client)
+    assert "Live lane: calls in progress and just ended" in lane
+    assert 'id="live-end-hint"' in lane and "data-end-call-row" in lane
+    _end(client, world)
+    run_jobs(app)
+    lane = _live_lane(client)
+    # The case stays in the lane (it needs a decision), said to be over, with no x.
+    assert CALL_STATE.findall(lane) == ["ended"]
+    assert "Live lane: calls in progress and just ended" in lane
+    assert "the case still needs a decision" in lane
+    assert "<kbd>x</kbd>" not in lane and "data-call-id" not in lane

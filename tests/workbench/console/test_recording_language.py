@@ -11,8 +11,9 @@ from flask.testing import FlaskClient
 
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
+from workbench.acted_on import acted_on
 from workbench.extensions import db
-from workbench.models import Recording
+from workbench.models import Action, Recording
 
 GUESS = "shut up you worthless idiot i will kill you"  # the world's recording transcript
 MARKER = "listen: no transcript for this language"
@@ -64,3 +65,30 @@ def test_a_transcribed_recording_shows_its_transcript(
     page = client.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
     block = _recording_block(page, world.recording_id)
     assert MARKER not in block and "Segments (1)" in block and ">kill</mark>" in block
+
+
+def test_words_spotted_in_the_guess_are_not_shown_as_spotted(
+        app: Flask, world: World, signed_in: Callable[[str], FlaskClient]) -> None:
+    client = signed_in("moderator")
+    post_form(client, f"/admin/case/{world.case_id}/claim")
+    url = f"/admin/case/{world.case_id}"
+    assert "Spotted: kill" in _recording_block(client.get(url).get_data(as_text=True),
+                                               world.recording_id)
+    _mark_untranscribed(app, world.recording_id)
+    block = _recording_block(client.get(url).get_data(as_text=True), world.recording_id)
+    assert "Spotted:" not in block
+
+
+def test_what_was_acted_on_labels_the_guess_and_keeps_it_out_of_the_quote(
+        app: Flask, world: World) -> None:
+    _mark_untranscribed(app, world.recording_id)
+    with app.app_context(), app.test_request_context():
+        action = Action(id=10**9, type="remove_content", recording_id=world.recording_id)
+        what = acted_on(db.session, [action])[action.id]
+        assert what.items[0].machine_guess
+        macro = app.jinja_env.get_template("console/_acted_on.html").module.acted_on_block
+        html = str(macro(what))
+    assert 'class="acted-on-text"' not in html  # never quoted as what was said
+    assert MARKER in html and "Machine guess, not a transcript" in html
+    assert re.search(r'<details class="untrusted-transcript">.*worthless.*</details>', html,
+                     re.S)
