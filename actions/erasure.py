@@ -185,31 +185,19 @@ def _erase_content(session: Session, accounts: list[int], recent_removal: dateti
     """Delete their messages, recordings and images a batch at a time, except recent
     removals."""
     shas: set[str] = set()
-    keep_msg = Message.removed_at >= recent_removal
-    counts["kept_removed_content"] += session.scalar(select(func.count()).select_from(
-        Message).where(Message.sender_account_id.in_(accounts), keep_msg)) or 0
-    while ids := list(session.scalars(select(Message.id).where(
-            Message.sender_account_id.in_(accounts), ~func.coalesce(keep_msg, False))
-            .limit(batch))):
-        counts.update(delete_messages(session, ids))
-    keep_rec = Recording.removed_at >= recent_removal
-    counts["kept_removed_content"] += session.scalar(select(func.count()).select_from(
-        Recording).where(Recording.owner_account_id.in_(accounts), keep_rec)) or 0
-    while ids := list(session.scalars(select(Recording.id).where(
-            Recording.owner_account_id.in_(accounts), ~func.coalesce(keep_rec, False))
-            .limit(batch))):
-        deleted, found = delete_recordings(session, ids)
-        counts.update(deleted)
-        shas |= found
-    keep_img = Image.removed_at >= recent_removal
-    counts["kept_removed_content"] += session.scalar(select(func.count()).select_from(
-        Image).where(Image.owner_account_id.in_(accounts), keep_img)) or 0
-    while ids := list(session.scalars(select(Image.id).where(
-            Image.owner_account_id.in_(accounts), ~func.coalesce(keep_img, False))
-            .limit(batch))):
-        deleted, found = delete_images(session, ids)
-        counts.update(deleted)
-        shas |= found
+    for model, owner, remove in (
+            (Message, Message.sender_account_id,
+             lambda s, ids: (delete_messages(s, ids), set[str]())),
+            (Recording, Recording.owner_account_id, delete_recordings),
+            (Image, Image.owner_account_id, delete_images)):
+        keep = model.removed_at >= recent_removal
+        counts["kept_removed_content"] += session.scalar(select(func.count()).select_from(
+            model).where(owner.in_(accounts), keep)) or 0
+        while ids := list(session.scalars(select(model.id).where(
+                owner.in_(accounts), ~func.coalesce(keep, False)).limit(batch))):
+            deleted, found = remove(session, ids)
+            counts.update(deleted)
+            shas |= found
     return shas
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -232,65 +232,55 @@ def _expired(column_received: Any, column_removed: Any, policy_days: int, remove
         and_(column_removed.is_not(None), column_removed < now - timedelta(days=removed_days)))
 
 
-def _purge_messages(session: Session, policy: RetentionPolicy, cover: HoldCover,
-                    now: datetime, counts: PurgeCounts, batch: int) -> None:
-    expired = _expired(Message.received_at, Message.removed_at, policy.messages,
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of content retention purges: how to find, protect and delete it."""
+
+    name: str  #: its key in the counts ("messages")
+    model: Any
+    owners: tuple[Any, Any]  #: the two columns the hold cover checks beside the id
+    held: Callable[[int, int, int | None], bool]
+    under_review: Callable[[Session, list[int]], set[int]]
+    delete: Callable[[Session, list[int]], tuple[Counter[str], set[str]]]
+    days: Callable[[RetentionPolicy], int]  #: how long the policy keeps it
+    blobs: str | None = None  #: the count of blobs deleted with it, if it has any
+
+
+def _kinds(cover: HoldCover) -> list[_Kind]:
+    return [
+        _Kind("messages", Message, (Message.sender_account_id, Message.recipient_account_id),
+              cover.message_held, lambda s, ids: under_review(s, Report.message_id, ids),
+              lambda s, ids: (delete_messages(s, ids), set()), lambda p: p.messages),
+        _Kind("recordings", Recording, (Recording.owner_account_id, Recording.call_id),
+              cover.recording_held, lambda s, ids: under_review(s, Report.recording_id, ids),
+              delete_recordings, lambda p: p.recordings, blobs="recording_blobs"),
+        _Kind("images", Image, (Image.owner_account_id, Image.call_id),
+              cover.image_held, images_under_review, delete_images, lambda p: p.images,
+              blobs="image_blobs"),
+    ]
+
+
+def _purge(session: Session, store: BlobStore, kind: _Kind, policy: RetentionPolicy,
+           now: datetime, counts: PurgeCounts, batch: int) -> None:
+    """Purge one kind a batch per transaction, keeping what a hold or a review covers."""
+    model = kind.model
+    expired = _expired(model.received_at, model.removed_at, kind.days(policy),
                        policy.removed_content, now)
     last = 0
     while rows := session.execute(
-            select(Message.id, Message.sender_account_id, Message.recipient_account_id)
-            .where(expired, Message.id > last).order_by(Message.id).limit(batch)).all():
+            select(model.id, *kind.owners)
+            .where(expired, model.id > last).order_by(model.id).limit(batch)).all():
         last = rows[-1][0]
-        held = {r[0] for r in rows if cover.message_held(r[0], r[1], r[2])}
-        review = under_review(session, Report.message_id, [r[0] for r in rows
-                                                            if r[0] not in held])
+        held = {r[0] for r in rows if kind.held(r[0], r[1], r[2])}
+        review = kind.under_review(session, [r[0] for r in rows if r[0] not in held])
         ids = [r[0] for r in rows if r[0] not in held and r[0] not in review]
-        counts.kept_held["messages"] += len(held)
-        counts.kept_under_review["messages"] += len(review)
-        counts.purged.update(delete_messages(session, ids))
-        session.commit()
-
-
-def _purge_recordings(session: Session, store: BlobStore, policy: RetentionPolicy,
-                      cover: HoldCover, now: datetime, counts: PurgeCounts,
-                      batch: int) -> None:
-    expired = _expired(Recording.received_at, Recording.removed_at, policy.recordings,
-                       policy.removed_content, now)
-    last = 0
-    while rows := session.execute(
-            select(Recording.id, Recording.owner_account_id, Recording.call_id)
-            .where(expired, Recording.id > last).order_by(Recording.id).limit(batch)).all():
-        last = rows[-1][0]
-        held = {r[0] for r in rows if cover.recording_held(r[0], r[1], r[2])}
-        review = under_review(session, Report.recording_id, [r[0] for r in rows
-                                                              if r[0] not in held])
-        ids = [r[0] for r in rows if r[0] not in held and r[0] not in review]
-        counts.kept_held["recordings"] += len(held)
-        counts.kept_under_review["recordings"] += len(review)
-        deleted, shas = delete_recordings(session, ids)
+        counts.kept_held[kind.name] += len(held)
+        counts.kept_under_review[kind.name] += len(review)
+        deleted, shas = kind.delete(session, ids)
         counts.purged.update(deleted)
         session.commit()
-        counts.purged["recording_blobs"] += delete_unreferenced_blobs(session, store, shas)
-
-
-def _purge_images(session: Session, store: BlobStore, policy: RetentionPolicy,
-                  cover: HoldCover, now: datetime, counts: PurgeCounts, batch: int) -> None:
-    expired = _expired(Image.received_at, Image.removed_at, policy.images,
-                       policy.removed_content, now)
-    last = 0
-    while rows := session.execute(
-            select(Image.id, Image.owner_account_id, Image.call_id)
-            .where(expired, Image.id > last).order_by(Image.id).limit(batch)).all():
-        last = rows[-1][0]
-        held = {r[0] for r in rows if cover.image_held(r[0], r[1], r[2])}
-        review = images_under_review(session, [r[0] for r in rows if r[0] not in held])
-        ids = [r[0] for r in rows if r[0] not in held and r[0] not in review]
-        counts.kept_held["images"] += len(held)
-        counts.kept_under_review["images"] += len(review)
-        deleted, shas = delete_images(session, ids)
-        counts.purged.update(deleted)
-        session.commit()
-        counts.purged["image_blobs"] += delete_unreferenced_blobs(session, store, shas)
+        if kind.blobs:
+            counts.purged[kind.blobs] += delete_unreferenced_blobs(session, store, shas)
 
 
 def purge_audit_events(session: Session, days: int, now: datetime) -> int:
@@ -324,9 +314,8 @@ def run_retention(session: Session, store: BlobStore, policy: RetentionPolicy, *
     now = now or utcnow()
     cover = held_cover(session, now)
     counts = PurgeCounts()
-    _purge_messages(session, policy, cover, now, counts, batch)
-    _purge_recordings(session, store, policy, cover, now, counts, batch)
-    _purge_images(session, store, policy, cover, now, counts, batch)
+    for kind in _kinds(cover):
+        _purge(session, store, kind, policy, now, counts, batch)
     if policy.audit_events is not None:
         counts.purged["audit_events"] += purge_audit_events(session, policy.audit_events, now)
     if +counts.purged:

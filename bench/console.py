@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.console_seed import DEFAULT_URL, _app, seed  # noqa: E402
-from bench.harness import median, percentile, print_json, print_table  # noqa: E402
+from bench.harness import latency_rows, median, print_json, print_table  # noqa: E402
 
 PAGE = 50
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -161,12 +161,7 @@ def main() -> None:
     figures: dict[str, object] = {"scale": args.scale, "cases": report.size.cases,
                                   "reports": report.size.reports,
                                   "messages": report.size.messages, "runs": args.runs}
-    rows = []
-    for name, values in timings.items():
-        p50, p95 = median(values), percentile(values, 95)
-        figures[f"{name}_p50_ms"] = round(p50, 1)
-        figures[f"{name}_p95_ms"] = round(p95, 1)
-        rows.append((name, f"p50 {p50:8.1f} ms   p95 {p95:8.1f} ms"))
+    rows = latency_rows(timings, figures)
     figures["keyset_vs_offset_page_500_ratio"] = round(
         median(timings["offset_page_500_baseline"]) / median(timings["keyset_page_500_query"]), 2)
     figures["stored_vs_drawn_dashboard_ratio"] = round(

@@ -179,6 +179,18 @@ def running(stack: Stack) -> Iterator[Stack]:
         stack.stop()
 
 
+def latency_rows(timings: dict[str, list[float]],
+                 figures: dict[str, object]) -> list[tuple[str, str]]:
+    """Each timing's p50 and p95 in ms, into ``figures`` (``<name>_p50_ms``) and as rows."""
+    rows = []
+    for name, values in timings.items():
+        p50, p95 = median(values), percentile(values, 95)
+        figures[f"{name}_p50_ms"] = round(p50, 1)
+        figures[f"{name}_p95_ms"] = round(p95, 1)
+        rows.append((name, f"p50 {p50:8.1f} ms   p95 {p95:8.1f} ms"))
+    return rows
+
+
 def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     print(f"\n{title}\n" + "-" * len(title))

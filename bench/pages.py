@@ -35,7 +35,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.console_seed import DEFAULT_URL, _sqlalchemy_url, seed  # noqa: E402
-from bench.harness import ROOT, SECRET_KEY, median, percentile, print_json, print_table  # noqa: E402
+from bench.harness import (  # noqa: E402
+    ROOT,
+    SECRET_KEY,
+    latency_rows,
+    median,
+    print_json,
+    print_table,
+)
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ASSET = re.compile(r'<img src="(/admin/[^"]+)"')
@@ -257,12 +264,7 @@ def main() -> None:
 
     figures: dict[str, object] = {"scale": args.scale, "reports": report.size.reports,
                                   "runs": args.runs, "load_average": os.getloadavg()[0]}
-    rows = []
-    for name, values in timings.items():
-        p50, p95 = median(values), percentile(values, 95)
-        figures[f"{name}_p50_ms"] = round(p50, 1)
-        figures[f"{name}_p95_ms"] = round(p95, 1)
-        rows.append((name, f"p50 {p50:8.1f} ms   p95 {p95:8.1f} ms"))
+    rows = latency_rows(timings, figures)
     for cost in ("default", "floor"):
         figures[f"sign_in_post_{cost}_cost_without_check_p50_ms"] = round(
             median(timings[f"sign_in_post_{cost}_cost"])

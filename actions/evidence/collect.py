@@ -6,7 +6,7 @@ order, reading with ``yield_per`` so memory stays flat however many rows there a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,13 +85,13 @@ def message_filter(scope: EvidenceScope, content: ContentSelection) -> ColumnEle
 
 
 def recording_filter(scope: EvidenceScope, content: ContentSelection) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = []
-    if scope.content_accounts:
-        conditions.append(Recording.owner_account_id.in_(scope.content_accounts))
-    if content.recordings:
-        conditions.append(Recording.id.in_(sorted(content.recordings)))
-    if content.calls:
-        conditions.append(Recording.call_id.in_(sorted(content.calls)))
+    return _any_of((Recording.owner_account_id, scope.content_accounts),
+                   (Recording.id, content.recordings), (Recording.call_id, content.calls))
+
+
+def _any_of(*pairs: tuple[Any, Collection[int]]) -> ColumnElement[bool]:
+    """Rows whose column is among its ids, for any pair with ids; none if no pair has."""
+    conditions = [column.in_(sorted(ids)) for column, ids in pairs if ids]
     return or_(*conditions) if conditions else false()
 
 
@@ -170,14 +170,8 @@ def message_rows(session: Session, scope: EvidenceScope,
 
 def image_filter(scope: EvidenceScope, content: ContentSelection) -> ColumnElement[bool]:
     """The subject accounts' images, the reported ones, and the frames of included calls."""
-    conditions: list[ColumnElement[bool]] = []
-    if scope.content_accounts:
-        conditions.append(Image.owner_account_id.in_(scope.content_accounts))
-    if content.images:
-        conditions.append(Image.id.in_(sorted(content.images)))
-    if content.calls:
-        conditions.append(Image.call_id.in_(sorted(content.calls)))
-    return or_(*conditions) if conditions else false()
+    return _any_of((Image.owner_account_id, scope.content_accounts),
+                   (Image.id, content.images), (Image.call_id, content.calls))
 
 
 def image_ids(session: Session, scope: EvidenceScope, content: ContentSelection) -> list[int]:
