@@ -103,8 +103,8 @@ class Bench:
         """Seconds of the default model alone, and of the lexicon and extortion layer alone."""
         from classifiers.extortion import extortion_scores
         from classifiers.lexicon import shipped_lexicon
-        from workbench.app import settings
         from workbench.classification import _model
+        from workbench.settings import settings
 
         with self.app.app_context():
             model = _model(settings())

@@ -40,12 +40,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     from workbench import database
-    from workbench.app import SETTINGS_KEY, create_app
+    from workbench.app import create_app
     from workbench.cases import file_reports
     from workbench.extensions import db
     from workbench.models import Call, Case, Message, Report, utcnow
     from workbench.policy import case_policy
     from workbench.seed import seed_demo_data
+    from workbench.settings import SETTINGS_KEY
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/demo.db"

@@ -26,12 +26,14 @@ def use_app(app: Flask) -> None:
 
 
 def job_app() -> Flask:
-    """The app jobs run in, created on first use when no worker handed one over."""
-    global _app
-    if _app is None:
-        from workbench.app import create_app
+    """The app jobs run in: the one the worker handed over with ``use_app``.
 
-        _app = create_app()
+    Jobs import nothing of the shell, so they cannot build an app themselves; a worker
+    is started by ``workbench worker`` (or the demo), which builds it.
+    """
+    if _app is None:
+        raise RuntimeError("no app for jobs in this process: start workers with "
+                           "`workbench worker`, or call queues.context.use_app(app) first")
     return _app
 
 

@@ -8,10 +8,10 @@ import redis
 from sqlalchemy import select
 
 from queues.context import in_app_context
-from workbench.app import settings
 from workbench.enums import BatchKind
 from workbench.extensions import db
 from workbench.models import OutboxBatch, utcnow
+from workbench.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def sweep() -> int:
     """
     from queues.legal import sweep_exports
     from queues.outbox import sweep_outbox
-    from workbench.api.auth import forget_old_signatures
+    from workbench.platforms import forget_old_signatures
 
     forget_old_signatures(settings().signature_tolerance_s)
     db.session.commit()

@@ -19,7 +19,7 @@ def redis_url(app: Flask | None = None) -> str:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     url: str | None = app.extensions.get("workbench.redis_url")
     if url is None:
-        from workbench.app import SETTINGS_KEY
+        from workbench.settings import SETTINGS_KEY
 
         s = app.extensions[SETTINGS_KEY]
         url = redis_url_for(s.redis_url, s.instance_dir)

@@ -206,8 +206,8 @@ def _warm_up() -> None:
     """Load the text model and the language identifier before forking, so each job's
     child starts with them loaded (loading them costs seconds, in every child)."""
     from classifiers import language
-    from workbench.app import settings
     from workbench.classification import _model
+    from workbench.settings import settings
 
     try:
         _model(settings())

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.platform_server import PlatformServer
-from workbench.app import settings
 from workbench.cases import file_reports
 from workbench.enums import ContentStatus, ReportSource
 from workbench.extensions import db
@@ -36,6 +35,7 @@ from workbench.models import (
 )
 from workbench.platforms import register_platform
 from workbench.policy import case_policy
+from workbench.settings import settings
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 

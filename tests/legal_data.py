@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import TEST_SECRET_KEY
 from workbench.api.schemas import AccountIn, MessageIn, ReportIn
-from workbench.app import settings
 from workbench.cases import file_reports
 from workbench.intake import store_messages, store_reports, upsert_accounts
 from workbench.models import (
@@ -33,6 +32,7 @@ from workbench.models import (
 )
 from workbench.platforms import register_platform
 from workbench.policy import case_policy
+from workbench.settings import settings
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 

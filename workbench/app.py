@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workbench import database
 from workbench.extensions import db
-from workbench.settings import Settings, load_settings
-
-SETTINGS_KEY = "workbench.settings"
+from workbench.settings import SETTINGS_KEY, load_settings
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -58,8 +56,3 @@ def _engine_options(url: str) -> dict[str, Any]:
         return {"connect_args": {"timeout": 30}}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
 
-
-def settings() -> Settings:
-    """The running app's settings."""
-    value: Settings = current_app.extensions[SETTINGS_KEY]
-    return value

@@ -12,10 +12,10 @@ import click
 from sqlalchemy import select
 
 from actions.spreadsheet import write_frame
-from workbench.app import create_app, settings
+from workbench.app import create_app
 from workbench.enums import Role
 from workbench.extensions import db
-from workbench.settings import SettingsError
+from workbench.settings import SettingsError, settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

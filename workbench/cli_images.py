@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from workbench.app import settings
 from workbench.cli import with_app
 from workbench.extensions import db
+from workbench.settings import settings
 
 
 @click.group()

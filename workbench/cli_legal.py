@@ -11,9 +11,9 @@ import click
 from sqlalchemy import func, select
 
 from actions.evidence.verify import UnpackLimits
-from workbench.app import settings
 from workbench.cli import with_app
 from workbench.extensions import db
+from workbench.settings import settings
 
 if TYPE_CHECKING:
     from workbench.storage import BlobStore

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from queues.connection import EmbeddedRedis
 from workbench import database
-from workbench.app import SETTINGS_KEY
-from workbench.settings import Settings
+from workbench.settings import SETTINGS_KEY, Settings
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from actions.webhook_urls import WebhookPolicy, WebhookUrlError, check_webhook_url
 from workbench.crypto import decrypt_secret, encrypt_secret
-from workbench.models import Platform
+from workbench.extensions import db
+from workbench.models import Platform, SeenSignature, utcnow
 from workbench.models.audit import record
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
@@ -88,7 +90,7 @@ def set_webhook_url(session: Session, platform_id: int, url: str | None, *,
 def check_url(url: str, policy: WebhookPolicy | None = None) -> None:
     """Refuse a webhook URL the policy (by default the app's settings) does not allow."""
     if policy is None:
-        from workbench.app import settings
+        from workbench.settings import settings
 
         policy = settings().webhook_policy
     try:
@@ -101,3 +103,10 @@ def check_url(url: str, policy: WebhookPolicy | None = None) -> None:
 def platform_secret(platform: Platform, secret_key: str) -> str:
     """The platform's HMAC secret in clear, for signing and checking signatures."""
     return decrypt_secret(secret_key, platform.secret_encrypted)
+
+
+def forget_old_signatures(tolerance_s: int) -> int:
+    """Delete signatures older than the timestamp window: a replay of them fails anyway."""
+    cutoff = utcnow() - timedelta(seconds=2 * tolerance_s)
+    result = db.session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
+    return int(result.rowcount or 0)

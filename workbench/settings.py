@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from flask import current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from actions.webhook_urls import WebhookPolicy
 
 ENV_PREFIX = "WORKBENCH_"
+#: Where ``create_app`` keeps the parsed settings in ``app.extensions``.
+SETTINGS_KEY = "workbench.settings"
 
 
 class SettingsError(ValueError):
@@ -423,3 +426,9 @@ def load_settings(
     elif len(settings.secret_key) < 16:
         raise SettingsError("WORKBENCH_SECRET_KEY: must be at least 16 characters")
     return settings
+
+
+def settings() -> Settings:
+    """The running app's settings (needs an app context)."""
+    value: Settings = current_app.extensions[SETTINGS_KEY]
+    return value

@@ -21,7 +21,6 @@ from actions.retention import RetentionPolicy, run_retention
 from tests.actions.test_evidence import export_to
 from tests.image_world import exif_jpeg, file_image_report, store
 from tests.legal_data import World, build_world
-from workbench.app import settings
 from workbench.banks import create_bank
 from workbench.extensions import db
 from workbench.models import (
@@ -33,6 +32,7 @@ from workbench.models import (
     Report,
     utcnow,
 )
+from workbench.settings import settings
 from workbench.storage import blob_store
 from workbench.transparency import monthly_report
 

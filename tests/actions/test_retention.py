@@ -19,7 +19,6 @@ from actions.retention import (
 )
 from tests.conftest import run_jobs
 from tests.legal_data import World, build_world
-from workbench.app import SETTINGS_KEY, settings
 from workbench.extensions import db
 from workbench.models import (
     AuditEvent,
@@ -31,7 +30,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.models.audit import event_hash, verify_chain
-from workbench.settings import SettingsError, load_settings
+from workbench.settings import SETTINGS_KEY, SettingsError, load_settings, settings
 from workbench.storage import blob_store
 
 

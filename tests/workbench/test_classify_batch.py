@@ -30,8 +30,8 @@ def _expected(app: Flask) -> list[tuple[dict[str, float], list[str], object, str
     """Scores, flags, explanation and stored language of each text, one text at a time."""
     from classifiers.language import DEFAULT_LANGUAGES, identify, reader_language
     from classifiers.text_lexicon import LexiconLayer
-    from workbench.app import settings
     from workbench.classification import _model
+    from workbench.settings import settings
 
     with app.app_context():
         model = LexiconLayer(_model(settings()))

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifiers.language import reader_languages, weighted_language
-from workbench.app import SETTINGS_KEY
 from workbench.demo_chat import DEMO_DATA, TEMPLATES
 from workbench.extensions import db
 from workbench.models import (
@@ -34,6 +33,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.seed import DemoSize, seed_demo_data
+from workbench.settings import SETTINGS_KEY
 
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 SIZE = DemoSize(people=300, messages=4000, reports=200, signals=120)
@@ -219,7 +219,7 @@ def test_the_worker_turns_the_seeded_demo_into_cases(app: Flask) -> None:
 
 
 def test_images_are_profile_photos_chat_images_and_call_frames(demo: Session) -> None:
-    from workbench.app import settings
+    from workbench.settings import settings
     from workbench.storage import blob_store
 
     kinds = Counter(demo.scalars(select(Image.kind)))

@@ -288,9 +288,9 @@ def test_the_scheduled_job_fetches_when_due_and_not_before(  # type: ignore[no-u
     from queues.runtime import queue
     from queues.scheduler import periodic_jobs
     from tests.conftest import run_jobs
-    from workbench.app import SETTINGS_KEY
     from workbench.extensions import db
     from workbench.models import BankEntry, ExchangeCheckpoint
+    from workbench.settings import SETTINGS_KEY
 
     assert any(p.func is fetch_exchanges for p in periodic_jobs())
     app.extensions[SETTINGS_KEY] = replace(

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import g, request
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from actions import signing
 from workbench.api.errors import ApiError
 from workbench.api.parsing import raw_uri
-from workbench.app import settings
 from workbench.extensions import db
 from workbench.models import Platform, SeenSignature, utcnow
 from workbench.platforms import platform_secret
+from workbench.settings import settings
 
 #: Methods that only read: their signatures are not remembered, so a repeat is no replay.
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -72,10 +71,3 @@ def authenticate(body: bytes) -> Caller:
                        "this signature was already used; sign each request afresh") from None
     g.caller = Caller(platform.id, platform.slug)
     return g.caller
-
-
-def forget_old_signatures(tolerance_s: int) -> int:
-    """Delete signatures older than the timestamp window: a replay of them fails anyway."""
-    cutoff = utcnow() - timedelta(seconds=2 * tolerance_s)
-    result = db.session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
-    return int(result.rowcount or 0)

@@ -9,7 +9,6 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import delete, select
 
-from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.auth import end_sessions, start_session
 from workbench.console.forms import form_work
@@ -20,6 +19,7 @@ from workbench.extensions import db
 from workbench.models import Moderator, Platform, SignInThrottle
 from workbench.models.audit import record
 from workbench.platforms import register_platform
+from workbench.settings import settings
 from workbench.staff import (
     StaffError,
     create_moderator,

@@ -16,14 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from workbench.app import settings
 from workbench.console.access import desk_url
 from workbench.console.params import same_site_path
 from workbench.console.security import limiter
 from workbench.extensions import db
 from workbench.models import Moderator, SignInThrottle, utcnow
 from workbench.models.audit import record
-from workbench.settings import Settings
+from workbench.settings import Settings, settings
 from workbench.staff import (
     dummy_hash,
     hash_password,

@@ -17,7 +17,6 @@ from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_dec
 from actions.decisions import Decision
 from actions.ladder import people_with_in_force
 from actions.strikes import StrikePolicy
-from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission, require
 from workbench.console.acting import BY_KEY, policy_reasons
 from workbench.console.forms import form_work
@@ -28,6 +27,7 @@ from workbench.enums import CaseStatus
 from workbench.extensions import db
 from workbench.models import Account, Case, Moderator, utcnow
 from workbench.policy import case_policy
+from workbench.settings import settings
 
 log = logging.getLogger(__name__)
 REDIS_DOWN = ("Redis is unreachable: queue depths and failed jobs cannot be read or retried "

@@ -17,13 +17,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.app import settings
 from workbench.case_images import blurred_copy, image_of_case
 from workbench.console.access import ROLE_PERMISSIONS, Permission
 from workbench.console.params import parse_id
 from workbench.extensions import db
 from workbench.models import AuditEvent, Image, utcnow
 from workbench.models.audit import record
+from workbench.settings import settings
 from workbench.storage import blob_store
 
 #: A page older than this is a new viewing: its reveals are audited again.

@@ -42,7 +42,6 @@ from actions.legal_requests import (
     deadline_hours,
     record_legal_request,
 )
-from workbench.app import settings
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.console.params import parse_id
@@ -58,6 +57,7 @@ from workbench.models import (
 )
 from workbench.models.audit import record
 from workbench.models.legal import AuthorityType, LegalAsk, LegalRequestStatus
+from workbench.settings import settings
 
 PAGE = 50
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")

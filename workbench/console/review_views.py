@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from actions.automation import ReviewError, pending_count, pending_review, review_automated
 from workbench.acted_on import acted_on
-from workbench.app import settings
 from workbench.console.access import ROLE_PERMISSIONS, ConsoleView, Permission
 from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Account, Action
+from workbench.settings import settings
 
 PAGE = 50
 OUTCOMES = {"confirm": True, "overturn": False}

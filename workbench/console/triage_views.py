@@ -15,7 +15,6 @@ from actions.enforcement import ActionError, AuthorityError, reach
 from actions.ladder import ladder_outlook
 from actions.strikes import StrikePolicy, strike_summary
 from workbench import triage
-from workbench.app import settings
 from workbench.case_view import in_force, load_case
 from workbench.console import image_views
 from workbench.console.access import (
@@ -47,6 +46,7 @@ from workbench.learning import LearningPick, learning_pick, model_threshold
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
 from workbench.models.audit import record
 from workbench.policy import case_policy
+from workbench.settings import settings
 from workbench.storage import BlobStore, blob_store
 
 #: Cases remembered for the "previous case" key.

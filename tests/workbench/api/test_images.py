@@ -239,7 +239,7 @@ def test_the_nudity_thresholds_come_from_the_model_metadata_in_the_model_dir(
 
     from classifiers.images import nudity
     from classifiers.registry import ModelRegistry
-    from workbench.app import SETTINGS_KEY
+    from workbench.settings import SETTINGS_KEY
 
     monkeypatch.setattr(nudity, "score_nudity", lambda rgbs, card=None: [
         nudity.NudityScore(0.4, {"BUTTOCKS_EXPOSED": 0.4}) for _ in rgbs])

@@ -13,7 +13,6 @@ from actions.enforcement import ActionRequest, apply_action
 from tests.conftest import run_jobs
 from tests.console_world import HOSTILE, World
 from tests.workbench.console.conftest import post_form
-from workbench.app import settings
 from workbench.classification import Flag, apply_automation
 from workbench.enums import ActionType
 from workbench.extensions import db
@@ -29,6 +28,7 @@ from workbench.models import (
     Strike,
     utcnow,
 )
+from workbench.settings import settings
 
 SPAM = 0.995
 
@@ -236,7 +236,7 @@ def test_where_the_settings_let_them_moderators_review_within_their_authority(
         app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from workbench.app import SETTINGS_KEY
+    from workbench.settings import SETTINGS_KEY
 
     app.extensions[SETTINGS_KEY] = replace(app.extensions[SETTINGS_KEY],
                                            moderators_review_automation=True)

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
 from tests.workbench.console.test_depth_pages import _bulk
-from workbench.app import SETTINGS_KEY
 from workbench.extensions import db
 from workbench.models import BulkOperationItem, Case
+from workbench.settings import SETTINGS_KEY
 
 
 def _held(app: Flask, moderator_id: int) -> list[int]:

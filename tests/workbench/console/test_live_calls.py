@@ -13,7 +13,6 @@ from sqlalchemy import event, func, select, text
 from tests.conftest import run_jobs
 from tests.console_world import World
 from tests.workbench.console.conftest import csrf_token, post_form
-from workbench.app import settings
 from workbench.cases import file_reports
 from workbench.enums import ReportSource
 from workbench.extensions import db
@@ -27,6 +26,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.policy import case_policy
+from workbench.settings import settings
 
 CALL_STATE = re.compile(r'data-call-state="([a-z_]+)"')
 
