@@ -104,7 +104,7 @@ class Bench:
         from classifiers.extortion import extortion_scores
         from classifiers.lexicon import shipped_lexicon
         from workbench.classification import _model
-        from workbench.settings import settings
+        from workbench.current import settings
 
         with self.app.app_context():
             model = _model(settings())

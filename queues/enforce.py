@@ -14,10 +14,10 @@ from actions.webhook_urls import WebhookPolicy
 from queues.context import in_app_context
 from queues.names import QueueName
 from queues.runtime import enqueue_once, redis_connection
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import Platform
 from workbench.platforms import platform_secret
-from workbench.settings import settings
 
 log = logging.getLogger(__name__)
 

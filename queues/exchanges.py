@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from queues.context import in_app_context
+from workbench.current import settings
 from workbench.extensions import db
-from workbench.settings import settings
 
 
 @in_app_context

@@ -8,10 +8,10 @@ import redis
 from sqlalchemy import select
 
 from queues.context import in_app_context
+from workbench.current import settings
 from workbench.enums import BatchKind
 from workbench.extensions import db
 from workbench.models import OutboxBatch, utcnow
-from workbench.settings import settings
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from queues.context import in_app_context
 from queues.names import QueueName
 from queues.runtime import LIVE_STATES, enqueue_once, queue, redis_connection
+from workbench.current import settings
 from workbench.enums import ExportStatus
 from workbench.extensions import db
 from workbench.models import EvidenceExport, utcnow
-from workbench.settings import settings
 from workbench.storage import blob_store
 
 log = logging.getLogger(__name__)

@@ -207,7 +207,7 @@ def _warm_up() -> None:
     child starts with them loaded (loading them costs seconds, in every child)."""
     from classifiers import language
     from workbench.classification import _model
-    from workbench.settings import settings
+    from workbench.current import settings
 
     try:
         _model(settings())

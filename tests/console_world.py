@@ -16,6 +16,7 @@ from sqlalchemy import select
 from tests.conftest import TEST_SECRET_KEY
 from tests.platform_server import PlatformServer
 from workbench.cases import file_reports
+from workbench.current import settings
 from workbench.enums import ContentStatus, ReportSource
 from workbench.extensions import db
 from workbench.models import (
@@ -35,7 +36,6 @@ from workbench.models import (
 )
 from workbench.platforms import register_platform
 from workbench.policy import case_policy
-from workbench.settings import settings
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 

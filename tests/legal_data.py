@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET_KEY
 from workbench.api.schemas import AccountIn, MessageIn, ReportIn
 from workbench.cases import file_reports
+from workbench.current import settings
 from workbench.intake import store_messages, store_reports, upsert_accounts
 from workbench.models import (
     Account,
@@ -32,7 +33,6 @@ from workbench.models import (
 )
 from workbench.platforms import register_platform
 from workbench.policy import case_policy
-from workbench.settings import settings
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from actions.spreadsheet import write_frame
 from workbench.app import create_app
+from workbench.current import settings
 from workbench.enums import Role
 from workbench.extensions import db
-from workbench.settings import SettingsError, settings
+from workbench.settings import SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

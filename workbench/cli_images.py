@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from workbench.cli import with_app
+from workbench.current import settings
 from workbench.extensions import db
-from workbench.settings import settings
 
 
 @click.group()

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from actions.evidence.verify import UnpackLimits
 from workbench.cli import with_app
+from workbench.current import settings
 from workbench.extensions import db
-from workbench.settings import settings
 
 if TYPE_CHECKING:
     from workbench.storage import BlobStore

@@ -307,8 +307,8 @@ def _account_deleted(session: Session, account: Account) -> None:
     """
     from actions.erasure import request_account_deletion
     from actions.retention import retention_policy
+    from workbench.current import settings
     from workbench.enums import AccountStatus
-    from workbench.settings import settings
 
     account.status = AccountStatus.DELETED.value
     keep = retention_policy(settings().retention_days).deleted_accounts

@@ -90,7 +90,7 @@ def set_webhook_url(session: Session, platform_id: int, url: str | None, *,
 def check_url(url: str, policy: WebhookPolicy | None = None) -> None:
     """Refuse a webhook URL the policy (by default the app's settings) does not allow."""
     if policy is None:
-        from workbench.settings import settings
+        from workbench.current import settings
 
         policy = settings().webhook_policy
     try:

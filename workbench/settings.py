@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from flask import current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -426,9 +425,3 @@ def load_settings(
     elif len(settings.secret_key) < 16:
         raise SettingsError("WORKBENCH_SECRET_KEY: must be at least 16 characters")
     return settings
-
-
-def settings() -> Settings:
-    """The running app's settings (needs an app context)."""
-    value: Settings = current_app.extensions[SETTINGS_KEY]
-    return value

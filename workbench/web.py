@@ -28,9 +28,9 @@ def demo_webhook(slug: str):  # type: ignore[no-untyped-def]
     from flask import abort, request
 
     from actions import signing
+    from workbench.current import settings
     from workbench.models import Platform
     from workbench.platforms import platform_secret
-    from workbench.settings import settings
 
     if not settings().demo_mode:
         abort(404)

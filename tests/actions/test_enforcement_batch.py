@@ -19,6 +19,7 @@ from actions.enforcement import ActionRequest, AuthorityError, apply_action
 from actions.enforcement_batch import apply_actions
 from tests.conftest import TEST_SECRET_KEY, reset_tables
 from workbench.classification import Flag, apply_automation
+from workbench.current import settings
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import (
@@ -35,7 +36,6 @@ from workbench.models import (
 )
 from workbench.models.audit import verify_chain
 from workbench.platforms import register_platform
-from workbench.settings import settings
 
 #: Each person's accounts (platform, user id); the first user id names the person.
 PEOPLE = {

@@ -19,10 +19,10 @@ from actions.erasure import (
 )
 from actions.retention import RetentionPolicy, run_retention
 from tests.legal_data import World, build_world
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import AuditEvent, Case, Message, Recording, utcnow
 from workbench.models.legal import ErasureKind
-from workbench.settings import settings
 from workbench.storage import blob_store
 
 

@@ -26,9 +26,9 @@ from actions.evidence import (
 )
 from tests.conftest import run_jobs
 from tests.legal_data import AUDIO, World, build_world
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import AuditEvent, EvidenceExport, Recording
-from workbench.settings import settings
 from workbench.storage import blob_store
 
 GOLDEN = Path(__file__).parent / "golden" / "evidence_layout.txt"

@@ -20,6 +20,7 @@ from actions.holds import (
 from actions.retention import RetentionPolicy, run_retention
 from tests.conftest import PlatformApi
 from tests.legal_data import World, build_world
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import (
     Account,
@@ -30,7 +31,6 @@ from workbench.models import (
     Recording,
     utcnow,
 )
-from workbench.settings import settings
 from workbench.storage import blob_store
 
 LATER = timedelta(days=400)  # past every retention period

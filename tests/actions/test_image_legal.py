@@ -22,6 +22,7 @@ from tests.actions.test_evidence import export_to
 from tests.image_world import exif_jpeg, file_image_report, store
 from tests.legal_data import World, build_world
 from workbench.banks import create_bank
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import (
     Account,
@@ -32,7 +33,6 @@ from workbench.models import (
     Report,
     utcnow,
 )
-from workbench.settings import settings
 from workbench.storage import blob_store
 from workbench.transparency import monthly_report
 

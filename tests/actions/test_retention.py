@@ -19,6 +19,7 @@ from actions.retention import (
 )
 from tests.conftest import run_jobs
 from tests.legal_data import World, build_world
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import (
     AuditEvent,
@@ -30,7 +31,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.models.audit import event_hash, verify_chain
-from workbench.settings import SETTINGS_KEY, SettingsError, load_settings, settings
+from workbench.settings import SETTINGS_KEY, SettingsError, load_settings
 from workbench.storage import blob_store
 
 

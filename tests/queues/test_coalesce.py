@@ -15,9 +15,9 @@ from queues.runtime import queue
 from queues.worker import BurstWorker
 from tests.conftest import PlatformApi, run_jobs
 from workbench.app import create_app
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Message, OutboxBatch
-from workbench.settings import settings
 
 TEXTS = ["see you at dinner tonight", "you are a stupid idiot and i hate you",
          "tu chutiya hai bewakoof", "ok"]

@@ -31,7 +31,7 @@ def _expected(app: Flask) -> list[tuple[dict[str, float], list[str], object, str
     from classifiers.language import DEFAULT_LANGUAGES, identify, reader_language
     from classifiers.text_lexicon import LexiconLayer
     from workbench.classification import _model
-    from workbench.settings import settings
+    from workbench.current import settings
 
     with app.app_context():
         model = LexiconLayer(_model(settings()))

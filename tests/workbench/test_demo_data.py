@@ -219,7 +219,7 @@ def test_the_worker_turns_the_seeded_demo_into_cases(app: Flask) -> None:
 
 
 def test_images_are_profile_photos_chat_images_and_call_frames(demo: Session) -> None:
-    from workbench.settings import settings
+    from workbench.current import settings
     from workbench.storage import blob_store
 
     kinds = Counter(demo.scalars(select(Image.kind)))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from actions.decisions import Decision, decide_case
 from tests.conftest import PlatformApi, run_jobs
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import Account, AuditEvent, Case, Moderator, Report
 from workbench.policy import case_policy
@@ -22,7 +23,6 @@ from workbench.reporters import (
     reporter_profile,
     unmark_reporter,
 )
-from workbench.settings import settings
 from workbench.staff import create_moderator
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from actions import signing
 from workbench.api.errors import ApiError
 from workbench.api.parsing import raw_uri
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import Platform, SeenSignature, utcnow
 from workbench.platforms import platform_secret
-from workbench.settings import settings
 
 #: Methods that only read: their signatures are not remembered, so a repeat is no replay.
 SAFE_METHODS = frozenset({"GET", "HEAD"})

@@ -30,8 +30,8 @@ from workbench.api.schemas import (
     ReportIn,
     SignalIn,
 )
+from workbench.current import settings
 from workbench.extensions import db
-from workbench.settings import settings
 
 log = logging.getLogger(__name__)
 #: Longest platform user id (the column's length).

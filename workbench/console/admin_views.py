@@ -14,12 +14,12 @@ from workbench.console.auth import end_sessions, start_session
 from workbench.console.forms import form_work
 from workbench.console.params import BadParameter
 from workbench.console.text import TIME_ZONE_KEY, time_zone_names, zone_for
+from workbench.current import settings
 from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Moderator, Platform, SignInThrottle
 from workbench.models.audit import record
 from workbench.platforms import register_platform
-from workbench.settings import settings
 from workbench.staff import (
     StaffError,
     create_moderator,

@@ -19,10 +19,11 @@ from wtforms.validators import DataRequired, Length
 from workbench.console.access import desk_url
 from workbench.console.params import same_site_path
 from workbench.console.security import limiter
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import Moderator, SignInThrottle, utcnow
 from workbench.models.audit import record
-from workbench.settings import Settings, settings
+from workbench.settings import Settings
 from workbench.staff import (
     dummy_hash,
     hash_password,

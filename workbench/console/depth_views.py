@@ -23,11 +23,11 @@ from workbench.console.forms import form_work
 from workbench.console.legal_views import svg_response
 from workbench.console.params import id_field, ids_field, parse_int, same_site_path
 from workbench.console.validators import conditional_page, conditional_part
+from workbench.current import settings
 from workbench.enums import CaseStatus
 from workbench.extensions import db
 from workbench.models import Account, Case, Moderator, utcnow
 from workbench.policy import case_policy
-from workbench.settings import settings
 
 log = logging.getLogger(__name__)
 REDIS_DOWN = ("Redis is unreachable: queue depths and failed jobs cannot be read or retried "

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from workbench.case_images import blurred_copy, image_of_case
 from workbench.console.access import ROLE_PERMISSIONS, Permission
 from workbench.console.params import parse_id
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import AuditEvent, Image, utcnow
 from workbench.models.audit import record
-from workbench.settings import settings
 from workbench.storage import blob_store
 
 #: A page older than this is a new viewing: its reveals are audited again.

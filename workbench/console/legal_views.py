@@ -47,6 +47,7 @@ from workbench.console.forms import form_work
 from workbench.console.params import parse_id
 from workbench.console.text import viewer_zone
 from workbench.console.validators import conditional_page, conditional_part
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import (
     ErasureRequest,
@@ -57,7 +58,6 @@ from workbench.models import (
 )
 from workbench.models.audit import record
 from workbench.models.legal import AuthorityType, LegalAsk, LegalRequestStatus
-from workbench.settings import settings
 
 PAGE = 50
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")

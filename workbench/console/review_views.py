@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from actions.automation import ReviewError, pending_count, pending_review, review_automated
 from workbench.acted_on import acted_on
 from workbench.console.access import ROLE_PERMISSIONS, ConsoleView, Permission
+from workbench.current import settings
 from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Account, Action
-from workbench.settings import settings
 
 PAGE = 50
 OUTCOMES = {"confirm": True, "overturn": False}

@@ -10,10 +10,10 @@ from flask_login import current_user
 
 from workbench.console.access import ConsoleView, Permission, allowed
 from workbench.console.params import id_field
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.policy import case_policy
 from workbench.search import decided_cases, may_see_person, person_profile, search
-from workbench.settings import settings
 from workbench.triage import eligible_queues
 
 

@@ -40,13 +40,13 @@ from workbench.console.acting import (
 )
 from workbench.console.image_views import banks_offered
 from workbench.console.params import id_field, parse_id, same_site_path
+from workbench.current import settings
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
 from workbench.learning import LearningPick, learning_pick, model_threshold
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
 from workbench.models.audit import record
 from workbench.policy import case_policy
-from workbench.settings import settings
 from workbench.storage import BlobStore, blob_store
 
 #: Cases remembered for the "previous case" key.

@@ -155,7 +155,7 @@ def _attempts(client, n: int, forwarded_for: str) -> list[int]:  # type: ignore[
 def test_behind_a_trusted_balancer_each_client_address_has_its_own_limit(
         app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from workbench.app import create_app
-    from workbench.settings import settings as app_settings
+    from workbench.current import settings as app_settings
 
     with app.app_context():
         base = app_settings()

@@ -14,6 +14,7 @@ from tests.conftest import run_jobs
 from tests.console_world import HOSTILE, World
 from tests.workbench.console.conftest import post_form
 from workbench.classification import Flag, apply_automation
+from workbench.current import settings
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import (
@@ -28,7 +29,6 @@ from workbench.models import (
     Strike,
     utcnow,
 )
-from workbench.settings import settings
 
 SPAM = 0.995
 

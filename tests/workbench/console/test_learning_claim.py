@@ -10,10 +10,11 @@ from sqlalchemy import select, update
 
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.learning import model_threshold
 from workbench.models import Case, ClassifierScore, Report, utcnow
-from workbench.settings import SETTINGS_KEY, settings
+from workbench.settings import SETTINGS_KEY
 
 
 def _calm_world_with_one_uncertain_case(app: Flask, world: World) -> int:

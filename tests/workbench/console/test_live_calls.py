@@ -14,6 +14,7 @@ from tests.conftest import run_jobs
 from tests.console_world import World
 from tests.workbench.console.conftest import csrf_token, post_form
 from workbench.cases import file_reports
+from workbench.current import settings
 from workbench.enums import ReportSource
 from workbench.extensions import db
 from workbench.models import (
@@ -26,7 +27,6 @@ from workbench.models import (
     utcnow,
 )
 from workbench.policy import case_policy
-from workbench.settings import settings
 
 CALL_STATE = re.compile(r'data-call-state="([a-z_]+)"')
 

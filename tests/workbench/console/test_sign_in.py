@@ -94,7 +94,7 @@ def test_failures_older_than_the_lockout_time_are_forgotten(app: Flask, world: W
 def strict_app(app: Flask, tmp_path: Path) -> Iterator[Flask]:
     """The app with an account-wide limit of 4 failures (per address: 5)."""
     from workbench.app import create_app
-    from workbench.settings import settings as app_settings
+    from workbench.current import settings as app_settings
 
     with app.app_context():
         base = app_settings()
@@ -137,7 +137,7 @@ def test_failures_from_many_addresses_lock_the_account_for_a_fixed_time(
 def test_the_sign_in_limit_holds_while_redis_is_down(
         app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from workbench.app import create_app
-    from workbench.settings import settings as app_settings
+    from workbench.current import settings as app_settings
 
     with app.app_context():
         base = app_settings()

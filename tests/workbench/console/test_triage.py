@@ -21,8 +21,8 @@ LOCK = timedelta(minutes=10)
 def _more_cases(app: Flask, world: World, n: int) -> list[int]:
     """n more open cases in the general queue, with distinct priorities."""
     from workbench.cases import file_reports
+    from workbench.current import settings
     from workbench.policy import case_policy
-    from workbench.settings import settings
 
     with app.app_context():
         ids = []
