@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.bulk import insert_new
 from workbench.models import BankEntry, HashBank, Image, utcnow
+from workbench.upserts import insert_new
 
 #: Hashes with less PDQ quality than this say too little to ban (flat or tiny images).
 MIN_QUALITY = 50

@@ -24,7 +24,6 @@ from actions.strikes import (
     StrikeStep,
     apply_thresholds,
 )
-from workbench.bulk import insert_new
 from workbench.enums import (
     OPEN_CASE_STATUSES,
     ActionType,
@@ -36,6 +35,7 @@ from workbench.enums import (
 from workbench.models import Case, Report, Strike, utcnow
 from workbench.models.audit import record
 from workbench.models.reports import OPEN_CASE_PREDICATE
+from workbench.upserts import insert_new
 
 
 class Decision(StrEnum):

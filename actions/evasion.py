@@ -13,10 +13,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from actions.enforcement import create_deliveries, refresh_account_status
-from workbench.bulk import insert_new
 from workbench.enums import ActionStatus, ActionType, Category, DeliveryEvent, ReportSource
 from workbench.models import Account, Action, EnforcementDelivery, Report, utcnow
 from workbench.models.audit import record
+from workbench.upserts import insert_new
 
 log = logging.getLogger(__name__)
 

@@ -70,8 +70,8 @@ class Bench:
 
     def pending(self, n: int) -> tuple[int, list[str]]:
         """``n`` new pending messages in one outbox batch; the batch id and the texts."""
+        from workbench.api.store import store_messages
         from workbench.extensions import db
-        from workbench.intake import store_messages
 
         items = chat_messages(self.rng, self.offset + 1, n, datetime.now(UTC))
         self.offset += n
@@ -103,7 +103,7 @@ class Bench:
         """Seconds of the default model alone, and of the lexicon and extortion layer alone."""
         from classifiers.extortion import extortion_scores
         from classifiers.lexicon import shipped_lexicon
-        from workbench.classification import _model
+        from workbench.cases.scoring import _model
         from workbench.current import settings
 
         with self.app.app_context():

@@ -98,7 +98,7 @@ def _keyset_page(app, deep_url: str) -> Callable[[int], object]:  # type: ignore
     """The same page by keyset, the query alone (to compare with the OFFSET baseline)."""
     from urllib.parse import parse_qs, urlsplit
 
-    from workbench import triage
+    from workbench.cases.filing import triage
     from workbench.extensions import db
 
     cursor = triage.Cursor.decode(parse_qs(urlsplit(deep_url).query)["after"][0])
@@ -110,8 +110,8 @@ def _keyset_page(app, deep_url: str) -> Callable[[int], object]:  # type: ignore
 
 
 def _drawn_anew(app) -> Callable[[int], object]:  # type: ignore[no-untyped-def]
-    from workbench.dashboard import DEFAULT_DAYS, _window, draw
     from workbench.extensions import db
+    from workbench.reporting.dashboard import DEFAULT_DAYS, _window, draw
 
     def fetch(_n: int) -> object:
         with app.app_context():

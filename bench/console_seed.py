@@ -206,7 +206,7 @@ class Generator:
 
     def cases_and_reports(self, moderators: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Cases (a tenth open, each on a different person) and the reports filed in them."""
-        from workbench.policy import DEFAULT_DEADLINE_HOURS, DEFAULT_SEVERITY
+        from workbench.cases.policy import DEFAULT_DEADLINE_HOURS, DEFAULT_SEVERITY
 
         rng, now = self.rng, self.now
         n_cases, n_reports, n_people = self.size.cases, self.size.reports, self.size.people
@@ -352,14 +352,14 @@ def _named(prefix: str, ids: np.ndarray) -> np.ndarray:
 
 
 def _severity() -> dict[str, float]:
-    from workbench.policy import DEFAULT_SEVERITY
+    from workbench.cases.policy import DEFAULT_SEVERITY
 
     return DEFAULT_SEVERITY
 
 
 def _texts() -> list[str]:
     """Message texts from the shipped public datasets (see classifiers/data/PROVENANCE.md)."""
-    from workbench.seed import load_text_pools
+    from workbench.demo.seed import load_text_pools
 
     pools = load_text_pools()
     rng = np.random.default_rng(11)
@@ -473,9 +473,9 @@ def seed(url: str = DEFAULT_URL, scale: float = 1.0, progress: bool = True) -> S
 
 def rebuild_dashboard(url: str) -> float:
     """Rebuild the dashboard figures and charts from the seeded tables; returns the seconds."""
-    from workbench.dashboard import store_charts
     from workbench.extensions import db
-    from workbench.figures import rebuild_figures
+    from workbench.reporting.dashboard import store_charts
+    from workbench.reporting.figures import rebuild_figures
 
     app = _app(url)
     with app.app_context():
@@ -497,9 +497,9 @@ def time_dashboard(url: str, runs: int) -> dict[str, list[float]]:
     drawing the charts from the figures; ``baseline``: counting the same 30 days of
     figures from the big tables, as a dashboard without pre-aggregated figures would.
     """
-    from workbench import dashboard as board
     from workbench.extensions import db
-    from workbench.figures import compute
+    from workbench.reporting import dashboard as board
+    from workbench.reporting.figures import compute
 
     app = _app(url)
     out: dict[str, list[float]] = {"baseline": [], "drawn": [], "view": [], "kept": []}

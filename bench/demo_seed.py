@@ -27,7 +27,7 @@ def _harmful_share(texts: list[str]) -> float:
     """Share of lines written from a harmful template (slots and tails matched loosely)."""
     import re
 
-    from workbench.demo_chat import HARM_CATEGORY, load_templates
+    from workbench.demo.chat import HARM_CATEGORY, load_templates
 
     patterns = [re.compile(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(t.text.rstrip(".!?"))),
                            re.IGNORECASE)
@@ -41,11 +41,11 @@ def main() -> None:
     args = parser.parse_args()
     from workbench import database
     from workbench.app import create_app
-    from workbench.cases import file_reports
+    from workbench.cases.filing import file_reports
+    from workbench.cases.policy import case_policy
+    from workbench.demo.seed import seed_demo_data
     from workbench.extensions import db
     from workbench.models import Call, Case, Message, Report, utcnow
-    from workbench.policy import case_policy
-    from workbench.seed import seed_demo_data
     from workbench.settings import SETTINGS_KEY
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,9 +38,9 @@ def _app(stack: Stack):  # type: ignore[no-untyped-def]
 
 def _people(app, servers: dict[str, PlatformServer], n: int, offset: int) -> list[int]:  # type: ignore[no-untyped-def]
     """``n`` people, each with an account on every platform (bulk inserted)."""
+    from workbench.demo.seed import _ids
     from workbench.extensions import db
     from workbench.models import Account, Person, Platform, utcnow
-    from workbench.seed import _ids
 
     with app.app_context():
         now = utcnow()

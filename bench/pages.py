@@ -146,11 +146,11 @@ def _prepare(app) -> None:  # type: ignore[no-untyped-def]
     """A legal user, and what the worker's periodic jobs draw (whatever this code has)."""
     from sqlalchemy import select
 
-    from workbench import dashboard as board
-    from workbench import transparency
     from workbench.extensions import db
-    from workbench.figures import refresh_figures
     from workbench.models import Moderator
+    from workbench.reporting import dashboard as board
+    from workbench.reporting import transparency
+    from workbench.reporting.figures import refresh_figures
     from workbench.staff import hash_password
 
     with app.app_context():
@@ -175,9 +175,9 @@ def _timed(call: Callable[[], object], runs: int) -> list[float]:
 
 
 def _baselines(app, runs: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
-    from workbench import dashboard as board
     from workbench.extensions import db
-    from workbench.transparency import monthly_report, report_charts
+    from workbench.reporting import dashboard as board
+    from workbench.reporting.transparency import monthly_report, report_charts
 
     year, month = (int(x) for x in _months()[0].split("-"))
 

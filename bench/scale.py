@@ -194,8 +194,8 @@ class Bench:
     def classify(self, batches: int, batch_size: int) -> Run:
         """Messages scored per second: ``batches`` outbox batches, enqueued at once."""
         from queues.outbox import enqueue_batches
+        from workbench.api.store import store_messages
         from workbench.extensions import db
-        from workbench.intake import store_messages
         from workbench.models import OutboxBatch
 
         now = datetime.now(UTC)

@@ -17,8 +17,8 @@ REFRESH_DAYS = 2
 @in_app_context
 def refresh_dashboard() -> int:
     """Recompute the recent dashboard figures and draw the charts; returns the rows written."""
-    from workbench.dashboard import store_charts
-    from workbench.figures import refresh_figures
+    from workbench.reporting.dashboard import store_charts
+    from workbench.reporting.figures import refresh_figures
 
     written = refresh_figures(db.session, days=REFRESH_DAYS)
     store_charts(db.session)

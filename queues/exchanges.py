@@ -10,6 +10,6 @@ from workbench.extensions import db
 @in_app_context
 def fetch_exchanges() -> dict[str, str]:
     """Fetch each configured exchange whose last fetch is due; what each one did."""
-    from workbench.exchanges import fetch_due
+    from workbench.imagebanks.exchanges import fetch_due
 
     return fetch_due(db.session, settings())

@@ -108,8 +108,8 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
 
 
 def _file_reports(ids: list[int]) -> dict[str, object]:
-    from workbench.cases import file_reports
-    from workbench.policy import case_policy
+    from workbench.cases.filing import file_reports
+    from workbench.cases.policy import case_policy
 
     cases = file_reports(db.session, ids, case_policy(settings(), db.session))
     return {"cases": len(cases)}
@@ -117,8 +117,8 @@ def _file_reports(ids: list[int]) -> dict[str, object]:
 
 def _classified(result: dict[str, object]) -> dict[str, object]:
     """Classifier reports join their cases in the same transaction as the scores."""
-    from workbench.cases import file_reports
-    from workbench.policy import case_policy
+    from workbench.cases.filing import file_reports
+    from workbench.cases.policy import case_policy
 
     report_ids = result.pop("report_ids", [])
     if report_ids:
@@ -128,7 +128,7 @@ def _classified(result: dict[str, object]) -> dict[str, object]:
 
 
 def _classify_messages(ids: list[int]) -> dict[str, object]:
-    from workbench.classification import StageClock, apply_automation, classify_messages
+    from workbench.cases.scoring import StageClock, apply_automation, classify_messages
 
     clock = StageClock()
     result = classify_messages(db.session, ids, settings(), clock)
@@ -146,13 +146,13 @@ def _classify_messages(ids: list[int]) -> dict[str, object]:
 
 
 def _classify_recordings(ids: list[int]) -> dict[str, object]:
-    from workbench.classification import classify_recordings
+    from workbench.cases.scoring import classify_recordings
 
     return _classified(classify_recordings(db.session, ids, settings()))
 
 
 def _scan_images(ids: list[int]) -> dict[str, object]:
-    from workbench.image_scan import apply_bank_rules, scan_images
+    from workbench.imagebanks.scan import apply_bank_rules, scan_images
 
     result = _classified(scan_images(db.session, ids, settings()))
     # Like automation on messages: bank rules act only after the cases are filed.
@@ -162,7 +162,7 @@ def _scan_images(ids: list[int]) -> dict[str, object]:
 
 
 def _score_signals(ids: list[int]) -> dict[str, object]:
-    from workbench.classification import score_signals
+    from workbench.cases.scoring import score_signals
 
     return _classified(score_signals(db.session, ids, settings()))
 
@@ -170,8 +170,8 @@ def _score_signals(ids: list[int]) -> dict[str, object]:
 def _accounts_changed(ids: list[int]) -> dict[str, object]:
     """Linking happened in the request; here bans follow linked accounts (evasion)."""
     from actions.evasion import check_evasion
-    from workbench.cases import file_reports
-    from workbench.policy import case_policy
+    from workbench.cases.filing import file_reports
+    from workbench.cases.policy import case_policy
 
     found = check_evasion(db.session, ids)
     reports = [e.report_id for e in found if e.report_id]

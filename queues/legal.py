@@ -132,7 +132,7 @@ def maintenance() -> dict[str, object]:
 def refresh_transparency() -> list[str]:
     """Draw this month's and last month's transparency reports and keep them for the
     console (which then only reads them); returns the keys written."""
-    from workbench.transparency import refresh_reports
+    from workbench.reporting.transparency import refresh_reports
 
     try:
         return refresh_reports(db.session)

@@ -66,7 +66,7 @@ def periodic_jobs() -> list[Periodic]:
         # have passed (none until one is configured).
         Periodic("fetch-exchanges", fetch_exchanges, 300.0),
         # The transparency report of this month and the last, kept for the console; a
-        # report is shown at most this old (workbench.transparency.REPORT_REFRESH_S).
+        # report is shown at most this old (workbench.reporting.transparency.REPORT_REFRESH_S).
         Periodic("transparency-report", refresh_transparency, 300.0),
     ]
 

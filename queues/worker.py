@@ -206,7 +206,7 @@ def _warm_up() -> None:
     """Load the text model and the language identifier before forking, so each job's
     child starts with them loaded (loading them costs seconds, in every child)."""
     from classifiers import language
-    from workbench.classification import _model
+    from workbench.cases.scoring import _model
     from workbench.current import settings
 
     try:

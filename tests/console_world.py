@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.platform_server import PlatformServer
-from workbench.cases import file_reports
+from workbench.cases.filing import file_reports
+from workbench.cases.policy import case_policy
 from workbench.current import settings
 from workbench.enums import ContentStatus, ReportSource
 from workbench.extensions import db
@@ -35,7 +36,6 @@ from workbench.models import (
     utcnow,
 )
 from workbench.platforms import register_platform
-from workbench.policy import case_policy
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 
@@ -48,7 +48,7 @@ STAFF = {
     "legal": "legal@example.org",
     "admin": "admin@example.org",
 }
-RECORDING = Path(__file__).parents[1] / "workbench/demo_data/recordings/threat.wav"
+RECORDING = Path(__file__).parents[1] / "workbench/demo/data/recordings/threat.wav"
 
 #: Text that would run, restyle or reorder the page if it were not escaped and isolated.
 HOSTILE = {

@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from classifiers.images.samples import photograph
 from tests.console_world import World
+from workbench.api.image_store import store_image
 from workbench.api.schemas import ImageMetadata
 from workbench.current import settings
 from workbench.enums import ReportSource
 from workbench.extensions import db
-from workbench.images import store_image
 from workbench.models import Account, Image, Report, utcnow
 
 

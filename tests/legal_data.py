@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import TEST_SECRET_KEY
 from workbench.api.schemas import AccountIn, MessageIn, ReportIn
-from workbench.cases import file_reports
+from workbench.api.store import store_messages, store_reports, upsert_accounts
+from workbench.cases.filing import file_reports
+from workbench.cases.policy import case_policy
 from workbench.current import settings
-from workbench.intake import store_messages, store_reports, upsert_accounts
 from workbench.models import (
     Account,
     CaseNote,
@@ -32,11 +33,10 @@ from workbench.models import (
     utcnow,
 )
 from workbench.platforms import register_platform
-from workbench.policy import case_policy
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 
-AUDIO = Path(__file__).resolve().parent.parent / "workbench" / "demo_data" / "recordings"
+AUDIO = Path(__file__).resolve().parent.parent / "workbench" / "demo" / "data" / "recordings"
 PASSWORD = "password-0123456789"
 
 

@@ -79,7 +79,7 @@ class Settings:
     claims_per_moderator: int = 1
     claim_next_releases: bool = True
     # Share (0 to 1) of "claim next" that goes to the free case the text model is least
-    # sure of, so decisions teach it most (workbench/learning.py); 0 turns it off.
+    # sure of, so decisions teach it most (workbench/cases/learning.py); 0 turns it off.
     learning_share: float = 0.1
     # Console sign-in: cookies only over HTTPS (turn off for plain-HTTP local runs), the
     # per-address rate limit, and the lockout after repeated failures on one account.
@@ -113,7 +113,7 @@ class Settings:
     allow_http_webhooks: bool = False
     allow_private_webhooks: bool = False
     appeal_window_days: int = 20
-    # Classifier automation (JSON list; see workbench.classification for the default).
+    # Classifier automation (JSON list; see workbench.cases.scoring for the default).
     automation_rules: list[Any] = field(default_factory=list)
     # Apply automation's actions one at a time through apply_action instead of set-based
     # (the same rows, slower): the classify benchmark's baseline.
@@ -129,7 +129,7 @@ class Settings:
     languages: list[Any] = field(default_factory=list)
     # Console depth: strike thresholds (JSON list; defaults in actions.strikes), minutes a
     # bulk decision may be undone, the distressing categories (JSON list; defaults in
-    # workbench.wellness) and the UTC time (HH:MM) at which a moderator's day starts.
+    # workbench.cases.wellness) and the UTC time (HH:MM) at which a moderator's day starts.
     strike_thresholds: list[Any] = field(default_factory=list)
     bulk_undo_minutes: int = 10
     distressing_categories: list[Any] = field(default_factory=list)
@@ -140,7 +140,7 @@ class Settings:
     wellness_day_start: str = "00:00"
     # The demo stands in for the platforms: it accepts their webhooks at /demo/platforms/.
     demo_mode: bool = False
-    # Case policy overrides, JSON objects (see workbench.policy for the defaults).
+    # Case policy overrides, JSON objects (see workbench.cases.policy for the defaults).
     deadline_hours: dict[str, Any] = field(default_factory=dict)
     severity: dict[str, Any] = field(default_factory=dict)
     routing_rules: list[Any] = field(default_factory=list)
@@ -150,7 +150,7 @@ class Settings:
     legal_deadline_hours: dict[str, Any] = field(default_factory=dict)
     # Days to carry out an erasure request (the platform's policy under the DPDP Act s.12).
     erasure_deadline_days: int = 30
-    # Hash exchanges, each off until its URL is set (see workbench.exchanges): StopNCII's
+    # Hash exchanges, each off until its URL is set (see workbench.imagebanks.exchanges): StopNCII's
     # API (https://api.stopncii.org/v1) with its subscription key and FetchHashes function
     # key; NCMEC's hash sharing (an environment's base URL, e.g.
     # https://report.cybertip.org/hashsharing) with its user and password. The scheduled
@@ -278,7 +278,7 @@ def _check_production(settings: Settings) -> None:
 def _check_console_depth(settings: Settings) -> None:
     """Check the strike thresholds, distressing categories and wellness day start."""
     from actions.strikes import StrikeConfigError, StrikePolicy
-    from workbench.wellness import WellnessError, day_start_offset, distressing_categories
+    from workbench.cases.wellness import WellnessError, day_start_offset, distressing_categories
 
     try:
         StrikePolicy.from_config(settings.strike_thresholds)

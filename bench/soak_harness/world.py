@@ -21,7 +21,7 @@ from typing import Any
 from bench.harness import ABUSIVE, BENIGN, SPAM
 from bench.soak_harness.stack import ROOT, SLUGS
 
-RECORDINGS_DIR = ROOT / "workbench" / "demo_data" / "recordings"
+RECORDINGS_DIR = ROOT / "workbench" / "demo" / "data" / "recordings"
 
 CATEGORIES = ["harassment", "hate", "spam_scam", "fraud", "impersonation", "other",
               "violent_threat", "sexual_content"]

@@ -13,9 +13,9 @@ from queues.enforce import deliver_due, enqueue_deliveries
 from tests.conftest import TEST_SECRET_KEY, run_jobs
 from tests.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
+from workbench.api.store import upsert_accounts
 from workbench.enums import ActionType, DeliveryState
 from workbench.extensions import db
-from workbench.intake import upsert_accounts
 from workbench.models import Account, EnforcementDelivery, Platform, utcnow
 from workbench.platforms import register_platform
 from workbench.staff import create_moderator

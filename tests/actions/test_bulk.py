@@ -14,9 +14,9 @@ from queues.enforce import enqueue_deliveries
 from tests.actions.conftest import _moderator, drain
 from tests.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
+from workbench.api.store import upsert_accounts
 from workbench.enums import ActionType
 from workbench.extensions import db
-from workbench.intake import upsert_accounts
 from workbench.models import (
     Account,
     Action,

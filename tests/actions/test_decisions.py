@@ -36,7 +36,7 @@ def case_id(app: Flask, platforms: dict[str, PlatformApi]) -> int:
 
 
 def _claim(case_id: int) -> None:
-    from workbench.triage import try_claim
+    from workbench.cases.triage import try_claim
 
     assert try_claim(db.session, case_id, _mod(), "moderator", timedelta(minutes=10))
 

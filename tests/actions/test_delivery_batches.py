@@ -18,9 +18,9 @@ from tests.actions.conftest import _moderator, act, drain, states, time_passes
 from tests.conftest import TEST_SECRET_KEY, run_jobs
 from tests.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
+from workbench.api.store import upsert_accounts
 from workbench.enums import ActionType
 from workbench.extensions import db
-from workbench.intake import upsert_accounts
 from workbench.models import Account, EnforcementDelivery, Platform
 from workbench.platforms import platform_secret
 

@@ -318,7 +318,7 @@ def test_a_remove_content_webhook_names_the_item_as_the_platform_knows_it(
     from datetime import UTC, datetime
 
     from workbench.api.schemas import MessageIn
-    from workbench.intake import store_messages
+    from workbench.api.store import store_messages
     from workbench.models import Message
 
     with app.app_context():

@@ -293,7 +293,7 @@ def test_the_export_job_builds_the_bundle_and_reports_progress(app: Flask,
 def test_messages_csv_neutralises_every_column_and_keeps_a_bare_cr_in_its_row(
         app: Flask, world: World, tmp_path: Path) -> None:
     from workbench.api.schemas import MessageIn
-    from workbench.intake import store_messages
+    from workbench.api.store import store_messages
     from workbench.models import utcnow
 
     hostile = MessageIn(id="m-hostile", conversation_id="=HYPERLINK(\"http://evil\",\"x\")",

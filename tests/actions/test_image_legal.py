@@ -21,9 +21,9 @@ from actions.retention import RetentionPolicy, run_retention
 from tests.actions.test_evidence import export_to
 from tests.image_world import exif_jpeg, file_image_report, store
 from tests.legal_data import World, build_world
-from workbench.banks import create_bank
 from workbench.current import settings
 from workbench.extensions import db
+from workbench.imagebanks.banks import create_bank
 from workbench.models import (
     Account,
     BankEntry,
@@ -33,8 +33,8 @@ from workbench.models import (
     Report,
     utcnow,
 )
+from workbench.reporting.transparency import monthly_report
 from workbench.storage import blob_store
-from workbench.transparency import monthly_report
 
 
 @pytest.fixture

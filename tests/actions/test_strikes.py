@@ -16,12 +16,12 @@ from actions.strikes import StepStatus, StrikeConfigError, StrikePolicy, strike_
 from queues.enforce import enqueue_deliveries
 from tests.actions.conftest import _moderator, drain
 from tests.platform_server import PlatformServer
+from workbench.cases.triage import claim_next
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, Action, Appeal, AuditEvent, Case, Strike, utcnow
 from workbench.settings import SettingsError, load_settings
 from workbench.staff import create_moderator
-from workbench.triage import claim_next
 
 
 def _violation(app: Flask, person: int, kind: ActionType | None = None, days: float | None = None,

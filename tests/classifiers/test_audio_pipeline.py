@@ -246,7 +246,7 @@ def test_real_text_classifier_flags_the_abusive_call_only(
     assert abusive.max_scores["abusive"] > benign.max_scores["abusive"]
 
 
-DEMO = Path(__file__).resolve().parents[2] / "workbench" / "demo_data" / "recordings"
+DEMO = Path(__file__).resolve().parents[2] / "workbench" / "demo" / "data" / "recordings"
 
 
 def test_demo_recordings_are_small_16k_files_and_abuse_is_spotted_in_them() -> None:

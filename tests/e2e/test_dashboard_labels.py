@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.dashboard import build_charts
-from workbench.figures import DEADLINE_BUCKETS, Metric
+from workbench.reporting.dashboard import build_charts
+from workbench.reporting.figures import DEADLINE_BUCKETS, Metric
 
 DAYS = [date(2026, 11, 1) + timedelta(days=i) for i in range(30)]
 LONG_NAME = "Priyanka Venkataraman-Chattopadhyay (night shift, Hindi and Tamil)"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from workbench.bulk import insert_new, one_of, update_by_id
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Platform, utcnow
+from workbench.upserts import insert_new, one_of, update_by_id
 
 
 def _score(content_id: int, explanation: object, **more: object) -> dict[str, object]:

@@ -8,10 +8,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import PlatformApi, run_jobs
-from workbench.cases import PriorityInputs, priority
+from workbench.cases.filing import PriorityInputs, priority
+from workbench.cases.policy import DEFAULT_DEADLINE_HOURS
 from workbench.extensions import db
 from workbench.models import Case, Message
-from workbench.policy import DEFAULT_DEADLINE_HOURS
 
 BASE = PriorityInputs(severity=5, classifier_score=0.0, distinct_reporters=1,
                       reporter_standing=0.5, prior_actions=0, fraud_signals=0, fraud_score=0.0,

@@ -86,7 +86,7 @@ def test_a_recording_is_transcribed_scored_and_kept_as_a_timeline(
 
     from workbench.models import Recording
 
-    demo = Path(__file__).resolve().parents[2] / "workbench" / "demo_data" / "recordings"
+    demo = Path(__file__).resolve().parents[2] / "workbench" / "demo" / "data" / "recordings"
     entry = next(e for e in json.loads((demo / "recordings.json").read_text()) if e["abusive"])
     audio = (demo / entry["file"]).read_bytes()
     boundary = "b0undary"
@@ -141,7 +141,7 @@ def test_moderator_decisions_become_labelled_texts_for_retraining(
     app: Flask, platforms: dict[str, PlatformApi]
 ) -> None:
     from actions.decisions import Decision, decide_case
-    from workbench.decisions_export import decision_labels
+    from workbench.cases.decisions_export import decision_labels
     from workbench.staff import create_moderator
 
     api = platforms["calls"]

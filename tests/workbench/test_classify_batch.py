@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import PlatformApi, run_jobs
-from workbench.classification import LABEL_CATEGORY
+from workbench.cases.scoring import LABEL_CATEGORY
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Message, Report
 
@@ -30,7 +30,7 @@ def _expected(app: Flask) -> list[tuple[dict[str, float], list[str], object, str
     """Scores, flags, explanation and stored language of each text, one text at a time."""
     from classifiers.language import DEFAULT_LANGUAGES, identify, reader_language
     from classifiers.text_lexicon import LexiconLayer
-    from workbench.classification import _model
+    from workbench.cases.scoring import _model
     from workbench.current import settings
 
     with app.app_context():

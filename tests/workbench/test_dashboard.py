@@ -21,10 +21,7 @@ from queues.names import QueueName
 from queues.runtime import queue
 from queues.scheduler import periodic_jobs
 from tests.conftest import TEST_SECRET_KEY, run_jobs
-from workbench import dashboard as board
-from workbench.dashboard import Chart, dashboard
 from workbench.extensions import db
-from workbench.figures import Metric, rebuild_figures, refresh_figures
 from workbench.models import (
     Account,
     Action,
@@ -36,6 +33,9 @@ from workbench.models import (
     Report,
 )
 from workbench.platforms import register_platform
+from workbench.reporting import dashboard as board
+from workbench.reporting.dashboard import Chart, dashboard
+from workbench.reporting.figures import Metric, rebuild_figures, refresh_figures
 from workbench.staff import create_moderator
 
 #: Noon today (UTC): the data set sits on today, yesterday and three days ago.

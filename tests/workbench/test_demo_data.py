@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifiers.language import reader_languages, weighted_language
-from workbench.demo_chat import DEMO_DATA, TEMPLATES
+from workbench.demo.chat import DEMO_DATA, TEMPLATES
+from workbench.demo.seed import DemoSize, seed_demo_data
 from workbench.extensions import db
 from workbench.models import (
     Action,
@@ -32,7 +33,6 @@ from workbench.models import (
     Report,
     utcnow,
 )
-from workbench.seed import DemoSize, seed_demo_data
 from workbench.settings import SETTINGS_KEY
 
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
@@ -43,8 +43,8 @@ SIZE = DemoSize(people=300, messages=4000, reports=200, signals=120)
 def demo(app: Flask) -> Iterator[Session]:
     """A small seeded demo whose pending user reports are filed into cases, as the
     worker's report job files them."""
-    from workbench.cases import file_reports
-    from workbench.policy import case_policy
+    from workbench.cases.filing import file_reports
+    from workbench.cases.policy import case_policy
 
     with app.app_context():
         settings = app.extensions[SETTINGS_KEY]
@@ -156,7 +156,7 @@ def test_hindi_queue_cases_are_about_hindi_or_hinglish_content(demo: Session) ->
 
 
 def test_fraud_signals_carry_payment_details_the_fraud_model_reads(demo: Session) -> None:
-    from workbench.risk import account_features
+    from workbench.cases.risk import account_features
 
     signals = list(demo.scalars(select(FraudSignal)))
     assert len(signals) == SIZE.signals

@@ -13,10 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from classifiers.registry import ModelRegistry
-from workbench import triage
-from workbench.decisions_export import decision_labels
+from workbench.cases.decisions_export import decision_labels
+from workbench.cases.filing import triage
+from workbench.cases.learning import learning_pick, model_threshold
 from workbench.extensions import db
-from workbench.learning import learning_pick, model_threshold
 from workbench.models import (
     Account,
     AuditEvent,

@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 from actions.decisions import Decision, decide_case
 from actions.enforcement import ActionRequest, apply_action
 from tests.conftest import PlatformApi, run_jobs
-from workbench.cases import file_reports
+from workbench.cases.filing import file_reports
+from workbench.cases.policy import case_policy
 from workbench.current import settings
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, Action, Case, OutboxBatch, Report, utcnow
 from workbench.models.audit import record
-from workbench.policy import case_policy
 from workbench.staff import create_moderator
 
 NOW = "2026-11-20T10:00:00Z"

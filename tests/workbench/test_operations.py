@@ -19,12 +19,13 @@ from queues.runtime import queue, redis_connection
 from tests.conftest import TEST_SECRET_KEY, run_jobs
 from tests.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
+from workbench.api.store import upsert_accounts
 from workbench.enums import ActionType
 from workbench.extensions import db
-from workbench.intake import upsert_accounts
 from workbench.models import Account, AuditEvent, EnforcementDelivery, Platform, utcnow
 from workbench.models.audit import record
-from workbench.operations import (
+from workbench.platforms import register_platform
+from workbench.reporting.operations import (
     AuditFilter,
     OperationsAuthorityError,
     OperationsError,
@@ -37,7 +38,6 @@ from workbench.operations import (
     retry_failed_job,
     retry_failed_jobs,
 )
-from workbench.platforms import register_platform
 
 
 def test_a_failed_job_is_listed_with_its_error_and_retried(app: Flask, tmp_path: Path) -> None:

@@ -14,11 +14,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import PlatformApi, run_jobs
+from workbench.cases.triage import NO_TRANSCRIPT, reported_excerpts
 from workbench.extensions import db
 from workbench.models import Case, ClassifierScore, Recording, Report
-from workbench.triage import NO_TRANSCRIPT, reported_excerpts
 
-DEMO = Path(__file__).resolve().parents[2] / "workbench" / "demo_data" / "recordings"
+DEMO = Path(__file__).resolve().parents[2] / "workbench" / "demo" / "data" / "recordings"
 #: Spoken in Hindi by espeak-ng: "send the money tonight or I will tell everyone".
 HINDI = "आज रात पैसे भेज दो वरना मैं सबको बता दूँगा"
 

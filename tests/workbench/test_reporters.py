@@ -10,11 +10,8 @@ from sqlalchemy import select
 
 from actions.decisions import Decision, decide_case
 from tests.conftest import PlatformApi, run_jobs
-from workbench.current import settings
-from workbench.extensions import db
-from workbench.models import Account, AuditEvent, Case, Moderator, Report
-from workbench.policy import case_policy
-from workbench.reporters import (
+from workbench.cases.policy import case_policy
+from workbench.cases.reporters import (
     ReporterAuthorityError,
     ReporterError,
     accuracy,
@@ -23,6 +20,9 @@ from workbench.reporters import (
     reporter_profile,
     unmark_reporter,
 )
+from workbench.current import settings
+from workbench.extensions import db
+from workbench.models import Account, AuditEvent, Case, Moderator, Report
 from workbench.staff import create_moderator
 
 

@@ -9,9 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import PlatformApi
+from workbench.cases.risk import account_features
 from workbench.extensions import db
 from workbench.models import Account, FraudSignal, Person, Platform, utcnow
-from workbench.risk import account_features
 
 
 def test_coins_spent_come_from_recent_gift_signals_and_odd_values_count_nothing(

@@ -36,7 +36,7 @@ from workbench.storage import (
 )
 
 MIB = 1024 * 1024
-DEMO = Path(__file__).resolve().parents[2] / "workbench" / "demo_data" / "recordings"
+DEMO = Path(__file__).resolve().parents[2] / "workbench" / "demo" / "data" / "recordings"
 
 
 class ForwardOnly(io.RawIOBase):

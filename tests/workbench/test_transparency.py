@@ -18,8 +18,7 @@ from tests.legal_data import PASSWORD, World, build_world
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Appeal, Message, Report, utcnow
-from workbench.staff import create_moderator
-from workbench.transparency import (
+from workbench.reporting.transparency import (
     DSA_FIELDS,
     dsa_statements,
     monthly_report,
@@ -27,6 +26,7 @@ from workbench.transparency import (
     report_csv,
     report_json,
 )
+from workbench.staff import create_moderator
 
 
 @pytest.fixture

@@ -9,11 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from workbench.extensions import db
-from workbench.models import AuditEvent, Case, Moderator, Person
-from workbench.settings import SettingsError, load_settings
-from workbench.staff import create_moderator
-from workbench.wellness import (
+from workbench.cases.wellness import (
     DEFAULT_DISTRESSING,
     Preferences,
     WellnessError,
@@ -25,6 +21,10 @@ from workbench.wellness import (
     resume,
     update_preferences,
 )
+from workbench.extensions import db
+from workbench.models import AuditEvent, Case, Moderator, Person
+from workbench.settings import SettingsError, load_settings
+from workbench.staff import create_moderator
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 

@@ -11,12 +11,12 @@ from pydantic import ValidationError
 
 from workbench.api.auth import authenticate
 from workbench.api.errors import ApiError
+from workbench.api.image_store import read_upload, store_image
 from workbench.api.parsing import decode_json, raw_body, validation_error
 from workbench.api.routes import _accepted, _multipart, bp
 from workbench.api.schemas import ImageMetadata
 from workbench.current import settings
 from workbench.extensions import db
-from workbench.images import read_upload, store_image
 
 #: Room for the multipart framing and the metadata part beside the image.
 ENVELOPE_BYTES = 64 * 1024

@@ -10,8 +10,8 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from queues.outbox import enqueue_batches
-from workbench import intake
 from workbench.api import status
+from workbench.api import store as intake
 from workbench.api.auth import authenticate
 from workbench.api.errors import ApiError
 from workbench.api.parsing import (
@@ -93,7 +93,7 @@ def post_appeals() -> tuple[Response, int]:
 
 @bp.post("/recordings")
 def post_recordings() -> tuple[Response, int]:
-    from workbench.recordings import store_recording
+    from workbench.api.recordings import store_recording
 
     s = settings()
     body = raw_body(s.max_audio_bytes + 64 * 1024)

@@ -163,7 +163,7 @@ class OwnAccountView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.wellness import preferences
+        from workbench.cases.wellness import preferences
 
         me = db.session.get_one(Moderator, current_user.id)
         return self.render("console/account.html", me=me,

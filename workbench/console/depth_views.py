@@ -17,6 +17,7 @@ from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_dec
 from actions.decisions import Decision
 from actions.ladder import people_with_in_force
 from actions.strikes import StrikePolicy
+from workbench.cases.policy import case_policy
 from workbench.console.access import ConsoleView, Permission, require
 from workbench.console.acting import BY_KEY, policy_reasons
 from workbench.console.forms import form_work
@@ -27,7 +28,6 @@ from workbench.current import settings
 from workbench.enums import CaseStatus
 from workbench.extensions import db
 from workbench.models import Account, Case, Moderator, utcnow
-from workbench.policy import case_policy
 
 log = logging.getLogger(__name__)
 REDIS_DOWN = ("Redis is unreachable: queue depths and failed jobs cannot be read or retried "
@@ -47,7 +47,7 @@ class OperationsView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.operations import delivery_overview, failed_jobs, queue_depths
+        from workbench.reporting.operations import delivery_overview, failed_jobs, queue_depths
 
         try:
             connection = _redis()
@@ -62,7 +62,7 @@ class OperationsView(ConsoleView):
 
     @expose("/retry", methods=["POST"])
     def retry(self) -> Any:
-        from workbench.operations import OperationsError, retry_failed_jobs
+        from workbench.reporting.operations import OperationsError, retry_failed_jobs
 
         job_id = request.form.get("job_id")
         try:
@@ -94,7 +94,7 @@ class AuditView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.operations import AuditFilter, audit_log
+        from workbench.reporting.operations import AuditFilter, audit_log
 
         args = request.args
         filters = AuditFilter(
@@ -120,7 +120,7 @@ class DashboardView(ConsoleView):
     permission = Permission.DASHBOARD
 
     def _board(self) -> Any:
-        from workbench.dashboard import DEFAULT_DAYS, dashboard_board
+        from workbench.reporting.dashboard import DEFAULT_DAYS, dashboard_board
 
         return dashboard_board(db.session, parse_int(request.args.get("days"), low=1,
                                                      high=366) or DEFAULT_DAYS)
@@ -128,7 +128,7 @@ class DashboardView(ConsoleView):
     @expose("/")
     def index(self) -> Any:
         from actions.legal_requests import overdue
-        from workbench.dashboard import OFFERED_DAYS
+        from workbench.reporting.dashboard import OFFERED_DAYS
 
         board = self._board()
         return conditional_page(self.render(
@@ -236,7 +236,7 @@ class BulkView(ConsoleView):
 
     @expose("/<int:bulk_id>/undo", methods=["POST"])
     def undo(self, bulk_id: int) -> Any:
-        from workbench.cases import rescore_cases
+        from workbench.cases.filing import rescore_cases
 
         policy = case_policy(settings(), db.session)
         with form_work(BulkError, BulkAuthorityError) as done:
@@ -261,13 +261,13 @@ class ReportersView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.reporters import current_marks
+        from workbench.cases.reporters import current_marks
 
         return self.render("console/reporters.html", marks=current_marks(db.session))
 
     @expose("/<int:account_id>", methods=["POST"])
     def mark(self, account_id: int) -> Any:
-        from workbench.reporters import (
+        from workbench.cases.reporters import (
             ReporterAuthorityError,
             ReporterError,
             mark_reporter,
@@ -299,7 +299,7 @@ class WellnessView(ConsoleView):
 
     @expose("/preferences", methods=["POST"])
     def preferences(self) -> Any:
-        from workbench.wellness import Preferences, update_preferences
+        from workbench.cases.wellness import Preferences, update_preferences
 
         names = Preferences.__dataclass_fields__
         update_preferences(db.session, current_user.id,
@@ -311,7 +311,7 @@ class WellnessView(ConsoleView):
     @expose("/hand-off", methods=["POST"])
     def hand_off(self) -> Any:
         require(Permission.TRIAGE)
-        from workbench.wellness import WellnessPolicy, hand_off, resume
+        from workbench.cases.wellness import WellnessPolicy, hand_off, resume
 
         if request.form.get("resume") == "1":
             resume(db.session, current_user.id)

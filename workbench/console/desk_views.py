@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from actions.appeals import AppealError, decide_appeal
 from actions.delivery import send_now
-from workbench.acted_on import acted_on
+from workbench.cases.acted_on import acted_on
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.enums import AppealStatus, DeliveryState

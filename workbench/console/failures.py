@@ -15,7 +15,7 @@ def _failures() -> dict[str, Any]:
     if not request.path.startswith("/admin") or not current_user.is_authenticated:
         return {}
     from workbench.console.access import Permission, allowed
-    from workbench.operations import failing_platforms
+    from workbench.reporting.operations import failing_platforms
 
     return {"failing_platforms": failing_platforms(db.session),
             "can_retry_deliveries": allowed(Permission.DELIVERIES)}

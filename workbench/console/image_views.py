@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.case_images import blurred_copy, image_of_case
+from workbench.cases.images import blurred_copy, image_of_case
 from workbench.console.access import ROLE_PERMISSIONS, Permission
 from workbench.console.params import parse_id
 from workbench.current import settings
@@ -122,7 +122,7 @@ def serve_blurred(case_id: int, image_id: int) -> Any:
 def bank_image(case_id: int, image_id: int) -> Any:
     """Add the image (its original bytes, crops included) to the chosen bank."""
     from classifiers.images import ImageError, decode_image
-    from workbench.banks import BankError, add_image, get_bank
+    from workbench.imagebanks.banks import BankError, add_image, get_bank
 
     image = _image_or_404(case_id, image_id)
     back = url_for("case.view", case_id=case_id) + f"#evidence-image-{image_id}"

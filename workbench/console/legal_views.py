@@ -329,14 +329,14 @@ class TransparencyView(ConsoleView):
     """The monthly transparency and compliance report, with its charts and downloads.
 
     The report is drawn by the periodic job (or by the first view of a month nobody
-    drew) and kept for every process (``workbench.transparency.published_report``), so a
+    drew) and kept for every process (``workbench.reporting.transparency.published_report``), so a
     view reads it; the page says how old it is.
     """
 
     permission = Permission.LEGAL
 
     def _report(self) -> tuple[Any, str]:
-        from workbench.transparency import published_report
+        from workbench.reporting.transparency import published_report
 
         year, month = _month()
         return published_report(db.session, year, month,
@@ -344,7 +344,7 @@ class TransparencyView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.transparency import CHART_NAMES, REPORT_MAX_AGE_S, REPORT_REFRESH_S
+        from workbench.reporting.transparency import CHART_NAMES, REPORT_MAX_AGE_S, REPORT_REFRESH_S
 
         drawn, month = self._report()
         _audit_view("transparency", month)
@@ -356,7 +356,7 @@ class TransparencyView(ConsoleView):
 
     @expose("/report.<fmt>")
     def download(self, fmt: str) -> Any:
-        from workbench.transparency import report_csv, report_json
+        from workbench.reporting.transparency import report_csv, report_json
 
         drawn, month = self._report()
         if fmt not in {"csv", "json"}:
@@ -384,7 +384,7 @@ class TransparencyView(ConsoleView):
         """Statements of reasons in the DSA transparency database's fields, no personal data."""
         import json
 
-        from workbench.transparency import dsa_statements
+        from workbench.reporting.transparency import dsa_statements
 
         def lines() -> Any:
             for statement in dsa_statements(db.session):

@@ -10,7 +10,8 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import delete, select
 
-from workbench.cases import rescore_cases
+from workbench.cases.filing import rescore_cases
+from workbench.cases.policy import case_policy
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.params import parse_int
 from workbench.current import settings
@@ -18,7 +19,6 @@ from workbench.enums import OPEN_CASE_STATUSES, Category
 from workbench.extensions import db
 from workbench.models import Case, RoutingRule
 from workbench.models.audit import record
-from workbench.policy import case_policy
 
 QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 #: The most rules the table takes (and the bound of a row's number and position).

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.automation import ReviewError, pending_count, pending_review, review_automated
-from workbench.acted_on import acted_on
+from workbench.cases.acted_on import acted_on
 from workbench.console.access import ROLE_PERMISSIONS, ConsoleView, Permission
 from workbench.current import settings
 from workbench.enums import Role

@@ -8,13 +8,13 @@ from flask import abort, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
+from workbench.cases.policy import case_policy
+from workbench.cases.search import decided_cases, may_see_person, person_profile, search
+from workbench.cases.triage import eligible_queues
 from workbench.console.access import ConsoleView, Permission, allowed
 from workbench.console.params import id_field
 from workbench.current import settings
 from workbench.extensions import db
-from workbench.policy import case_policy
-from workbench.search import decided_cases, may_see_person, person_profile, search
-from workbench.triage import eligible_queues
 
 
 def searchable_queues() -> list[str] | None:

@@ -14,8 +14,10 @@ from actions.decisions import DecisionError, escalate_case
 from actions.enforcement import ActionError, AuthorityError, reach
 from actions.ladder import ladder_outlook
 from actions.strikes import StrikePolicy, strike_summary
-from workbench import triage
-from workbench.case_view import in_force, load_case
+from workbench.cases.filing import triage
+from workbench.cases.learning import LearningPick, learning_pick, model_threshold
+from workbench.cases.policy import case_policy
+from workbench.cases.view import in_force, load_case
 from workbench.console import image_views
 from workbench.console.access import (
     ConsoleView,
@@ -43,10 +45,8 @@ from workbench.console.params import id_field, parse_id, same_site_path
 from workbench.current import settings
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
-from workbench.learning import LearningPick, learning_pick, model_threshold
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
 from workbench.models.audit import record
-from workbench.policy import case_policy
 from workbench.storage import BlobStore, blob_store
 
 #: Cases remembered for the "previous case" key.
@@ -115,8 +115,8 @@ class QueueView(ConsoleView):
             select(Case.queue, func.count(Case.id))
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
         args = {k: v for k, v in request.args.items() if k != "after" and v}
-        from workbench.live_calls import live_calls_of_cases
-        from workbench.wellness import WellnessPolicy, overview
+        from workbench.cases.live_calls import live_calls_of_cases
+        from workbench.cases.wellness import WellnessPolicy, overview
 
         reasons = policy_reasons(settings())
         calls = live_calls_of_cases(db.session, [r.id for r in live + page.rows if r.live])
@@ -205,7 +205,7 @@ def _claim_lock() -> Any:
 def _excluded_categories() -> frozenset[str]:
     """Categories this moderator has handed off for today (wellness), if that exists."""
     try:
-        from workbench.wellness import excluded_categories
+        from workbench.cases.wellness import excluded_categories
     except ImportError:
         return frozenset()
     return frozenset(excluded_categories(db.session, current_user.id))
@@ -256,8 +256,8 @@ class CaseView(ConsoleView):
         colleagues = db.session.scalars(select(Moderator).where(
             Moderator.active, Moderator.role.in_((Role.MODERATOR.value, Role.SENIOR.value)),
             Moderator.id != me).order_by(Moderator.display_name)).all()
-        from workbench.reporters import accuracy, marked_reporters
-        from workbench.wellness import preferences
+        from workbench.cases.reporters import accuracy, marked_reporters
+        from workbench.cases.wellness import preferences
 
         reporter_ids = {r.Report.reporter_account_id for r in ctx.reports
                         if r.Report.reporter_account_id}
@@ -524,7 +524,7 @@ def _audio_response(store: BlobStore, sha256: str, size: int, mimetype: str) -> 
 def _call_to_end(form: VerdictForm) -> bool:
     """Whether the call named in an end-call form is in progress and not decided yet; the
     call stays locked until this request commits its decision or rolls back."""
-    from workbench.live_calls import call_states, lock_call
+    from workbench.cases.live_calls import call_states, lock_call
 
     if form.target_kind != "call" or form.target_id is None:
         return True  # carry_out says what is missing

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import TEST_SECRET_KEY
 from workbench.api.schemas import AccountIn
+from workbench.api.store import AccountsStored, resolve_accounts, upsert_accounts
 from workbench.extensions import db
-from workbench.intake import AccountsStored, resolve_accounts, upsert_accounts
 from workbench.models import Account, Platform
 from workbench.platforms import register_platform
 

@@ -229,7 +229,7 @@ def test_other_errors_on_api_paths_are_json(client: Any, method: str, path: str,
 def test_a_get_is_verified_over_the_path_as_sent(
     app: Flask, platforms: dict[str, PlatformApi]
 ) -> None:
-    from workbench.intake import resolve_accounts
+    from workbench.api.store import resolve_accounts
     from workbench.models import Platform
 
     with app.app_context():

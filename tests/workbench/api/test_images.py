@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from actions.enforcement import action_payload
 from classifiers.images.samples import ALTERATIONS, encode, photograph
 from tests.conftest import PlatformApi, run_jobs
-from workbench.banks import add_image, create_bank
 from workbench.extensions import db
+from workbench.imagebanks.banks import add_image, create_bank
 from workbench.models import Action, Case, Image, ImageMatch, OutboxBatch, Report
 from workbench.storage import blob_store
 

@@ -13,7 +13,7 @@ from actions.enforcement import ActionRequest, apply_action
 from tests.conftest import run_jobs
 from tests.console_world import HOSTILE, World
 from tests.workbench.console.conftest import post_form
-from workbench.classification import Flag, apply_automation
+from workbench.cases.scoring import Flag, apply_automation
 from workbench.current import settings
 from workbench.enums import ActionType
 from workbench.extensions import db

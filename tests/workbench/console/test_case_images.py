@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from tests.console_world import World
 from tests.image_world import report_image, upload
 from tests.workbench.console.conftest import post_form
-from workbench.banks import create_bank
 from workbench.extensions import db
+from workbench.imagebanks.banks import create_bank
 from workbench.models import AuditEvent, BankEntry, Case, ImageMatch, Person
 
 REVEAL = re.compile(r'data-reveal-src="([^"]+)"')

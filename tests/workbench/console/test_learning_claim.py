@@ -1,4 +1,4 @@
-"""The console's "next case" honours the learning share (workbench/learning.py)."""
+"""The console's "next case" honours the learning share (workbench/cases/learning.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
+from workbench.cases.learning import model_threshold
 from workbench.current import settings
 from workbench.extensions import db
-from workbench.learning import model_threshold
 from workbench.models import Case, ClassifierScore, Report, utcnow
 from workbench.settings import SETTINGS_KEY
 

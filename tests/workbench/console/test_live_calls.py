@@ -13,7 +13,8 @@ from sqlalchemy import event, func, select, text
 from tests.conftest import run_jobs
 from tests.console_world import World
 from tests.workbench.console.conftest import csrf_token, post_form
-from workbench.cases import file_reports
+from workbench.cases.filing import file_reports
+from workbench.cases.policy import case_policy
 from workbench.current import settings
 from workbench.enums import ReportSource
 from workbench.extensions import db
@@ -26,7 +27,6 @@ from workbench.models import (
     Report,
     utcnow,
 )
-from workbench.policy import case_policy
 
 CALL_STATE = re.compile(r'data-call-state="([a-z_]+)"')
 

@@ -20,7 +20,7 @@ from tests.conftest import run_jobs
 from tests.console_world import World
 from workbench.extensions import db
 from workbench.models import Account, Report, utcnow
-from workbench.transparency import monthly_report, published_report, report_charts
+from workbench.reporting.transparency import monthly_report, published_report, report_charts
 
 _numbers = count()
 
@@ -96,7 +96,7 @@ def test_the_dashboard_shows_new_figures_once_the_job_counts_them(
 
 def test_other_windows_are_drawn_once_and_kept_for_every_process(
         app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
-    from workbench import dashboard as board
+    from workbench.reporting import dashboard as board
 
     _run(app, refresh_dashboard)
     lead = signed_in("senior")

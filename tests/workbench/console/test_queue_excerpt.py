@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 
 from tests.console_world import HOSTILE, STAFF, World, build_world, stop
 from tests.workbench.console.conftest import sign_in
+from workbench.cases.triage import reported_excerpts
 from workbench.extensions import db
 from workbench.models import Case
-from workbench.triage import reported_excerpts
 
 
 def test_each_row_shows_the_start_of_what_was_reported(

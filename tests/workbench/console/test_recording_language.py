@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
-from workbench.acted_on import acted_on
+from workbench.cases.acted_on import acted_on
 from workbench.extensions import db
 from workbench.models import Action, Recording
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
-from workbench import triage
+from workbench.cases.filing import triage
 from workbench.enums import CaseStatus, Role
 from workbench.extensions import db
 from workbench.models import Account, AuditEvent, Case, Person, Report, utcnow
@@ -20,9 +20,9 @@ LOCK = timedelta(minutes=10)
 
 def _more_cases(app: Flask, world: World, n: int) -> list[int]:
     """n more open cases in the general queue, with distinct priorities."""
-    from workbench.cases import file_reports
+    from workbench.cases.filing import file_reports
+    from workbench.cases.policy import case_policy
     from workbench.current import settings
-    from workbench.policy import case_policy
 
     with app.app_context():
         ids = []

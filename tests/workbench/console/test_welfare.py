@@ -15,8 +15,8 @@ from tests.console_world import World
 from tests.workbench.console.conftest import post_form
 from workbench.extensions import db
 from workbench.models import Action, Case, Report, Strike, utcnow
+from workbench.reporting.transparency import monthly_report
 from workbench.settings import SettingsError, load_settings
-from workbench.transparency import monthly_report
 
 
 def _self_harm(app: Flask, world: World) -> None:

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from workbench.api.errors import ApiError
 from workbench.api.schemas import ImageMetadata
-from workbench.bulk import insert_new
+from workbench.api.store import resolve_accounts
 from workbench.enums import BatchKind, ContentStatus
-from workbench.intake import resolve_accounts
 from workbench.models import Call, Image, OutboxBatch, utcnow
 from workbench.settings import Settings
 from workbench.storage import blob_store
+from workbench.upserts import insert_new
 
 #: The intake's error code for each reason the decoder refuses an image.
 IMAGE_ERROR_CODES = {

@@ -1,7 +1,7 @@
 """Deterministic demo data: platforms, people, chats, calls, reports, signals, appeals.
 
-The chat is written by the team as templates (``demo_data/chat_templates.tsv``, see
-``demo_data/README.md``) in English, Hindi, Hinglish and mixed, as HARMONI's users
+The chat is written by the team as templates (``data/chat_templates.tsv``, see
+``data/README.md``) in English, Hindi, Hinglish and mixed, as HARMONI's users
 write. Times are relative to the moment of seeding, so that most cases are within
 their deadline when the demo starts and a few are already overdue.
 """
@@ -23,16 +23,17 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from actions.webhook_urls import WebhookPolicy
-from workbench.demo_chat import (
+from workbench.cases.policy import CasePolicy, case_policy
+from workbench.demo.chat import (
     HARM_CATEGORY,
     STYLE_LANGUAGES,
     ChatWriter,
     pick_style,
     username,
 )
-from workbench.demo_images import seed_images
-from workbench.demo_signals import seed_signals
-from workbench.demo_traffic import (
+from workbench.demo.images import seed_images
+from workbench.demo.signals import seed_signals
+from workbench.demo.traffic import (
     DemoCall,
     Thread,
     harmful_lines,
@@ -41,7 +42,7 @@ from workbench.demo_traffic import (
     place_in_time,
     write_threads,
 )
-from workbench.demo_traffic import Person as TrafficPerson
+from workbench.demo.traffic import Person as TrafficPerson
 from workbench.enums import ActionType, BatchKind, Category, RecordingKind, Role
 from workbench.models import (
     Account,
@@ -55,15 +56,14 @@ from workbench.models import (
     utcnow,
 )
 from workbench.platforms import register_platform
-from workbench.policy import CasePolicy, case_policy
 from workbench.settings import Settings
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "classifiers" / "data"
-RECORDINGS_DIR = Path(__file__).resolve().parent / "demo_data" / "recordings"
+DATA_DIR = Path(__file__).resolve().parents[2] / "classifiers" / "data"
+RECORDINGS_DIR = Path(__file__).resolve().parent / "data" / "recordings"
 
 #: The demo logins, listed in the README; created by ``seed-demo`` only.
 DEMO_LOGINS: tuple[tuple[str, str, str], ...] = (
@@ -448,7 +448,7 @@ def _seed_appeals(session: Session, rng: random.Random, traffic: Traffic, most: 
     """
     from actions.decisions import Decision, decide_case
     from actions.enforcement import ActionRequest
-    from workbench.cases import file_reports
+    from workbench.cases.filing import file_reports
 
     seen: set[int] = set()
     picked = []

@@ -50,7 +50,7 @@ DEADLINE_BUCKETS: tuple[tuple[float, str], ...] = (
     (0, "overdue <4 h"), (1, "due <1 h"), (4, "due 1-4 h"), (24, "due 4-24 h"),
     (72, "due 1-3 d"), (float("inf"), "due >3 d"),
 )
-#: The report category each classifier label raises, reversed (``workbench.classification``).
+#: The report category each classifier label raises, reversed (``workbench.cases.scoring``).
 CATEGORY_LABEL = {"harassment": "abusive", "hate": "hate", "spam_scam": "spam_scam"}
 
 

@@ -18,8 +18,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.banks import BankHit, match_hashes, report_category
-from workbench.bulk import insert_new
 from workbench.enums import (
     ActionStatus,
     ActionType,
@@ -28,6 +26,7 @@ from workbench.enums import (
     ImageKind,
     ReportSource,
 )
+from workbench.imagebanks.banks import BankHit, match_hashes, report_category
 from workbench.models import (
     Account,
     Action,
@@ -40,6 +39,7 @@ from workbench.models import (
 )
 from workbench.settings import Settings
 from workbench.storage import blob_store
+from workbench.upserts import insert_new
 
 log = logging.getLogger(__name__)
 

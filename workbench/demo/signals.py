@@ -2,7 +2,7 @@
 
 Each carries the details such a system knows (what was bought or sent, for how much,
 how it was paid, from which card country, how many accounts share the device); the
-``count`` in them is what the fraud model's counted features read (``workbench.risk``).
+``count`` in them is what the fraud model's counted features read (``workbench.cases.risk``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workbench.demo_traffic import Person, insert_ids
+from workbench.demo.traffic import Person, insert_ids
 from workbench.enums import SignalKind
 from workbench.models import FraudSignal
 

@@ -22,9 +22,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.banks import BankError, add_hashes, create_bank, withdraw_hashes
 from workbench.enums import BankCategory
-from workbench.hash_lists import HashLine
+from workbench.imagebanks.banks import BankError, add_hashes, create_bank, withdraw_hashes
+from workbench.imagebanks.lists import HashLine
 from workbench.models import ExchangeCheckpoint, HashBank, utcnow
 from workbench.settings import Settings
 

@@ -1,8 +1,8 @@
 """The demo's chat: lines the team wrote as templates, filled in with a seeded generator.
 
-The templates (``demo_data/chat_templates.tsv``) are English, Hindi in Devanagari,
+The templates (``data/chat_templates.tsv``) are English, Hindi in Devanagari,
 Hinglish and mixed, benign and harmful; their slots (coins, amounts, games, rooms,
-cities...) come from ``demo_data/chat_slots.json``. See ``demo_data/README.md``.
+cities...) come from ``data/chat_slots.json``. See ``data/README.md``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workbench.enums import Category
 
-DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parent / "data"
 TEMPLATES = DEMO_DATA / "chat_templates.tsv"
 SLOTS = DEMO_DATA / "chat_slots.json"
 

@@ -9,7 +9,7 @@ message's ``abusive`` score is nearest the model's threshold.
 Deadlines still rule: no learning pick while any claimable case in those queues is live,
 overdue or due within :data:`DEADLINE_MARGIN`, and never a case of the urgent-safety
 queue or of self-harm or child safety. Decisions on these cases are labelled like any
-other (``workbench.decisions_export``), which ``classifiers retrain`` reads.
+other (``workbench.cases.decisions_export``), which ``classifiers retrain`` reads.
 """
 
 from __future__ import annotations

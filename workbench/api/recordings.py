@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from workbench.api.errors import ApiError
 from workbench.api.schemas import RecordingMetadata
+from workbench.api.store import resolve_accounts
 from workbench.enums import BatchKind, ContentStatus
-from workbench.intake import resolve_accounts
 from workbench.models import Call, OutboxBatch, Recording, utcnow
 from workbench.settings import Settings
 from workbench.storage import blob_store

@@ -47,8 +47,8 @@ def _wait_for_http(url: str, procs: list[subprocess.Popen[bytes]]) -> bool:
 
 
 def _seed_once(app: Flask, host: str, port: int) -> None:
+    from workbench.demo.seed import demo_present, seed_demo_data
     from workbench.extensions import db
-    from workbench.seed import demo_present, seed_demo_data
 
     with app.app_context():
         if demo_present(db.session):
@@ -73,7 +73,7 @@ def _point_sink_at(session: Session, host: str, port: int) -> None:
 
 
 def _print_welcome(url: str) -> None:
-    from workbench.seed import DEMO_LOGINS
+    from workbench.demo.seed import DEMO_LOGINS
 
     print(f"\nThe workbench is running: {url}\n\nDemo logins:")
     for email, password, role in DEMO_LOGINS:

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from workbench.cases.learning import LearningPick, most_uncertain_case
 from workbench.enums import OPEN_CASE_STATUSES, CaseStatus, Role, TranscriptStatus
-from workbench.learning import LearningPick, most_uncertain_case
 from workbench.models import (
     Account,
     Case,
@@ -161,7 +161,7 @@ def queue_page(session: Session, f: QueueFilter, *, after: Cursor | None = None,
         claim_lapsed=(r.status == CaseStatus.CLAIMED.value and r.last_activity_at is not None
                       and r.last_activity_at < lapse),
     ) for r in rows[:limit]])
-    from workbench.case_images import leading_images
+    from workbench.cases.images import leading_images
 
     excerpts = reported_excerpts(session, [row.id for row in page.rows])
     images = leading_images(session, [row.id for row in page.rows])
@@ -273,7 +273,7 @@ def claim_next(session: Session, moderator_id: int, role: str, *, queues: list[s
 
     The live lane comes first: a call still in progress is harm happening now. With
     ``learning``, the case the text model is least sure of comes first when no deadline
-    presses (``workbench.learning``).
+    presses (``workbench.cases.learning``).
     """
     wanted = [queue] if queue else queues
     if queue and queue not in queues:

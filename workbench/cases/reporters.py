@@ -1,6 +1,6 @@
 """Reporters: how often each reporter's reports are upheld, and marks on those who abuse it.
 
-Accuracy feeds case priority (``workbench.cases``: reporters' standing). A senior may
+Accuracy feeds case priority (``workbench.cases.filing``: reporters' standing). A senior may
 mark a reporter account as abusing reporting, with a reason; from then on its reports
 add nothing to any case's priority, and a case made only of such reports sinks below
 every other. Marks are audited and reversible; cleared marks stay in the history.
@@ -17,11 +17,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workbench.cases import rescore_cases
+from workbench.cases.filing import rescore_cases
+from workbench.cases.policy import CasePolicy
 from workbench.enums import OPEN_CASE_STATUSES, Role
 from workbench.models import Account, Case, Platform, Report, ReporterMark, utcnow
 from workbench.models.audit import record
-from workbench.policy import CasePolicy
 
 #: Who may mark a reporter, or clear a mark.
 MARKERS = {Role.SENIOR.value}

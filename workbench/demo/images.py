@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from workbench.banks import add_image, create_bank
-from workbench.bulk import insert_new
-from workbench.demo_traffic import DemoCall, Thread
-from workbench.demo_traffic import Person as TrafficPerson
+from workbench.demo.traffic import DemoCall, Thread
+from workbench.demo.traffic import Person as TrafficPerson
 from workbench.enums import BankCategory, Category, ContentStatus, ImageKind, ReportSource
+from workbench.imagebanks.banks import add_image, create_bank
 from workbench.models import ClassifierScore, Image, Report, utcnow
 from workbench.settings import Settings
 from workbench.storage import blob_store
+from workbench.upserts import insert_new
 
 #: How many of each the demo has.
 PROFILE_PHOTOS = 12
@@ -122,7 +122,7 @@ def _flagged_frame_report(session: Session, settings: Settings, frame: Image) ->
     """The score and report the images job writes for a flagged frame of a live call."""
     from classifiers.images.nudity import MODEL_NAME, model_card
     from classifiers.registry import ModelRegistry
-    from workbench.image_scan import image_report
+    from workbench.imagebanks.scan import image_report
 
     version = model_card(ModelRegistry(settings.model_dir)).version
     score = frame.nudity_score or 0.0

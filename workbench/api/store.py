@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from actions.identity import LinkResult, link_account, lock_identities, record_merge
 from workbench.api.schemas import AccountIn, AppealIn, MessageIn, ReportIn, SignalIn
-from workbench.bulk import insert_new, one_of
 from workbench.enums import BatchKind, ReportSource
 from workbench.models import (
     Account,
@@ -34,6 +33,7 @@ from workbench.models import (
     Report,
     utcnow,
 )
+from workbench.upserts import insert_new, one_of
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workbench.bulk import insert_new, one_of, update_by_id
+from workbench.cases.policy import CasePolicy
 from workbench.enums import OPEN_CASE_STATUSES, ActionStatus, CaseStatus, ReportStatus
 from workbench.models import (
     Account,
@@ -28,7 +28,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.models.reports import OPEN_CASE_PREDICATE
-from workbench.policy import CasePolicy
+from workbench.upserts import insert_new, one_of, update_by_id
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ def main(ctx: click.Context) -> None:
 
 def _moderator_decisions() -> Any:
     """Decided cases' messages as labelled texts (for ``classifiers retrain``)."""
-    from workbench.decisions_export import decision_labels
+    from workbench.cases.decisions_export import decision_labels
 
     try:
         app = create_app()
@@ -149,7 +149,7 @@ def platforms_list(as_json: bool) -> None:
 @with_app
 def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
     """Fill the database with deterministic demo data and the demo logins."""
-    from workbench.seed import DemoSize, seed_demo_data
+    from workbench.demo.seed import DemoSize, seed_demo_data
 
     counts = seed_demo_data(
         db.session, settings(), DemoSize(people=people, messages=messages, reports=reports),
@@ -308,7 +308,7 @@ def statements_export(out_path: str, since: Any) -> None:
     """Export statements of reasons as JSON lines, with no personal data."""
     from datetime import UTC
 
-    from workbench.transparency import dsa_statements
+    from workbench.reporting.transparency import dsa_statements
 
     out = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8")  # noqa: SIM115
     n = 0
@@ -334,8 +334,8 @@ def dashboard() -> None:
 @with_app
 def dashboard_rebuild() -> None:
     """Recompute every day's figures from the first report (the job keeps the last two)."""
-    from workbench.dashboard import store_charts
-    from workbench.figures import rebuild_figures
+    from workbench.reporting.dashboard import store_charts
+    from workbench.reporting.figures import rebuild_figures
 
     written = rebuild_figures(db.session)
     store_charts(db.session)
@@ -353,7 +353,7 @@ _mount_classifiers()
 
 
 def _mount_legal() -> None:
-    from workbench.cli_legal import audit, evidence
+    from workbench.cli.legal import audit, evidence
 
     main.add_command(evidence)
     main.add_command(audit)
@@ -363,7 +363,7 @@ _mount_legal()
 
 
 def _mount_images() -> None:
-    from workbench.cli_images import banks, images
+    from workbench.cli.images import banks, images
 
     main.add_command(banks)
     main.add_command(images)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from workbench.demo_chat import BENIGN, ChatWriter, display_name, load_slots
+from workbench.demo.chat import BENIGN, ChatWriter, display_name, load_slots
 from workbench.models import Call, CallParticipant, Conversation, Message
 
 #: Calls in the demo (fewer for a small demo); the first two are still in progress.

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from workbench.case_images import CaseImages, load_images
+from workbench.cases.images import CaseImages, load_images
+from workbench.cases.live_calls import CallState, LiveCall, call_states
+from workbench.cases.triage import NO_TRANSCRIPT
 from workbench.enums import ActionStatus, TranscriptStatus
-from workbench.live_calls import CallState, LiveCall, call_states
 from workbench.models import (
     Account,
     Action,
@@ -40,7 +41,6 @@ from workbench.models import (
     Strike,
     utcnow,
 )
-from workbench.triage import NO_TRANSCRIPT
 
 #: Messages shown before and after a reported one, in its conversation.
 CONTEXT_MESSAGES = 5
@@ -130,7 +130,7 @@ class CaseContext:
     platforms: dict[int, str]
     senders: dict[int, str] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
-    #: Reported images and the frames of the calls shown (``workbench.case_images``).
+    #: Reported images and the frames of the calls shown (``workbench.cases.images``).
     images: CaseImages = field(default_factory=CaseImages)
 
     @property
@@ -191,7 +191,7 @@ _URGENCY = (CallState.IN_PROGRESS, CallState.NOT_REACHED, CallState.ENDING, Call
 
 
 def _platforms(session: Session) -> dict[int, str]:
-    from workbench.triage import platform_slugs
+    from workbench.cases.triage import platform_slugs
 
     return platform_slugs(session)
 
@@ -204,7 +204,7 @@ def load_case(session: Session, case_id: int,
     item comes first in ``evidence`` and its content is loaded first.
     """
     if severity is None:
-        from workbench.policy import DEFAULT_SEVERITY
+        from workbench.cases.policy import DEFAULT_SEVERITY
 
         severity = lambda c: DEFAULT_SEVERITY.get(c, 1.0)  # noqa: E731
     case = session.get(Case, case_id)

@@ -30,7 +30,7 @@ def banks() -> None:
 @with_app
 def create(name: str, category: str, actions: str | None) -> None:
     """Create an empty bank."""
-    from workbench.banks import BankError, create_bank
+    from workbench.imagebanks.banks import BankError, create_bank
 
     rule = None if actions is None else {"actions": [a for a in actions.split(",") if a]}
     try:
@@ -60,7 +60,7 @@ def _read_image(path: Path) -> Any:
 @with_app
 def add(name: str, images: tuple[Path, ...]) -> None:
     """Bank images from files (with their crop hashes)."""
-    from workbench.banks import BankError, add_image, get_bank
+    from workbench.imagebanks.banks import BankError, add_image, get_bank
 
     try:
         bank = get_bank(db.session, name)
@@ -81,7 +81,7 @@ def add(name: str, images: tuple[Path, ...]) -> None:
 @with_app
 def list_(as_json: bool) -> None:
     """Every bank, its category and number of entries."""
-    from workbench.banks import list_banks
+    from workbench.imagebanks.banks import list_banks
 
     for bank in list_banks(db.session):
         if as_json:
@@ -104,8 +104,8 @@ _FORMAT = click.Choice(["hma", "te"])
 @with_app
 def import_(name: str, file: Any, fmt: str | None) -> None:
     """Add a hash list to a bank, all or nothing; '-' reads stdin."""
-    from workbench.banks import BankError, get_bank, import_hashes
-    from workbench.hash_lists import HashListFormat
+    from workbench.imagebanks.banks import BankError, get_bank, import_hashes
+    from workbench.imagebanks.lists import HashListFormat
 
     try:
         result = import_hashes(db.session, get_bank(db.session, name), file,
@@ -128,8 +128,8 @@ def import_(name: str, file: Any, fmt: str | None) -> None:
 @with_app
 def export(name: str, file: Any, fmt: str) -> None:
     """Write a bank's hashes as a hash list; '-' writes to stdout."""
-    from workbench.banks import BankError, export_lines, get_bank
-    from workbench.hash_lists import HashListFormat
+    from workbench.imagebanks.banks import BankError, export_lines, get_bank
+    from workbench.imagebanks.lists import HashListFormat
 
     try:
         bank = get_bank(db.session, name)
@@ -149,7 +149,7 @@ def fetch(exchange: str, bank: str | None) -> None:
     """Fetch an exchange's new and withdrawn hashes since the bank's last fetch."""
     import requests
 
-    from workbench.exchanges import ExchangeError, exchange_for, fetch_into_bank
+    from workbench.imagebanks.exchanges import ExchangeError, exchange_for, fetch_into_bank
 
     current = settings()
     try:
@@ -179,7 +179,7 @@ def match(files: tuple[Path, ...], as_json: bool, no_nudity: bool) -> None:
     """Hash each image, match it against every enabled bank, and score its nudity."""
     from classifiers.images import query_hashes
     from classifiers.images.nudity import score_nudity
-    from workbench.banks import match_hashes
+    from workbench.imagebanks.banks import match_hashes
 
     failed = 0
     for path in files:

@@ -1,12 +1,13 @@
 """The lead's dashboard: charts drawn on the server from pre-aggregated figures.
 
-``dashboard(session, days=30)`` reads only ``DailyFigure`` rows (see ``workbench.figures``),
-shapes them with pandas and draws each chart with matplotlib as an inline SVG (text kept
-as text, no scripts, nothing fetched from elsewhere), with the same table as CSV beside it.
+``dashboard(session, days=30)`` reads only ``DailyFigure`` rows (see
+``workbench.reporting.figures``), shapes them with pandas and draws each chart with
+matplotlib as an inline SVG (text kept as text, no scripts, nothing fetched from
+elsewhere), with the same table as CSV beside it.
 The figures job draws the charts of every window the page offers after each refresh and
 keeps them (``DashboardChart``), so a view reads them with two small queries; any other
 window is drawn on its first view and kept in Redis for every process
-(``workbench.drawn``) until the figures change. Charts are also kept per process until
+(``workbench.reporting.drawn``) until the figures change. Charts are also kept per process until
 the figures change. matplotlib is imported only to draw: a web process that reads
 charts never loads it.
 """
@@ -29,9 +30,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from actions.spreadsheet import frame_csv
-from workbench import drawn
-from workbench.figures import DEADLINE_BUCKETS, Metric
 from workbench.models import DailyFigure, DashboardChart, Moderator, utcnow
+from workbench.reporting import drawn
+from workbench.reporting.figures import DEADLINE_BUCKETS, Metric
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from workbench.bulk import insert_new, one_of
 from workbench.enums import ActionStatus, ActionType, ContentStatus, ReportSource
 from workbench.models import (
     Account,
@@ -36,6 +35,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.settings import Settings
+from workbench.upserts import insert_new, one_of
 
 if TYPE_CHECKING:
     from actions.enforcement import ActionRequest
@@ -382,7 +382,7 @@ def score_signals(session: Session, signal_ids: list[int],
                   settings: Settings) -> dict[str, object]:
     """Re-score the fraud risk of the accounts these signals are about, and their people."""
     from classifiers.fraud import score_accounts
-    from workbench.risk import account_features
+    from workbench.cases.risk import account_features
 
     account_ids = sorted(set(session.scalars(
         select(FraudSignal.account_id).where(FraudSignal.id.in_(signal_ids)))))

@@ -6,7 +6,7 @@ from its pixels also keeps the hashes of its central and banner crops (see
 ``classifiers.images.pdq``); a hash imported from a list has only the whole-image hash.
 
 Hash lists are read and written one entry a line, as HMA's CSV or as the ThreatExchange
-tools' signal files (``workbench.hash_lists``); a bad line is refused with its number.
+tools' signal files (``workbench.imagebanks.lists``); a bad line is refused with its number.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from workbench.bulk import insert_new
 from workbench.enums import BankCategory, Category
-from workbench.hash_lists import (
+from workbench.imagebanks.lists import (
     HashLine,
     HashListError,
     HashListFormat,
@@ -30,6 +29,7 @@ from workbench.hash_lists import (
     format_lines,
 )
 from workbench.models import BankEntry, HashBank, utcnow
+from workbench.upserts import insert_new
 
 #: Bank names: short, safe in a file name and a URL.
 BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -22,7 +22,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from actions.spreadsheet import frame_csv
-from workbench import drawn
+from workbench.cases.policy import DEFAULT_DEADLINE_HOURS
 from workbench.enums import ActionType, ReportSource
 from workbench.models import (
     Account,
@@ -37,7 +37,7 @@ from workbench.models import (
     Report,
     StatementOfReasons,
 )
-from workbench.policy import DEFAULT_DEADLINE_HOURS
+from workbench.reporting import drawn
 
 #: Report sources that are the workbench's own detection rather than a person's notice.
 AUTOMATED_SOURCES = (ReportSource.CLASSIFIER.value, ReportSource.FRAUD.value,

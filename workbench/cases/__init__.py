@@ -1,0 +1,2 @@
+"""A case's life up to and including the decision: filing, policy, triage, scoring,
+the case page's read model."""

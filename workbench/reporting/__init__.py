@@ -1,0 +1,1 @@
+"""What the figures say: the dashboard, operations, transparency, pages drawn once and shared."""
