@@ -98,7 +98,7 @@ def _keyset_page(app, deep_url: str) -> Callable[[int], object]:  # type: ignore
     """The same page by keyset, the query alone (to compare with the OFFSET baseline)."""
     from urllib.parse import parse_qs, urlsplit
 
-    from workbench.cases.filing import triage
+    from workbench.cases import triage
     from workbench.extensions import db
 
     cursor = triage.Cursor.decode(parse_qs(urlsplit(deep_url).query)["after"][0])

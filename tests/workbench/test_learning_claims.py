@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from classifiers.registry import ModelRegistry
+from workbench.cases import triage
 from workbench.cases.decisions_export import decision_labels
-from workbench.cases.filing import triage
 from workbench.cases.learning import learning_pick, model_threshold
 from workbench.extensions import db
 from workbench.models import (

@@ -14,7 +14,7 @@ from actions.decisions import DecisionError, escalate_case
 from actions.enforcement import ActionError, AuthorityError, reach
 from actions.ladder import ladder_outlook
 from actions.strikes import StrikePolicy, strike_summary
-from workbench.cases.filing import triage
+from workbench.cases import triage
 from workbench.cases.learning import LearningPick, learning_pick, model_threshold
 from workbench.cases.policy import case_policy
 from workbench.cases.view import in_force, load_case

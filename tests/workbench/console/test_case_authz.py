@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.console_world import RECORDING, World
 from tests.workbench.console.conftest import post_form
-from workbench.cases.filing import triage
+from workbench.cases import triage
 from workbench.enums import CaseStatus
 from workbench.extensions import db
 from workbench.models import Account, Action, AuditEvent, Case, Message, Recording, utcnow

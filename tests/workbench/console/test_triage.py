@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
-from workbench.cases.filing import triage
+from workbench.cases import triage
 from workbench.enums import CaseStatus, Role
 from workbench.extensions import db
 from workbench.models import Account, AuditEvent, Case, Person, Report, utcnow
