@@ -77,7 +77,7 @@ def wait_for_workers(app, n: int, timeout_s: float = 120) -> None:  # type: igno
     from rq import Queue, Worker
 
     from queues.names import QueueName
-    from queues.runtime import redis_connection
+    from workbench.current import redis_connection
 
     with app.app_context():
         conn = redis_connection()

@@ -197,7 +197,7 @@ def _baselines(app, runs: int) -> dict[str, list[float]]:  # type: ignore[no-unt
 
 def _uncached_transparency(app, client, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
     """The last month's page when nothing is kept: the entry expired, no job ran since."""
-    from queues.runtime import redis_connection
+    from workbench.current import redis_connection
 
     path = f"/admin/transparency/?month={_months()[0]}"
     out = []

@@ -13,8 +13,8 @@ from actions.delivery import DeliveryPolicy, HttpSender, deliver
 from actions.webhook_urls import WebhookPolicy
 from queues.context import in_app_context
 from queues.names import QueueName
-from queues.runtime import enqueue_once, redis_connection
-from workbench.current import settings
+from queues.runtime import enqueue_once
+from workbench.current import redis_connection, settings
 from workbench.extensions import db
 from workbench.models import Platform
 from workbench.platforms import platform_secret

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from queues.context import in_app_context
 from queues.names import QueueName
-from queues.runtime import LIVE_STATES, enqueue_once, queue, redis_connection
-from workbench.current import settings
+from queues.runtime import LIVE_STATES, enqueue_once, queue
+from workbench.current import redis_connection, settings
 from workbench.enums import ExportStatus
 from workbench.extensions import db
 from workbench.models import EvidenceExport, utcnow

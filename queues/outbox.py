@@ -18,7 +18,7 @@ from rq import Queue, Retry
 from sqlalchemy import select
 
 from queues.names import QueueName
-from queues.runtime import redis_connection
+from workbench.current import redis_connection
 from workbench.enums import BatchKind
 from workbench.extensions import db
 from workbench.models import OutboxBatch, utcnow

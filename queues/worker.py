@@ -16,8 +16,8 @@ from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
 from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
 from queues.names import PRIORITY_ORDER, QueueName
-from queues.runtime import redis_connection
 from queues.scheduler import Ticker, periodic_jobs
+from workbench.current import redis_connection
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from actions.enforcement import ActionRequest, apply_action, reverse_action
 from actions.webhook_urls import WebhookPolicy
 from queues.enforce import enqueue_deliveries
 from queues.names import QueueName
-from queues.runtime import redis_connection
 from tests.actions.conftest import _moderator, act, drain, states, time_passes
 from tests.conftest import TEST_SECRET_KEY, run_jobs
 from tests.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
 from workbench.api.store import upsert_accounts
+from workbench.current import redis_connection
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, EnforcementDelivery, Platform

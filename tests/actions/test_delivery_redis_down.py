@@ -11,9 +11,9 @@ from rq import Queue
 
 from queues.enforce import deliver_due, delivery_job_id, enqueue_deliveries
 from queues.names import QueueName
-from queues.runtime import redis_connection, redis_url
 from tests.actions.conftest import act, states
 from tests.platform_server import PlatformServer
+from workbench.current import redis_connection, redis_url
 from workbench.enums import ActionType
 
 #: Nothing listens on port 1: connecting is refused at once, as when Redis is down.

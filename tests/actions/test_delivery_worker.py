@@ -93,7 +93,7 @@ def test_stopping_a_running_send_job_leaves_the_worker_running(
     from rq.command import send_stop_job_command
 
     from queues.names import QueueName
-    from queues.runtime import redis_connection
+    from workbench.current import redis_connection
 
     people = _people(app, servers, 4)
     for p in people:

@@ -60,7 +60,7 @@ def test_a_moderator_hands_off_distressing_cases_and_next_skips_them(
 
 def test_a_senior_marks_a_reporter_from_the_case_and_retries_a_failed_job(
         app: Flask, world: World, console: Console) -> None:
-    from queues.runtime import redis_connection
+    from workbench.current import redis_connection
 
     console.sign_in(STAFF["senior"])
     console.goto(f"/admin/case/{world.case_id}")

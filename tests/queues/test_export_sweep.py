@@ -9,7 +9,7 @@ from rq import Queue
 
 from queues.legal import MAX_EXPORT_REDOS, export_job_id, sweep_exports
 from queues.names import QueueName
-from queues.runtime import redis_connection
+from workbench.current import redis_connection
 from workbench.extensions import db
 from workbench.models import AuditEvent, EvidenceExport, utcnow
 

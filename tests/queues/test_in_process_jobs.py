@@ -18,8 +18,8 @@ from sqlalchemy import text
 from queues.abandoned import HEARTBEAT_GRACE_S
 from queues.context import in_app_context, use_app
 from queues.names import QueueName
-from queues.runtime import redis_connection
 from queues.worker import WorkbenchWorker
+from workbench.current import redis_connection
 from workbench.extensions import db
 
 

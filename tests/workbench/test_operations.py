@@ -15,11 +15,12 @@ from sqlalchemy import select, update
 from actions.enforcement import ActionRequest, apply_action
 from queues.enforce import deliver_due, enqueue_deliveries
 from queues.names import QueueName
-from queues.runtime import queue, redis_connection
+from queues.runtime import queue
 from tests.conftest import TEST_SECRET_KEY, run_jobs
 from tests.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
 from workbench.api.store import upsert_accounts
+from workbench.current import redis_connection
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, AuditEvent, EnforcementDelivery, Platform, utcnow

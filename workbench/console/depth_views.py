@@ -35,7 +35,7 @@ REDIS_DOWN = ("Redis is unreachable: queue depths and failed jobs cannot be read
 
 
 def _redis() -> Any:
-    from queues.runtime import redis_connection
+    from workbench.current import redis_connection
 
     return redis_connection()
 

@@ -57,7 +57,7 @@ class Drawn:
 
 
 def _redis() -> Any:
-    from queues.runtime import redis_connection
+    from workbench.current import redis_connection
 
     return redis_connection()
 

@@ -119,7 +119,7 @@ def test_media_preferences_are_saved_and_audio_starts_muted(app: Flask, world: W
 
 
 def test_failed_jobs_are_listed_and_retried(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
-    from queues.runtime import redis_connection
+    from workbench.current import redis_connection
 
     with app.app_context():
         queue = Queue("maintenance", connection=redis_connection())
