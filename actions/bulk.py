@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from actions.decisions import Decision, DecisionError, decide_case
 from actions.enforcement import ActionError, ActionRequest, AuthorityError, reverse_action
 from actions.ladder import check_stacking
-from actions.strikes import StepStatus, StrikePolicy
+from actions.strikes import StepStatus
 from workbench.enums import (
     OPEN_CASE_STATUSES,
     ActionStatus,
@@ -46,6 +46,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.models.audit import record
+from workbench.rules.strikes import StrikePolicy
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,7 @@ from actions.enforcement import (
     check_authority,
     new_delivery,
 )
-from actions.strikes import (
-    DEFAULT_POLICY,
-    STRIKE_LIFETIME,
-    StepStatus,
-    StrikePolicy,
-    StrikeStep,
-    apply_thresholds,
-)
+from actions.strikes import StepStatus, StrikeStep, apply_thresholds
 from workbench.enums import (
     OPEN_CASE_STATUSES,
     ActionType,
@@ -35,6 +28,7 @@ from workbench.enums import (
 from workbench.models import Case, Report, Strike, utcnow
 from workbench.models.audit import record
 from workbench.models.reports import OPEN_CASE_PREDICATE
+from workbench.rules.strikes import DEFAULT_POLICY, STRIKE_LIFETIME, StrikePolicy
 from workbench.upserts import insert_new
 
 

@@ -31,10 +31,15 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from actions import signing
-from actions.webhook_urls import WebhookPolicy, WebhookUrlError, check_address, check_webhook_url
 from workbench.enums import DeliveryState
 from workbench.models import EnforcementDelivery, Platform, utcnow
 from workbench.models.audit import record
+from workbench.rules.webhooks import (
+    WebhookPolicy,
+    WebhookUrlError,
+    check_address,
+    check_webhook_url,
+)
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from actions.holds import HoldCover, active_holds, cover_of, describe, holds_covering
 from actions.identity import root_person_id
 from actions.retention import (
-    RetentionPolicy,
     delete_images,
     delete_messages,
     delete_recordings,
@@ -53,6 +52,7 @@ from workbench.models import (
 )
 from workbench.models.audit import record
 from workbench.models.legal import ErasureKind, ErasureStatus
+from workbench.rules.retention import RetentionPolicy
 
 if TYPE_CHECKING:
     from workbench.storage import BlobStore

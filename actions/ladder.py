@@ -14,16 +14,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from actions.enforcement import ActionError, ActionRequest
-from actions.strikes import (
-    DEFAULT_POLICY,
-    StepMode,
-    StrikePolicy,
-    Threshold,
-    active_strike_count,
-    covering_action,
-)
+from actions.strikes import active_strike_count, covering_action
 from workbench.enums import ActionStatus, ActionType
 from workbench.models import Action, utcnow
+from workbench.rules.strikes import DEFAULT_POLICY, StepMode, StrikePolicy, Threshold
 
 #: Kinds that last on the whole person: a second one while the first is in force stacks.
 LASTING = {ActionType.MUTE, ActionType.RESTRICT_CALLS, ActionType.SUSPEND, ActionType.BAN}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,12 @@ from workbench.models import (
     utcnow,
 )
 from workbench.models.audit import AUDIT_PURGE_VERB, record
+from workbench.rules.retention import (
+    AUDIT_MIN_DAYS,
+    SETTING,
+    RetentionError,
+    RetentionPolicy,
+)
 
 if TYPE_CHECKING:
     from actions.holds import HoldCover
@@ -45,57 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SETTING = "WORKBENCH_RETENTION_DAYS"
-#: Days each kind of data is kept; ``audit_events`` None means never purged.
-DEFAULT_RETENTION_DAYS: dict[str, int | None] = {
-    "messages": 180,
-    "recordings": 180,
-    "images": 180,
-    "removed_content": 180,
-    "deleted_accounts": 180,
-    "audit_events": None,
-}
-#: The audit log is never purged younger than this, whatever the configuration says
-#: (on PostgreSQL the table's trigger enforces the same floor).
-AUDIT_MIN_DAYS = 365
 #: Rows deleted per transaction.
 BATCH = 1000
-
-
-class RetentionError(ValueError):
-    """The retention configuration is wrong; the message names the setting."""
-
-
-@dataclass(frozen=True)
-class RetentionPolicy:
-    """Days to keep each kind of data (see ``DEFAULT_RETENTION_DAYS``)."""
-
-    messages: int = 180
-    recordings: int = 180
-    images: int = 180
-    removed_content: int = 180
-    deleted_accounts: int = 180
-    audit_events: int | None = None
-
-
-def retention_policy(overrides: Mapping[str, Any] | None = None) -> RetentionPolicy:
-    """The defaults with ``overrides`` (the setting's JSON object) applied and checked."""
-    values: dict[str, Any] = {**DEFAULT_RETENTION_DAYS, **(overrides or {})}
-    unknown = sorted(set(values) - set(DEFAULT_RETENTION_DAYS))
-    if unknown:
-        raise RetentionError(f"{SETTING}: unknown data type {unknown[0]!r} (known: "
-                             f"{', '.join(DEFAULT_RETENTION_DAYS)})")
-    for key, days in values.items():
-        if key == "audit_events" and days is None:
-            continue
-        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise RetentionError(f"{SETTING}: {key} must be a whole number of days, got "
-                                 f"{days!r}")
-    audit = values["audit_events"]
-    if audit is not None and audit < AUDIT_MIN_DAYS:
-        raise RetentionError(f"{SETTING}: audit_events must be at least {AUDIT_MIN_DAYS} days "
-                             f"(or null to keep them), got {audit}")
-    return RetentionPolicy(**values)
 
 
 @dataclass

@@ -10,7 +10,6 @@ import redis
 from rq import Queue
 
 from actions.delivery import DeliveryPolicy, HttpSender, deliver
-from actions.webhook_urls import WebhookPolicy
 from queues.context import in_app_context
 from queues.names import QueueName
 from queues.runtime import enqueue_once
@@ -18,6 +17,7 @@ from workbench.current import redis_connection, settings
 from workbench.extensions import db
 from workbench.models import Platform
 from workbench.platforms import platform_secret
+from workbench.rules.webhooks import WebhookPolicy
 
 log = logging.getLogger(__name__)
 

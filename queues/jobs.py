@@ -195,20 +195,3 @@ HANDLERS = {
     BatchKind.IMAGES.value: _scan_images,
     BatchKind.ACCOUNTS.value: _accounts_changed,
 }
-
-
-@in_app_context
-def sweep() -> int:
-    """The periodic sweep: enqueue the work written to the database whose job never reached
-    (or fell out of) Redis: outbox batches and evidence exports; returns how many.
-
-    Deliveries (enforcement and outcome notices) need no job to be found: ``deliver_due``
-    sends every due one every few seconds. Retention runs on the scheduler.
-    """
-    from queues.legal import sweep_exports
-    from queues.outbox import sweep_outbox
-    from workbench.platforms import forget_old_signatures
-
-    forget_old_signatures(settings().signature_tolerance_s)
-    db.session.commit()
-    return sweep_outbox() + sweep_exports()

@@ -118,10 +118,10 @@ def run_export(export_id: int) -> dict[str, object]:
 def maintenance() -> dict[str, object]:
     """Purge what has outlived its retention, then carry out the erasure requests due."""
     from actions.erasure import run_due_erasures
-    from actions.retention import retention_policy, run_retention
+    from actions.retention import run_retention
 
     s = settings()
-    policy = retention_policy(s.retention_days)
+    policy = s.retention_policy
     store = blob_store(s)
     purged = run_retention(db.session, store, policy)
     erasures = run_due_erasures(db.session, store, policy)

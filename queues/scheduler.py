@@ -48,8 +48,8 @@ def periodic_jobs() -> list[Periodic]:
     from queues.dashboard import refresh_dashboard
     from queues.enforce import deliver_due, expire_actions
     from queues.exchanges import fetch_exchanges
-    from queues.jobs import sweep
     from queues.legal import maintenance, refresh_transparency
+    from queues.sweep import sweep
 
     return [
         # Jobs whose worker died, and retries no scheduler moved: found within seconds.

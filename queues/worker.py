@@ -224,7 +224,7 @@ def _catch_up() -> None:
     """
     from sqlalchemy.exc import OperationalError
 
-    from queues.jobs import sweep
+    from queues.sweep import sweep
     from workbench.extensions import db
 
     try:

@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from actions.webhook_urls import WebhookPolicy, WebhookUrlError, check_webhook_url
 from workbench.crypto import decrypt_secret, encrypt_secret
 from workbench.extensions import db
 from workbench.models import Platform, SeenSignature, utcnow
 from workbench.models.audit import record
+from workbench.rules.webhooks import WebhookPolicy, WebhookUrlError, check_webhook_url
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 

@@ -11,15 +11,26 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-if TYPE_CHECKING:
-    from actions.webhook_urls import WebhookPolicy
+from workbench.rules.legal_deadlines import LegalRequestError, deadline_hours
+from workbench.rules.retention import RetentionError, RetentionPolicy, retention_policy
+from workbench.rules.strikes import StrikeConfigError, StrikePolicy
+from workbench.rules.webhooks import WebhookPolicy
+from workbench.rules.welfare import WelfareError, WelfarePolicy
+from workbench.rules.wellness import (
+    WellnessError,
+    WellnessPolicy,
+    day_start_offset,
+    distressing_categories,
+)
+from workbench.storage import S3Location
 
 ENV_PREFIX = "WORKBENCH_"
 #: Where ``create_app`` keeps the parsed settings in ``app.extensions``.
@@ -40,11 +51,32 @@ class Settings:
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
-        """Where platforms' webhooks may point (see ``actions.webhook_urls``)."""
-        from actions.webhook_urls import WebhookPolicy
-
+        """Where platforms' webhooks may point (see ``workbench.rules.webhooks``)."""
         return WebhookPolicy(allow_http=self.allow_http_webhooks,
                              allow_private=self.allow_private_webhooks)
+
+    # The rules these settings configure: checked by ``load_settings``, then parsed once
+    # per process on first use.
+    @cached_property
+    def strike_policy(self) -> StrikePolicy:
+        return StrikePolicy.from_config(self.strike_thresholds)
+
+    @cached_property
+    def welfare_policy(self) -> WelfarePolicy:
+        return WelfarePolicy.from_config(self.welfare_categories, self.welfare_helplines)
+
+    @cached_property
+    def retention_policy(self) -> RetentionPolicy:
+        return retention_policy(self.retention_days)
+
+    @cached_property
+    def deadline_table(self) -> dict[str, float]:
+        """Hours to answer each kind of legal ask."""
+        return deadline_hours(self.legal_deadline_hours)
+
+    @cached_property
+    def wellness_policy(self) -> WellnessPolicy:
+        return WellnessPolicy.from_settings(self)
 
     instance_dir: Path = Path("instance")
     database_url: str = ""
@@ -133,7 +165,7 @@ class Settings:
     strike_thresholds: list[Any] = field(default_factory=list)
     bulk_undo_minutes: int = 10
     distressing_categories: list[Any] = field(default_factory=list)
-    # The welfare path (JSON lists; defaults in actions.welfare): categories whose cases
+    # The welfare path (JSON lists; defaults in workbench.rules.welfare): categories whose cases
     # offer safety resources first, and the helplines a welfare check sends.
     welfare_categories: list[Any] = field(default_factory=list)
     welfare_helplines: list[Any] = field(default_factory=list)
@@ -231,8 +263,6 @@ def _check_redis_url(url: str) -> None:
 
 def _check_storage(settings: Settings) -> Settings:
     """Check ``WORKBENCH_STORAGE_URL``; a ``file://`` URL sets the storage directory."""
-    from workbench.storage import S3Location
-
     url = settings.storage_url
     parsed = urlparse(url)
     if not url:
@@ -276,18 +306,13 @@ def _check_production(settings: Settings) -> None:
 
 
 def _check_console_depth(settings: Settings) -> None:
-    """Check the strike thresholds, distressing categories and wellness day start."""
-    from actions.strikes import StrikeConfigError, StrikePolicy
-    from workbench.cases.wellness import WellnessError, day_start_offset, distressing_categories
-
+    """Check the strike thresholds, welfare, distressing categories and wellness day start."""
     try:
-        StrikePolicy.from_config(settings.strike_thresholds)
+        settings.strike_policy  # noqa: B018 - parsing is the check
     except StrikeConfigError as exc:
         raise SettingsError(f"WORKBENCH_STRIKE_THRESHOLDS: {exc}") from None
-    from actions.welfare import WelfareError, WelfarePolicy
-
     try:
-        WelfarePolicy.from_config(settings.welfare_categories, settings.welfare_helplines)
+        settings.welfare_policy  # noqa: B018
     except WelfareError as exc:
         raise SettingsError(f"{ENV_PREFIX}WELFARE_{(exc.field or '').upper()}: {exc}") from None
     for name, check in (("DISTRESSING_CATEGORIES", distressing_categories),
@@ -319,12 +344,9 @@ def _check_password_hash(settings: Settings) -> None:
 
 def _check_legal(settings: Settings) -> None:
     """Retention days and legal deadlines are checked here, like every other setting."""
-    from actions.legal_requests import LegalRequestError, deadline_hours
-    from actions.retention import RetentionError, retention_policy
-
     try:
-        retention_policy(settings.retention_days)
-        deadline_hours(settings.legal_deadline_hours)
+        settings.retention_policy  # noqa: B018 - parsing is the check
+        settings.deadline_table  # noqa: B018
     except (RetentionError, LegalRequestError) as exc:
         raise SettingsError(str(exc)) from None
 

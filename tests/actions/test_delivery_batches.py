@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from actions.delivery import DeliveryPolicy, HttpSender, claim, deliver
 from actions.enforcement import ActionRequest, apply_action, reverse_action
-from actions.webhook_urls import WebhookPolicy
 from queues.enforce import enqueue_deliveries
 from queues.names import QueueName
 from tests.actions.conftest import _moderator, act, drain, states, time_passes
@@ -23,6 +22,7 @@ from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, EnforcementDelivery, Platform
 from workbench.platforms import platform_secret
+from workbench.rules.webhooks import WebhookPolicy
 
 #: The test platforms listen on 127.0.0.1 over plain HTTP.
 LOCAL = WebhookPolicy(allow_http=True, allow_private=True)

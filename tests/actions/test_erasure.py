@@ -17,12 +17,13 @@ from actions.erasure import (
     file_erasure_request,
     run_due_erasures,
 )
-from actions.retention import RetentionPolicy, run_retention
+from actions.retention import run_retention
 from tests.legal_data import World, build_world
 from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import AuditEvent, Case, Message, Recording, utcnow
 from workbench.models.legal import ErasureKind
+from workbench.rules.retention import RetentionPolicy
 from workbench.storage import blob_store
 
 

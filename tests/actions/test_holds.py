@@ -17,7 +17,7 @@ from actions.holds import (
     place_hold,
     release_hold,
 )
-from actions.retention import RetentionPolicy, run_retention
+from actions.retention import run_retention
 from tests.conftest import PlatformApi
 from tests.legal_data import World, build_world
 from workbench.current import settings
@@ -31,6 +31,7 @@ from workbench.models import (
     Recording,
     utcnow,
 )
+from workbench.rules.retention import RetentionPolicy
 from workbench.storage import blob_store
 
 LATER = timedelta(days=400)  # past every retention period

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from actions.erasure import carry_out, file_erasure_request
 from actions.evidence import verify_bundle
 from actions.holds import place_hold, release_hold
-from actions.retention import RetentionPolicy, run_retention
+from actions.retention import run_retention
 from tests.actions.test_evidence import export_to
 from tests.image_world import exif_jpeg, file_image_report, store
 from tests.legal_data import World, build_world
@@ -34,6 +34,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.reporting.transparency import monthly_report
+from workbench.rules.retention import RetentionPolicy
 from workbench.storage import blob_store
 
 

@@ -10,11 +10,11 @@ from flask import Flask
 from actions.automation import ReviewError, review_automated
 from actions.enforcement import ActionRequest, apply_action
 from actions.ladder import StackingError, check_stacking, ladder_outlook
-from actions.strikes import StrikePolicy
 from tests.actions.conftest import _moderator
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Action, Strike, utcnow
+from workbench.rules.strikes import StrikePolicy
 
 
 def _strikes(person: int, n: int) -> None:

@@ -11,11 +11,9 @@ from sqlalchemy import select
 
 from actions.holds import is_held
 from actions.legal_requests import (
-    LegalRequestError,
     LegalRequestIn,
     by_time_left,
     close_legal_request,
-    deadline_hours,
     due_at,
     overdue,
     record_legal_request,
@@ -24,6 +22,7 @@ from tests.legal_data import World, build_world
 from workbench.extensions import db
 from workbench.models import AuditEvent, LegalHold, utcnow
 from workbench.models.legal import LegalRequestStatus
+from workbench.rules.legal_deadlines import LegalRequestError, deadline_hours
 from workbench.settings import SettingsError, load_settings
 
 RECEIVED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -9,14 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text, update
 
-from actions.retention import (
-    DEFAULT_RETENTION_DAYS,
-    RetentionError,
-    RetentionPolicy,
-    purge_audit_events,
-    retention_policy,
-    run_retention,
-)
+from actions.retention import purge_audit_events, run_retention
 from tests.conftest import run_jobs
 from tests.legal_data import World, build_world
 from workbench.current import settings
@@ -31,6 +24,12 @@ from workbench.models import (
     utcnow,
 )
 from workbench.models.audit import event_hash, verify_chain
+from workbench.rules.retention import (
+    DEFAULT_RETENTION_DAYS,
+    RetentionError,
+    RetentionPolicy,
+    retention_policy,
+)
 from workbench.settings import SETTINGS_KEY, SettingsError, load_settings
 from workbench.storage import blob_store
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from actions.appeals import decide_appeal
 from actions.decisions import CaseDecision, Decision, decide_case, put_to_seniors
 from actions.enforcement import ActionRequest
-from actions.strikes import StepStatus, StrikeConfigError, StrikePolicy, strike_summary
+from actions.strikes import StepStatus, strike_summary
 from queues.enforce import enqueue_deliveries
 from tests.actions.conftest import _moderator, drain
 from tests.platform_server import PlatformServer
@@ -20,6 +20,7 @@ from workbench.cases.triage import claim_next
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, Action, Appeal, AuditEvent, Case, Strike, utcnow
+from workbench.rules.strikes import StrikeConfigError, StrikePolicy
 from workbench.settings import SettingsError, load_settings
 from workbench.staff import create_moderator
 

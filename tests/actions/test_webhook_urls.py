@@ -17,7 +17,6 @@ from actions.delivery import (
     Outgoing,
     deliver,
 )
-from actions.webhook_urls import WebhookPolicy, WebhookUrlError, check_webhook_url
 from tests.actions.conftest import act, drain
 from tests.conftest import TEST_SECRET_KEY
 from tests.platform_server import PlatformServer
@@ -25,6 +24,7 @@ from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import EnforcementDelivery, Platform
 from workbench.platforms import PlatformError, platform_secret, register_platform
+from workbench.rules.webhooks import WebhookPolicy, WebhookUrlError, check_webhook_url
 from workbench.settings import load_settings
 
 STRICT = WebhookPolicy()

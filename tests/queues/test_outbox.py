@@ -99,7 +99,7 @@ def _reports(n: int, prefix: str = "r") -> dict[str, object]:
 def test_intake_succeeds_while_redis_is_down_and_the_sweeper_delivers_it_all(
     app_on_own_redis: Flask, own_redis: RedisProcess
 ) -> None:
-    from queues.jobs import sweep
+    from queues.sweep import sweep
 
     app = app_on_own_redis
     api = PlatformApi(app.test_client(), "calls", "calls-secret-0123456789")
@@ -126,7 +126,7 @@ def test_intake_succeeds_while_redis_is_down_and_the_sweeper_delivers_it_all(
 def test_the_sweeper_does_not_enqueue_a_batch_twice(
     app_on_own_redis: Flask, own_redis: RedisProcess
 ) -> None:
-    from queues.jobs import sweep
+    from queues.sweep import sweep
 
     app = app_on_own_redis
     api = PlatformApi(app.test_client(), "calls", "calls-secret-0123456789")

@@ -10,10 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from workbench.cases.wellness import (
-    DEFAULT_DISTRESSING,
     Preferences,
-    WellnessError,
-    WellnessPolicy,
     distressing_decided_today,
     excluded_categories,
     hand_off,
@@ -23,6 +20,7 @@ from workbench.cases.wellness import (
 )
 from workbench.extensions import db
 from workbench.models import AuditEvent, Case, Moderator, Person
+from workbench.rules.wellness import DEFAULT_DISTRESSING, WellnessError, WellnessPolicy
 from workbench.settings import SettingsError, load_settings
 from workbench.staff import create_moderator
 

@@ -306,12 +306,11 @@ def _account_deleted(session: Session, account: Account) -> None:
     r. 3(1)(h)), from the maintenance job, which leaves alone what a legal hold covers.
     """
     from actions.erasure import request_account_deletion
-    from actions.retention import retention_policy
     from workbench.current import settings
     from workbench.enums import AccountStatus
 
     account.status = AccountStatus.DELETED.value
-    keep = retention_policy(settings().retention_days).deleted_accounts
+    keep = settings().retention_policy.deleted_accounts
     request_account_deletion(session, account.id, keep_days=keep)
 
 

@@ -17,10 +17,10 @@ from actions.decisions import CaseDecision, Decision, decide_case
 from actions.enforcement import ActionRequest, apply_action, check_authority
 from actions.ladder import check_stacking
 from actions.statements import POLICY_REASONS
-from actions.strikes import StrikePolicy
-from actions.welfare import WELFARE_REASON, WelfareError, WelfarePolicy
 from workbench.enums import ActionType, Category, Role
 from workbench.models import Case
+from workbench.rules.strikes import StrikePolicy
+from workbench.rules.welfare import WELFARE_REASON, WelfareError, WelfarePolicy
 from workbench.settings import Settings
 
 
@@ -128,7 +128,7 @@ def default_reason(category: str | None, reasons: dict[str, Any]) -> str:
 
 def welfare_policy(settings: Settings) -> WelfarePolicy:
     """The welfare categories and helplines from the settings (checked at start-up)."""
-    return WelfarePolicy.from_config(settings.welfare_categories, settings.welfare_helplines)
+    return settings.welfare_policy
 
 
 def decided_category(policy_reason: str, fallback: str | None) -> str | None:

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
 from actions.decisions import Decision
 from actions.ladder import people_with_in_force
-from actions.strikes import StrikePolicy
 from workbench.cases.policy import case_policy
 from workbench.console.access import ConsoleView, Permission, require
 from workbench.console.acting import BY_KEY, policy_reasons
@@ -212,7 +211,7 @@ class BulkView(ConsoleView):
                 db.session, ids, moderator_id=current_user.id, role=current_user.role,
                 decision=Decision.DISMISSED if verdict.action is None else Decision.VIOLATION,
                 action_template=template,
-                strikes=StrikePolicy.from_config(settings().strike_thresholds),
+                strikes=settings().strike_policy,
                 reason=(request.form.get("note") or f"bulk {verdict.label.lower()}")[:2000],
                 stack=request.form.get("confirm_stack") == "yes")
         if not done.ok:
@@ -311,14 +310,14 @@ class WellnessView(ConsoleView):
     @expose("/hand-off", methods=["POST"])
     def hand_off(self) -> Any:
         require(Permission.TRIAGE)
-        from workbench.cases.wellness import WellnessPolicy, hand_off, resume
+        from workbench.cases.wellness import hand_off, resume
 
         if request.form.get("resume") == "1":
             resume(db.session, current_user.id)
             message = "Distressing cases will be offered to you again."
         else:
             done = hand_off(db.session, current_user.id,
-                            WellnessPolicy.from_settings(settings()))
+                            settings().wellness_policy)
             message = (f"Handed off until {done.until:%H:%M} UTC; "
                        f"{len(done.released_case_ids)} claimed cases went back to the queue.")
         db.session.commit()

@@ -35,11 +35,9 @@ from actions.evidence.custody import EvidenceError, custody_log, record_download
 from actions.evidence.scope import ScopeError, parse_account_ref
 from actions.holds import HoldError, place_hold, release_hold
 from actions.legal_requests import (
-    LegalRequestError,
     LegalRequestIn,
     by_time_left,
     close_legal_request,
-    deadline_hours,
     record_legal_request,
 )
 from workbench.console.access import ConsoleView, Permission
@@ -58,6 +56,7 @@ from workbench.models import (
 )
 from workbench.models.audit import record
 from workbench.models.legal import AuthorityType, LegalAsk, LegalRequestStatus
+from workbench.rules.legal_deadlines import LegalRequestError
 
 PAGE = 50
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
@@ -127,7 +126,7 @@ class LegalView(ConsoleView):
                                        .order_by(EvidenceExport.id.desc()).limit(PAGE)).all(),
             erasures=erasures,
             authority_types=[a.value for a in AuthorityType], asks=[a.value for a in LegalAsk],
-            deadlines=deadline_hours(settings().legal_deadline_hours),
+            deadlines=settings().deadline_table,
             closing=[s.value for s in LegalRequestStatus if s != LegalRequestStatus.OPEN],
             now=utcnow())
 
@@ -143,7 +142,7 @@ class LegalView(ConsoleView):
                 received_at=received, asks=form.getlist("asks"),
                 details=(form.get("details") or "").strip()[:5000] or None, **subject)
             legal = record_legal_request(db.session, item, recorded_by_id=current_user.id,
-                                         table=deadline_hours(settings().legal_deadline_hours))
+                                         table=settings().deadline_table)
         if done.ok:
             flash(f"Request {legal.reference} recorded; due {legal.due_at:%Y-%m-%d %H:%M} UTC"
                   + (" and a hold placed." if legal.hold_id else "."), "success")

@@ -13,7 +13,7 @@ from actions.bulk import BULK_ACTIONS
 from actions.decisions import DecisionError, escalate_case
 from actions.enforcement import ActionError, AuthorityError, reach
 from actions.ladder import ladder_outlook
-from actions.strikes import StrikePolicy, strike_summary
+from actions.strikes import strike_summary
 from workbench.cases import triage
 from workbench.cases.learning import LearningPick, learning_pick, model_threshold
 from workbench.cases.policy import case_policy
@@ -116,7 +116,7 @@ class QueueView(ConsoleView):
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
         args = {k: v for k, v in request.args.items() if k != "after" and v}
         from workbench.cases.live_calls import live_calls_of_cases
-        from workbench.cases.wellness import WellnessPolicy, overview
+        from workbench.cases.wellness import overview
 
         reasons = policy_reasons(settings())
         calls = live_calls_of_cases(db.session, [r.id for r in live + page.rows if r.live])
@@ -134,7 +134,7 @@ class QueueView(ConsoleView):
             keys=queue_keys(can_end_calls=can_end
                             and any(c.can_end for c in calls.values())),
             wellness=overview(db.session, current_user.id,
-                              WellnessPolicy.from_settings(settings())),
+                              settings().wellness_policy),
             can_bulk=allowed(Permission.BULK), verdicts=offered(current_user.role),
             bulk_actions=BULK_ACTIONS, undo_minutes=settings().bulk_undo_minutes,
             reasons=reasons)
@@ -275,9 +275,9 @@ class CaseView(ConsoleView):
         return self.render(
             "console/case.html", ctx=ctx, holding=holding, assignee=assignee,
             strikes=strike_summary(db.session, ctx.person.id,
-                                   StrikePolicy.from_config(settings().strike_thresholds)),
+                                   settings().strike_policy),
             ladder=ladder_outlook(db.session, ctx.person.id,
-                                  StrikePolicy.from_config(settings().strike_thresholds)),
+                                  settings().strike_policy),
             reporters=accuracy(db.session, reporter_ids),
             marked=marked_reporters(db.session, reporter_ids),
             can_mark=allowed(Permission.REPORTERS),
@@ -328,7 +328,7 @@ class CaseView(ConsoleView):
                                 moderator_id=current_user.id, role=current_user.role,
                                 reasons=policy_reasons(settings()),
                                 category=case.primary_category,
-                                strikes=StrikePolicy.from_config(settings().strike_thresholds),
+                                strikes=settings().strike_policy,
                                 welfare=welfare_policy(settings()))
         except AuthorityError as exc:
             db.session.rollback()

@@ -22,7 +22,6 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from actions.webhook_urls import WebhookPolicy
 from workbench.cases.policy import CasePolicy, case_policy
 from workbench.demo.chat import (
     HARM_CATEGORY,
@@ -56,6 +55,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.platforms import register_platform
+from workbench.rules.webhooks import WebhookPolicy
 from workbench.settings import Settings
 from workbench.staff import create_moderator
 from workbench.storage import blob_store

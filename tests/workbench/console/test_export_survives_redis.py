@@ -12,8 +12,8 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select, update
 
-from queues.jobs import sweep
 from queues.names import QueueName
+from queues.sweep import sweep
 from tests.conftest import run_jobs
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form

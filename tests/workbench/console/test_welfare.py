@@ -9,13 +9,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from actions.welfare import WelfarePolicy
 from tests.conftest import run_jobs
 from tests.console_world import World
 from tests.workbench.console.conftest import post_form
 from workbench.extensions import db
 from workbench.models import Action, Case, Report, Strike, utcnow
 from workbench.reporting.transparency import monthly_report
+from workbench.rules.welfare import WelfarePolicy
 from workbench.settings import SettingsError, load_settings
 
 
