@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 FAMILIES = ("sklearn", "transformer", "ensemble")
 
-#: The family the ``text`` model uses unless told otherwise (see the README table).
+#: The family the ``text`` model uses unless told otherwise (see the table in docs/classifiers.md).
 DEFAULT_FAMILY = "sklearn"
 
 Embedder = Callable[[list[str]], NDArray[np.float32]]

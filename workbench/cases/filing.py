@@ -58,7 +58,7 @@ class PriorityInputs:
 
 
 def priority(p: PriorityInputs) -> float:
-    """A case's priority: higher is more urgent. The one formula, documented in the README.
+    """A case's priority: higher is more urgent. The one formula, documented in docs/console.md.
 
     - severity of the worst category: 10 points per severity step (0-100);
     - classifier evidence: up to 30 points for the highest relevant score;
