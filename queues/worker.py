@@ -13,7 +13,7 @@ import redis
 from flask import current_app
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
-from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
+from rq.worker import SHUTDOWN_SIGNAL, BaseWorker, WorkerStatus
 
 from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value})
 
 
-class PromptUnsubscribe(Worker):
+class PromptUnsubscribe(BaseWorker):
     """A worker whose command channel lets go within a quarter second when it stops.
 
     RQ listens on its pubsub channel in a thread that waits up to 60 s at a time, and
@@ -54,7 +54,7 @@ class PromptUnsubscribe(Worker):
             exception_handler=self._pubsub_exception_handler)
 
 
-class CountedJobs(Worker):
+class CountedJobs(BaseWorker):
     """Times every job (``workbench_job_seconds``) and counts those running."""
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
@@ -81,10 +81,15 @@ def _job_name(job: Job) -> str:
 
 class BurstWorker(CountedJobs, PromptUnsubscribe, SimpleWorker):
     """RQ's ``SimpleWorker`` (jobs in this process) that stops promptly: what the tests
-    use to drain queues in burst mode."""
+    use to drain queues in burst mode.
+
+    The mixins derive from RQ's ``BaseWorker``, not its forking ``Worker``: were it
+    before ``SimpleWorker`` in this class's order, its ``execute_job`` would fork a
+    child per job after all.
+    """
 
 
-class WorkbenchWorker(CountedJobs, PromptUnsubscribe):
+class WorkbenchWorker(CountedJobs, PromptUnsubscribe, Worker):
     """RQ's forking worker, except for the queues in ``in_process_queues``.
 
     A job from those runs as RQ's ``SimpleWorker`` runs every job: in this process, with
