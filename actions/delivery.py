@@ -405,8 +405,9 @@ def record_attempts(session: Session, claimed: list[Claimed], attempts: list[Att
 def _slugs(session: Session, platform_ids: set[int]) -> dict[int, str]:
     if not platform_ids:
         return {}
-    return dict(session.execute(select(Platform.id, Platform.slug)
-                                .where(Platform.id.in_(platform_ids))).tuples().all())
+    rows = session.execute(select(Platform.id, Platform.slug)
+                           .where(Platform.id.in_(platform_ids))).all()
+    return {int(platform_id): str(slug) for platform_id, slug in rows}
 
 
 def _count(slugs: dict[int, str], done: list[Claimed],
