@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 
 from actions import signing
 from workbench.enums import DeliveryState
+from workbench.metrics.definitions import DELIVERY_FAILURES, DELIVERY_LAG
 from workbench.models import EnforcementDelivery, Platform, utcnow
 from workbench.models.audit import record
 from workbench.rules.webhooks import (
@@ -368,22 +369,29 @@ def record_attempts(session: Session, claimed: list[Claimed], attempts: list[Att
     by_id = {c.id: c for c in claimed}
     delivered: dict[int, list[int]] = {}
     retries: list[dict[str, Any]] = []
+    failed: list[tuple[Claimed, Attempt, str]] = []
     for attempt in attempts:
         c = by_id[attempt.delivery_id]
         if attempt.ok:
             delivered.setdefault(attempt.status or 0, []).append(c.id)
         elif now - c.created_at >= policy.retry_window:
-            counts["dead"] += _dead_letter(session, c, attempt)
+            if _dead_letter(session, c, attempt):
+                counts["dead"] += 1
+                failed.append((c, attempt, "dead"))
         else:
             retries.append({"d_id": c.id, "d_status": attempt.status, "d_error": attempt.error,
                             "d_next": now + timedelta(seconds=backoff(c.attempts + 1, policy))})
+            failed.append((c, attempt, "retry"))
     d = EnforcementDelivery
+    done: list[Claimed] = []
     for status, ids in delivered.items():
-        counts["delivered"] += len(session.execute(
+        sent = session.scalars(
             update(d).where(d.id.in_(ids), d.state == PENDING)
             .values(state=DeliveryState.DELIVERED.value, delivered_at=now,
                     attempts=d.attempts + 1, last_status_code=status, last_error=None)
-            .returning(d.id).execution_options(synchronize_session=False)).all())
+            .returning(d.id).execution_options(synchronize_session=False)).all()
+        done += [by_id[i] for i in sent]
+    counts["delivered"] = len(done)
     if retries:
         # One statement, many parameter sets; on the session's connection, so the ORM
         # does not turn it into its by-primary-key bulk update (which takes no WHERE).
@@ -393,8 +401,29 @@ def record_attempts(session: Session, claimed: list[Claimed], attempts: list[Att
                     last_error=bindparam("d_error"), next_attempt_at=bindparam("d_next")),
             retries)
         counts["retry"] = len(retries)
+    slugs = _slugs(session, {c.platform_id for c in claimed})
     session.commit()
+    _count(slugs, done, failed, now)
     return counts
+
+
+def _slugs(session: Session, platform_ids: set[int]) -> dict[int, str]:
+    if not platform_ids:
+        return {}
+    rows = session.execute(select(Platform.id, Platform.slug)
+                           .where(Platform.id.in_(platform_ids))).all()
+    return {int(platform_id): str(slug) for platform_id, slug in rows}
+
+
+def _count(slugs: dict[int, str], done: list[Claimed],
+           failed: list[tuple[Claimed, Attempt, str]], now: datetime) -> None:
+    """The committed outcomes, in the delivery metrics (lag, failures), by platform."""
+    for c in done:
+        DELIVERY_LAG.labels(slugs.get(c.platform_id, str(c.platform_id))).observe(
+            max(0.0, (now - c.created_at).total_seconds()))
+    for c, attempt, outcome in failed:
+        DELIVERY_FAILURES.labels(slugs.get(c.platform_id, str(c.platform_id)),
+                                 attempt.error or "unknown", outcome).inc()
 
 
 def _dead_letter(session: Session, claimed: Claimed, attempt: Attempt) -> int:

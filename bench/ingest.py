@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,33 @@ from bench.harness import (  # noqa: E402
 
 SLUG, SECRET = "bench-calls", "bench-platform-secret-0123456789"
 _ids = itertools.count()
+
+
+class _Tally:
+    """Reports the server said it accepted (its 202 bodies), over every phase."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.n += n
+
+
+ACCEPTED = _Tally()
+
+
+def counted_by_server(stack: Stack) -> float:
+    """``workbench_intake_items_total`` for this platform's reports, from ``/metrics``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(stack.base_url + "/metrics", timeout=30) as resp:
+        text = resp.read().decode()
+    return sum(s.value for family in text_string_to_metric_families(text)
+               for s in family.samples
+               if s.name == "workbench_intake_items_total"
+               and s.labels == {"kind": "reports", "platform": SLUG})
 
 
 def noop() -> None:
@@ -57,6 +85,7 @@ def _post(session: requests.Session, base: str, reports: list[dict[str, object]]
     r = session.post(base + "/api/v1/reports", data=body, headers=headers, timeout=60)
     if r.status_code != 202:
         raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
+    ACCEPTED.add(int(r.json()["accepted"]))
 
 
 def _sessions(n: int) -> list[requests.Session]:
@@ -184,12 +213,14 @@ def main() -> None:
     stack.register_platform(SLUG, SECRET)
     with running(stack):
         stack.start_server(workers=2)
+        counted_before = counted_by_server(stack)
         stack.start_workers(args.workers, queues="intake")
         run_batched(stack, 2000, 500, 4)  # warm up: imports, connections, caches
         batched = [run_batched(stack, args.total, 500, 4) for _ in range(args.runs)]
         single = [run_single(stack, 1000, 8) for _ in range(args.runs)]
         wait_until_cased(stack)
         latencies = run_steady(stack, 500, args.steady_seconds)
+        counted = counted_by_server(stack) - counted_before
     simple = [run_baseline(stack, 2000, forking=False) for _ in range(args.runs)]
     forked = [run_baseline(stack, 300, forking=True) for _ in range(args.runs)]
 
@@ -203,6 +234,10 @@ def main() -> None:
         "steady_reports": len(latencies),
         "baseline_per_item_jobs_per_s": round(median(simple), 1),
         "baseline_per_item_forking_jobs_per_s": round(median(forked), 1),
+        # The same count twice: the 202 bodies this benchmark read, and the server's own
+        # counter at /metrics (added up over its gunicorn processes).
+        "accepted_reports_by_responses": ACCEPTED.n,
+        "accepted_reports_by_metrics": int(counted),
     }
     figures["ratio_batched_cased_vs_per_item_jobs"] = round(
         figures["reports_per_s_batched_cased"] / figures["baseline_per_item_jobs_per_s"], 1)
@@ -221,6 +256,10 @@ def main() -> None:
          f"{figures['baseline_per_item_forking_jobs_per_s']:,.0f}"),
         ("batched and cased / per-item jobs",
          f"{figures['ratio_batched_cased_vs_per_item_jobs']}x"),
+        ("reports accepted, all phases: by the 202 answers",
+         f"{figures['accepted_reports_by_responses']:,}"),
+        ("reports accepted, all phases: by /metrics (workbench_intake_items_total)",
+         f"{figures['accepted_reports_by_metrics']:,}"),
     ])
     print_json(figures)
 

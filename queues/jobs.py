@@ -8,9 +8,11 @@ import redis
 from sqlalchemy import select
 
 from queues.context import in_app_context
+from workbench.cases.scoring import StageClock
 from workbench.current import settings
 from workbench.enums import BatchKind
 from workbench.extensions import db
+from workbench.metrics.definitions import JOB_STAGE_SECONDS
 from workbench.models import OutboxBatch, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,20 +46,37 @@ def process_batch(batch_id: int) -> dict[str, object]:
         batches += _coalesce(batch)
     ids = [i for b in batches for i in b.item_ids.get("ids", [])]
     handler = HANDLERS[batch.kind]
-    result = handler(ids)
+    clock = StageClock()
+    with clock.stage("handle"):
+        result = handler(ids)
     now = utcnow()
     for taken in batches:
         taken.attempts += 1
         taken.processed_at = now
     deliveries = result.pop("deliveries", [])
-    db.session.commit()
+    tally = result.pop("tally", None)
+    with clock.stage("commit"):
+        db.session.commit()
+    if tally is not None:
+        tally.count()  # type: ignore[attr-defined]
     if deliveries:
         from queues.enforce import enqueue_deliveries
 
-        enqueue_deliveries(deliveries)  # type: ignore[arg-type]
+        with clock.stage("enqueue_deliveries"):
+            enqueue_deliveries(deliveries)  # type: ignore[arg-type]
+    _observe_stages(f"process_batch.{batch.kind}", clock, result.get("stage_ms"))
     if len(batches) > 1:
         result["coalesced"] = [b.id for b in batches[1:]]
     return {"batch": batch_id, "kind": batch.kind, "items": len(ids), **result}
+
+
+def _observe_stages(job: str, clock: StageClock, inner_ms: object) -> None:
+    """The batch's own stages, and those its handler timed (``stage_ms``), as histograms."""
+    seconds = dict(clock.seconds)
+    if isinstance(inner_ms, dict):
+        seconds.update({name: ms / 1000 for name, ms in inner_ms.items()})
+    for stage, s in seconds.items():
+        JOB_STAGE_SECONDS.labels(job, stage).observe(s)
 
 
 def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
@@ -128,7 +147,7 @@ def _classified(result: dict[str, object]) -> dict[str, object]:
 
 
 def _classify_messages(ids: list[int]) -> dict[str, object]:
-    from workbench.cases.scoring import StageClock, apply_automation, classify_messages
+    from workbench.cases.scoring import apply_automation, classify_messages
 
     clock = StageClock()
     result = classify_messages(db.session, ids, settings(), clock)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
 from typing import Any
 
 import redis
 from flask import current_app
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
-from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
+from rq.worker import SHUTDOWN_SIGNAL, BaseWorker, WorkerStatus
 
 from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.scheduler import Ticker, periodic_jobs
 from workbench.current import redis_connection
+from workbench.metrics import multiprocess
+from workbench.metrics.definitions import JOB_SECONDS, JOBS_RUNNING
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ log = logging.getLogger(__name__)
 IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value})
 
 
-class PromptUnsubscribe(Worker):
+class PromptUnsubscribe(BaseWorker):
     """A worker whose command channel lets go within a quarter second when it stops.
 
     RQ listens on its pubsub channel in a thread that waits up to 60 s at a time, and
@@ -50,12 +54,42 @@ class PromptUnsubscribe(Worker):
             exception_handler=self._pubsub_exception_handler)
 
 
-class BurstWorker(PromptUnsubscribe, SimpleWorker):
+class CountedJobs(BaseWorker):
+    """Times every job (``workbench_job_seconds``) and counts those running."""
+
+    def perform_job(self, job: Job, queue: Queue) -> bool:
+        running = JOBS_RUNNING.labels(queue.name)
+        running.inc()
+        started = time.perf_counter()
+        ok = False
+        try:
+            ok = bool(super().perform_job(job, queue))
+            return ok
+        finally:
+            running.dec()
+            JOB_SECONDS.labels(queue.name, _job_name(job), "finished" if ok else "failed") \
+                .observe(time.perf_counter() - started)
+
+
+def _job_name(job: Job) -> str:
+    """The job's function, without its module: ``process_batch``, ``send_deliveries``."""
+    try:
+        return str(job.func_name).rsplit(".", 1)[-1]
+    except Exception:  # noqa: BLE001 - a job whose data cannot be read still counts
+        return "unknown"
+
+
+class BurstWorker(CountedJobs, PromptUnsubscribe, SimpleWorker):
     """RQ's ``SimpleWorker`` (jobs in this process) that stops promptly: what the tests
-    use to drain queues in burst mode."""
+    use to drain queues in burst mode.
+
+    The mixins derive from RQ's ``BaseWorker``, not its forking ``Worker``: were it
+    before ``SimpleWorker`` in this class's order, its ``execute_job`` would fork a
+    child per job after all.
+    """
 
 
-class WorkbenchWorker(PromptUnsubscribe):
+class WorkbenchWorker(CountedJobs, PromptUnsubscribe, Worker):
     """RQ's forking worker, except for the queues in ``in_process_queues``.
 
     A job from those runs as RQ's ``SimpleWorker`` runs every job: in this process, with
@@ -73,7 +107,11 @@ class WorkbenchWorker(PromptUnsubscribe):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         if queue.name not in self.in_process_queues:
-            super().execute_job(job, queue)
+            try:
+                super().execute_job(job, queue)
+            finally:
+                # The child has exited, however it ended: its live gauges go.
+                multiprocess.job_process_ended(os.getpid())
             return
         self.prepare_execution(job)
         beating = _Heartbeats(self, job)
@@ -106,6 +144,8 @@ class WorkbenchWorker(PromptUnsubscribe):
         # own jobs: drop them from the child's pool without closing them.
         from workbench.extensions import db
 
+        # Count in this worker's shared job files, not a new set per child (per job).
+        multiprocess.count_as_job_process(os.getppid())
         with job_app().app_context():
             for engine in db.engines.values():
                 engine.dispose(close=False)

@@ -41,8 +41,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         database.configure_engine(db.engine)
 
     from workbench import api, console, static_files, web
+    from workbench.api import metrics
 
     web.init_app(app)
+    metrics.init_app(app)
     api.init_app(app)
     console.init_app(app, settings)
     static_files.init_app(app)

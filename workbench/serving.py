@@ -204,6 +204,13 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+def child_exit(server: Any, worker: Any) -> None:
+    """gunicorn's hook when a worker process has exited: its live metrics go with it."""
+    from workbench.metrics import multiprocess
+
+    multiprocess.process_ended(worker.pid)
+
+
 def gunicorn_options(host: str, port: int, workers: int, *, access_log: bool = True,
                      control_socket: str | None = None) -> dict[str, Any]:
     """gunicorn's settings for ``workbench serve``.
@@ -222,6 +229,7 @@ def gunicorn_options(host: str, port: int, workers: int, *, access_log: bool = T
         "limit_request_line": LIMIT_REQUEST_LINE,
         "accesslog": "-" if access_log else None,
         "loglevel": "info",
+        "child_exit": child_exit,
         **({"control_socket": control_socket} if control_socket
            else {"control_socket_disable": True}),
     }

@@ -6,6 +6,7 @@ value stops the process with one line naming the variable and what is wrong.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -35,6 +36,10 @@ from workbench.storage import S3Location
 ENV_PREFIX = "WORKBENCH_"
 #: Where ``create_app`` keeps the parsed settings in ``app.extensions``.
 SETTINGS_KEY = "workbench.settings"
+#: Who may read /metrics without a token: this machine.
+DEFAULT_METRICS_NETWORKS = ("127.0.0.0/8", "::1/128")
+#: The shortest metrics token accepted (as for the secret key).
+MIN_METRICS_TOKEN = 16
 
 
 class SettingsError(ValueError):
@@ -196,6 +201,15 @@ class Settings:
     ncmec_password: str = ""
     ncmec_bank: str = "ncmec"
     exchange_fetch_minutes: int = 60
+    # /metrics (Prometheus): served to clients in these networks (JSON list of CIDRs;
+    # the default is this machine only), or to any client sending
+    # "Authorization: Bearer <metrics_token>" (unset: no token is accepted). Figures of
+    # the web and worker processes are kept under metrics_dir (default
+    # instance/metrics), one directory per started server or worker.
+    metrics_networks: list[Any] = field(
+        default_factory=lambda: list(DEFAULT_METRICS_NETWORKS))
+    metrics_token: str = ""
+    metrics_dir: Path = Path()
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
@@ -391,6 +405,22 @@ def _check_exchanges(settings: Settings) -> None:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: required when {env} is set")
 
 
+def _check_metrics(settings: Settings) -> None:
+    """Operator networks are CIDRs (or single addresses); a token is long enough to guess
+    no faster than the secret key."""
+    for network in settings.metrics_networks:
+        try:
+            if not isinstance(network, str):
+                raise TypeError(network)
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{ENV_PREFIX}METRICS_NETWORKS: expected a JSON list of "
+                                f"networks such as \"10.0.0.0/8\", got {network!r}") from None
+    if settings.metrics_token and len(settings.metrics_token) < MIN_METRICS_TOKEN:
+        raise SettingsError(f"{ENV_PREFIX}METRICS_TOKEN: must be at least "
+                            f"{MIN_METRICS_TOKEN} characters")
+
+
 def _secret_key(instance_dir: Path) -> str:
     """The key kept in ``instance/secret_key``, generated on first use."""
     path = instance_dir / "secret_key"
@@ -431,7 +461,9 @@ def load_settings(
         ),
         storage_dir=_or_default(settings.storage_dir, instance / "blobs"),
         model_dir=_or_default(settings.model_dir, instance / "models"),
+        metrics_dir=_or_default(settings.metrics_dir, instance / "metrics"),
     )
+    _check_metrics(settings)
     _check_database_url(settings.database_url)
     _check_legal(settings)
     _check_password_hash(settings)

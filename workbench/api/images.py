@@ -50,5 +50,5 @@ def post_images() -> tuple[Response, int]:
     return _accepted(
         {"id": meta.id, "sha256": result.sha256, "duplicate": result.duplicate,
          "width": result.width, "height": result.height},
-        result.batch_id,
+        result.batch_id, "images", int(not result.duplicate), int(result.duplicate),
     )

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from queues.outbox import enqueue_batches
@@ -32,6 +32,7 @@ from workbench.api.schemas import (
 )
 from workbench.current import settings
 from workbench.extensions import db
+from workbench.metrics.definitions import INTAKE_DUPLICATES, INTAKE_ITEMS
 
 log = logging.getLogger(__name__)
 #: Longest platform user id (the column's length).
@@ -39,12 +40,22 @@ USER_ID_MAX = 128
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def _accepted(body: dict[str, Any], batch_id: int | None) -> tuple[Response, int]:
+def _accepted(body: dict[str, Any], batch_id: int | None, kind: str, accepted: int,
+              duplicate: int) -> tuple[Response, int]:
     db.session.commit()
-    # After the commit: the items are safe even if Redis is down (the sweeper retries).
+    # After the commit: what is counted is stored, whatever happens next.
+    platform = g.caller.slug
+    INTAKE_ITEMS.labels(kind, platform).inc(accepted)
+    INTAKE_DUPLICATES.labels(kind, platform).inc(duplicate)
+    # The items are safe even if Redis is down (the sweeper retries).
     if batch_id is not None:
         enqueue_batches([batch_id])
     return jsonify(body), 202
+
+
+def _stored(kind: str, stored: intake.Stored) -> tuple[Response, int]:
+    return _accepted({"accepted": stored.accepted, "duplicate": stored.duplicate},
+                     stored.batch_id, kind, stored.accepted, stored.duplicate)
 
 
 def _batch(key: str, model: type[BaseModel]) -> tuple[int, list[Any]]:
@@ -59,28 +70,29 @@ def _batch(key: str, model: type[BaseModel]) -> tuple[int, list[Any]]:
 def post_messages() -> tuple[Response, int]:
     platform_id, items = _batch("messages", MessageIn)
     stored = intake.store_messages(db.session, platform_id, items)
-    return _accepted({"accepted": stored.accepted, "duplicate": stored.duplicate}, stored.batch_id)
+    return _stored("messages", stored)
 
 
 @bp.post("/reports")
 def post_reports() -> tuple[Response, int]:
     platform_id, items = _batch("reports", ReportIn)
     stored = intake.store_reports(db.session, platform_id, items)
-    return _accepted({"accepted": stored.accepted, "duplicate": stored.duplicate}, stored.batch_id)
+    return _stored("reports", stored)
 
 
 @bp.post("/signals")
 def post_signals() -> tuple[Response, int]:
     platform_id, items = _batch("signals", SignalIn)
     stored = intake.store_signals(db.session, platform_id, items)
-    return _accepted({"accepted": stored.accepted, "duplicate": stored.duplicate}, stored.batch_id)
+    return _stored("signals", stored)
 
 
 @bp.post("/accounts")
 def post_accounts() -> tuple[Response, int]:
     platform_id, items = _batch("accounts", AccountIn)
     stored = intake.upsert_accounts(db.session, platform_id, items)
-    return _accepted({"created": stored.created, "updated": stored.updated}, stored.batch_id)
+    return _accepted({"created": stored.created, "updated": stored.updated}, stored.batch_id,
+                     "accounts", stored.created + stored.updated, 0)
 
 
 @bp.post("/appeals")
@@ -88,7 +100,7 @@ def post_appeals() -> tuple[Response, int]:
     platform_id, items = _batch("appeals", AppealIn)
     stored = intake.store_appeals(db.session, platform_id, items,
                                   timedelta(days=settings().appeal_window_days))
-    return _accepted({"accepted": stored.accepted, "duplicate": stored.duplicate}, stored.batch_id)
+    return _stored("appeals", stored)
 
 
 @bp.post("/recordings")
@@ -118,7 +130,7 @@ def post_recordings() -> tuple[Response, int]:
     return _accepted(
         {"id": meta.id, "sha256": result.sha256, "duplicate": result.duplicate,
          "duration_s": result.duration_s},
-        result.batch_id,
+        result.batch_id, "recordings", int(not result.duplicate), int(result.duplicate),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from workbench.enums import ActionStatus, ActionType, ContentStatus, ReportSource
+from workbench.metrics.definitions import CLASSIFIED, CLASSIFIER_FLAGS
 from workbench.models import (
     Account,
     Action,
@@ -64,6 +66,27 @@ class Flag:
     platform_id: int
     label: str
     score: float
+
+
+@dataclass
+class Tally:
+    """Items a batch scored by language, and its flags by label and language: counted in
+    the classifier metrics by ``count``, once the batch's transaction has committed."""
+
+    content: str
+    items: Counter[str] = field(default_factory=Counter)
+    flags: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, language: str, labels: list[str]) -> None:
+        self.items[language] += 1
+        for label in labels:
+            self.flags[(label, language)] += 1
+
+    def count(self) -> None:
+        for language, n in self.items.items():
+            CLASSIFIED.labels(self.content, language).inc(n)
+        for (label, language), n in self.flags.items():
+            CLASSIFIER_FLAGS.labels(self.content, label, language).inc(n)
 
 
 @dataclass
@@ -139,8 +162,11 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
         mark_processed(session, [r.id for r in rows], languages)
     with clock.stage("reports"):
         report_ids = open_classifier_reports(session, flags, model.name, model.version)
+    tally = Tally("message")
+    for row, language, labels in zip(rows, languages, flagged, strict=True):
+        tally.add(language or row.language or "und", labels)
     return {"messages": len(rows), "flagged": len(flags), "report_ids": report_ids,
-            "flags": flags, "model_version": model.version}
+            "flags": flags, "model_version": model.version, "tally": tally}
 
 
 def _explanations(model: Any, texts: list[str],
@@ -325,6 +351,8 @@ def classify_recordings(session: Session, recording_ids: list[int],
     model = _model(settings)
     config = AudioConfig(max_duration_s=float(settings.max_audio_seconds))
     flags: list[Flag] = []
+    # Only a transcript trusted as English is scored (classifiers.audio.coverage).
+    tally = Tally("recording")
     done = 0
     recordings = list(session.scalars(select(Recording).where(
         Recording.id.in_(recording_ids), Recording.status == ContentStatus.PENDING.value)))
@@ -344,9 +372,12 @@ def classify_recordings(session: Session, recording_ids: list[int],
         flags += [Flag("recording", recording.id, recording.owner_account_id,
                        recording.platform_id, label, analysis.max_scores[label])
                   for label in analysis.flagged]
+        if analysis.coverage.trusted:
+            tally.add("en", list(analysis.flagged))
         done += 1
     report_ids = open_classifier_reports(session, flags, model.name, model.version)
-    return {"recordings": done, "flagged": len(flags), "report_ids": report_ids}
+    return {"recordings": done, "flagged": len(flags), "report_ids": report_ids,
+            "tally": tally}
 
 
 def _store_analysis(session: Session, recording: Recording, analysis: Any, model: Any) -> None:

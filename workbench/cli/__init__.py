@@ -16,7 +16,7 @@ from workbench.app import create_app
 from workbench.current import settings
 from workbench.enums import Role
 from workbench.extensions import db
-from workbench.settings import SettingsError
+from workbench.settings import SETTINGS_KEY, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -169,12 +169,15 @@ def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
 def serve(host: str, port: int, workers: int, access_log: bool,
           control_socket: str | None) -> None:
     """Serve the console and the API with gunicorn (a production WSGI server)."""
+    from workbench.metrics import multiprocess
     from workbench.serving import run_gunicorn
 
     try:
-        create_app()  # fail fast on bad configuration, with one line
+        app = create_app()  # fail fast on bad configuration, with one line
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    # Before gunicorn forks its workers, so that one scrape adds up all of them.
+    multiprocess.start(app.extensions[SETTINGS_KEY].metrics_dir, "web")
     run_gunicorn(host, port, workers, access_log=access_log, control_socket=control_socket)
 
 
@@ -185,7 +188,10 @@ def serve(host: str, port: int, workers: int, access_log: bool,
 def worker(queue_names: str | None, burst: bool) -> None:
     """Run a queue worker."""
     from queues.worker import run_worker
+    from workbench.metrics import multiprocess
 
+    # Before the first job: its figures join the web processes' at /metrics.
+    multiprocess.start(settings().metrics_dir, "worker")
     names = [q.strip() for q in queue_names.split(",")] if queue_names else None
     run_worker(names, burst=burst)
 

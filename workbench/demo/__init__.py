@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from queues.connection import EmbeddedRedis
 from workbench import database
+from workbench.metrics import multiprocess
 from workbench.settings import SETTINGS_KEY, Settings
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ def run_demo(app: Flask, host: str, port: int, *, exit_after_start: bool = False
                WORKBENCH_SECURE_COOKIES="0",
                # The demo's platforms are its own webhook sink on this machine.
                WORKBENCH_ALLOW_PRIVATE_WEBHOOKS="1", WORKBENCH_ALLOW_HTTP_WEBHOOKS="1")
+    # This run counts from zero: the figures of an earlier run's processes go.
+    multiprocess.clear(settings.metrics_dir)
     cmd = [sys.executable, "-m", "workbench"]
     procs = [
         subprocess.Popen([*cmd, "serve", "--host", host, "--port", str(port)], env=env),
