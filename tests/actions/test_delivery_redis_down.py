@@ -12,8 +12,8 @@ from rq import Queue
 from queues.enforce import deliver_due, delivery_job_id, enqueue_deliveries
 from queues.names import QueueName
 from queues.runtime import redis_connection, redis_url
-from tests.actions.conftest import act, states
-from tests.platform_server import PlatformServer
+from tests.support.enforcement import act, states
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 
 #: Nothing listens on port 1: connecting is refused at once, as when Redis is down.

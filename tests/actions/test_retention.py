@@ -17,8 +17,8 @@ from actions.retention import (
     retention_policy,
     run_retention,
 )
-from tests.conftest import run_jobs
-from tests.legal_data import World, build_world
+from tests.support.jobs import run_jobs
+from tests.support.legal_data import World, build_world
 from workbench.app import SETTINGS_KEY, settings
 from workbench.extensions import db
 from workbench.models import (

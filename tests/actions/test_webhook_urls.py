@@ -18,9 +18,9 @@ from actions.delivery import (
     deliver,
 )
 from actions.webhook_urls import WebhookPolicy, WebhookUrlError, check_webhook_url
-from tests.actions.conftest import act, drain
-from tests.conftest import TEST_SECRET_KEY
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.enforcement import act, drain
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import EnforcementDelivery, Platform

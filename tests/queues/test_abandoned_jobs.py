@@ -26,7 +26,7 @@ from rq.utils import now
 from queues.abandoned import MAX_REDOS, REDOS_META, SCHEDULE_SLACK_S, reclaim
 from queues.names import QueueName
 from queues.runtime import redis_connection
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 
 ATTEMPTS = "test:abandoned:attempts"
 

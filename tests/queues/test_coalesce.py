@@ -13,7 +13,8 @@ from queues.names import QueueName
 from queues.outbox import job_id
 from queues.runtime import queue
 from queues.worker import BurstWorker
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.app import create_app, settings
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Message, OutboxBatch

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from classifiers.images import bank_hashes
 from classifiers.images.samples import photograph
-from tests.conftest import TEST_SECRET_KEY, reset_tables
+from tests.support.app import TEST_SECRET_KEY, reset_tables
 from workbench.cli import main
 from workbench.settings import SettingsError, load_settings
 
@@ -287,7 +287,7 @@ def test_the_scheduled_job_fetches_when_due_and_not_before(  # type: ignore[no-u
     from queues.names import QueueName
     from queues.runtime import queue
     from queues.scheduler import periodic_jobs
-    from tests.conftest import run_jobs
+    from tests.support.jobs import run_jobs
     from workbench.app import SETTINGS_KEY
     from workbench.extensions import db
     from workbench.models import BankEntry, ExchangeCheckpoint

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from queues.jobs import sweep
 from queues.names import QueueName
 from queues.runtime import redis_connection, redis_url
-from tests.conftest import run_jobs
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import EvidenceExport, utcnow
 

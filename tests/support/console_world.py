@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET_KEY
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.platform_server import PlatformServer
 from workbench.app import settings
 from workbench.cases import file_reports
 from workbench.enums import ContentStatus, ReportSource

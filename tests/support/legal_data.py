@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 from workbench.api.schemas import AccountIn, MessageIn, ReportIn
 from workbench.app import settings
 from workbench.cases import file_reports
