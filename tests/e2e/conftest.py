@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from tests.support.browser import Console
 from tests.support.console_world import World, build_world, stop
+from tests.support.platform_server import STOP_POLL_S
 
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -46,7 +47,7 @@ def live_server(app: Flask) -> Iterator[str]:
     app.config["SESSION_COOKIE_SECURE"] = False
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(STOP_POLL_S,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
