@@ -79,14 +79,27 @@ def storage_overrides() -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture(scope="session")
+def compiled_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of compiled templates for every test's app.
+
+    Each app keeps compiled templates in its instance folder; a test's instance is new,
+    so without a shared folder every test would parse again each template it renders.
+    """
+    return tmp_path_factory.mktemp("compiled-templates")
+
+
 @pytest.fixture
-def app(database_url: str, redis_url: str, tmp_path: Path,
+def app(database_url: str, redis_url: str, tmp_path: Path, compiled_templates: Path,
         storage_overrides: dict[str, Any]) -> Iterator[Flask]:
     reset_tables(database_url)
     redis.Redis.from_url(redis_url).flushdb()
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "compiled-templates").symlink_to(compiled_templates, target_is_directory=True)
     app = create_app(
         {
-            "instance_dir": tmp_path / "instance",
+            "instance_dir": instance,
             "database_url": database_url,
             "redis_url": redis_url,
             "secret_key": TEST_SECRET_KEY,
