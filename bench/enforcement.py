@@ -24,7 +24,7 @@ import requests  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.harness import SECRET_KEY, Stack, median, percentile, print_json, print_table  # noqa: E402
-from tests.platform_server import PlatformServer  # noqa: E402
+from tests.support.platform_server import PlatformServer  # noqa: E402
 
 SLUGS = ("calls", "web", "meet")
 

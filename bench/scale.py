@@ -75,7 +75,7 @@ def chat_messages(rng: random.Random, first: int, n: int, now: datetime) -> list
 # ---- the platform webhook servers, in their own process --------------------------------
 
 def _serve_platforms(secrets: dict[str, str], ports: Any, stop: Any) -> None:
-    from tests.platform_server import PlatformServer
+    from tests.support.platform_server import PlatformServer
 
     servers = [PlatformServer(slug, secret) for slug, secret in secrets.items()]
     for server in servers:

@@ -18,13 +18,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from queues.connection import EmbeddedRedis
+from tests.support.app import TEST_SECRET_KEY, reset_tables
+from tests.support.platform_api import PLATFORM_SLUGS, PlatformApi
 from workbench import database
 from workbench.app import create_app
 from workbench.extensions import db
-from workbench.models import Base
 from workbench.settings import normalise_database_url
 
-TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
 # The platforms in tests are HTTP servers on 127.0.0.1: allow such webhook URLs here and
 # in every process a test starts (workers, the CLI, the console server). Tests of the
 # production rule pass a strict policy or settings of their own.
@@ -61,24 +61,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     embedded.stop()
 
 
-def reset_tables(url: str) -> None:
-    """Empty every table (schema kept), so each test starts from nothing."""
-    engine = create_engine(url)
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[Any]:
     """A local S3-compatible server (moto, in its own process), started on first use."""
-    from tests.storage_server import S3Server
+    from tests.support.storage_server import S3Server
 
     server = S3Server()
     server.start()
@@ -89,18 +75,31 @@ def s3_server() -> Iterator[Any]:
 @pytest.fixture
 def storage_overrides() -> dict[str, Any]:
     """Blob storage settings for ``app``: the instance's directory. A test module overrides
-    this fixture with ``tests.storage_server.blob_backend`` to run on S3 as well."""
+    this fixture with ``tests.support.storage_server.blob_backend`` to run on S3 as well."""
     return {}
 
 
+@pytest.fixture(scope="session")
+def compiled_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of compiled templates for every test's app.
+
+    Each app keeps compiled templates in its instance folder; a test's instance is new,
+    so without a shared folder every test would parse again each template it renders.
+    """
+    return tmp_path_factory.mktemp("compiled-templates")
+
+
 @pytest.fixture
-def app(database_url: str, redis_url: str, tmp_path: Path,
+def app(database_url: str, redis_url: str, tmp_path: Path, compiled_templates: Path,
         storage_overrides: dict[str, Any]) -> Iterator[Flask]:
     reset_tables(database_url)
     redis.Redis.from_url(redis_url).flushdb()
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "compiled-templates").symlink_to(compiled_templates, target_is_directory=True)
     app = create_app(
         {
-            "instance_dir": tmp_path / "instance",
+            "instance_dir": instance,
             "database_url": database_url,
             "redis_url": redis_url,
             "secret_key": TEST_SECRET_KEY,
@@ -131,37 +130,6 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-class PlatformApi:
-    """Signed requests to the intake API as one platform, through the Flask test client."""
-
-    def __init__(self, client, slug: str, secret: str) -> None:  # type: ignore[no-untyped-def]
-        self.client = client
-        self.slug = slug
-        self.secret = secret
-
-    def headers(self, body: bytes, **overrides: str) -> dict[str, str]:
-        from actions.signing import signed_headers
-
-        return {**signed_headers(self.slug, self.secret, body), **overrides}
-
-    def post(self, path: str, payload: object = None, *, raw: bytes | None = None,
-             content_type: str = "application/json", **header_overrides: str):  # type: ignore[no-untyped-def]
-        import json as _json
-
-        body = raw if raw is not None else _json.dumps(payload).encode()
-        headers = self.headers(body, **header_overrides)
-        headers["Content-Type"] = content_type
-        return self.client.post(path, data=body, headers=headers)
-
-    def get(self, path: str):  # type: ignore[no-untyped-def]
-        from actions.signing import signed_content
-
-        return self.client.get(path, headers=self.headers(signed_content("GET", path, b"")))
-
-
-PLATFORM_SLUGS = ("calls", "web", "meet")
-
-
 @pytest.fixture
 def platforms(app: Flask) -> dict[str, PlatformApi]:
     """Three registered platforms, each with a signed API client."""
@@ -177,14 +145,3 @@ def platforms(app: Flask) -> dict[str, PlatformApi]:
             out[slug] = PlatformApi(client, slug, secret)
         db.session.commit()
     return out
-
-
-def run_jobs(app: Flask) -> None:
-    """Drain every queue in this process (a SimpleWorker that stops promptly, burst mode)."""
-    from queues.names import PRIORITY_ORDER
-    from queues.runtime import queue
-    from queues.worker import BurstWorker
-
-    with app.app_context():
-        queues = [queue(name) for name in PRIORITY_ORDER]
-        BurstWorker(queues, connection=queues[0].connection).work(burst=True)

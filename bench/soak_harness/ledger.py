@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bench.soak_harness.client import Accepted
-from tests.platform_server import PlatformServer
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType, DeliveryEvent, DeliveryState, ReportSource
 from workbench.models import (
     Account,

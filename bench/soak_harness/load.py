@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from bench.soak_harness.client import ApiClient
 from bench.soak_harness.stack import SLUGS
 from bench.soak_harness.world import Request, World
-from tests.platform_server import PlatformServer
+from tests.support.platform_server import PlatformServer
 
 #: What a platform sends, and how often (weights).
 MIX = [("messages", 34), ("reports", 26), ("signals", 10), ("accounts", 8), ("recordings", 2),

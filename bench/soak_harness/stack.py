@@ -28,7 +28,7 @@ import redis
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
-from tests.platform_server import PlatformServer, free_port
+from tests.support.platform_server import PlatformServer, free_port
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from actions.appeals import AppealError, decide_appeal
 from actions.decisions import Decision, decide_case
 from actions.enforcement import ActionRequest
 from queues.enforce import enqueue_deliveries
-from tests.actions.conftest import _moderator, drain
-from tests.conftest import PlatformApi
-from tests.platform_server import PlatformServer
+from tests.support.enforcement import drain, staff_id
+from tests.support.platform_api import PlatformApi
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Action, Appeal, Case, Strike, utcnow
@@ -29,7 +29,7 @@ def banned(app: Flask, servers: dict[str, PlatformServer], person: int) -> int:
         case = Case(person_id=person, due_at=utcnow(), primary_category="hate")
         db.session.add(case)
         db.session.flush()
-        senior = _moderator("senior@example.org")
+        senior = staff_id("senior@example.org")
         result = decide_case(db.session, case.id, moderator_id=senior, role="senior",
                              decision=Decision.VIOLATION, category="hate",
                              action=ActionRequest(type=ActionType.BAN, person_id=person,
@@ -95,10 +95,10 @@ def test_the_moderator_who_acted_may_not_decide_the_appeal(
     with app.app_context():
         appeal_id = db.session.scalars(select(Appeal.id)).one()
         with pytest.raises(AppealError, match="different moderator"):
-            decide_appeal(db.session, appeal_id, moderator_id=_moderator("senior@example.org"),
+            decide_appeal(db.session, appeal_id, moderator_id=staff_id("senior@example.org"),
                           role="senior", overturn=True, note="my own call")
         with pytest.raises(AppealError, match="senior"):
-            decide_appeal(db.session, appeal_id, moderator_id=_moderator("mod@example.org"),
+            decide_appeal(db.session, appeal_id, moderator_id=staff_id("mod@example.org"),
                           role="moderator", overturn=True, note="not mine to decide")
 
 
@@ -109,7 +109,7 @@ def test_overturning_reverses_everywhere_removes_the_strike_and_tells_the_user(
     with app.app_context():
         appeal_id = db.session.scalars(select(Appeal.id)).one()
         result = decide_appeal(db.session, appeal_id,
-                               moderator_id=_moderator("lead@example.org"), role="senior",
+                               moderator_id=staff_id("lead@example.org"), role="senior",
                                overturn=True, note="Evidence shows a shared phone.")
         db.session.commit()
         enqueue_deliveries(result.delivery_ids)
@@ -131,7 +131,7 @@ def test_upholding_keeps_the_ban(
     with app.app_context():
         appeal_id = db.session.scalars(select(Appeal.id)).one()
         result = decide_appeal(db.session, appeal_id,
-                               moderator_id=_moderator("lead@example.org"), role="senior",
+                               moderator_id=staff_id("lead@example.org"), role="senior",
                                overturn=False, note="Upheld.")
         db.session.commit()
         enqueue_deliveries(result.delivery_ids)

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
 from actions.decisions import Decision, decide_case
 from queues.enforce import enqueue_deliveries
-from tests.actions.conftest import _moderator, drain
-from tests.platform_server import PlatformServer
+from tests.support.enforcement import drain, staff_id
+from tests.support.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
 from workbench.api.store import upsert_accounts
 from workbench.enums import ActionType
@@ -73,7 +73,7 @@ def _report(report_id: str, account: Account, reporter: int, case_id: int) -> Re
 def _bulk(app: Flask, case_ids: list[int], template: ActionTemplate | None = BAN,
           role: str = "senior"):  # type: ignore[no-untyped-def]
     with app.app_context():
-        result = bulk_decide(db.session, case_ids, moderator_id=_moderator("senior@example.org"),
+        result = bulk_decide(db.session, case_ids, moderator_id=staff_id("senior@example.org"),
                              role=role, decision=Decision.VIOLATION, action_template=template,
                              reason="spam wave from one script")
         db.session.commit()
@@ -84,7 +84,7 @@ def _bulk(app: Flask, case_ids: list[int], template: ActionTemplate | None = BAN
 
 def _undo(app: Flask, bulk_id: int, **kw: object):  # type: ignore[no-untyped-def]
     with app.app_context():
-        undone = undo_bulk(db.session, bulk_id, moderator_id=_moderator("senior@example.org"),
+        undone = undo_bulk(db.session, bulk_id, moderator_id=staff_id("senior@example.org"),
                            role="senior", **kw)  # type: ignore[arg-type]
         db.session.commit()
         enqueue_deliveries(undone.delivery_ids)
@@ -124,7 +124,7 @@ def test_bulk_ban_then_undo_reverses_everything_everywhere(
         assert db.session.get(BulkOperation, result.bulk_id).undone_at is not None
         assert {i.outcome for i in db.session.scalars(select(BulkOperationItem))} == {"undone"}
         # Decided again, each case tells its reporters the new outcome.
-        decide_case(db.session, wave[0], moderator_id=_moderator("mod@example.org"),
+        decide_case(db.session, wave[0], moderator_id=staff_id("mod@example.org"),
                     role="moderator", decision=Decision.DISMISSED)
         db.session.commit()
         outcomes = db.session.scalars(select(EnforcementDelivery.payload).where(
@@ -163,7 +163,7 @@ def test_undo_is_refused_once_the_window_has_closed(
             created_at=utcnow() - timedelta(minutes=11)))
         db.session.commit()
         with pytest.raises(BulkError, match="10-minute window has closed"):
-            undo_bulk(db.session, result.bulk_id, moderator_id=_moderator("senior@example.org"),
+            undo_bulk(db.session, result.bulk_id, moderator_id=staff_id("senior@example.org"),
                       role="senior")
         db.session.rollback()
     assert _states(servers) == {"banned"}
@@ -171,7 +171,7 @@ def test_undo_is_refused_once_the_window_has_closed(
     _undo(app, result.bulk_id, window=timedelta(minutes=30))
     assert _states(servers) == {"active"}
     with app.app_context(), pytest.raises(BulkError, match="already undone"):
-        undo_bulk(db.session, result.bulk_id, moderator_id=_moderator("senior@example.org"),
+        undo_bulk(db.session, result.bulk_id, moderator_id=staff_id("senior@example.org"),
                   role="senior", window=timedelta(minutes=30))
 
 
@@ -183,7 +183,7 @@ def test_a_moderator_may_neither_decide_in_bulk_nor_undo(
     result = _bulk(app, wave)
     with app.app_context():
         with pytest.raises(BulkAuthorityError):
-            undo_bulk(db.session, result.bulk_id, moderator_id=_moderator("mod@example.org"),
+            undo_bulk(db.session, result.bulk_id, moderator_id=staff_id("mod@example.org"),
                       role="moderator")
         db.session.rollback()
         assert db.session.scalars(select(BulkOperation.id)).all() == [result.bulk_id]
@@ -195,7 +195,7 @@ def test_cases_that_cannot_be_decided_are_reported_and_the_rest_go_through(
 ) -> None:
     with app.app_context():
         db.session.execute(update(Case).where(Case.id == wave[1]).values(
-            status="claimed", assignee_id=_moderator("mod@example.org")))
+            status="claimed", assignee_id=staff_id("mod@example.org")))
         db.session.commit()
     result = _bulk(app, [wave[0], wave[1], wave[2], wave[0]])
     assert [i.case_id for i in result.items] == wave
@@ -247,13 +247,13 @@ def test_requests_bulk_cannot_carry_out_are_refused_whole(
 ) -> None:
     with app.app_context():
         with pytest.raises(BulkError) as err:
-            bulk_decide(db.session, wave, moderator_id=_moderator("senior@example.org"),
+            bulk_decide(db.session, wave, moderator_id=staff_id("senior@example.org"),
                         role="senior", decision=decision, action_template=template,
                         reason=reason)
         assert err.value.field == field
         for case_ids in ([], [wave[0], 999_999]):
             with pytest.raises(BulkError) as err:
-                bulk_decide(db.session, case_ids, moderator_id=_moderator("senior@example.org"),
+                bulk_decide(db.session, case_ids, moderator_id=staff_id("senior@example.org"),
                             role="senior", decision=decision, action_template=None,
                             reason="x")
             assert err.value.field == "case_ids"

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from actions.decisions import Decision, DecisionError, decide_case, escalate_case
 from actions.enforcement import ActionRequest, AuthorityError
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Case, EnforcementDelivery, Strike

@@ -12,9 +12,10 @@ from actions.delivery import DeliveryPolicy, HttpSender, claim, deliver
 from actions.enforcement import ActionRequest, apply_action, reverse_action
 from queues.enforce import enqueue_deliveries
 from queues.names import QueueName
-from tests.actions.conftest import _moderator, act, drain, states, time_passes
-from tests.conftest import TEST_SECRET_KEY, run_jobs
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.enforcement import act, drain, staff_id, states, time_passes
+from tests.support.jobs import run_jobs
+from tests.support.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
 from workbench.api.store import upsert_accounts
 from workbench.current import redis_connection
@@ -47,7 +48,7 @@ def _decide(app: Flask, person_id: int, kind: ActionType) -> int:
     with app.app_context():
         action = apply_action(db.session, ActionRequest(
             type=kind, person_id=person_id, policy_reason="spam_scam",
-            decided_by_id=_moderator("senior@example.org")))
+            decided_by_id=staff_id("senior@example.org")))
         db.session.commit()
         return action.id
 
@@ -55,7 +56,7 @@ def _decide(app: Flask, person_id: int, kind: ActionType) -> int:
 def _reverse(app: Flask, action_id: int) -> None:
     with app.app_context():
         reverse_action(db.session, action_id, policy_reason="appeal upheld",
-                       decided_by_id=_moderator("senior@example.org"))
+                       decided_by_id=staff_id("senior@example.org"))
         db.session.commit()
 
 

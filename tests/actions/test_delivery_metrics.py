@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.actions.conftest import act, drain, states, time_passes
-from tests.metrics_scrape import moved, scrape
-from tests.platform_server import PlatformServer
+from tests.support.enforcement import act, drain, states, time_passes
+from tests.support.metrics_scrape import moved, scrape
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import EnforcementDelivery, Platform, utcnow

@@ -11,8 +11,8 @@ from rq import Queue
 
 from queues.enforce import deliver_due, delivery_job_id, enqueue_deliveries
 from queues.names import QueueName
-from tests.actions.conftest import act, states
-from tests.platform_server import PlatformServer
+from tests.support.enforcement import act, states
+from tests.support.platform_server import PlatformServer
 from workbench.current import redis_connection, redis_url
 from workbench.enums import ActionType
 

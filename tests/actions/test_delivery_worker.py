@@ -14,10 +14,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from queues.enforce import enqueue_deliveries
-from tests.actions.conftest import drain, states, time_passes
 from tests.actions.test_delivery_batches import _decide, _people, _sequences
-from tests.conftest import TEST_SECRET_KEY
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.enforcement import drain, states, time_passes
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import EnforcementDelivery

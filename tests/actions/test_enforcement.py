@@ -19,9 +19,9 @@ from actions.enforcement import (
     reverse_action,
 )
 from queues.enforce import enqueue_deliveries, expire_actions
-from tests.actions.conftest import _moderator, act, drain, states, time_passes
-from tests.conftest import TEST_SECRET_KEY
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.enforcement import act, drain, staff_id, states, time_passes
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, Action, EnforcementDelivery, Platform, utcnow
@@ -91,7 +91,7 @@ def test_ban_then_unban_while_a_platform_is_down_ends_unbanned(
     ban = act(app, person, ActionType.BAN)
     with app.app_context():
         lifting = reverse_action(db.session, ban, policy_reason="appeal upheld",
-                                 decided_by_id=_moderator("senior@example.org"))
+                                 decided_by_id=staff_id("senior@example.org"))
         ids = [d.id for d in lifting.deliveries]
         db.session.commit()
     with app.app_context():
@@ -143,7 +143,7 @@ def test_a_suspension_ends_on_time_even_after_the_worker_was_down(
 
 def test_a_moderator_may_suspend_but_not_ban(app: Flask, person: int) -> None:
     with app.app_context():
-        mod = _moderator("mod@example.org")
+        mod = staff_id("mod@example.org")
         suspend = ActionRequest(type=ActionType.SUSPEND, person_id=person,
                                 policy_reason="harassment", decided_by_id=mod,
                                 duration=timedelta(days=7))
@@ -202,7 +202,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_no_effect(
     with app.app_context():
         action = apply_action(db.session, ActionRequest(
             type=ActionType.BAN, person_id=person, policy_reason="hate",
-            decided_by_id=_moderator("senior@example.org")))
+            decided_by_id=staff_id("senior@example.org")))
         ids = [d.id for d in action.deliveries]
         db.session.commit()
         enqueue_deliveries(ids)
@@ -242,7 +242,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_no_effect(
 def test_an_evading_account_is_banned_on_arrival_and_a_case_opens(
     app: Flask, servers: dict[str, PlatformServer], person: int
 ) -> None:
-    from tests.conftest import PlatformApi
+    from tests.support.platform_api import PlatformApi
     from workbench.models import Case, Report
 
     act(app, person, ActionType.BAN)
@@ -274,7 +274,7 @@ def test_an_evading_account_is_banned_on_arrival_and_a_case_opens(
 def test_platforms_can_ask_a_users_standing(
     app: Flask, servers: dict[str, PlatformServer], person: int
 ) -> None:
-    from tests.conftest import PlatformApi
+    from tests.support.platform_api import PlatformApi
 
     api = PlatformApi(app.test_client(), "meet", servers["meet"].secret)
     assert api.get("/api/v1/users/meet-user/status").json["status"] == "active"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from actions.enforcement import ActionRequest, AuthorityError, apply_action
 from actions.enforcement_batch import apply_actions
-from tests.conftest import TEST_SECRET_KEY, reset_tables
+from tests.support.app import TEST_SECRET_KEY, reset_tables
 from workbench.cases.scoring import Flag, apply_automation
 from workbench.current import settings
 from workbench.enums import ActionType

@@ -18,7 +18,7 @@ from actions.erasure import (
     run_due_erasures,
 )
 from actions.retention import run_retention
-from tests.legal_data import World, build_world
+from tests.support.legal_data import World, build_world
 from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import AuditEvent, Case, Message, Recording, utcnow

@@ -24,8 +24,8 @@ from actions.evidence import (
     request_export,
     verify_bundle,
 )
-from tests.conftest import run_jobs
-from tests.legal_data import AUDIO, World, build_world
+from tests.support.jobs import run_jobs
+from tests.support.legal_data import AUDIO, World, build_world
 from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import AuditEvent, EvidenceExport, Recording

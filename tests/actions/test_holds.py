@@ -18,8 +18,8 @@ from actions.holds import (
     release_hold,
 )
 from actions.retention import run_retention
-from tests.conftest import PlatformApi
-from tests.legal_data import World, build_world
+from tests.support.legal_data import World, build_world
+from tests.support.platform_api import PlatformApi
 from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import (

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from actions.identity import link_account, root_person_id
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 from workbench.enums import CaseStatus
 from workbench.models import Account, AccountDevice, Case, Person, Platform, Report
 from workbench.platforms import register_platform

@@ -19,8 +19,8 @@ from actions.evidence import verify_bundle
 from actions.holds import place_hold, release_hold
 from actions.retention import run_retention
 from tests.actions.test_evidence import export_to
-from tests.image_world import exif_jpeg, file_image_report, store
-from tests.legal_data import World, build_world
+from tests.support.image_world import exif_jpeg, file_image_report, store
+from tests.support.legal_data import World, build_world
 from workbench.current import settings
 from workbench.extensions import db
 from workbench.imagebanks.banks import create_bank

@@ -10,7 +10,7 @@ from flask import Flask
 from actions.automation import ReviewError, review_automated
 from actions.enforcement import ActionRequest, apply_action
 from actions.ladder import StackingError, check_stacking, ladder_outlook
-from tests.actions.conftest import _moderator
+from tests.support.enforcement import staff_id
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Action, Strike, utcnow
@@ -53,7 +53,7 @@ def test_the_outlook_names_the_step_the_next_strike_reaches(app: Flask, person: 
 def test_a_suspension_in_force_covers_a_shorter_step(app: Flask, person: int) -> None:
     with app.app_context():
         _strikes(person, 1)
-        long = _act(person, ActionType.SUSPEND, 10, decided_by_id=_moderator("senior@example.org"))
+        long = _act(person, ActionType.SUSPEND, 10, decided_by_id=staff_id("senior@example.org"))
         outlook = ladder_outlook(db.session, person)
         assert outlook.step_covered_by == long.id
         assert "already covered by action" in outlook.describe_step()
@@ -64,7 +64,7 @@ def test_stacking_a_kind_in_force_needs_confirmation_but_other_kinds_do_not(
         app: Flask, person: int) -> None:
     with app.app_context():
         auto = _act(person, ActionType.MUTE, 1)
-        mod = _moderator("mod@example.org")
+        mod = staff_id("mod@example.org")
         mute = ActionRequest(type=ActionType.MUTE, person_id=person, policy_reason="harassment",
                              decided_by_id=mod)
         with pytest.raises(StackingError, match="already in force"):
@@ -74,7 +74,7 @@ def test_stacking_a_kind_in_force_needs_confirmation_but_other_kinds_do_not(
             type=ActionType.RESTRICT_CALLS, person_id=person, policy_reason="harassment",
             decided_by_id=mod), confirmed=False)
         # Once the automated mute is overturned, a human mute stacks on nothing.
-        review_automated(db.session, auto.id, moderator_id=_moderator("senior@example.org"),
+        review_automated(db.session, auto.id, moderator_id=staff_id("senior@example.org"),
                          role="senior", confirm=False)
         check_stacking(db.session, mute, confirmed=False)
 
@@ -90,18 +90,18 @@ def test_only_a_rules_own_action_waits_and_only_seniors_settle_it(
             type=ActionType.SUSPEND, person_id=person, policy_reason="ncii",
             decided_by_rule="bank:ncii", automated=True, duration=timedelta(days=1)))
         assert bank.review_state == "pending"  # a hash bank's rule, with no model version
-        human = _act(person, ActionType.MUTE, 1, decided_by_id=_moderator("mod@example.org"))
+        human = _act(person, ActionType.MUTE, 1, decided_by_id=staff_id("mod@example.org"))
         auto = _act(person, ActionType.WARN)
         assert human.review_state is None and auto.review_state == "pending"
         with pytest.raises(ReviewError, match="senior"):
-            review_automated(db.session, auto.id, moderator_id=_moderator("mod@example.org"),
+            review_automated(db.session, auto.id, moderator_id=staff_id("mod@example.org"),
                              role="moderator", confirm=True)
         with pytest.raises(ReviewError, match="not waiting"):
             review_automated(db.session, human.id,
-                             moderator_id=_moderator("senior@example.org"), role="senior",
+                             moderator_id=staff_id("senior@example.org"), role="senior",
                              confirm=True)
         # A warning cannot be lifted; overturning it records the review and lifts nothing.
         done = review_automated(db.session, auto.id,
-                                moderator_id=_moderator("senior@example.org"), role="senior",
+                                moderator_id=staff_id("senior@example.org"), role="senior",
                                 confirm=False)
         assert done.delivery_ids == [] and auto.review_state == "overturned"

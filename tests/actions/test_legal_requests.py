@@ -18,7 +18,7 @@ from actions.legal_requests import (
     overdue,
     record_legal_request,
 )
-from tests.legal_data import World, build_world
+from tests.support.legal_data import World, build_world
 from workbench.extensions import db
 from workbench.models import AuditEvent, LegalHold, utcnow
 from workbench.models.legal import LegalRequestStatus

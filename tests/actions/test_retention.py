@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy import func, select, text, update
 
 from actions.retention import purge_audit_events, run_retention
-from tests.conftest import run_jobs
-from tests.legal_data import World, build_world
+from tests.support.jobs import run_jobs
+from tests.support.legal_data import World, build_world
 from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import (

@@ -14,8 +14,8 @@ from actions.decisions import CaseDecision, Decision, decide_case, put_to_senior
 from actions.enforcement import ActionRequest
 from actions.strikes import StepStatus, strike_summary
 from queues.enforce import enqueue_deliveries
-from tests.actions.conftest import _moderator, drain
-from tests.platform_server import PlatformServer
+from tests.support.enforcement import drain, staff_id
+from tests.support.platform_server import PlatformServer
 from workbench.cases.triage import claim_next
 from workbench.enums import ActionType
 from workbench.extensions import db
@@ -32,7 +32,7 @@ def _violation(app: Flask, person: int, kind: ActionType | None = None, days: fl
         case = Case(person_id=person, due_at=utcnow(), primary_category="harassment")
         db.session.add(case)
         db.session.flush()
-        moderator = _moderator(by)
+        moderator = staff_id(by)
         action = ActionRequest(
             type=kind, person_id=person, policy_reason="harassment", decided_by_id=moderator,
             case_id=case.id, duration=timedelta(days=days) if days else None,
@@ -124,9 +124,9 @@ def test_the_fifth_strike_proposes_a_ban_to_a_senior(
         assert waiting.status == "escalated" and waiting.id != fifth.case_id
         assert waiting.escalation_reason == ("strikes: 5 in force; the thresholds propose: ban")
         queues = ["general", "urgent-safety", "hindi"]
-        assert claim_next(db.session, _moderator("mod@example.org"), "moderator",
+        assert claim_next(db.session, staff_id("mod@example.org"), "moderator",
                           queues=queues, claim_lock=timedelta(minutes=10)) is None
-        assert claim_next(db.session, _moderator("senior@example.org"), "senior",
+        assert claim_next(db.session, staff_id("senior@example.org"), "senior",
                           queues=queues, claim_lock=timedelta(minutes=10)) == waiting.id
 
 
@@ -191,7 +191,7 @@ def test_an_overturned_appeal_removes_the_strike_and_the_next_step_falls_back(
                         created_at=utcnow(), received_at=utcnow())
         db.session.add(appeal)
         db.session.flush()
-        decide_appeal(db.session, appeal.id, moderator_id=_moderator("lead@example.org"),
+        decide_appeal(db.session, appeal.id, moderator_id=staff_id("lead@example.org"),
                       role="senior", overturn=True, note="shared phone")
         db.session.commit()
     summary = _summary(app, person)

@@ -17,9 +17,9 @@ from actions.delivery import (
     Outgoing,
     deliver,
 )
-from tests.actions.conftest import act, drain
-from tests.conftest import TEST_SECRET_KEY
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.enforcement import act, drain
+from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import EnforcementDelivery, Platform

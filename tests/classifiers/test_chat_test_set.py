@@ -15,8 +15,7 @@ from classifiers.chat_test_set import (
 from classifiers.datasets import shipped_splits
 from classifiers.retrain import decisions_to_frame
 from classifiers.training import TrainingRequest, train
-
-from .conftest import hinglish_decisions
+from tests.support.hinglish import hinglish_decisions
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 
-from tests.console_world import STAFF, World
-from tests.e2e.conftest import Console
+from tests.support.browser import Console
+from tests.support.console_world import STAFF, World
 from workbench.extensions import db
 from workbench.models import Case, utcnow
 

@@ -9,9 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from actions.enforcement import ActionRequest, apply_action
-from tests.conftest import run_jobs
-from tests.console_world import HOSTILE, STAFF, World
-from tests.e2e.conftest import Console
+from tests.support.browser import Console
+from tests.support.console_world import HOSTILE, STAFF, World
+from tests.support.jobs import run_jobs
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Action, Case, Message

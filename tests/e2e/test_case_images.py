@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.console_world import STAFF, World
-from tests.e2e.conftest import Console
-from tests.image_world import report_image, upload
+from tests.support.browser import Console
+from tests.support.console_world import STAFF, World
+from tests.support.image_world import report_image, upload
 from workbench.extensions import db
 from workbench.models import AuditEvent
 

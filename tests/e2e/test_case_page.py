@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.console_world import STAFF, World
-from tests.e2e.conftest import Console
+from tests.support.browser import Console
+from tests.support.console_world import STAFF, World
 from tests.workbench.console.test_evidence_first import add_reports
 
 pytestmark = pytest.mark.e2e

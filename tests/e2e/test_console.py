@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.conftest import run_jobs
-from tests.console_world import HOSTILE, STAFF, World, build_world, stop
-from tests.e2e.conftest import Console
+from tests.support.browser import Console
+from tests.support.console_world import HOSTILE, STAFF, World, build_world, stop
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import Action, Case
 

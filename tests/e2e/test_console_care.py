@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from rq import Queue
 
-from tests.conftest import run_jobs
-from tests.console_world import STAFF, World
-from tests.e2e.conftest import Console
+from tests.support.browser import Console
+from tests.support.console_world import STAFF, World
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import Case, Strike, utcnow
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.conftest import run_jobs
-from tests.console_world import STAFF, World
-from tests.e2e.conftest import Console
+from tests.support.browser import Console
+from tests.support.console_world import STAFF, World
+from tests.support.jobs import run_jobs
 
 pytestmark = pytest.mark.e2e
 

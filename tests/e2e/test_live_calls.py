@@ -11,10 +11,10 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from tests.conftest import run_jobs
-from tests.console_world import STAFF, World
-from tests.e2e.conftest import Console
 from tests.e2e.test_accessibility import _serious
+from tests.support.browser import Console
+from tests.support.console_world import STAFF, World
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import Action
 

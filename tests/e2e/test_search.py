@@ -6,8 +6,8 @@ import re
 
 from flask import Flask
 
-from tests.console_world import STAFF, World
-from tests.e2e.conftest import Console
+from tests.support.browser import Console
+from tests.support.console_world import STAFF, World
 
 
 def test_legal_finds_a_person_by_username_and_opens_their_page(app: Flask, world: World,

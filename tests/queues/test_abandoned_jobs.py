@@ -25,7 +25,7 @@ from rq.utils import now
 
 from queues.abandoned import MAX_REDOS, REDOS_META, SCHEDULE_SLACK_S, reclaim
 from queues.names import QueueName
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 from workbench.current import redis_connection
 
 ATTEMPTS = "test:abandoned:attempts"

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, func, select, text
 from queues.names import QueueName
 from queues.outbox import job_id
 from queues.runtime import queue
-from queues.worker import BurstWorker
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import DrainWorker, run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.app import create_app
 from workbench.current import settings
 from workbench.extensions import db
@@ -35,7 +35,7 @@ def _post_batches(platforms: dict[str, PlatformApi], n: int) -> None:
 def _one_classify_job(app: Flask) -> None:
     with app.app_context():
         classify = queue(QueueName.CLASSIFY)
-        BurstWorker([classify], connection=classify.connection).work(burst=True, max_jobs=1)
+        DrainWorker([classify], connection=classify.connection).work(burst=True, max_jobs=1)
 
 
 def _state(app: Flask) -> tuple[list[bool], int, int, list[str]]:

@@ -17,7 +17,9 @@ import redis
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import TEST_SECRET_KEY, PlatformApi, reset_tables, run_jobs
+from tests.support.app import TEST_SECRET_KEY, reset_tables
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.app import create_app
 from workbench.extensions import db
 from workbench.models import Case, OutboxBatch, Report

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from rq import get_current_job
+from rq import Queue, get_current_job
 
 from queues.names import QueueName
 from queues.scheduler import LOCK_KEY, Periodic, Ticker
-from queues.worker import BurstWorker
+from tests.support.jobs import DrainWorker
 
 RUNS_KEY = "test:scheduler:runs"
 TICK_S = 0.05
@@ -62,8 +62,16 @@ def connect(redis_url: str) -> Iterator[object]:
 
 
 def _drain(conn: redis.Redis) -> None:
-    """Run whatever the tickers enqueued, as a worker would."""
-    BurstWorker([QueueName.MAINTENANCE.value], connection=conn).work(burst=True)
+    """Run what the tickers had enqueued by now, as a worker would.
+
+    Bounded to the jobs waiting when it starts: with tickers running, a drain that waited
+    for an empty queue never ends on a busy machine where each job takes longer than a
+    period (it once took 145 s); what they enqueue meanwhile waits for the next drain.
+    """
+    waiting = Queue(QueueName.MAINTENANCE.value, connection=conn).count
+    if waiting:
+        DrainWorker([QueueName.MAINTENANCE.value], connection=conn).work(
+            burst=True, max_jobs=waiting)
 
 
 def _run(conn: redis.Redis, seconds: float) -> None:

@@ -15,7 +15,7 @@ from flask import Flask
 
 from classifiers import language
 from queues.worker import _warm_up, run_worker
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 from workbench.app import create_app
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.cases.filing import PriorityInputs, priority
 from workbench.cases.policy import DEFAULT_DEADLINE_HOURS
 from workbench.extensions import db

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.extensions import db
 from workbench.models import Action, Case, ClassifierScore, EnforcementDelivery, Message, Report
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from tests.conftest import TEST_SECRET_KEY, reset_tables
+from tests.support.app import TEST_SECRET_KEY, reset_tables
 from workbench.crypto import decrypt_secret
 from workbench.models import Moderator, Platform
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.images.samples import ALTERATIONS, photograph
-from tests.conftest import TEST_SECRET_KEY, reset_tables
+from tests.support.app import TEST_SECRET_KEY, reset_tables
 
 
 @pytest.fixture

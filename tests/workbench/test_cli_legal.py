@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from tests.conftest import TEST_SECRET_KEY
-from tests.legal_data import World, build_world
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.legal_data import World, build_world
 from workbench.extensions import db
 
 

@@ -20,7 +20,8 @@ from queues.dashboard import refresh_dashboard
 from queues.names import QueueName
 from queues.runtime import queue
 from queues.scheduler import periodic_jobs
-from tests.conftest import TEST_SECRET_KEY, run_jobs
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import (
     Account,

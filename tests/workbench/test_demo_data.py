@@ -188,7 +188,7 @@ def test_the_worker_turns_the_seeded_demo_into_cases(app: Flask) -> None:
     """The whole path ``make demo`` takes after seeding: every outbox batch through the
     worker (reports, signals, appeals, messages scored by the shipped text model)."""
     from queues.outbox import enqueue_batches
-    from tests.conftest import run_jobs
+    from tests.support.jobs import run_jobs
     from workbench.models import OutboxBatch
 
     with app.app_context():

@@ -20,7 +20,8 @@ from click.testing import CliRunner, Result
 
 from classifiers.images import bank_hashes
 from classifiers.images.samples import photograph
-from tests.conftest import TEST_SECRET_KEY, reset_tables
+from tests.support.app import TEST_SECRET_KEY, reset_tables
+from tests.support.platform_server import STOP_POLL_S
 from workbench.cli import main
 from workbench.settings import SettingsError, load_settings
 
@@ -141,7 +142,7 @@ def _entry_xml(entry: dict[str, Any]) -> str:
 
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[FakeApi]:
     server = FakeApi(handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(STOP_POLL_S,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
@@ -287,7 +288,7 @@ def test_the_scheduled_job_fetches_when_due_and_not_before(  # type: ignore[no-u
     from queues.names import QueueName
     from queues.runtime import queue
     from queues.scheduler import periodic_jobs
-    from tests.conftest import run_jobs
+    from tests.support.jobs import run_jobs
     from workbench.extensions import db
     from workbench.models import BankEntry, ExchangeCheckpoint
     from workbench.settings import SETTINGS_KEY

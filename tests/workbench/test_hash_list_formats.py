@@ -14,7 +14,7 @@ from threatexchange.exchanges.impl.file_api import (
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from classifiers.images.samples import photograph
-from tests.conftest import TEST_SECRET_KEY, reset_tables
+from tests.support.app import TEST_SECRET_KEY, reset_tables
 from workbench.cli import main
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from actions.decisions import Decision, decide_case
 from actions.enforcement import ActionRequest, apply_action
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.cases.filing import file_reports
 from workbench.cases.policy import case_policy
 from workbench.current import settings

@@ -11,8 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.conftest import TEST_SECRET_KEY, PlatformApi, run_jobs
-from tests.metrics_scrape import moved, scrape, total, value
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.jobs import run_jobs
+from tests.support.metrics_scrape import moved, scrape, total, value
+from tests.support.platform_api import PlatformApi
 from workbench.app import create_app
 from workbench.enums import OPEN_CASE_STATUSES
 from workbench.extensions import db

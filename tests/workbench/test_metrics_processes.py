@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from actions.signing import signed_headers
-from tests.conftest import TEST_SECRET_KEY, PlatformApi
-from tests.metrics_scrape import Samples, parse, total, value
-from tests.platform_server import free_port
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.metrics_scrape import Samples, parse, total, value
+from tests.support.platform_api import PlatformApi
+from tests.support.platform_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCHES = 6

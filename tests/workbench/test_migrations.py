@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from tests.conftest import reset_tables
+from tests.support.app import reset_tables
 from workbench import database
 from workbench.models import Base
 

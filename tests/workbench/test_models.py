@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 from workbench.enums import CaseStatus
 from workbench.models import Account, Case, LegalHold, Person, Report
 from workbench.platforms import register_platform

@@ -16,8 +16,9 @@ from actions.enforcement import ActionRequest, apply_action
 from queues.enforce import deliver_due, enqueue_deliveries
 from queues.names import QueueName
 from queues.runtime import queue
-from tests.conftest import TEST_SECRET_KEY, run_jobs
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.jobs import run_jobs
+from tests.support.platform_server import PlatformServer
 from workbench.api.schemas import AccountIn
 from workbench.api.store import upsert_accounts
 from workbench.current import redis_connection

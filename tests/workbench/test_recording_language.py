@@ -13,7 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.cases.triage import NO_TRANSCRIPT, reported_excerpts
 from workbench.extensions import db
 from workbench.models import Case, ClassifierScore, Recording, Report

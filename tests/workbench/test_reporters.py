@@ -9,7 +9,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from actions.decisions import Decision, decide_case
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.cases.policy import case_policy
 from workbench.cases.reporters import (
     ReporterAuthorityError,

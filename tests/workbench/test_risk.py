@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import PlatformApi
+from tests.support.platform_api import PlatformApi
 from workbench.cases.risk import account_features
 from workbench.extensions import db
 from workbench.models import Account, FraudSignal, Person, Platform, utcnow

@@ -19,8 +19,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET_KEY, PlatformApi, run_jobs
-from tests.storage_server import BACKENDS, REGION, S3Server, blob_backend
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
+from tests.support.storage_server import BACKENDS, REGION, S3Server, blob_backend
 from workbench.app import create_app
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Recording

@@ -14,7 +14,7 @@ from actions.appeals import decide_appeal
 from actions.decisions import Decision, decide_case
 from actions.enforcement import ActionRequest, apply_action
 from actions.legal_requests import LegalRequestIn, record_legal_request
-from tests.legal_data import PASSWORD, World, build_world
+from tests.support.legal_data import PASSWORD, World, build_world
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Appeal, Message, Report, utcnow

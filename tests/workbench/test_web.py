@@ -7,7 +7,7 @@ import json
 from flask import Flask
 
 from actions.signing import signed_headers
-from tests.conftest import PlatformApi
+from tests.support.platform_api import PlatformApi
 
 
 def test_landing_page_and_health(client) -> None:  # type: ignore[no-untyped-def]

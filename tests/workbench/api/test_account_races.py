@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 from workbench.api.schemas import AccountIn
 from workbench.api.store import AccountsStored, resolve_accounts, upsert_accounts
 from workbench.extensions import db

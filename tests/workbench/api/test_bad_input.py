@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import PlatformApi
+from tests.support.platform_api import PlatformApi
 from workbench.extensions import db
 from workbench.models import Account, FraudSignal, Message, OutboxBatch, Report
 
@@ -149,7 +149,8 @@ def test_wrong_content_type_is_refused(platforms: dict[str, PlatformApi], endpoi
 def test_a_body_over_the_size_limit_is_refused_with_413(
     database_url: str, redis_url: str, tmp_path: Any, endpoint: str
 ) -> None:
-    from tests.conftest import TEST_SECRET_KEY, PlatformApi, reset_tables
+    from tests.support.app import TEST_SECRET_KEY, reset_tables
+    from tests.support.platform_api import PlatformApi
     from workbench.app import create_app
     from workbench.platforms import register_platform
 

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from actions.signing import sign, signed_content
-from tests.conftest import PlatformApi
+from tests.support.platform_api import PlatformApi
 from workbench.extensions import db
 from workbench.models import Account, FraudSignal, Message, OutboxBatch, Report
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actions.signing import signed_content
-from tests.conftest import PlatformApi
+from tests.support.platform_api import PlatformApi
 
 NOW = "2026-11-20T10:00:00Z"
 ITEMS: dict[str, dict[str, Any]] = {

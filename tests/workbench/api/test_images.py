@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from actions.enforcement import action_payload
 from classifiers.images.samples import ALTERATIONS, encode, photograph
-from tests.conftest import PlatformApi, run_jobs
+from tests.support.jobs import run_jobs
+from tests.support.platform_api import PlatformApi
 from workbench.extensions import db
 from workbench.imagebanks.banks import add_image, create_bank
 from workbench.models import Action, Case, Image, ImageMatch, OutboxBatch, Report
@@ -122,7 +123,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
 
 
 def test_an_image_over_the_byte_limit_is_refused(database_url, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import TEST_SECRET_KEY, reset_tables
+    from tests.support.app import TEST_SECRET_KEY, reset_tables
     from workbench.app import create_app
     from workbench.platforms import register_platform
 

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from actions.signing import sign
-from tests.conftest import PlatformApi
+from tests.support.platform_api import PlatformApi
 from workbench.api.openapi import document
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -12,8 +12,8 @@ import soundfile
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import PlatformApi
-from tests.storage_server import BACKENDS, blob_backend
+from tests.support.platform_api import PlatformApi
+from tests.support.storage_server import BACKENDS, blob_backend
 from workbench.extensions import db
 from workbench.models import OutboxBatch, Recording
 from workbench.storage import blob_store

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[3]
 

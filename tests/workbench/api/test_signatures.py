@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from actions.signing import sign
-from tests.conftest import PlatformApi
+from tests.support.platform_api import PlatformApi
 from workbench.extensions import db
 from workbench.models import Platform
 

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from actions.enforcement import ActionRequest, apply_action
-from tests.console_world import STAFF, World
-from tests.workbench.console.conftest import csrf_token, sign_in
+from tests.support.console_forms import csrf_token, sign_in
+from tests.support.console_world import STAFF, World
 from workbench.enums import ActionType
 from workbench.extensions import db
 

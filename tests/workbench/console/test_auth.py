@@ -7,8 +7,8 @@ import time
 from flask import Flask
 from sqlalchemy import select
 
-from tests.console_world import PASSWORD, STAFF, World
-from tests.workbench.console.conftest import csrf_token, sign_in
+from tests.support.console_forms import csrf_token, sign_in
+from tests.support.console_world import PASSWORD, STAFF, World
 from workbench.console.auth import SIGN_IN_REFUSED
 from workbench.extensions import db
 from workbench.models import AuditEvent, Moderator

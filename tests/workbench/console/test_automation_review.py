@@ -10,9 +10,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from actions.enforcement import ActionRequest, apply_action
-from tests.conftest import run_jobs
-from tests.console_world import HOSTILE, World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import HOSTILE, World
+from tests.support.jobs import run_jobs
 from workbench.cases.scoring import Flag, apply_automation
 from workbench.current import settings
 from workbench.enums import ActionType
@@ -145,7 +145,7 @@ def test_reviews_are_refused_to_moderators_and_bad_outcomes_get_a_json_error(
     url = f"/admin/automation/{automated}/review"
     assert post_form(signed_in("moderator"), url, {"outcome": "confirm"}).status_code == 403
     senior = signed_in("senior")
-    from tests.workbench.console.conftest import csrf_token
+    from tests.support.console_forms import csrf_token
 
     bad = senior.post(url, data={"outcome": "maybe",
                                  "csrf_token": csrf_token(senior, "/admin/automation/")},
@@ -208,7 +208,7 @@ def test_the_decision_panel_says_the_next_strike_step_and_what_is_in_force(
 
 
 def _token(client, world: World) -> str:  # type: ignore[no-untyped-def]
-    from tests.workbench.console.conftest import csrf_token
+    from tests.support.console_forms import csrf_token
 
     return csrf_token(client, f"/admin/case/{world.case_id}")
 
@@ -265,7 +265,7 @@ def test_a_bulk_mute_lists_people_already_muted_and_refuses_them_unless_confirme
         app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
     from werkzeug.datastructures import MultiDict
 
-    from tests.workbench.console.conftest import csrf_token
+    from tests.support.console_forms import csrf_token
 
     senior = signed_in("senior")
     ids = [world.case_id, world.other_case_ids[0]]

@@ -11,8 +11,8 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.console_world import RECORDING, World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import RECORDING, World
 from workbench.cases import triage
 from workbench.enums import CaseStatus
 from workbench.extensions import db
@@ -83,7 +83,7 @@ def test_recordings_calls_and_missing_content_of_others_are_refused(
 
 
 def _token(client) -> str:  # type: ignore[no-untyped-def]
-    from tests.workbench.console.conftest import csrf_token
+    from tests.support.console_forms import csrf_token
 
     return csrf_token(client, "/admin/queue/")
 

@@ -10,9 +10,9 @@ from flask import Flask
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from tests.console_world import World
-from tests.image_world import report_image, upload
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
+from tests.support.image_world import report_image, upload
 from workbench.extensions import db
 from workbench.imagebanks.banks import create_bank
 from workbench.models import AuditEvent, BankEntry, Case, ImageMatch, Person

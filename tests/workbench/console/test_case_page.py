@@ -8,9 +8,9 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import select
 
-from tests.conftest import run_jobs
-from tests.console_world import HOSTILE, World, build_world, stop
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import HOSTILE, World, build_world, stop
+from tests.support.jobs import run_jobs
 from workbench.enums import DeliveryState
 from workbench.extensions import db
 from workbench.models import (
@@ -55,7 +55,7 @@ def test_the_case_shows_context_scores_recordings_and_the_person(app: Flask, wor
 
 def test_the_audio_player_gets_the_original_bytes(app: Flask, world: World,
                                                   signed_in) -> None:  # type: ignore[no-untyped-def]
-    from tests.console_world import RECORDING
+    from tests.support.console_world import RECORDING
 
     response = signed_in("moderator").get(f"/admin/case/recording/{world.recording_id}/audio")
     assert response.status_code == 200
@@ -65,7 +65,7 @@ def test_the_audio_player_gets_the_original_bytes(app: Flask, world: World,
 
 def test_the_audio_player_can_seek_with_byte_ranges(app: Flask, world: World,
                                                    signed_in) -> None:  # type: ignore[no-untyped-def]
-    from tests.console_world import RECORDING
+    from tests.support.console_world import RECORDING
 
     data, client = RECORDING.read_bytes(), signed_in("moderator")
     url = f"/admin/case/recording/{world.recording_id}/audio"
@@ -273,7 +273,7 @@ def test_dead_deliveries_are_listed_and_retried(app: Flask, world: World,
 def test_hostile_text_is_escaped_and_its_bidi_controls_shown(app: Flask) -> None:
     world = build_world(app, hostile=True)
     try:
-        from tests.workbench.console.conftest import sign_in
+        from tests.support.console_forms import sign_in
 
         client = app.test_client()
         sign_in(client, "mod@example.org")

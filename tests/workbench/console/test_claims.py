@@ -9,8 +9,8 @@ from dataclasses import replace
 from flask import Flask
 from sqlalchemy import select
 
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
 from tests.workbench.console.test_depth_pages import _bulk
 from workbench.extensions import db
 from workbench.models import BulkOperationItem, Case

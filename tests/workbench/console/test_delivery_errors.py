@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.conftest import run_jobs
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 
 SECRET = "sk_live_TOKEN123"
 

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from actions.enforcement import ActionRequest, apply_action
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import AuditEvent, EnforcementDelivery, Platform, utcnow

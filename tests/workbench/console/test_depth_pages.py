@@ -9,9 +9,9 @@ from rq import Queue
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from tests.conftest import run_jobs
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import Action, AuditEvent, Case
 

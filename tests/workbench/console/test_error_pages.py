@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from tests.conftest import TEST_SECRET_KEY
-from tests.console_world import World
-from tests.workbench.console.conftest import csrf_token, post_form
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.console_forms import csrf_token, post_form
+from tests.support.console_world import World
 from workbench.app import create_app
 from workbench.extensions import db
 

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from actions.bulk import ActionTemplate, bulk_decide
 from actions.decisions import Decision
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import (

@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 
 from queues.names import QueueName
 from queues.sweep import sweep
-from tests.conftest import run_jobs
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 from workbench.current import redis_connection, redis_url
 from workbench.extensions import db
 from workbench.models import EvidenceExport, utcnow

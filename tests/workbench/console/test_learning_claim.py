@@ -8,8 +8,8 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
 from workbench.cases.learning import model_threshold
 from workbench.current import settings
 from workbench.extensions import db

@@ -8,9 +8,9 @@ import zipfile
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import run_jobs
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import AuditEvent, EvidenceExport, LegalHold, LegalRequest
 

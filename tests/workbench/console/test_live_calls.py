@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, select, text
 
-from tests.conftest import run_jobs
-from tests.console_world import World
-from tests.workbench.console.conftest import csrf_token, post_form
+from tests.support.console_forms import csrf_token, post_form
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 from workbench.cases.filing import file_reports
 from workbench.cases.policy import case_policy
 from workbench.current import settings

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
 from workbench.console.text import local_time
 from workbench.extensions import db
 from workbench.models import AuditEvent, Case, LegalHold, Moderator, utcnow

@@ -16,8 +16,8 @@ from queues.legal import refresh_transparency
 from queues.names import QueueName
 from queues.runtime import queue
 from queues.scheduler import periodic_jobs
-from tests.conftest import run_jobs
-from tests.console_world import World
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import Account, Report, utcnow
 from workbench.reporting.transparency import monthly_report, published_report, report_charts

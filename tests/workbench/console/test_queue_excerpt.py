@@ -7,8 +7,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.console_world import HOSTILE, STAFF, World, build_world, stop
-from tests.workbench.console.conftest import sign_in
+from tests.support.console_forms import sign_in
+from tests.support.console_world import HOSTILE, STAFF, World, build_world, stop
 from workbench.cases.triage import reported_excerpts
 from workbench.extensions import db
 from workbench.models import Case

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
 from workbench.cases.acted_on import acted_on
 from workbench.extensions import db
 from workbench.models import Action, Recording

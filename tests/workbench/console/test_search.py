@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.console_world import World
+from tests.support.console_world import World
 from workbench.extensions import db
 from workbench.models import Account, Case, Message, utcnow
 

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.console_world import PASSWORD, STAFF, World
-from tests.workbench.console.conftest import csrf_token, post_form, sign_in
+from tests.support.console_forms import csrf_token, post_form, sign_in
+from tests.support.console_world import PASSWORD, STAFF, World
 from workbench.console.auth import SIGN_IN_REFUSED
 from workbench.extensions import db
 from workbench.models import AuditEvent, Moderator, utcnow

@@ -15,9 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import TEST_SECRET_KEY
-from tests.console_world import STAFF, World
-from tests.workbench.console.conftest import csrf_token, post_form, sign_in
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.console_forms import csrf_token, post_form, sign_in
+from tests.support.console_world import STAFF, World
 from workbench.extensions import db
 from workbench.models import Action, Case, LegalHold, RoutingRule
 
@@ -169,7 +169,7 @@ def app_without_redis(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The app with its Redis gone (nothing listens on the port)."""
     import socket
 
-    from tests.conftest import reset_tables
+    from tests.support.app import reset_tables
     from workbench.app import create_app
 
     reset_tables(database_url)

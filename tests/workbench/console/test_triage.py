@@ -8,8 +8,8 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
 from workbench.cases import triage
 from workbench.enums import CaseStatus, Role
 from workbench.extensions import db

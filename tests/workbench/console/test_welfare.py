@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.conftest import run_jobs
-from tests.console_world import World
-from tests.workbench.console.conftest import post_form
+from tests.support.console_forms import post_form
+from tests.support.console_world import World
+from tests.support.jobs import run_jobs
 from workbench.extensions import db
 from workbench.models import Action, Case, Report, Strike, utcnow
 from workbench.reporting.transparency import monthly_report

@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET_KEY
-from tests.platform_server import PlatformServer
+from tests.support.app import TEST_SECRET_KEY
+from tests.support.platform_server import PlatformServer
 from workbench.cases.filing import file_reports
 from workbench.cases.policy import case_policy
 from workbench.current import settings
@@ -49,6 +49,7 @@ STAFF = {
     "admin": "admin@example.org",
 }
 RECORDING = Path(__file__).parents[1] / "workbench/demo/data/recordings/threat.wav"
+RECORDING = Path(__file__).parents[2] / "workbench/demo/data/recordings/threat.wav"
 
 #: Text that would run, restyle or reorder the page if it were not escaped and isolated.
 HOSTILE = {

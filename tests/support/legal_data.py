@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY
 from workbench.api.schemas import AccountIn, MessageIn, ReportIn
 from workbench.api.store import store_messages, store_reports, upsert_accounts
 from workbench.cases.filing import file_reports
@@ -37,6 +37,7 @@ from workbench.staff import create_moderator
 from workbench.storage import blob_store
 
 AUDIO = Path(__file__).resolve().parent.parent / "workbench" / "demo" / "data" / "recordings"
+AUDIO = Path(__file__).resolve().parents[2] / "workbench" / "demo_data" / "recordings"
 PASSWORD = "password-0123456789"
 
 

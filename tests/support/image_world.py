@@ -1,7 +1,7 @@
 """Images for tests: uploaded through the intake's own code, reported in a case.
 
 Call inside an app context, with the platform registered (the console world's
-``upload`` and ``report_image`` after ``tests.console_world.build_world``).
+``upload`` and ``report_image`` after ``tests.support.console_world.build_world``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from classifiers.images.samples import photograph
-from tests.console_world import World
+from tests.support.console_world import World
 from workbench.api.image_store import store_image
 from workbench.api.schemas import ImageMetadata
 from workbench.current import settings
