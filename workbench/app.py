@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workbench import database
+from workbench import api, console, database, static_files, web
 from workbench.extensions import db
 from workbench.settings import SETTINGS_KEY, load_settings
 
@@ -40,7 +40,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine)
 
-    from workbench import api, console, static_files, web
 
     web.init_app(app)
     api.init_app(app)
