@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from actions.content_bans import ban_image
+from actions.identity import merged_people
 from actions.statements import RESTRICTIVE, statement_of_reasons
 from workbench.enums import (
     AccountStatus,
@@ -28,6 +30,8 @@ from workbench.enums import (
 from workbench.models import (
     Account,
     Action,
+    Call,
+    CallParticipant,
     EnforcementDelivery,
     Image,
     Message,
@@ -152,8 +156,6 @@ def _content_platform(session: Session, request: ActionRequest) -> int | None:
     if request.recording_id:
         return session.get_one(Recording, request.recording_id).platform_id
     if request.call_id:
-        from workbench.models import Call
-
         return session.get_one(Call, request.call_id).platform_id
     if request.image_id:
         return session.get_one(Image, request.image_id).platform_id
@@ -168,8 +170,6 @@ def check_target(session: Session, request: ActionRequest) -> None:
     included). Raises ``ActionError`` for content that does not exist and
     ``AuthorityError`` for content of someone else.
     """
-    from actions.identity import merged_people
-    from workbench.models import Call, CallParticipant
 
     wanted = [(kind, content_id) for kind, content_id in (
         ("message", request.message_id), ("recording", request.recording_id),
@@ -313,8 +313,6 @@ def _apply_to_content(session: Session, request: ActionRequest, now: datetime) -
     if request.image_id:
         session.execute(update(Image).where(Image.id == request.image_id).values(**values))
         if removed:
-            from actions.content_bans import ban_image
-
             ban_image(session, request.image_id, request.category or request.policy_reason)
 
 
@@ -371,8 +369,6 @@ def content_ref(session: Session, action: Action) -> dict[str, str] | None:
         return {"type": "recording", "id": session.get_one(
             Recording, action.recording_id).platform_recording_id}
     if action.call_id is not None:
-        from workbench.models import Call
-
         return {"type": "call", "id": session.get_one(Call, action.call_id).platform_call_id}
     if action.image_id is not None:
         return {"type": "image", "id": session.get_one(Image, action.image_id).platform_image_id}

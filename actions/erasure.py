@@ -39,6 +39,7 @@ from workbench.enums import OPEN_CASE_STATUSES, AccountStatus, ReportStatus
 from workbench.models import (
     Account,
     AccountDevice,
+    Action,
     Appeal,
     Case,
     ErasureRequest,
@@ -46,8 +47,10 @@ from workbench.models import (
     Image,
     Message,
     Person,
+    Platform,
     Recording,
     Report,
+    StatementOfReasons,
     utcnow,
 )
 from workbench.models.audit import record
@@ -349,7 +352,6 @@ def export_personal_data(session: Session, person_id: int, *,
 
 def _access_queries(accounts: list[int], person_id: int) -> dict[str, Any]:
     """What a person's access export holds, one query per file."""
-    from workbench.models import Action, Platform, StatementOfReasons
 
     return {
         "profile": select(Platform.slug.label("platform"), Account.platform_user_id,

@@ -74,6 +74,7 @@ def record_legal_request(session: Session, item: LegalRequestIn, *,
                          recorded_by_id: int | None,
                          table: Mapping[str, float] | None = None) -> LegalRequest:
     """Record a request with its deadline; a preserve ask places a hold. The caller commits."""
+    # Heavy: imported on first use, not when the module loads.
     from actions.holds import HoldError, place_hold
 
     now = utcnow()

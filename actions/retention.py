@@ -266,6 +266,7 @@ def purge_audit_events(session: Session, days: int, now: datetime) -> int:
 def run_retention(session: Session, store: BlobStore, policy: RetentionPolicy, *,
                   now: datetime | None = None, batch: int = BATCH) -> PurgeCounts:
     """Purge what has outlived its retention, a batch per transaction; audited in counts."""
+    # Heavy: imported on first use, not when the module loads.
     from actions.holds import held_cover
 
     now = now or utcnow()

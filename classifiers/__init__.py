@@ -18,6 +18,8 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from classifiers.registry import ModelRegistry
+
 if TYPE_CHECKING:
     from classifiers.model import TextModel
 
@@ -42,7 +44,6 @@ def __getattr__(name: str) -> Any:
 
 def load_model(name: str = DEFAULT_MODEL, root: Path | str | None = None) -> TextModel:
     """The active version of a model (``root`` defaults to ``$WORKBENCH_MODEL_DIR``)."""
-    from classifiers.registry import ModelRegistry
 
     registry = ModelRegistry(root) if root is not None else ModelRegistry.from_env()
     return registry.load(name)

@@ -34,6 +34,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
 logger = logging.getLogger(__name__)
 
 ENGLISH = "en"
@@ -111,8 +113,6 @@ def hinglish_words() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-
     return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from classifiers.language import is_hinglish
 from classifiers.normalise import normalise_batch, normalise_with_offsets
 
 LEXICON_FILE = Path(__file__).parent / "resources" / "hindi_abuse_lexicon.tsv"
@@ -202,8 +203,6 @@ class Lexicon:
 
 
 def _hindi_context(text: str) -> bool:
-    from classifiers.language import is_hinglish
-
     return bool(_DEVANAGARI.search(text)) or is_hinglish(text)
 
 

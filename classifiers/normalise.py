@@ -30,6 +30,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+import confusable_homoglyphs
 import numpy as np
 from numpy.typing import NDArray
 
@@ -133,7 +134,6 @@ def homoglyph_table() -> dict[int, str | None]:
     ``confusable-homoglyphs``; only single characters that look like one ASCII
     letter or digit are mapped.
     """
-    import confusable_homoglyphs
 
     path = Path(confusable_homoglyphs.__file__).parent / "confusables.json"
     data: dict[str, list[dict[str, str]]] = json.loads(path.read_text(encoding="utf-8"))

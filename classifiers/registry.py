@@ -80,10 +80,19 @@ def write_version(directory: Path, model: TextModel) -> None:
 @lru_cache(maxsize=16)
 def load_version_dir(directory: str) -> TextModel:
     """Load one version directory (cached per process by path)."""
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.calibration import Platt
+
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.model import ModelCard
+
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.text_ensemble import EnsembleTextModel
+
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.text_sklearn import SklearnTextModel
+
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.text_transformer import TransformerTextModel
 
     path = Path(directory)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from classifiers.model import FloatMatrix, ModelCard, Span, TextModel
+from classifiers.registry import load_version_dir, write_version
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ class EnsembleTextModel(TextModel):
 
     def save_artifact(self, directory: Path) -> None:
         """Write each part as a complete version directory under ``directory``."""
-        from classifiers.registry import write_version
 
         for name, part in zip(PART_NAMES, self.parts, strict=True):
             write_version(directory / name, part)
@@ -53,7 +53,6 @@ class EnsembleTextModel(TextModel):
     @classmethod
     def load(cls, directory: Path, card: ModelCard) -> EnsembleTextModel:
         """Load both parts from their sub-directories."""
-        from classifiers.registry import load_version_dir
 
         parts = [load_version_dir(str(directory / name)) for name in PART_NAMES]
         return cls(card, parts)

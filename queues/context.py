@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,8 +42,6 @@ def in_app_context(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from flask import has_app_context
-
         if has_app_context():
             return func(*args, **kwargs)
         with job_app().app_context():

@@ -17,7 +17,10 @@ REFRESH_DAYS = 2
 @in_app_context
 def refresh_dashboard() -> int:
     """Recompute the recent dashboard figures and draw the charts; returns the rows written."""
+    # Heavy: imported on first use, not when the module loads.
     from workbench.reporting.dashboard import store_charts
+
+    # Heavy: imported on first use, not when the module loads.
     from workbench.reporting.figures import refresh_figures
 
     written = refresh_figures(db.session, days=REFRESH_DAYS)

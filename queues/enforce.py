@@ -10,12 +10,13 @@ import redis
 from rq import Queue
 
 from actions.delivery import DeliveryPolicy, HttpSender, deliver
+from actions.enforcement import expire_due
 from queues.context import in_app_context
 from queues.names import QueueName
 from queues.runtime import enqueue_once
 from workbench.current import redis_connection, settings
 from workbench.extensions import db
-from workbench.models import Platform
+from workbench.models import EnforcementDelivery, Platform
 from workbench.platforms import platform_secret
 from workbench.rules.webhooks import WebhookPolicy
 
@@ -110,8 +111,6 @@ def deliver_due() -> dict[str, int]:
 @in_app_context
 def expire_actions() -> int:
     """Lift suspensions and mutes whose end has passed, and send the lifting deliveries."""
-    from actions.enforcement import expire_due
-    from workbench.models import EnforcementDelivery
 
     lifted = expire_due(db.session)
     ids = list(db.session.scalars(

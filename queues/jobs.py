@@ -7,11 +7,24 @@ import logging
 import redis
 from sqlalchemy import select
 
+from actions.evasion import check_evasion
 from queues.context import in_app_context
-from workbench.cases.scoring import StageClock
+from queues.enforce import enqueue_deliveries
+from queues.names import QueueName
+from queues.runtime import queue
+from workbench.cases.filing import file_reports
+from workbench.cases.policy import case_policy
+from workbench.cases.scoring import (
+    StageClock,
+    apply_automation,
+    classify_messages,
+    classify_recordings,
+    score_signals,
+)
 from workbench.current import settings
 from workbench.enums import BatchKind
 from workbench.extensions import db
+from workbench.imagebanks.scan import apply_bank_rules, scan_images
 from workbench.metrics.definitions import JOB_STAGE_SECONDS
 from workbench.models import OutboxBatch, utcnow
 
@@ -60,8 +73,6 @@ def process_batch(batch_id: int) -> dict[str, object]:
     if tally is not None:
         tally.count()  # type: ignore[attr-defined]
     if deliveries:
-        from queues.enforce import enqueue_deliveries
-
         with clock.stage("enqueue_deliveries"):
             enqueue_deliveries(deliveries)  # type: ignore[arg-type]
     _observe_stages(f"process_batch.{batch.kind}", clock, result.get("stage_ms"))
@@ -90,8 +101,6 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
     rolled back when the connection drops, and ``queues.abandoned`` hands this job back),
     nothing of theirs was written, and their own jobs process them as usual.
     """
-    from queues.names import QueueName
-    from queues.runtime import queue
 
     room = settings().classify_coalesce_items - len(batch.item_ids.get("ids", []))
     if room <= 0:
@@ -127,17 +136,12 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
 
 
 def _file_reports(ids: list[int]) -> dict[str, object]:
-    from workbench.cases.filing import file_reports
-    from workbench.cases.policy import case_policy
-
     cases = file_reports(db.session, ids, case_policy(settings(), db.session))
     return {"cases": len(cases)}
 
 
 def _classified(result: dict[str, object]) -> dict[str, object]:
     """Classifier reports join their cases in the same transaction as the scores."""
-    from workbench.cases.filing import file_reports
-    from workbench.cases.policy import case_policy
 
     report_ids = result.pop("report_ids", [])
     if report_ids:
@@ -147,8 +151,6 @@ def _classified(result: dict[str, object]) -> dict[str, object]:
 
 
 def _classify_messages(ids: list[int]) -> dict[str, object]:
-    from workbench.cases.scoring import apply_automation, classify_messages
-
     clock = StageClock()
     result = classify_messages(db.session, ids, settings(), clock)
     with clock.stage("cases"):
@@ -165,14 +167,10 @@ def _classify_messages(ids: list[int]) -> dict[str, object]:
 
 
 def _classify_recordings(ids: list[int]) -> dict[str, object]:
-    from workbench.cases.scoring import classify_recordings
-
     return _classified(classify_recordings(db.session, ids, settings()))
 
 
 def _scan_images(ids: list[int]) -> dict[str, object]:
-    from workbench.imagebanks.scan import apply_bank_rules, scan_images
-
     result = _classified(scan_images(db.session, ids, settings()))
     # Like automation on messages: bank rules act only after the cases are filed.
     result["deliveries"] = apply_bank_rules(
@@ -181,16 +179,11 @@ def _scan_images(ids: list[int]) -> dict[str, object]:
 
 
 def _score_signals(ids: list[int]) -> dict[str, object]:
-    from workbench.cases.scoring import score_signals
-
     return _classified(score_signals(db.session, ids, settings()))
 
 
 def _accounts_changed(ids: list[int]) -> dict[str, object]:
     """Linking happened in the request; here bans follow linked accounts (evasion)."""
-    from actions.evasion import check_evasion
-    from workbench.cases.filing import file_reports
-    from workbench.cases.policy import case_policy
 
     found = check_evasion(db.session, ids)
     reports = [e.report_id for e in found if e.report_id]

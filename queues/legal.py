@@ -8,13 +8,16 @@ import logging
 import redis
 from sqlalchemy import select
 
+from actions.retention import run_retention
 from queues.context import in_app_context
 from queues.names import QueueName
+from queues.outbox import SWEEP_GRACE
 from queues.runtime import LIVE_STATES, enqueue_once, queue
 from workbench.current import redis_connection, settings
 from workbench.enums import ExportStatus
 from workbench.extensions import db
 from workbench.models import EvidenceExport, utcnow
+from workbench.models.audit import record
 from workbench.storage import blob_store
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,6 @@ def enqueue_export(export_id: int) -> str | None:
 def sweep_exports(limit: int = 500) -> int:
     """Queue the exports waiting to be built whose job is not in Redis or died; returns
     how many were queued (0 while Redis is down)."""
-    from queues.outbox import SWEEP_GRACE
 
     rows = db.session.execute(
         select(EvidenceExport.id, EvidenceExport.status)
@@ -92,7 +94,6 @@ def _redos(conn: redis.Redis, export_id: int) -> int:
 
 def _give_up(export_ids: list[int]) -> None:
     """Mark exports failed whose builds kept dying, so a person sees it and asks again."""
-    from workbench.models.audit import record
 
     error = f"the build stopped {MAX_EXPORT_REDOS} times without finishing (its worker died)"
     for export in db.session.scalars(
@@ -107,6 +108,7 @@ def _give_up(export_ids: list[int]) -> None:
 @in_app_context
 def run_export(export_id: int) -> dict[str, object]:
     """Build one evidence bundle (progress is written to the export as it goes)."""
+    # Heavy: imported on first use, not when the module loads.
     from actions.evidence import build_export
 
     export = build_export(db.session, blob_store(settings()), export_id)
@@ -117,8 +119,8 @@ def run_export(export_id: int) -> dict[str, object]:
 @in_app_context
 def maintenance() -> dict[str, object]:
     """Purge what has outlived its retention, then carry out the erasure requests due."""
+    # Heavy: imported on first use, not when the module loads.
     from actions.erasure import run_due_erasures
-    from actions.retention import run_retention
 
     s = settings()
     policy = s.retention_policy
@@ -132,6 +134,7 @@ def maintenance() -> dict[str, object]:
 def refresh_transparency() -> list[str]:
     """Draw this month's and last month's transparency reports and keep them for the
     console (which then only reads them); returns the keys written."""
+    # Heavy: imported on first use, not when the module loads.
     from workbench.reporting.transparency import refresh_reports
 
     try:

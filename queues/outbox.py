@@ -15,8 +15,12 @@ from datetime import timedelta
 
 import redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from sqlalchemy import select
 
+from queues.abandoned import reclaim
+from queues.jobs import process_batch
 from queues.names import QueueName
 from workbench.current import redis_connection
 from workbench.enums import BatchKind
@@ -49,7 +53,6 @@ def job_id(batch_id: int) -> str:
 
 def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -> int:
     """Enqueue the batches; returns how many made it (0 if Redis is unreachable)."""
-    from queues.jobs import process_batch
 
     if kinds is None:
         kinds = dict(
@@ -74,7 +77,6 @@ def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -
 def hand_back_abandoned() -> None:
     """Jobs whose worker died with them go back to their queue (``queues.abandoned``);
     until then such a batch counts as started, and the sweep below leaves it alone."""
-    from queues.abandoned import reclaim
 
     try:
         reclaim(redis_connection())
@@ -103,8 +105,6 @@ def sweep_outbox(limit: int = 5000) -> int:
 
 def _without_live_jobs(batch_ids: list[int]) -> list[int]:
     """The batches whose job was lost (or ended without processing them)."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
 
     todo: list[int] = []
     try:

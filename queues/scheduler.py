@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import redis
 from rq import Queue
 
+from queues.abandoned import reclaim
+from queues.dashboard import refresh_dashboard
+from queues.enforce import deliver_due, expire_actions
+from queues.exchanges import fetch_exchanges
+from queues.legal import maintenance, refresh_transparency
 from queues.names import QueueName
+from queues.sweep import sweep
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +50,6 @@ class Periodic:
 
 
 def periodic_jobs() -> list[Periodic]:
-    from queues.abandoned import reclaim
-    from queues.dashboard import refresh_dashboard
-    from queues.enforce import deliver_due, expire_actions
-    from queues.exchanges import fetch_exchanges
-    from queues.legal import maintenance, refresh_transparency
-    from queues.sweep import sweep
-
     return [
         # Jobs whose worker died, and retries no scheduler moved: found within seconds.
         Periodic("reclaim", reclaim, 5.0, inline=True),

@@ -14,12 +14,17 @@ from flask import current_app
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from rq.worker import SHUTDOWN_SIGNAL, BaseWorker, WorkerStatus
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from classifiers import language
 from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.scheduler import Ticker, periodic_jobs
-from workbench.current import redis_connection
+from queues.sweep import sweep
+from workbench.cases.scoring import _model
+from workbench.current import redis_connection, settings
+from workbench.extensions import db
 from workbench.metrics import multiprocess
 from workbench.metrics.definitions import JOB_SECONDS, JOBS_RUNNING
 
@@ -198,9 +203,7 @@ def _end_session() -> None:
     otherwise leave it unusable ("Can't reconnect until invalid transaction is rolled
     back") and fail every job after it. Its connection goes back to the pool.
     """
-    from sqlalchemy.exc import DBAPIError
 
-    from workbench.extensions import db
 
     try:
         db.session.remove()
@@ -245,9 +248,6 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
 def _warm_up() -> None:
     """Load the text model and the language identifier before forking, so each job's
     child starts with them loaded (loading them costs seconds, in every child)."""
-    from classifiers import language
-    from workbench.cases.scoring import _model
-    from workbench.current import settings
 
     try:
         _model(settings())
@@ -262,10 +262,7 @@ def _catch_up() -> None:
     A database that cannot be reached yet does not stop the worker: it serves the queues
     and the periodic sweep catches up once the database is back.
     """
-    from sqlalchemy.exc import OperationalError
 
-    from queues.sweep import sweep
-    from workbench.extensions import db
 
     try:
         sweep()

@@ -1,5 +1,1 @@
-"""HARMONI's trust-and-safety workbench."""
-
-from workbench.app import create_app
-
-__all__ = ["create_app"]
+"""HARMONI's trust-and-safety workbench. The app factory is ``workbench.app.create_app``."""

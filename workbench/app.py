@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workbench import database
+from workbench import api, console, database, static_files, web
+from workbench.api import metrics
 from workbench.extensions import db
 from workbench.settings import SETTINGS_KEY, load_settings
 
@@ -39,9 +40,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)
-
-    from workbench import api, console, static_files, web
-    from workbench.api import metrics
 
     web.init_app(app)
     metrics.init_app(app)

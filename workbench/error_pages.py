@@ -7,8 +7,12 @@ bare page.
 
 from __future__ import annotations
 
-from flask import Response, jsonify, render_template, request, url_for
+from flask import Response, current_app, g, jsonify, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+
+from workbench.extensions import db
 
 #: What each status means to a moderator, in their words.
 EXPLANATIONS = {
@@ -34,15 +38,10 @@ def _signed_in() -> bool:
     """Whether someone is signed in, without failing the page when the database (which
     says who is) is gone: then the page is drawn for a visitor. Asking anyway made every
     error page during an outage a 500, the 503 included."""
-    from flask import current_app, g
-    from flask_login import current_user
-    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         return bool(current_user.is_authenticated)
     except SQLAlchemyError:
-        from workbench.extensions import db
-
         db.session.rollback()
         # Templates read current_user too (Flask-Login's context processor).
         g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workbench.crypto import decrypt_secret, encrypt_secret
+from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import Platform, SeenSignature, utcnow
 from workbench.models.audit import record
@@ -90,8 +91,6 @@ def set_webhook_url(session: Session, platform_id: int, url: str | None, *,
 def check_url(url: str, policy: WebhookPolicy | None = None) -> None:
     """Refuse a webhook URL the policy (by default the app's settings) does not allow."""
     if policy is None:
-        from workbench.current import settings
-
         policy = settings().webhook_policy
     try:
         check_webhook_url(url, policy)

@@ -23,6 +23,8 @@ from gunicorn import http, util
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
+from workbench.app import create_app
+
 #: Longest request line gunicorn reads (its maximum). The app answers a JSON 414 past
 #: 4,094 characters on /api/ paths; past this, the worker's own 414 (JSON too).
 LIMIT_REQUEST_LINE = 8190
@@ -199,8 +201,6 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from workbench.app import create_app
-
         return create_app()
 
 

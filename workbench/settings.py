@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from classifiers.language import LanguageConfigError, check_languages
 from workbench.rules.legal_deadlines import LegalRequestError, deadline_hours
 from workbench.rules.retention import RetentionError, RetentionPolicy, retention_policy
 from workbench.rules.strikes import StrikeConfigError, StrikePolicy
@@ -367,7 +368,6 @@ def _check_legal(settings: Settings) -> None:
 
 def _check_languages(settings: Settings) -> None:
     """The identified languages must be ones ``classifiers.language`` can tell apart."""
-    from classifiers.language import LanguageConfigError, check_languages
 
     try:
         check_languages(settings.languages)

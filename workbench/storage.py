@@ -167,7 +167,10 @@ class S3Client:
 
 @functools.lru_cache(maxsize=8)
 def _s3_client(pid: int, conf: S3Client) -> Any:
+    # Heavy: imported on first use, not when the module loads.
     import boto3
+
+    # Heavy: imported on first use, not when the module loads.
     from botocore.config import Config
 
     session = boto3.session.Session(
@@ -182,6 +185,7 @@ def _s3_client(pid: int, conf: S3Client) -> Any:
 
 
 def _not_found(exc: Exception) -> bool:
+    # Heavy: imported on first use, not when the module loads.
     from botocore.exceptions import ClientError
 
     if not isinstance(exc, ClientError):
@@ -200,6 +204,7 @@ class S3BlobStore:
     """
 
     def __init__(self, client: Any, location: S3Location) -> None:
+        # Heavy: imported on first use, not when the module loads.
         from boto3.s3.transfer import TransferConfig
 
         self.client = client

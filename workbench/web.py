@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, Flask, abort, jsonify, render_template, request
 from sqlalchemy import select, text
 
+from actions import signing
+from workbench.current import settings
 from workbench.extensions import db
+from workbench.models import Platform
+from workbench.platforms import platform_secret
 
 bp = Blueprint("web", __name__)
 
@@ -25,12 +29,7 @@ def healthz():  # type: ignore[no-untyped-def]
 @bp.post("/demo/platforms/<slug>/webhook")
 def demo_webhook(slug: str):  # type: ignore[no-untyped-def]
     """In demo mode only: accept a platform's webhook (checking its signature), as it would."""
-    from flask import abort, request
 
-    from actions import signing
-    from workbench.current import settings
-    from workbench.models import Platform
-    from workbench.platforms import platform_secret
 
     if not settings().demo_mode:
         abort(404)

@@ -38,6 +38,7 @@ class TransformersTranscriber:
                 "set asr_model_path to a local transformers checkpoint, or leave it "
                 "unset to use pocketsphinx"
             )
+        # Heavy: imported on first use, not when the module loads.
         from transformers import pipeline
 
         try:

@@ -137,6 +137,7 @@ class _Engine:
 def _engine(config: AudioConfig) -> _Engine:
     transcriber: Transcriber
     if config.asr_model_path is not None:
+        # Heavy: imported on first use, not when the module loads.
         from classifiers.audio.hf_asr import TransformersTranscriber
 
         transcriber = TransformersTranscriber(config.asr_model_path)

@@ -23,6 +23,7 @@ _KAISER_BETA = 5.0
 
 def design_filter(up: int, down: int) -> npt.NDArray[np.float64]:
     """The FIR low-pass `resample_poly` designs for ``up``/``down`` (it scales by ``up``)."""
+    # Heavy: imported on first use, not when the module loads.
     from scipy.signal import firwin  # scipy.signal takes a second to import; probe needs none
 
     max_rate = max(up, down)
@@ -97,6 +98,7 @@ class StreamingResampler:
             return np.zeros(0, dtype=np.float32)
         n_in = end - self._next
         chunk = self._buf[: n_in + 2 * self._pad]
+        # Heavy: imported on first use, not when the module loads.
         from scipy.signal import resample_poly
 
         out = resample_poly(chunk, self.up, self.down, window=self._taps)

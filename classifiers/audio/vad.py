@@ -38,6 +38,7 @@ class SpeechModel(Protocol):
 
 def load_speech_model() -> SpeechModel:
     """Load silero-vad's packaged TorchScript model (CPU, local file only)."""
+    # Heavy: imported on first use, not when the module loads.
     from silero_vad import load_silero_vad
 
     with warnings.catch_warnings():
@@ -65,6 +66,7 @@ class SpeechDetector:
     """
 
     def __init__(self, model: SpeechModel, settings: VadSettings) -> None:
+        # Heavy: imported on first use, not when the module loads.
         import torch  # here, not at module level: `probe` at upload time needs no torch
 
         self._torch = torch

@@ -124,7 +124,7 @@ class HashIndex:
 def _faiss() -> Any:
     """faiss, if it is installed (it is optional: numpy gives the same answers)."""
     try:
-        import faiss
+        import faiss  # optional: not every install has it
     except ImportError:
         return None
     # One thread: a worker is one process per core, and faiss's OpenMP threads spin

@@ -91,6 +91,7 @@ class NudityScore:
 
 @functools.lru_cache(maxsize=1)
 def _detector() -> Any:
+    # Heavy: imported on first use, not when the module loads.
     from nudenet import NudeDetector
 
     return NudeDetector()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.images.decode import RGBArray
+from classifiers.images.nudity import score_nudity
 from classifiers.images.samples import photograph
 
 #: Seeds of the plain generated photographs, and of the skin-toned ones (harder
@@ -53,7 +54,6 @@ def flag_rates(scores: Sequence[float], grid: Sequence[float] = GRID) -> dict[st
 
 def calibrate() -> dict[str, Any]:
     """Score every benign set and report its flag rates and highest score."""
-    from classifiers.images.nudity import score_nudity
 
     out: dict[str, Any] = {}
     for name, images in benign_sets().items():

@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from workbench.error_pages import error_page
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         if not _is_api():
-            from workbench.error_pages import error_page
-
             return error_page(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         err = ApiError(exc.code or 500, code, exc.description or exc.name or "error")
@@ -95,9 +95,7 @@ def init_app(app: Flask) -> None:
                             "retry it", headers={"Retry-After": "1"}).response()
         log.warning("database unavailable: %s", exc.orig)
         if _is_console():
-            from werkzeug.exceptions import ServiceUnavailable
 
-            from workbench.error_pages import error_page
 
             page = error_page(ServiceUnavailable())
             page.headers["Retry-After"] = str(RETRY_AFTER_S)

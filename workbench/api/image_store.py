@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifiers.images import ImageError, decode_image, display_copy
 from workbench.api.errors import ApiError
 from workbench.api.schemas import ImageMetadata
 from workbench.api.store import resolve_accounts
@@ -66,7 +67,6 @@ def read_upload(upload: Any, limit: int) -> bytes:
 def store_image(session: Session, settings: Settings, platform_id: int,
                 meta: ImageMetadata, data: bytes) -> StoredImage:
     """Check the image, keep its bytes and display copy, and write the image row."""
-    from classifiers.images import ImageError, decode_image, display_copy
 
     try:
         decoded = decode_image(data, settings.max_image_pixels)

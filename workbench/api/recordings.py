@@ -40,6 +40,7 @@ class StoredRecording:
 def probe_audio(source: Any, max_seconds: int) -> tuple[str, float]:
     """(format, duration) of an upload (a path or a seekable file), or a 422 saying why it
     is refused."""
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.audio import AudioConfig, AudioError, probe
 
     try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from io import BytesIO
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.formparser import parse_form_data
 
 from queues.outbox import enqueue_batches
 from workbench.api import status
@@ -22,6 +24,7 @@ from workbench.api.parsing import (
     raw_body,
     validation_error,
 )
+from workbench.api.recordings import store_recording
 from workbench.api.schemas import (
     AccountIn,
     AppealIn,
@@ -105,8 +108,6 @@ def post_appeals() -> tuple[Response, int]:
 
 @bp.post("/recordings")
 def post_recordings() -> tuple[Response, int]:
-    from workbench.api.recordings import store_recording
-
     s = settings()
     body = raw_body(s.max_audio_bytes + 64 * 1024)
     caller = authenticate(body)
@@ -136,9 +137,7 @@ def post_recordings() -> tuple[Response, int]:
 
 def _multipart(body: bytes) -> tuple[dict[str, str], dict[str, Any]]:
     """Parse the already-read multipart body (the stream was consumed for the signature)."""
-    from io import BytesIO
 
-    from werkzeug.formparser import parse_form_data
 
     environ = dict(request.environ)
     environ["wsgi.input"] = BytesIO(body)

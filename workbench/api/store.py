@@ -16,9 +16,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from actions.appeals import AppealError, check_appealable
 from actions.identity import LinkResult, link_account, lock_identities, record_merge
+from workbench.api.errors import ApiError
 from workbench.api.schemas import AccountIn, AppealIn, MessageIn, ReportIn, SignalIn
-from workbench.enums import BatchKind, ReportSource
+from workbench.current import settings
+from workbench.enums import AccountStatus, BatchKind, ReportSource
 from workbench.models import (
     Account,
     AccountDevice,
@@ -245,8 +248,6 @@ def store_signals(session: Session, platform_id: int, items: list[SignalIn]) -> 
 def store_appeals(session: Session, platform_id: int, items: list[AppealIn],
                   window: timedelta) -> Stored:
     """Store appeals; one that cannot be appealed refuses the batch (422, naming the item)."""
-    from actions.appeals import AppealError, check_appealable
-    from workbench.api.errors import ApiError
 
     unique, repeats = _first_of_each(items, "id")
     known = set(session.scalars(select(Appeal.platform_appeal_id).where(
@@ -305,9 +306,8 @@ def _account_deleted(session: Session, account: Account) -> None:
     Nothing is deleted here. The erasure runs after the retention period (IT Rules 2021
     r. 3(1)(h)), from the maintenance job, which leaves alone what a legal hold covers.
     """
+    # Heavy: imported on first use, not when the module loads.
     from actions.erasure import request_account_deletion
-    from workbench.current import settings
-    from workbench.enums import AccountStatus
 
     account.status = AccountStatus.DELETED.value
     keep = settings().retention_policy.deleted_accounts

@@ -19,6 +19,7 @@ from workbench.models import (
     Action,
     Call,
     ClassifierScore,
+    Image,
     Message,
     Platform,
     Recording,
@@ -134,8 +135,6 @@ def _load(session: Session, refs: set[tuple[str, int]],
             out[("call", c.id)] = ActedOnItem("call", c.id, slugs.get(c.platform_id, "?"),
                                               None, None, c.started_at)
     if ids["image"]:
-        from workbench.models import Image
-
         for image, username in session.execute(
                 select(Image, Account.username)
                 .outerjoin(Account, Account.id == Image.owner_account_id)

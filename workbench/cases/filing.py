@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from classifiers.language import weighted_language
 from workbench.cases.policy import CasePolicy
 from workbench.enums import OPEN_CASE_STATUSES, ActionStatus, CaseStatus, ReportStatus
 from workbench.models import (
@@ -314,7 +315,6 @@ class CaseFacts:
         """The reported messages' language, each weighted by its length (one report of a
         message counts once); the person's own language when no message says, if it is
         one of ``allowed``."""
-        from classifiers.language import weighted_language
 
         messages = {r.message_id for r in reports if r.message_id in self.message_language
                     and self.message_language[r.message_id][0] in allowed}

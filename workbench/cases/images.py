@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image as PILImage
+from PIL import ImageFilter
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -152,8 +154,6 @@ def image_of_case(session: Session, case_id: int, image_id: int) -> Image | None
 def blurred_copy(display: bytes) -> bytes:
     """A tiny, blurred PNG of the display copy: a stand-in that shows nothing until the
     moderator chooses to look (the page scales it up and blurs it further)."""
-    from PIL import Image as PILImage
-    from PIL import ImageFilter
 
     with PILImage.open(io.BytesIO(display)) as im:
         im.draft("RGB", (BLURRED_SIDE * 4, BLURRED_SIDE * 4))  # JPEG: decode at a fraction

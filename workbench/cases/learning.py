@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from classifiers.registry import ModelRegistry, read_metadata
 from workbench.models import Case, ClassifierScore, Report
 
 #: A case due within this time is left to the deadline order.
@@ -102,8 +103,6 @@ def most_uncertain_case(session: Session, free: Any, queues: list[str],
 
 @lru_cache(maxsize=8)
 def _threshold_of(model_dir: str, name: str, version: str) -> float | None:
-    from classifiers.registry import ModelRegistry, read_metadata
-
     meta = read_metadata(ModelRegistry(Path(model_dir)).version_dir(name, version))
     value = meta.get("thresholds", {}).get(LABEL)
     return None if value is None else float(value)
@@ -111,7 +110,6 @@ def _threshold_of(model_dir: str, name: str, version: str) -> float | None:
 
 def model_threshold(model_dir: Path, name: str) -> float | None:
     """The active text model's operating threshold for ``abusive`` (None if unknown)."""
-    from classifiers.registry import ModelRegistry
 
     try:
         version = ModelRegistry(model_dir).active_version(name)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.enums import Category
+from workbench.models import RoutingRule
 from workbench.settings import Settings
 
 #: Hours from a report to the case's due time, per category.
@@ -113,8 +114,6 @@ def case_policy(settings: Settings, session: Session | None = None) -> CasePolic
     """
     stored: list[dict[str, Any]] = []
     if session is not None:
-        from workbench.models import RoutingRule
-
         stored = [r.as_rule() for r in session.scalars(
             select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))]
     return CasePolicy(

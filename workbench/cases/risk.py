@@ -25,6 +25,7 @@ _MAX_COINS = 10_000_000
 
 def account_features(session: Session, account_ids: list[int]) -> dict[int, Any]:
     """``AccountRiskFeatures`` for each account, in a fixed number of queries."""
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.fraud import AccountRiskFeatures, aggregate_signals
 
     now = utcnow()

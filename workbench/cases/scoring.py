@@ -22,6 +22,11 @@ from sqlalchemy import select, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
+from actions.enforcement import ActionRequest, apply_action
+from actions.enforcement_batch import apply_actions
+from classifiers.language import DEFAULT_LANGUAGES, reader_languages
+from classifiers.registry import ModelRegistry
+from workbench.cases.risk import account_features
 from workbench.enums import ActionStatus, ActionType, ContentStatus, ReportSource
 from workbench.metrics.definitions import CLASSIFIED, CLASSIFIER_FLAGS
 from workbench.models import (
@@ -37,6 +42,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.settings import Settings
+from workbench.storage import blob_store
 from workbench.upserts import insert_new, one_of
 
 if TYPE_CHECKING:
@@ -110,8 +116,6 @@ class StageClock:
 
 
 def _model(settings: Settings) -> Any:
-    from classifiers.registry import ModelRegistry
-
     return ModelRegistry(settings.model_dir).load(settings.text_model)
 
 
@@ -125,7 +129,6 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
     ``report_ids`` into cases (see ``queues.jobs``). ``clock``, when given, is charged
     with the time of each stage.
     """
-    from classifiers.language import DEFAULT_LANGUAGES
 
     clock = clock or StageClock()
     with clock.stage("load"):
@@ -138,6 +141,7 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
         ).all()
     if not rows:
         return {"messages": 0, "flags": [], "model_version": None}
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.text_lexicon import LexiconLayer
 
     with clock.stage("model_load"):
@@ -192,7 +196,6 @@ def _explanations(model: Any, texts: list[str],
 def _new_languages(rows: list[Any], allowed: tuple[str, ...]) -> list[str | None]:
     """The language to store on each message, or ``None`` to keep the platform's hint
     (kept when it is one of ours). Each distinct text is identified once."""
-    from classifiers.language import reader_languages
 
     wanted = list(dict.fromkeys(r.text for r in rows if r.language not in allowed))
     found = dict(zip(wanted, reader_languages(wanted, allowed), strict=True))
@@ -282,8 +285,6 @@ def apply_automation(session: Session, flags: list[Flag], model_version: str,
     write for each in turn; ``settings.automation_one_by_one`` applies them that way
     instead (the benchmark's baseline).
     """
-    from actions.enforcement import apply_action
-    from actions.enforcement_batch import apply_actions
 
     requests = automation_requests(session, flags, model_version, settings)
     if settings.automation_one_by_one:
@@ -299,7 +300,6 @@ def automation_requests(session: Session, flags: list[Flag], model_version: str,
     The people behind the matching flags, and the actions already in force on them, are
     read in two queries for the batch, not two per flag.
     """
-    from actions.enforcement import ActionRequest
 
     rules = settings.automation_rules or DEFAULT_AUTOMATION_RULES
     matches = [(flag, rule) for flag in flags for rule in rules
@@ -344,8 +344,8 @@ def classify_recordings(session: Session, recording_ids: list[int],
     the recogniser was guessing) is kept with ``no_transcript_language`` and no scores: a
     person listens to it when it is reported, in the queue of the speaker's language.
     """
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.audio import AudioConfig, AudioError, analyse_recording
-    from workbench.storage import blob_store
 
     store = blob_store(settings)
     model = _model(settings)
@@ -412,8 +412,8 @@ FRAUD_REVIEW_FROM = 0.8
 def score_signals(session: Session, signal_ids: list[int],
                   settings: Settings) -> dict[str, object]:
     """Re-score the fraud risk of the accounts these signals are about, and their people."""
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.fraud import score_accounts
-    from workbench.cases.risk import account_features
 
     account_ids = sorted(set(session.scalars(
         select(FraudSignal.account_id).where(FraudSignal.id.in_(signal_ids)))))

@@ -26,6 +26,7 @@ from workbench.models import (
     LegalHold,
     LegalRequest,
     Message,
+    Moderator,
     Person,
     Platform,
     Strike,
@@ -256,7 +257,6 @@ class DecidedRow:
 def decided_cases(session: Session, *, decided_by_id: int | None, decision: str | None,
                   before_id: int | None = None, limit: int = 50) -> list[DecidedRow]:
     """Cases decided (newest first), by one moderator or (``None``) by anyone."""
-    from workbench.models import Moderator
 
     first_account = (select(Account.username).where(Account.person_id == Case.person_id)
                      .order_by(Account.id).limit(1).scalar_subquery())

@@ -161,6 +161,7 @@ def queue_page(session: Session, f: QueueFilter, *, after: Cursor | None = None,
         claim_lapsed=(r.status == CaseStatus.CLAIMED.value and r.last_activity_at is not None
                       and r.last_activity_at < lapse),
     ) for r in rows[:limit]])
+    # Heavy: imported on first use, not when the module loads.
     from workbench.cases.images import leading_images
 
     excerpts = reported_excerpts(session, [row.id for row in page.rows])

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, aliased
 
 from workbench.cases.images import CaseImages, load_images
 from workbench.cases.live_calls import CallState, LiveCall, call_states
-from workbench.cases.triage import NO_TRANSCRIPT
+from workbench.cases.policy import DEFAULT_SEVERITY
+from workbench.cases.triage import NO_TRANSCRIPT, platform_slugs
 from workbench.enums import ActionStatus, TranscriptStatus
 from workbench.models import (
     Account,
@@ -191,8 +192,6 @@ _URGENCY = (CallState.IN_PROGRESS, CallState.NOT_REACHED, CallState.ENDING, Call
 
 
 def _platforms(session: Session) -> dict[int, str]:
-    from workbench.cases.triage import platform_slugs
-
     return platform_slugs(session)
 
 
@@ -204,8 +203,6 @@ def load_case(session: Session, case_id: int,
     item comes first in ``evidence`` and its content is loaded first.
     """
     if severity is None:
-        from workbench.cases.policy import DEFAULT_SEVERITY
-
         severity = lambda c: DEFAULT_SEVERITY.get(c, 1.0)  # noqa: E731
     case = session.get(Case, case_id)
     if case is None:

@@ -5,18 +5,35 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
 
+from actions.enforcement import (
+    ActionError,
+    ActionRequest,
+    AuthorityError,
+    apply_action,
+    check_authority,
+)
 from actions.spreadsheet import write_frame
+from queues.enforce import enqueue_deliveries
+from queues.worker import run_worker
+from workbench import database
 from workbench.app import create_app
 from workbench.current import settings
-from workbench.enums import Role
+from workbench.demo import run_demo
+from workbench.enums import OPEN_CASE_STATUSES, ActionType, Role
 from workbench.extensions import db
+from workbench.metrics import multiprocess
+from workbench.models import Account, Case, Moderator, Platform
+from workbench.platforms import PlatformError, register_platform
+from workbench.serving import run_gunicorn
 from workbench.settings import SETTINGS_KEY, SettingsError
+from workbench.staff import StaffError, create_moderator
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +64,7 @@ def main(ctx: click.Context) -> None:
 
 def _moderator_decisions() -> Any:
     """Decided cases' messages as labelled texts (for ``classifiers retrain``)."""
+    # Heavy: imported on first use, not when the module loads.
     from workbench.cases.decisions_export import decision_labels
 
     try:
@@ -61,7 +79,6 @@ def _moderator_decisions() -> Any:
 @with_app
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    from workbench import database
 
     url = settings().database_url
     database.upgrade(url)
@@ -75,7 +92,6 @@ def init_db() -> None:
 @with_app
 def create_user(email: str, role: str, password_stdin: bool) -> None:
     """Create a console user (password from a prompt or --password-stdin)."""
-    from workbench.staff import StaffError, create_moderator
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -102,7 +118,6 @@ def platforms() -> None:
 @with_app
 def platforms_add(slug: str, webhook_url: str | None, name: str | None, as_json: bool) -> None:
     """Register a platform; prints its key id and secret once."""
-    from workbench.platforms import PlatformError, register_platform
 
     try:
         creds = register_platform(
@@ -125,7 +140,6 @@ def platforms_add(slug: str, webhook_url: str | None, name: str | None, as_json:
 @with_app
 def platforms_list(as_json: bool) -> None:
     """List the registered platforms (never their secrets)."""
-    from workbench.models import Platform
 
     rows = db.session.scalars(select(Platform).order_by(Platform.slug)).all()
     for p in rows:
@@ -149,6 +163,7 @@ def platforms_list(as_json: bool) -> None:
 @with_app
 def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
     """Fill the database with deterministic demo data and the demo logins."""
+    # Heavy: imported on first use, not when the module loads.
     from workbench.demo.seed import DemoSize, seed_demo_data
 
     counts = seed_demo_data(
@@ -169,8 +184,6 @@ def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
 def serve(host: str, port: int, workers: int, access_log: bool,
           control_socket: str | None) -> None:
     """Serve the console and the API with gunicorn (a production WSGI server)."""
-    from workbench.metrics import multiprocess
-    from workbench.serving import run_gunicorn
 
     try:
         app = create_app()  # fail fast on bad configuration, with one line
@@ -187,8 +200,6 @@ def serve(host: str, port: int, workers: int, access_log: bool,
 @with_app
 def worker(queue_names: str | None, burst: bool) -> None:
     """Run a queue worker."""
-    from queues.worker import run_worker
-    from workbench.metrics import multiprocess
 
     # Before the first job: its figures join the web processes' at /metrics.
     multiprocess.start(settings().metrics_dir, "worker")
@@ -202,7 +213,6 @@ def worker(queue_names: str | None, burst: bool) -> None:
 @click.option("--exit-after-start", is_flag=True, help="Stop once the console answers.")
 def demo(host: str, port: int, exit_after_start: bool) -> None:
     """Migrate, seed (once) and run the console with a worker; Ctrl-C stops it all."""
-    from workbench.demo import run_demo
 
     try:
         # The demo's platforms are its own webhook sink, on this machine over plain HTTP.
@@ -225,8 +235,6 @@ def cases() -> None:
 @with_app
 def cases_list(as_json: bool, limit: int, queue_name: str | None) -> None:
     """List open cases, most urgent first."""
-    from workbench.enums import OPEN_CASE_STATUSES
-    from workbench.models import Case
 
     query = select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))
     if queue_name:
@@ -259,18 +267,7 @@ def cases_list(as_json: bool, limit: int, queue_name: str | None) -> None:
 def act(platform_slug: str, user_id: str, action_type: str, days: float | None, reason: str,
         facts: str | None, by_email: str) -> None:
     """Act on a person (all their accounts), as the console does; prints what it sent."""
-    from datetime import timedelta
 
-    from actions.enforcement import (
-        ActionError,
-        ActionRequest,
-        AuthorityError,
-        apply_action,
-        check_authority,
-    )
-    from queues.enforce import enqueue_deliveries
-    from workbench.enums import ActionType
-    from workbench.models import Account, Moderator, Platform
 
     moderator = db.session.scalars(
         select(Moderator).where(Moderator.email == by_email.lower(), Moderator.active)).first()
@@ -312,8 +309,8 @@ def statements() -> None:
 @with_app
 def statements_export(out_path: str, since: Any) -> None:
     """Export statements of reasons as JSON lines, with no personal data."""
-    from datetime import UTC
 
+    # Heavy: imported on first use, not when the module loads.
     from workbench.reporting.transparency import dsa_statements
 
     out = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8")  # noqa: SIM115
@@ -340,7 +337,10 @@ def dashboard() -> None:
 @with_app
 def dashboard_rebuild() -> None:
     """Recompute every day's figures from the first report (the job keeps the last two)."""
+    # Heavy: imported on first use, not when the module loads.
     from workbench.reporting.dashboard import store_charts
+
+    # Heavy: imported on first use, not when the module loads.
     from workbench.reporting.figures import rebuild_figures
 
     written = rebuild_figures(db.session)
@@ -350,6 +350,7 @@ def dashboard_rebuild() -> None:
 
 
 def _mount_classifiers() -> None:
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.cli import classifiers
 
     main.add_command(classifiers)
@@ -359,6 +360,7 @@ _mount_classifiers()
 
 
 def _mount_legal() -> None:
+    # Heavy: imported on first use, not when the module loads.
     from workbench.cli.legal import audit, evidence
 
     main.add_command(evidence)
@@ -369,6 +371,7 @@ _mount_legal()
 
 
 def _mount_images() -> None:
+    # Heavy: imported on first use, not when the module loads.
     from workbench.cli.images import banks, images
 
     main.add_command(banks)

@@ -9,10 +9,25 @@ from pathlib import Path
 from typing import Any
 
 import click
+import requests
 
+from classifiers.images import ImageError, decode_image, query_hashes
+from classifiers.images.nudity import score_nudity
 from workbench.cli import with_app
 from workbench.current import settings
 from workbench.extensions import db
+from workbench.imagebanks.banks import (
+    BankError,
+    add_image,
+    create_bank,
+    export_lines,
+    get_bank,
+    import_hashes,
+    list_banks,
+    match_hashes,
+)
+from workbench.imagebanks.exchanges import ExchangeError, exchange_for, fetch_into_bank
+from workbench.imagebanks.lists import HashListFormat
 
 
 @click.group()
@@ -30,7 +45,6 @@ def banks() -> None:
 @with_app
 def create(name: str, category: str, actions: str | None) -> None:
     """Create an empty bank."""
-    from workbench.imagebanks.banks import BankError, create_bank
 
     rule = None if actions is None else {"actions": [a for a in actions.split(",") if a]}
     try:
@@ -42,8 +56,6 @@ def create(name: str, category: str, actions: str | None) -> None:
 
 
 def _read_image(path: Path) -> Any:
-    from classifiers.images import ImageError, decode_image
-
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -60,7 +72,6 @@ def _read_image(path: Path) -> Any:
 @with_app
 def add(name: str, images: tuple[Path, ...]) -> None:
     """Bank images from files (with their crop hashes)."""
-    from workbench.imagebanks.banks import BankError, add_image, get_bank
 
     try:
         bank = get_bank(db.session, name)
@@ -81,7 +92,6 @@ def add(name: str, images: tuple[Path, ...]) -> None:
 @with_app
 def list_(as_json: bool) -> None:
     """Every bank, its category and number of entries."""
-    from workbench.imagebanks.banks import list_banks
 
     for bank in list_banks(db.session):
         if as_json:
@@ -104,8 +114,6 @@ _FORMAT = click.Choice(["hma", "te"])
 @with_app
 def import_(name: str, file: Any, fmt: str | None) -> None:
     """Add a hash list to a bank, all or nothing; '-' reads stdin."""
-    from workbench.imagebanks.banks import BankError, get_bank, import_hashes
-    from workbench.imagebanks.lists import HashListFormat
 
     try:
         result = import_hashes(db.session, get_bank(db.session, name), file,
@@ -128,8 +136,6 @@ def import_(name: str, file: Any, fmt: str | None) -> None:
 @with_app
 def export(name: str, file: Any, fmt: str) -> None:
     """Write a bank's hashes as a hash list; '-' writes to stdout."""
-    from workbench.imagebanks.banks import BankError, export_lines, get_bank
-    from workbench.imagebanks.lists import HashListFormat
 
     try:
         bank = get_bank(db.session, name)
@@ -147,9 +153,7 @@ def export(name: str, file: Any, fmt: str) -> None:
 @with_app
 def fetch(exchange: str, bank: str | None) -> None:
     """Fetch an exchange's new and withdrawn hashes since the bank's last fetch."""
-    import requests
 
-    from workbench.imagebanks.exchanges import ExchangeError, exchange_for, fetch_into_bank
 
     current = settings()
     try:
@@ -177,9 +181,6 @@ def images() -> None:
 @with_app
 def match(files: tuple[Path, ...], as_json: bool, no_nudity: bool) -> None:
     """Hash each image, match it against every enabled bank, and score its nudity."""
-    from classifiers.images import query_hashes
-    from classifiers.images.nudity import score_nudity
-    from workbench.imagebanks.banks import match_hashes
 
     failed = 0
     for path in files:

@@ -13,7 +13,11 @@ from sqlalchemy import func, select
 from actions.evidence.verify import UnpackLimits
 from workbench.cli import with_app
 from workbench.current import settings
+from workbench.enums import Role
 from workbench.extensions import db
+from workbench.models import Moderator
+from workbench.models.audit import verify_chain
+from workbench.storage import blob_store
 
 if TYPE_CHECKING:
     from workbench.storage import BlobStore
@@ -25,9 +29,6 @@ def evidence() -> None:
 
 
 def _legal_user(email: str) -> int:
-    from workbench.enums import Role
-    from workbench.models import Moderator
-
     moderator = db.session.scalars(select(Moderator).where(
         func.lower(Moderator.email) == email.strip().lower(), Moderator.active)).first()
     if moderator is None:
@@ -60,6 +61,7 @@ def _copy_out(store: BlobStore, sha256: str, dest: Path) -> None:
 def evidence_export(case_id: int | None, person_id: int | None, user_ref: str | None,
                     reason: str, request_ref: str, out_path: Path, by_email: str) -> None:
     """Build an evidence bundle now and write it (and its draft certificate) to files."""
+    # Heavy: imported on first use, not when the module loads.
     from actions.evidence import (
         EvidenceError,
         build_export,
@@ -67,7 +69,6 @@ def evidence_export(case_id: int | None, person_id: int | None, user_ref: str | 
         record_download,
         request_export,
     )
-    from workbench.storage import blob_store
 
     chosen = [(k, v) for k, v in (("case", case_id), ("person", person_id),
                                   ("account", user_ref)) if v is not None]
@@ -107,6 +108,7 @@ def evidence_verify(file: Path, max_bytes: int, max_ratio: float) -> None:
 
     The zip's sizes are checked before anything is extracted (a zip bomb is refused).
     """
+    # Heavy: imported on first use, not when the module loads.
     from actions.evidence import verify_bundle
 
     limits = UnpackLimits(max_total_bytes=max_bytes,
@@ -130,7 +132,6 @@ def audit() -> None:
 @with_app
 def audit_verify() -> None:
     """Walk the audit chain; name the first altered or missing event (exit 1 if any)."""
-    from workbench.models.audit import verify_chain
 
     result = verify_chain(db.session)
     if result.problem is not None:

@@ -7,13 +7,18 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from jinja2 import FileSystemBytecodeCache
 
+from workbench.console import auth, failures, params, security, text
+from workbench.console.admin_views import OwnAccountView, PlatformsView, StaffView
+from workbench.console.desk_views import AppealsView, DeliveriesView, StatementView
+from workbench.console.queue_settings import QueueSettingsView
+from workbench.console.review_views import AutomationReviewView
+from workbench.console.search_views import DecidedView, PersonView, SearchView
 from workbench.settings import Settings
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sign-in, defences, and every console view (each checks its own permission)."""
-    from workbench.console import auth, failures, params, security, text
-    from workbench.console.admin_views import OwnAccountView, PlatformsView, StaffView
+    # Heavy: imported on first use, not when the module loads.
     from workbench.console.depth_views import (
         AuditView,
         BulkView,
@@ -22,11 +27,11 @@ def init_app(app: Flask, settings: Settings) -> None:
         ReportersView,
         WellnessView,
     )
-    from workbench.console.desk_views import AppealsView, DeliveriesView, StatementView
+
+    # Heavy: imported on first use, not when the module loads.
     from workbench.console.legal_views import LegalView, TransparencyView
-    from workbench.console.queue_settings import QueueSettingsView
-    from workbench.console.review_views import AutomationReviewView
-    from workbench.console.search_views import DecidedView, PersonView, SearchView
+
+    # Heavy: imported on first use, not when the module loads.
     from workbench.console.triage_views import CaseView, HomeView, QueueView
 
     # Templates compiled once are kept on disk, so a new web process loads each page's

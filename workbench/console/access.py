@@ -151,6 +151,7 @@ def may_hear(session: Session, role: str, recording_id: int) -> bool:
 
 
 def _legally_covered(session: Session, recording_id: int) -> bool:
+    # Heavy: imported on first use, not when the module loads.
     from actions.holds import cover_of, holds_covering
 
     if holds_covering(session, recording_id=recording_id):

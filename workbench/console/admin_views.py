@@ -9,6 +9,7 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import delete, select
 
+from workbench.cases.wellness import preferences
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.auth import end_sessions, start_session
 from workbench.console.forms import form_work
@@ -19,7 +20,7 @@ from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Moderator, Platform, SignInThrottle
 from workbench.models.audit import record
-from workbench.platforms import register_platform
+from workbench.platforms import PlatformError, register_platform, set_webhook_url
 from workbench.staff import (
     StaffError,
     create_moderator,
@@ -134,7 +135,6 @@ class PlatformsView(ConsoleView):
     @expose("/<int:platform_id>/webhook", methods=["POST"])
     def set_webhook(self, platform_id: int) -> Any:
         """Point the platform's webhooks elsewhere: checked as at registration, audited."""
-        from workbench.platforms import PlatformError, set_webhook_url
 
         with form_work(PlatformError) as done:
             platform = set_webhook_url(db.session, platform_id,
@@ -163,8 +163,6 @@ class OwnAccountView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.cases.wellness import preferences
-
         me = db.session.get_one(Moderator, current_user.id)
         return self.render("console/account.html", me=me,
                            prefs=preferences(db.session, me.id),

@@ -16,17 +16,38 @@ from sqlalchemy import func, select
 from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
 from actions.decisions import Decision
 from actions.ladder import people_with_in_force
+from actions.legal_requests import overdue
+from queues.enforce import enqueue_deliveries
+from workbench.cases.filing import rescore_cases
 from workbench.cases.policy import case_policy
+from workbench.cases.reporters import (
+    ReporterAuthorityError,
+    ReporterError,
+    current_marks,
+    mark_reporter,
+    unmark_reporter,
+)
+from workbench.cases.wellness import Preferences, hand_off, resume, update_preferences
 from workbench.console.access import ConsoleView, Permission, require
 from workbench.console.acting import BY_KEY, policy_reasons
 from workbench.console.forms import form_work
 from workbench.console.legal_views import svg_response
 from workbench.console.params import id_field, ids_field, parse_int, same_site_path
 from workbench.console.validators import conditional_page, conditional_part
-from workbench.current import settings
+from workbench.current import redis_connection, settings
 from workbench.enums import CaseStatus
 from workbench.extensions import db
 from workbench.models import Account, Case, Moderator, utcnow
+from workbench.models.console import BulkOperation, BulkOperationItem
+from workbench.reporting.operations import (
+    AuditFilter,
+    OperationsError,
+    audit_log,
+    delivery_overview,
+    failed_jobs,
+    queue_depths,
+    retry_failed_jobs,
+)
 
 log = logging.getLogger(__name__)
 REDIS_DOWN = ("Redis is unreachable: queue depths and failed jobs cannot be read or retried "
@@ -34,8 +55,6 @@ REDIS_DOWN = ("Redis is unreachable: queue depths and failed jobs cannot be read
 
 
 def _redis() -> Any:
-    from workbench.current import redis_connection
-
     return redis_connection()
 
 
@@ -46,8 +65,6 @@ class OperationsView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.reporting.operations import delivery_overview, failed_jobs, queue_depths
-
         try:
             connection = _redis()
             depths, failed = queue_depths(connection), failed_jobs(connection, limit=100)
@@ -61,8 +78,6 @@ class OperationsView(ConsoleView):
 
     @expose("/retry", methods=["POST"])
     def retry(self) -> Any:
-        from workbench.reporting.operations import OperationsError, retry_failed_jobs
-
         job_id = request.form.get("job_id")
         try:
             with form_work(OperationsError) as done:
@@ -93,8 +108,6 @@ class AuditView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.reporting.operations import AuditFilter, audit_log
-
         args = request.args
         filters = AuditFilter(
             actor_type=args.get("actor_type") or None, actor_id=args.get("actor_id") or None,
@@ -119,6 +132,7 @@ class DashboardView(ConsoleView):
     permission = Permission.DASHBOARD
 
     def _board(self) -> Any:
+        # Heavy: imported on first use, not when the module loads.
         from workbench.reporting.dashboard import DEFAULT_DAYS, dashboard_board
 
         return dashboard_board(db.session, parse_int(request.args.get("days"), low=1,
@@ -126,7 +140,7 @@ class DashboardView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from actions.legal_requests import overdue
+        # Heavy: imported on first use, not when the module loads.
         from workbench.reporting.dashboard import OFFERED_DAYS
 
         board = self._board()
@@ -216,15 +230,12 @@ class BulkView(ConsoleView):
                 stack=request.form.get("confirm_stack") == "yes")
         if not done.ok:
             return redirect(url_for("queue.index"))
-        from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(result.delivery_ids)
         return redirect(url_for(".done", bulk_id=result.bulk_id))
 
     @expose("/<int:bulk_id>")
     def done(self, bulk_id: int) -> Any:
-        from workbench.models.console import BulkOperation, BulkOperationItem
-
         operation = db.session.get(BulkOperation, bulk_id)
         if operation is None:
             abort(404)
@@ -235,8 +246,6 @@ class BulkView(ConsoleView):
 
     @expose("/<int:bulk_id>/undo", methods=["POST"])
     def undo(self, bulk_id: int) -> Any:
-        from workbench.cases.filing import rescore_cases
-
         policy = case_policy(settings(), db.session)
         with form_work(BulkError, BulkAuthorityError) as done:
             result = undo_bulk(db.session, bulk_id, moderator_id=current_user.id,
@@ -245,7 +254,6 @@ class BulkView(ConsoleView):
                                rescore=lambda s, ids: rescore_cases(s, ids, policy))
         if not done.ok:
             return redirect(url_for(".done", bulk_id=bulk_id))
-        from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(result.delivery_ids)
         flash(f"Undone: {len(result.reopened_case_ids)} cases reopened, "
@@ -260,19 +268,10 @@ class ReportersView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
-        from workbench.cases.reporters import current_marks
-
         return self.render("console/reporters.html", marks=current_marks(db.session))
 
     @expose("/<int:account_id>", methods=["POST"])
     def mark(self, account_id: int) -> Any:
-        from workbench.cases.reporters import (
-            ReporterAuthorityError,
-            ReporterError,
-            mark_reporter,
-            unmark_reporter,
-        )
-
         change = mark_reporter if request.form.get("mark") == "1" else unmark_reporter
         with form_work(ReporterError, ReporterAuthorityError) as done:
             change(db.session, account_id, moderator_id=current_user.id,
@@ -298,8 +297,6 @@ class WellnessView(ConsoleView):
 
     @expose("/preferences", methods=["POST"])
     def preferences(self) -> Any:
-        from workbench.cases.wellness import Preferences, update_preferences
-
         names = Preferences.__dataclass_fields__
         update_preferences(db.session, current_user.id,
                            {name: request.form.get(name) == "1" for name in names})
@@ -310,7 +307,6 @@ class WellnessView(ConsoleView):
     @expose("/hand-off", methods=["POST"])
     def hand_off(self) -> Any:
         require(Permission.TRIAGE)
-        from workbench.cases.wellness import hand_off, resume
 
         if request.form.get("resume") == "1":
             resume(db.session, current_user.id)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from actions.appeals import AppealError, decide_appeal
-from actions.delivery import send_now
+from actions.delivery import retry_pending_now, send_now
+from queues.enforce import enqueue_deliveries
 from workbench.cases.acted_on import acted_on
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
@@ -66,12 +67,9 @@ class AppealsView(ConsoleView):
                                     role=current_user.role, overturn=overturn, note=note)
         except AppealError as exc:
             db.session.rollback()
-            from flask import render_template
-
             return render_template("console/refused.html", message=str(exc),
                                    back=url_for(".index")), 403
         db.session.commit()
-        from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(outcome.delivery_ids)
         flash(f"Appeal {'overturned: the action is reversed everywhere' if overturn else 'upheld'}"
@@ -114,7 +112,6 @@ class DeliveriesView(ConsoleView):
             send_now(db.session, delivery_id, current_user.id)
         if not done.ok:
             return redirect(url_for(".index"))
-        from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries([delivery_id])
         flash(f"Delivery {delivery_id} is being sent again.", "success")
@@ -124,8 +121,6 @@ class DeliveriesView(ConsoleView):
     @expose("/platform/<int:platform_id>/retry-now", methods=["POST"])
     def retry_pending(self, platform_id: int) -> Any:
         """Send a failing platform's waiting deliveries now (after fixing its webhook)."""
-        from actions.delivery import retry_pending_now
-        from queues.enforce import enqueue_deliveries
 
         if db.session.get(Platform, platform_id) is None:
             abort(404)

@@ -7,15 +7,15 @@ from typing import Any
 from flask import Flask, request
 from flask_login import current_user
 
+from workbench.console.access import Permission, allowed
 from workbench.extensions import db
+from workbench.reporting.operations import failing_platforms
 
 
 def _failures() -> dict[str, Any]:
     """The failing platforms for the banner (console pages of signed-in staff only)."""
     if not request.path.startswith("/admin") or not current_user.is_authenticated:
         return {}
-    from workbench.console.access import Permission, allowed
-    from workbench.reporting.operations import failing_platforms
 
     return {"failing_platforms": failing_platforms(db.session),
             "can_retry_deliveries": allowed(Permission.DELIVERIES)}

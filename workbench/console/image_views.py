@@ -17,12 +17,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifiers.images import ImageError, decode_image
 from workbench.cases.images import blurred_copy, image_of_case
 from workbench.console.access import ROLE_PERMISSIONS, Permission
 from workbench.console.params import parse_id
 from workbench.current import settings
 from workbench.extensions import db
-from workbench.models import AuditEvent, Image, utcnow
+from workbench.imagebanks.banks import BankError, add_image, get_bank
+from workbench.models import AuditEvent, HashBank, Image, utcnow
 from workbench.models.audit import record
 from workbench.storage import blob_store
 
@@ -45,6 +47,7 @@ def may_see(session: Session, role: str, case_id: int, image_id: int) -> Image |
     if role in ROLE_PERMISSIONS[Permission.TRIAGE]:
         return image
     if role in ROLE_PERMISSIONS[Permission.LEGAL]:
+        # Heavy: imported on first use, not when the module loads.
         from actions.holds import holds_covering
 
         if holds_covering(session, case_id=case_id) or holds_covering(
@@ -57,6 +60,7 @@ def images_shown(session: Session, role: str, case_id: int) -> bool:
     """Whether the case page draws its images for ``role`` (else it says why not)."""
     if role in ROLE_PERMISSIONS[Permission.TRIAGE]:
         return True
+    # Heavy: imported on first use, not when the module loads.
     from actions.holds import holds_covering
 
     return role in ROLE_PERMISSIONS[Permission.LEGAL] and bool(
@@ -121,8 +125,6 @@ def serve_blurred(case_id: int, image_id: int) -> Any:
 
 def bank_image(case_id: int, image_id: int) -> Any:
     """Add the image (its original bytes, crops included) to the chosen bank."""
-    from classifiers.images import ImageError, decode_image
-    from workbench.imagebanks.banks import BankError, add_image, get_bank
 
     image = _image_or_404(case_id, image_id)
     back = url_for("case.view", case_id=case_id) + f"#evidence-image-{image_id}"
@@ -148,7 +150,6 @@ def bank_image(case_id: int, image_id: int) -> Any:
 
 def banks_offered(session: Session) -> list[tuple[str, str]]:
     """(name, category) of the enabled banks, for the add-to-bank form."""
-    from workbench.models import HashBank
 
     return [(b.name, b.category) for b in session.scalars(
         select(HashBank).where(HashBank.enabled).order_by(HashBank.name))]

@@ -6,6 +6,7 @@ is recorded by the domain code it calls.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ from actions.legal_requests import (
     close_legal_request,
     record_legal_request,
 )
+from queues.legal import enqueue_export
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.console.params import parse_id
@@ -48,6 +50,7 @@ from workbench.console.validators import conditional_page, conditional_part
 from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import (
+    Account,
     ErasureRequest,
     EvidenceExport,
     LegalHold,
@@ -57,6 +60,7 @@ from workbench.models import (
 from workbench.models.audit import record
 from workbench.models.legal import AuthorityType, LegalAsk, LegalRequestStatus
 from workbench.rules.legal_deadlines import LegalRequestError
+from workbench.storage import blob_store
 
 PAGE = 50
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
@@ -203,7 +207,6 @@ class LegalView(ConsoleView):
                                     legal_request_id=legal.id if legal else None)
         if not done.ok:
             return redirect(url_for(".index"))
-        from queues.legal import enqueue_export
 
         enqueue_export(export.id)
         return redirect(url_for(".export", export_id=export.id))
@@ -234,7 +237,6 @@ class LegalView(ConsoleView):
         if not done.ok:
             return redirect(url_for(".export", export_id=export_id))
         export = db.session.get_one(EvidenceExport, export_id)
-        from workbench.storage import blob_store
 
         stream = blob_store(settings()).open(export.archive_sha256 or "")
         return send_file(stream, mimetype="application/zip", as_attachment=True,
@@ -252,7 +254,6 @@ class LegalView(ConsoleView):
                actor_type="moderator", actor_id=str(current_user.id),
                data={"certificate_sha256": export.certificate_sha256})
         db.session.commit()
-        from workbench.storage import blob_store
 
         stream = blob_store(settings()).open(export.certificate_sha256)
         return send_file(stream, mimetype="text/plain", as_attachment=True,
@@ -291,8 +292,6 @@ class LegalView(ConsoleView):
                                request.form.get("subject_ref", ""))
             person_id = subject.get("person_id")
             if "account_id" in subject:
-                from workbench.models import Account
-
                 person_id = db.session.get_one(Account, subject["account_id"]).person_id
             if person_id is None:
                 raise HoldError("name a person by number, or an account as SLUG:USER_ID")
@@ -335,6 +334,7 @@ class TransparencyView(ConsoleView):
     permission = Permission.LEGAL
 
     def _report(self) -> tuple[Any, str]:
+        # Heavy: imported on first use, not when the module loads.
         from workbench.reporting.transparency import published_report
 
         year, month = _month()
@@ -343,6 +343,7 @@ class TransparencyView(ConsoleView):
 
     @expose("/")
     def index(self) -> Any:
+        # Heavy: imported on first use, not when the module loads.
         from workbench.reporting.transparency import CHART_NAMES, REPORT_MAX_AGE_S, REPORT_REFRESH_S
 
         drawn, month = self._report()
@@ -355,6 +356,7 @@ class TransparencyView(ConsoleView):
 
     @expose("/report.<fmt>")
     def download(self, fmt: str) -> Any:
+        # Heavy: imported on first use, not when the module loads.
         from workbench.reporting.transparency import report_csv, report_json
 
         drawn, month = self._report()
@@ -381,8 +383,8 @@ class TransparencyView(ConsoleView):
     @expose("/statements.jsonl")
     def statements(self) -> Any:
         """Statements of reasons in the DSA transparency database's fields, no personal data."""
-        import json
 
+        # Heavy: imported on first use, not when the module loads.
         from workbench.reporting.transparency import dsa_statements
 
         def lines() -> Any:

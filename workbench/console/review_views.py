@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.automation import ReviewError, pending_count, pending_review, review_automated
+from queues.enforce import enqueue_deliveries
 from workbench.cases.acted_on import acted_on
 from workbench.console.access import ROLE_PERMISSIONS, ConsoleView, Permission
 from workbench.current import settings
@@ -67,7 +68,6 @@ class AutomationReviewView(ConsoleView):
             db.session.rollback()
             return _refused(str(exc), exc.field, 409 if exc.field else 403)
         db.session.commit()
-        from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(done.delivery_ids)
         if _wants_json():

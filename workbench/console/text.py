@@ -15,6 +15,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from flask import has_request_context
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from workbench.models import utcnow
@@ -133,8 +135,6 @@ def zone_for(settings: dict[str, Any] | None) -> ZoneInfo:
 
 def viewer_zone() -> ZoneInfo:
     """The signed-in moderator's zone; the default when nobody is signed in."""
-    from flask import has_request_context
-    from flask_login import current_user
 
     if has_request_context() and current_user.is_authenticated:
         return zone_for(getattr(current_user, "settings", None))

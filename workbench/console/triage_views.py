@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.http import parse_range_header
 
 from actions.bulk import BULK_ACTIONS
 from actions.decisions import DecisionError, escalate_case
 from actions.enforcement import ActionError, AuthorityError, reach
 from actions.ladder import ladder_outlook
 from actions.strikes import strike_summary
+from queues.enforce import enqueue_deliveries
 from workbench.cases import triage
 from workbench.cases.learning import LearningPick, learning_pick, model_threshold
+from workbench.cases.live_calls import call_states, live_calls_of_cases, lock_call
 from workbench.cases.policy import case_policy
+from workbench.cases.reporters import accuracy, marked_reporters
 from workbench.cases.view import in_force, load_case
+from workbench.cases.wellness import excluded_categories, overview, preferences
 from workbench.console import image_views
 from workbench.console.access import (
     ConsoleView,
@@ -29,6 +45,7 @@ from workbench.console.access import (
     require,
 )
 from workbench.console.acting import (
+    BY_KEY,
     VerdictError,
     VerdictForm,
     carry_out,
@@ -115,8 +132,6 @@ class QueueView(ConsoleView):
             select(Case.queue, func.count(Case.id))
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
         args = {k: v for k, v in request.args.items() if k != "after" and v}
-        from workbench.cases.live_calls import live_calls_of_cases
-        from workbench.cases.wellness import overview
 
         reasons = policy_reasons(settings())
         calls = live_calls_of_cases(db.session, [r.id for r in live + page.rows if r.live])
@@ -179,8 +194,6 @@ def _flash_released(released: list[int]) -> None:
 
 
 def _refused_claim(message: str) -> Any:
-    from flask import render_template
-
     return render_template("console/refused.html", title="Finish your case first",
                            message=message, back=url_for("queue.index")), 409
 
@@ -197,17 +210,11 @@ def _holder_text(case: Case) -> str:
 
 
 def _claim_lock() -> Any:
-    from datetime import timedelta
-
     return timedelta(minutes=settings().claim_lock_minutes)
 
 
 def _excluded_categories() -> frozenset[str]:
     """Categories this moderator has handed off for today (wellness), if that exists."""
-    try:
-        from workbench.cases.wellness import excluded_categories
-    except ImportError:
-        return frozenset()
     return frozenset(excluded_categories(db.session, current_user.id))
 
 
@@ -256,8 +263,6 @@ class CaseView(ConsoleView):
         colleagues = db.session.scalars(select(Moderator).where(
             Moderator.active, Moderator.role.in_((Role.MODERATOR.value, Role.SENIOR.value)),
             Moderator.id != me).order_by(Moderator.display_name)).all()
-        from workbench.cases.reporters import accuracy, marked_reporters
-        from workbench.cases.wellness import preferences
 
         reporter_ids = {r.Report.reporter_account_id for r in ctx.reports
                         if r.Report.reporter_account_id}
@@ -337,7 +342,6 @@ class CaseView(ConsoleView):
             db.session.rollback()
             return _refused(case_id, str(exc), 422)
         db.session.commit()
-        from queues.enforce import enqueue_deliveries
 
         enqueue_deliveries(outcome.delivery_ids)
         flash(_done_message(form.key, outcome.delivery_ids), "success")
@@ -488,8 +492,6 @@ def _audio_response(store: BlobStore, sha256: str, size: int, mimetype: str) -> 
     A blob is named by its hash and never changes, so its hash is its ETag and an
     ``If-Range`` with any other tag gets the whole blob.
     """
-    from flask import Response
-    from werkzeug.http import parse_range_header
 
     wanted = parse_range_header(request.headers.get("Range"))
     if_range = request.headers.get("If-Range")
@@ -524,7 +526,6 @@ def _audio_response(store: BlobStore, sha256: str, size: int, mimetype: str) -> 
 def _call_to_end(form: VerdictForm) -> bool:
     """Whether the call named in an end-call form is in progress and not decided yet; the
     call stays locked until this request commits its decision or rolls back."""
-    from workbench.cases.live_calls import call_states, lock_call
 
     if form.target_kind != "call" or form.target_id is None:
         return True  # carry_out says what is missing
@@ -543,15 +544,12 @@ def _refused(case_id: int, message: str, status: int, title: str | None = None) 
     """Say why nothing was done, with the status a script can check."""
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error={"code": "refused", "message": message}), status
-    from flask import render_template
 
     return render_template("console/refused.html", message=message, title=title,
                            back=url_for("case.view", case_id=case_id)), status
 
 
 def _done_message(key: str, deliveries: list[int]) -> str:
-    from workbench.console.acting import BY_KEY
-
     label = BY_KEY[key].label
     if not deliveries:
         return f"Done: {label.lower()}."

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from queues.connection import EmbeddedRedis
 from workbench import database
+from workbench.extensions import db
 from workbench.metrics import multiprocess
+from workbench.models import Platform
 from workbench.settings import SETTINGS_KEY, Settings
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,8 @@ def _wait_for_http(url: str, procs: list[subprocess.Popen[bytes]]) -> bool:
 
 
 def _seed_once(app: Flask, host: str, port: int) -> None:
+    # Heavy: imported on first use, not when the module loads.
     from workbench.demo.seed import demo_present, seed_demo_data
-    from workbench.extensions import db
 
     with app.app_context():
         if demo_present(db.session):
@@ -63,7 +65,6 @@ def _seed_once(app: Flask, host: str, port: int) -> None:
 def _point_sink_at(session: Session, host: str, port: int) -> None:
     """The demo platforms' webhooks go to this demo's own sink, on whatever port it serves
     (served on another port, every delivery used to fail while each decision said done)."""
-    from workbench.models import Platform
 
     sink = re.compile(r"^http://[^/]+(/demo/platforms/[^/]+/webhook)$")
     for platform in session.scalars(select(Platform)):
@@ -74,6 +75,7 @@ def _point_sink_at(session: Session, host: str, port: int) -> None:
 
 
 def _print_welcome(url: str) -> None:
+    # Heavy: imported on first use, not when the module loads.
     from workbench.demo.seed import DEMO_LOGINS
 
     print(f"\nThe workbench is running: {url}\n\nDemo logins:")

@@ -20,10 +20,15 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from classifiers.images import decode_image, display_copy
+from classifiers.images.nudity import MODEL_NAME, model_card
+from classifiers.images.samples import ALTERATIONS, encode, photograph
+from classifiers.registry import ModelRegistry
 from workbench.demo.traffic import DemoCall, Thread
 from workbench.demo.traffic import Person as TrafficPerson
 from workbench.enums import BankCategory, Category, ContentStatus, ImageKind, ReportSource
 from workbench.imagebanks.banks import add_image, create_bank
+from workbench.imagebanks.scan import image_report
 from workbench.models import ClassifierScore, Image, Report, utcnow
 from workbench.settings import Settings
 from workbench.storage import blob_store
@@ -61,8 +66,6 @@ class _Writer:
 
     def add(self, owner: TrafficPerson, kind: ImageKind, picture: Any, captured_at: datetime,
             **fields: Any) -> dict[str, Any]:
-        from classifiers.images import decode_image, display_copy
-        from classifiers.images.samples import encode
 
         data = encode(picture, "JPEG", 88)
         decoded = decode_image(data)
@@ -84,7 +87,6 @@ def seed_images(session: Session, settings: Settings, rng: random.Random,
                 now: datetime) -> DemoImages:
     """Profile photos, chat images (one a copy of a banked picture), frames of ended
     calls, and a flagged frame of the first call in progress."""
-    from classifiers.images.samples import ALTERATIONS, photograph
 
     writer = _Writer(session, settings)
     for n, owner in enumerate(rng.sample(accounts, PROFILE_PHOTOS)):
@@ -120,9 +122,6 @@ def seed_images(session: Session, settings: Settings, rng: random.Random,
 
 def _flagged_frame_report(session: Session, settings: Settings, frame: Image) -> list[int]:
     """The score and report the images job writes for a flagged frame of a live call."""
-    from classifiers.images.nudity import MODEL_NAME, model_card
-    from classifiers.registry import ModelRegistry
-    from workbench.imagebanks.scan import image_report
 
     version = model_card(ModelRegistry(settings.model_dir)).version
     score = frame.nudity_score or 0.0

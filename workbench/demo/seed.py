@@ -22,6 +22,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from actions.decisions import Decision, decide_case
+from actions.enforcement import ActionRequest
+from workbench import models
+from workbench.cases.filing import file_reports
 from workbench.cases.policy import CasePolicy, case_policy
 from workbench.demo.chat import (
     HARM_CATEGORY,
@@ -446,9 +450,6 @@ def _seed_appeals(session: Session, rng: random.Random, traffic: Traffic, most: 
     Their lines are taken out of ``traffic.reported``. Returns how many reports were
     made, and the appeals' ids.
     """
-    from actions.decisions import Decision, decide_case
-    from actions.enforcement import ActionRequest
-    from workbench.cases.filing import file_reports
 
     seen: set[int] = set()
     picked = []
@@ -492,7 +493,6 @@ def _seed_appeals(session: Session, rng: random.Random, traffic: Traffic, most: 
 
 def table_counts(session: Session) -> dict[str, int]:
     """Row counts of the tables a person looks at after seeding."""
-    from workbench import models
 
     names = ("Platform", "Person", "Account", "Conversation", "Message", "Recording",
              "Report", "FraudSignal", "Case", "Moderator")

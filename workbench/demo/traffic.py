@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from classifiers.language import reader_languages
 from workbench.demo.chat import BENIGN, ChatWriter, display_name, load_slots
 from workbench.models import Call, CallParticipant, Conversation, Message
 
@@ -209,7 +210,6 @@ def insert_traffic(session: Session, threads: list[Thread], calls: list[DemoCall
     the workbench's own detector): user reports are filed before the worker classifies
     the messages, and a case's language, so its queue, comes from its messages.
     """
-    from classifiers.language import reader_languages
     call_ids = insert_ids(session, Call, [
         {"platform_id": c.platform_id, "platform_call_id": c.key, "started_at": c.started_at,
          "ended_at": c.ended_at, "created_at": c.started_at} for c in calls])

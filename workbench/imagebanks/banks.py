@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from classifiers.images import MIN_QUALITY, HashIndex, bank_hashes
 from workbench.enums import BankCategory, Category
 from workbench.imagebanks.lists import (
     HashLine,
@@ -105,7 +106,6 @@ def add_image(session: Session, bank: HashBank, rgb: Any, source: str | None = N
     BankError if the image's PDQ quality is too low to bank (a flat or tiny image would
     match every other one).
     """
-    from classifiers.images import MIN_QUALITY, bank_hashes
 
     hashes = bank_hashes(rgb)
     whole = hashes[0]
@@ -226,7 +226,6 @@ _CACHE = _IndexCache()
 
 def bank_index(session: Session) -> tuple[Any, dict[int, tuple[str, str]]]:
     """The matcher over every enabled bank, and each bank's (name, category) by id."""
-    from classifiers.images import HashIndex
 
     enabled = select(HashBank.id).where(HashBank.enabled.is_(True))
     # Ids alone can come back (SQLite reuses the highest after a delete; tests empty the

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import dacite
+import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -66,17 +68,21 @@ class StopNCII:
     category = BankCategory.NCII.value
 
     def __init__(self, url: str, subscription_key: str, function_key: str) -> None:
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.exchanges.clients.stopncii.api import StopNCIIAPI
 
         self.client = StopNCIIAPI(subscription_key, function_key,
                                   base_url_override=url.rstrip("/"))
 
     def pages(self, checkpoint: dict[str, Any] | None) -> Iterator[Page]:
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.exchanges.clients.stopncii.api import (
             StopNCIIAPI,
             StopNCIICaseStatus,
             StopNCIISignalType,
         )
+
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICheckpoint
 
         gone = {StopNCIICaseStatus.Withdrawn, StopNCIICaseStatus.Deleted}
@@ -111,7 +117,10 @@ class NCMEC:
     category = BankCategory.CSAM.value
 
     def __init__(self, url: str, user: str, password: str) -> None:
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.exchanges.clients.ncmec.hash_api import NCMECEnvironment
+
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.exchanges.impl.ncmec_api import (
             NCMECCollabConfig,
             NCMECSignalExchangeAPI,
@@ -130,9 +139,13 @@ class NCMEC:
                           user, password)
 
     def pages(self, checkpoint: dict[str, Any] | None) -> Iterator[Page]:
-        import dacite
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.exchanges.clients.ncmec.hash_api import NCMECEntryType
+
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.exchanges.impl.ncmec_api import NCMECCheckpoint
+
+        # Heavy: imported on first use, not when the module loads.
         from threatexchange.signal_type.pdq.signal import PdqSignal
 
         start = dacite.from_dict(NCMECCheckpoint, checkpoint) if checkpoint else None
@@ -229,7 +242,6 @@ def fetch_due(session: Session, settings: Settings,
               now: datetime | None = None) -> dict[str, str]:
     """Fetch each configured exchange into its bank when its last fetch is older than
     ``exchange_fetch_minutes``; one failing exchange does not stop the others."""
-    import requests
 
     now = now or utcnow()
     every = timedelta(minutes=settings.exchange_fetch_minutes)

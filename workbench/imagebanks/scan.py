@@ -18,6 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from actions.enforcement import ActionRequest, apply_action
+from classifiers.images import ImageError, decode_image, query_hashes
+from classifiers.images.nudity import MODEL_NAME, is_flagged, model_card, score_nudity
+from classifiers.registry import ModelRegistry
 from workbench.enums import (
     ActionStatus,
     ActionType,
@@ -57,8 +61,6 @@ class _Scanned:
 
 
 def _decode(session: Session, settings: Settings, images: list[Image]) -> list[_Scanned]:
-    from classifiers.images import ImageError, decode_image, query_hashes
-
     store = blob_store(settings)
     out = []
     for image in images:
@@ -123,7 +125,6 @@ def apply_bank_rules(session: Session, image_ids: list[int]) -> list[int]:
     Runs after the match reports are filed, so the actions name their cases. Each
     image's matches act once: an action already taken for the image is not repeated.
     """
-    from actions.enforcement import ActionRequest, apply_action
 
     deliveries: list[int] = []
     rows = session.execute(
@@ -173,9 +174,6 @@ def _minors(session: Session, account_ids: set[int]) -> set[int]:
 
 
 def _nudity_reports(session: Session, scanned: list[_Scanned], settings: Settings) -> list[int]:
-    from classifiers.images.nudity import MODEL_NAME, is_flagged, model_card, score_nudity
-    from classifiers.registry import ModelRegistry
-
     card = model_card(ModelRegistry(settings.model_dir))
     scores = score_nudity([s.rgb for s in scanned], card)
     minors = _minors(session, {s.image.owner_account_id for s in scanned})

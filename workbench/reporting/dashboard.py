@@ -126,6 +126,7 @@ def _figure(title: str, draw: Callable[[Axes], None], height: float = 3.2) -> Fi
     Constrained layout sizes the margins from the labels themselves (a long classifier
     or moderator name, rotated deadline buckets), where fixed margins clipped them.
     """
+    # Heavy: imported on first use, not when the module loads.
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7.2, height), layout="constrained")
@@ -142,6 +143,7 @@ def _svg(title: str, draw: Callable[[Axes], None], height: float = 3.2) -> str:
     The saved area is the drawing's own bounds plus a margin, since the browser sets the
     text in its own font, which can run a little wider than matplotlib measured.
     """
+    # Heavy: imported on first use, not when the module loads.
     import matplotlib
 
     matplotlib.use("Agg")  # never a GUI backend in a server process

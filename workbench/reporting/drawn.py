@@ -23,6 +23,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from workbench.current import redis_connection
 from workbench.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,6 @@ class Drawn:
 
 
 def _redis() -> Any:
-    from workbench.current import redis_connection
-
     return redis_connection()
 
 

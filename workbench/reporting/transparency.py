@@ -225,6 +225,8 @@ def report_json(report: dict[str, Any]) -> str:
 def _bar(title: str, counts: Mapping[str, int]) -> str:
     # Imported here: a web process that only reads kept reports never loads matplotlib.
     import matplotlib
+
+    # Heavy: imported on first use, not when the module loads.
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context({"svg.hashsalt": "harmoni", "svg.fonttype": "none"}):
