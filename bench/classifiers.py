@@ -298,8 +298,7 @@ def per_language(args: argparse.Namespace, started: float,
     print_learning(learning, args.learning)
     seconds = time.perf_counter() - started
     if args.write_doc is not None:
-        command = "python bench/classifiers.py" + (" --per-language" if args.per_language
-                                                   else "") + f" --write-doc {args.write_doc}"
+        command = " ".join(["python bench/classifiers.py", *sys.argv[1:]])
         args.write_doc.write_text(markdown(stamp, command, seconds, report, learning,
                                            _relative(args.learning), held_out))
         print(f"wrote {args.write_doc}", file=sys.stderr)
