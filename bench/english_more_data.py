@@ -44,6 +44,10 @@ SEVERE = ("-1", "-2", "-3")
 def convabuse(data: Path, split: str) -> pd.DataFrame:
     """ConvAbuse ``split`` (train, valid, test): ``text`` and label columns."""
     raw = pd.read_csv(data / "convabuse" / f"ConvAbuseEMNLP{split}.csv")
+    # a cell is empty, "0", "1", or (an annotator who saw the example twice) "1, 0"
+    for column in [c for c in raw.columns if "_is_abuse." in c]:
+        raw[column] = raw[column].fillna("0").astype(str).map(
+            lambda cell: max(int(part) for part in cell.split(",")))
     annotators = sorted({c.split("_")[0] for c in raw.columns if c.endswith("_is_abuse.1")})
     labelled = sum(raw[[c for c in raw.columns if c.startswith(f"{a}_is_abuse.")]]
                    .fillna(0).sum(axis=1) for a in annotators)
