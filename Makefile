@@ -49,7 +49,7 @@ bench-enforcement: $(STAMP)
 	$(BIN)/python bench/enforcement.py
 
 bench-classifiers: $(STAMP)
-	$(BIN)/python bench/classifiers.py
+	$(BIN)/python bench/classifiers.py $(BENCH_ARGS)
 
 bench-recordings: $(STAMP)
 	$(BIN)/python bench/recordings.py

@@ -7,8 +7,15 @@ per second on this machine (sklearn and peer pinned to one core, transformer on
 two). F1 uses each label's threshold chosen for best F1 on the validation split
 (the peer's too, for fairness); the JSON also holds the peer at its own 0.5.
 
-Run: ``python bench/classifiers.py [--quick]``. The last line printed is one
-JSON object with every figure.
+Then, per language (English, Hindi in Devanagari, Hinglish in Latin letters), each
+family as shipped on the team's own test sets and the licensed functional suites,
+against the peer and a plain lexicon match (``bench/language_report.py``), and the
+learning curve as ``bench/learning.py`` saved it (read, not recomputed: it takes half
+an hour). ``--per-language`` runs only that part; ``--write-doc`` writes the figures to
+``docs/classifier-figures.md``.
+
+Run: ``python bench/classifiers.py [--quick] [--per-language] [--write-doc PATH]``. The
+last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ from classifiers.text_transformer import encoder  # noqa: E402
 from classifiers.training import TrainingRequest, train  # noqa: E402
 
 Probs = Callable[[list[str]], np.ndarray]
+ROOT = Path(__file__).resolve().parent.parent
+#: Where ``bench/learning.py``'s output is kept for this report (it is slow to remake).
+LEARNING_FIGURES = ROOT / "docs" / "classifier-figures-learning.json"
 FAMILIES = ("sklearn", "transformer", "ensemble", "peer")
 
 
@@ -232,7 +242,17 @@ def main() -> None:
                         help="2,000 rows per dataset and 3 timing runs")
     parser.add_argument("--runs", type=int, default=None, help="timed runs per throughput")
     parser.add_argument("--languages", action="store_true",
-                        help="only the per-language report (bench/languages.py)")
+                        help="only the suites report of the shipped model (bench/languages.py)")
+    parser.add_argument("--per-language", action="store_true",
+                        help="only each family per language (no training, no timing)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the licensed data folder (default: ../shared/data)")
+    parser.add_argument("--transformer-rows", type=int, default=1000,
+                        help="rows per set the transformer families score (0: all)")
+    parser.add_argument("--learning", type=Path, default=LEARNING_FIGURES,
+                        help="bench/learning.py's saved output")
+    parser.add_argument("--write-doc", type=Path, default=None,
+                        help="write the figures as Markdown (docs/classifier-figures.md)")
     args, rest = parser.parse_known_args()
     if args.languages:
         from bench.languages import main as languages_main
@@ -243,19 +263,54 @@ def main() -> None:
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     started = time.perf_counter()
-    limit = 2000 if args.quick else None
-    runs = args.runs or (3 if args.quick else 7)
-    splits = shipped_splits(limit)
-    cache = EmbeddingCache()
-    print("training on the standard splits ...", file=sys.stderr, flush=True)
-    fns, sk = fit_families(splits, cache)
-    held_out = evaluate_all(fns, splits, splits.test)
-    cv = olid_cv(cache, limit)
-    messages = [text for frame in splits.test.values() for text in frame["text"]]
-    messages = (messages * (1 + 20_000 // max(1, len(messages))))[:20_000]
-    speed = measure_speed(messages, runs, sk.score)
-    print_tables(held_out, cv, speed)
-    print(json.dumps(summary(held_out, cv, speed, args.quick, time.perf_counter() - started)))
+    figures: dict[str, Any] = {}
+    held_out = None
+    if not args.per_language:
+        limit = 2000 if args.quick else None
+        runs = args.runs or (3 if args.quick else 7)
+        splits = shipped_splits(limit)
+        cache = EmbeddingCache()
+        print("training on the standard splits ...", file=sys.stderr, flush=True)
+        fns, sk = fit_families(splits, cache)
+        held_out = evaluate_all(fns, splits, splits.test)
+        cv = olid_cv(cache, limit)
+        messages = [text for frame in splits.test.values() for text in frame["text"]]
+        messages = (messages * (1 + 20_000 // max(1, len(messages))))[:20_000]
+        speed = measure_speed(messages, runs, sk.score)
+        print_tables(held_out, cv, speed)
+        figures = summary(held_out, cv, speed, args.quick, time.perf_counter() - started)
+    figures.update(per_language(args, started, held_out))
+    print(json.dumps(figures))
+
+
+def per_language(args: argparse.Namespace, started: float,
+                 held_out: dict[str, Any] | None) -> dict[str, Any]:
+    """Each family per language, the saved learning curve, and the doc if asked for."""
+    from bench.figures_doc import markdown
+    from bench.language_report import DATA, language_report, load_learning, print_learning
+    from bench.language_report import print_report as print_languages
+    from bench.stamp import run_stamp
+
+    stamp = run_stamp()
+    report = language_report(args.data or DATA, args.transformer_rows or None)
+    print_languages(report)
+    learning = load_learning(args.learning)
+    print_learning(learning, args.learning)
+    seconds = time.perf_counter() - started
+    if args.write_doc is not None:
+        command = " ".join(["python bench/classifiers.py", *sys.argv[1:]])
+        args.write_doc.write_text(markdown(stamp, command, seconds, report, learning,
+                                           _relative(args.learning), held_out))
+        print(f"wrote {args.write_doc}", file=sys.stderr)
+    return {**stamp, "per_language": report, "learning": learning,
+            "seconds_total": round(seconds, 1)}
+
+
+def _relative(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(ROOT)
+    except ValueError:
+        return path
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import f1_score, roc_auc_score  # noqa: E402
 
 from bench.languages import DATA, suites  # noqa: E402
+from bench.stamp import run_stamp  # noqa: E402
 from classifiers.chat_test_set import drop_test_texts, load_chat_test_set  # noqa: E402
 from classifiers.lexicon import shipped_lexicon  # noqa: E402
 from classifiers.model import TextModel  # noqa: E402
@@ -168,6 +169,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = tuple(int(size) for size in args.sizes.split(","))
     started = time.perf_counter()
+    stamp = run_stamp()
     pool = decision_pool(args.data)
     if len(pool) < max(sizes):
         print(f"skipped: {len(pool)} Hindi and Hinglish labelled messages under {args.data}, "
@@ -187,7 +189,8 @@ def main() -> None:
                 done.append(run_strategy(strategy, seed_pool, sizes, seed, test, Path(root)))
         curves = {strategy: median_cells(done, sizes) for strategy, done in runs.items()}
     print_table(baselines, curves, args.seeds)
-    print(json.dumps({"test_rows": len(test), "test_abusive": int(test["abusive"].sum()),
+    print(json.dumps({**stamp, "test_rows": len(test),
+                      "test_abusive": int(test["abusive"].sum()),
                       "pool_rows": len(pool), "seeds": args.seeds, "baselines": baselines,
                       "curves": {s: {str(k): v for k, v in c.items()} for s, c in curves.items()},
                       "seconds": round(time.perf_counter() - started, 1)}))
