@@ -24,6 +24,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
 from workbench.app import create_app
+from workbench.metrics import multiprocess
 
 #: Longest request line gunicorn reads (its maximum). The app answers a JSON 414 past
 #: 4,094 characters on /api/ paths; past this, the worker's own 414 (JSON too).
@@ -206,8 +207,6 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def child_exit(server: Any, worker: Any) -> None:
     """gunicorn's hook when a worker process has exited: its live metrics go with it."""
-    from workbench.metrics import multiprocess
-
     multiprocess.process_ended(worker.pid)
 
 

@@ -20,6 +20,9 @@ from flask import Blueprint, Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from workbench.api.errors import ApiError
+from workbench.current import redis_connection, settings
+from workbench.extensions import db
+from workbench.metrics.scrape import exposition
 from workbench.settings import Settings
 
 bp = Blueprint("metrics", __name__)
@@ -67,10 +70,6 @@ def check_access(settings: Settings) -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    from workbench.current import redis_connection, settings
-    from workbench.extensions import db
-    from workbench.metrics.scrape import exposition
-
     s = settings()
     check_access(s)
     body = exposition(s.metrics_dir, redis_connection(), db.session)
