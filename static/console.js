@@ -9,6 +9,14 @@
   // The overlay comes after this script in the page: look it up when needed.
   function helpOverlay() { return document.getElementById("help-overlay"); }
 
+  // The keys this page binds for this user: those the help overlay lists (data-keys),
+  // so a key the user may not use (n for the legal team) does nothing at all.
+  function bound(key) {
+    var help = helpOverlay();
+    var keys = help && help.dataset.keys ? help.dataset.keys.split(" ") : [];
+    return keys.indexOf(key) !== -1;
+  }
+
   function typing(el) {
     if (!el) return false;
     var tag = el.tagName;
@@ -202,6 +210,7 @@
       if (search) { event.preventDefault(); search.focus(); return; }
     }
     var key = event.key;
+    if (!bound(key)) return;
     if (key === "n") { event.preventDefault(); submitNext(); return; }
     if (data.page === "review") { reviewKey(event); return; }
     if (data.page === "queue") { queueKey(event); return; }
