@@ -231,6 +231,49 @@
     else if (button.dataset.panel) show(document.getElementById(button.dataset.panel));
   });
 
+  // The live lane refreshes itself: every LIVE_EVERY ms the queue asks for the lane alone
+  // (a 304 while nothing changed) and swaps it in, keeping the selected row selected and
+  // focused, never taking the focus from elsewhere. Paused while the tab is hidden or a
+  // panel is open; asked again as soon as the tab is shown.
+  var LIVE_EVERY = 10000;
+  function refreshLane() {
+    var lane = document.getElementById("live-lane");
+    if (!lane || document.hidden || openPanel) return;
+    fetch(lane.dataset.liveUrl, {credentials: "same-origin", cache: "no-cache"}).then(function (r) {
+      return r.status === 200 ? r.text() : null;
+    }).then(function (html) {
+      if (html === null || openPanel) return;
+      var next = new DOMParser().parseFromString(html, "text/html").getElementById("live-lane");
+      if (!next) return;
+      // Unchanged (the browser's cache answers a 304 with the same text): leave it be.
+      var shown = lane.cloneNode(true);
+      shown.querySelectorAll("[aria-current]").forEach(function (r) { r.removeAttribute("aria-current"); });
+      if (shown.innerHTML === next.innerHTML) return;
+      var current = document.querySelector("tr[aria-current][data-live-case-id]");
+      var chosen = current ? current.dataset.liveCaseId : null;
+      var focused = current && current.contains(document.activeElement);
+      lane.innerHTML = next.innerHTML;
+      lane.dataset.keys = next.dataset.keys;
+      var help = helpOverlay();
+      var rows = lane.querySelector("#live-help-rows");
+      if (help && rows) {
+        help.dataset.keys = next.dataset.keys;
+        help.querySelector("#help-keys").innerHTML = rows.innerHTML;
+      }
+      var again = chosen && lane.querySelector('tr[data-live-case-id="' + CSS.escape(chosen) + '"]');
+      if (again) {
+        again.setAttribute("aria-current", "true");
+        if (focused) again.focus({preventScroll: true});
+      }
+    }).catch(function () { /* the next round asks again */ });
+  }
+  if (data.page === "queue" && document.getElementById("live-lane")) {
+    window.setInterval(refreshLane, LIVE_EVERY);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) refreshLane();
+    });
+  }
+
   // Keep the claim alive while the moderator is working on the case (it lapses when idle).
   if (data.page === "case" && data.holding === "yes" && data.touchUrl) {
     var last = Date.now();
