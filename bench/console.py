@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="requests timed per page")
     parser.add_argument("--page", type=int, default=500, help="the deep page timed")
     parser.add_argument("--label", default="", help="names this run in the figures")
+    parser.add_argument("--only", default="", help="comma-separated page names to time")
     args = parser.parse_args()
 
     report = seed(args.url, args.scale)
@@ -237,11 +238,17 @@ def main() -> None:
     }
     timings: dict[str, list[float]] = {}
     missing: dict[str, str] = {}
+    only = set(filter(None, args.only.split(",")))
     for name, fetch in pages.items():
+        if only and name not in only:
+            continue
         try:
             timings[name] = _timed(fetch, args.runs)
         except Missing as exc:
             missing[name] = str(exc)
+        # Each page as it is timed: a slow page should not hide the ones before it.
+        print(name, *(latency_rows({name: timings[name]}, {})[0][1:] if name in timings
+                      else [missing[name]]), flush=True)
     timings["keyset_page_500_query"] = _timed(_keyset_page(app, deep), args.runs)
     timings["offset_page_500_baseline"] = _timed(_offset_page(app, deep_page), args.runs)
     timings["dashboard_drawn_anew_baseline"] = _timed(_drawn_anew(app),
