@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,15 @@ import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.harness import ROOT, SECRET_KEY, median, percentile, print_json, print_table  # noqa: E402
+from bench.harness import (  # noqa: E402
+    DEFAULT_REDIS,
+    ROOT,
+    SECRET_KEY,
+    median,
+    percentile,
+    print_json,
+    print_table,
+)
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/workbench_bench_console"
 MARKER = "bench_console_seed"
@@ -111,7 +120,7 @@ def _app(url: str):  # type: ignore[no-untyped-def]
 
     return create_app({"database_url": _sqlalchemy_url(url), "secret_key": SECRET_KEY,
                        "instance_dir": ROOT / "instance" / "bench-console",
-                       "redis_url": "redis://127.0.0.1:6379/14"})
+                       "redis_url": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)})
 
 
 def _staff_and_platforms(url: str, moderators: int) -> None:
@@ -527,8 +536,6 @@ def time_dashboard(url: str, runs: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    import os
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=os.environ.get("BENCH_CONSOLE_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is a million reports")

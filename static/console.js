@@ -9,6 +9,14 @@
   // The overlay comes after this script in the page: look it up when needed.
   function helpOverlay() { return document.getElementById("help-overlay"); }
 
+  // The keys this page binds for this user: those the help overlay lists (data-keys),
+  // so a key the user may not use (n for the legal team) does nothing at all.
+  function bound(key) {
+    var help = helpOverlay();
+    var keys = help && help.dataset.keys ? help.dataset.keys.split(" ") : [];
+    return keys.indexOf(key) !== -1;
+  }
+
   function typing(el) {
     if (!el) return false;
     var tag = el.tagName;
@@ -202,6 +210,7 @@
       if (search) { event.preventDefault(); search.focus(); return; }
     }
     var key = event.key;
+    if (!bound(key)) return;
     if (key === "n") { event.preventDefault(); submitNext(); return; }
     if (data.page === "review") { reviewKey(event); return; }
     if (data.page === "queue") { queueKey(event); return; }
@@ -221,6 +230,49 @@
     if (button.dataset.verdict) openVerdict(button);
     else if (button.dataset.panel) show(document.getElementById(button.dataset.panel));
   });
+
+  // The live lane refreshes itself: every LIVE_EVERY ms the queue asks for the lane alone
+  // (a 304 while nothing changed) and swaps it in, keeping the selected row selected and
+  // focused, never taking the focus from elsewhere. Paused while the tab is hidden or a
+  // panel is open; asked again as soon as the tab is shown.
+  var LIVE_EVERY = 10000;
+  function refreshLane() {
+    var lane = document.getElementById("live-lane");
+    if (!lane || document.hidden || openPanel) return;
+    fetch(lane.dataset.liveUrl, {credentials: "same-origin", cache: "no-cache"}).then(function (r) {
+      return r.status === 200 ? r.text() : null;
+    }).then(function (html) {
+      if (html === null || openPanel) return;
+      var next = new DOMParser().parseFromString(html, "text/html").getElementById("live-lane");
+      if (!next) return;
+      // Unchanged (the browser's cache answers a 304 with the same text): leave it be.
+      var shown = lane.cloneNode(true);
+      shown.querySelectorAll("[aria-current]").forEach(function (r) { r.removeAttribute("aria-current"); });
+      if (shown.innerHTML === next.innerHTML) return;
+      var current = document.querySelector("tr[aria-current][data-live-case-id]");
+      var chosen = current ? current.dataset.liveCaseId : null;
+      var focused = current && current.contains(document.activeElement);
+      lane.innerHTML = next.innerHTML;
+      lane.dataset.keys = next.dataset.keys;
+      var help = helpOverlay();
+      var rows = lane.querySelector("#live-help-rows");
+      if (help && rows) {
+        help.dataset.keys = next.dataset.keys;
+        help.querySelector("#help-keys").innerHTML = rows.innerHTML;
+      }
+      var again = chosen && lane.querySelector('tr[data-live-case-id="' + CSS.escape(chosen) + '"]');
+      if (again) {
+        again.setAttribute("aria-current", "true");
+        if (focused) again.focus({preventScroll: true});
+      }
+    }).catch(function () { /* the next round asks again */ });
+  }
+  if (data.page === "queue" && document.getElementById("live-lane")) {
+    window.setInterval(refreshLane, LIVE_EVERY);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) refreshLane();
+    });
+  }
 
   // Keep the claim alive while the moderator is working on the case (it lapses when idle).
   if (data.page === "case" && data.holding === "yes" && data.touchUrl) {

@@ -59,6 +59,7 @@ from workbench.console.acting import (
 )
 from workbench.console.image_views import banks_offered
 from workbench.console.params import id_field, parse_id, same_site_path
+from workbench.console.validators import conditional_page
 from workbench.current import settings
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
@@ -126,33 +127,28 @@ class QueueView(ConsoleView):
         filters = _filters()
         page = triage.queue_page(db.session, filters, after=after,
                                  claim_lock=_claim_lock())
-        live = triage.queue_page(db.session, triage.QueueFilter(queue="live"), limit=10,
-                                 claim_lock=_claim_lock()).rows
         depths = dict(db.session.execute(
             select(Case.queue, func.count(Case.id))
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
         args = {k: v for k, v in request.args.items() if k != "after" and v}
 
-        reasons = policy_reasons(settings())
-        calls = live_calls_of_cases(db.session, [r.id for r in live + page.rows if r.live])
-        can_end = may_end_calls(current_user.role)
         return self.render(
-            "console/queue.html", page=page, live=live, depths=depths,
-            live_calls=calls, can_end_calls=can_end,
-            end_reasons={r.id: default_reason(r.primary_category, reasons)
-                         for r in live + page.rows if r.id in calls},
+            "console/queue.html", page=page, depths=depths,
+            **_live_lane([r for r in page.rows if r.live]),
             queues=case_policy(settings(), db.session).queues, my_queues=_my_queues(),
             categories=[c.value for c in Category], statuses=OPEN_CASE_STATUSES,
             platforms=sorted(triage.platform_slugs(db.session).values()),
             args=args, next_url=url_for(".index", **args, after=page.next_cursor)
             if page.next_cursor else None,
-            keys=queue_keys(can_end_calls=can_end
-                            and any(c.can_end for c in calls.values())),
             wellness=overview(db.session, current_user.id,
                               settings().wellness_policy),
             can_bulk=allowed(Permission.BULK), verdicts=offered(current_user.role),
-            bulk_actions=BULK_ACTIONS, undo_minutes=settings().bulk_undo_minutes,
-            reasons=reasons)
+            bulk_actions=BULK_ACTIONS, undo_minutes=settings().bulk_undo_minutes)
+
+    @expose("/live")
+    def live(self) -> Any:
+        """The live lane alone, which the queue page polls (304 while it is unchanged)."""
+        return conditional_page(render_template("console/_live_lane.html", **_live_lane([])))
 
     @expose("/next", methods=["POST"])
     def next(self) -> Any:
@@ -176,6 +172,22 @@ class QueueView(ConsoleView):
             flash("Nothing left to claim in your queues.", "info")
             return redirect(url_for(".index"))
         return redirect(url_for("case.view", case_id=case_id))
+
+
+def _live_lane(table_rows: list[Any]) -> dict[str, Any]:
+    """What the live lane draws (calls in progress and just ended, at most ten), the
+    calls of ``table_rows`` too, and the queue's keys as they stand with those calls."""
+
+    live = triage.queue_page(db.session, triage.QueueFilter(queue="live"), limit=10,
+                             claim_lock=_claim_lock()).rows
+    reasons = policy_reasons(settings())
+    calls = live_calls_of_cases(db.session, [r.id for r in live + table_rows if r.live])
+    can_end = may_end_calls(current_user.role)
+    return {"live": live, "live_calls": calls, "can_end_calls": can_end, "reasons": reasons,
+            "end_reasons": {r.id: default_reason(r.primary_category, reasons)
+                            for r in live + table_rows if r.id in calls},
+            "keys": queue_keys(can_end_calls=can_end
+                               and any(c.can_end for c in calls.values()))}
 
 
 def _learning_pick() -> LearningPick | None:

@@ -31,6 +31,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("GET", "/admin/", set(ROLES)),
         ("GET", "/admin/queue/", TRIAGE),
         ("POST", "/admin/queue/next", TRIAGE),
+        ("GET", "/admin/queue/live", TRIAGE),
         ("GET", "/admin/case/", READ),
         ("GET", f"/admin/case/{c}", READ),
         ("GET", f"/admin/case/previous/{c}", READ),

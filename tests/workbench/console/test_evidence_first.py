@@ -149,3 +149,17 @@ def test_the_header_names_the_account_the_reported_content_came_from(
                     r'</bdi> <span class="muted">\(([^)]*)\)', page)
     assert who, "no header on the case page"
     assert who.groups() == ("raj.web", "web, 3 accounts")
+
+
+def test_the_header_leads_to_the_person_page(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    """From the case to everything on the person, for the moderator and the legal team."""
+    for role in ("moderator", "legal"):
+        client = signed_in(role)
+        page = client.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
+        link = re.search(r'<a href="(/admin/person/[0-9]+)" id="person-link">', page)
+        assert link, role
+        assert link.group(1) == f"/admin/person/{world.person_id}"
+        person = client.get(link.group(1))
+        assert person.status_code == 200, (role, person.status_code)
+        assert "rowdy_raj" in person.get_data(as_text=True)
