@@ -6,19 +6,28 @@ delivery at once and a delivery waits while an earlier one to the same platform 
 the same person is pending. The HTTP calls then run in parallel over keep-alive
 connections with no database session held, and the results are written with one
 UPDATE per outcome.
+
+Each platform has its own lane of threads (``actions.lanes``), so a platform that
+answers slowly holds only its own requests. A batch waits for its answers, but not for
+a slow lane's (one with a request open longer than the policy's patience): those are
+handed off, still leased, and recorded when they come (``record_finished``), while the
+worker goes on to the next batch. A lane with no thread free is left out of claims.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import random
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,6 +40,7 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from actions import signing
+from actions.lanes import Lanes
 from workbench.enums import DeliveryState
 from workbench.metrics.definitions import DELIVERY_FAILURES, DELIVERY_LAG
 from workbench.models import EnforcementDelivery, Platform, utcnow
@@ -64,16 +74,20 @@ class DeliveryPolicy:
     retry_window: timedelta = timedelta(hours=24)
     #: How long a claimed delivery is reserved beyond the time its batch may take to send.
     lease: timedelta = timedelta(seconds=30)
-    #: Requests in flight at once, per worker process.
+    #: Requests in flight at once to each platform, per worker process.
     parallel: int = 16
     #: Deliveries claimed, sent and recorded together.
     batch: int = 200
     #: Where webhooks may go (checked again at every connection).
     webhooks: WebhookPolicy = WebhookPolicy()
+    #: How long a batch waits for a platform's answers before handing the rest to its
+    #: lane and going on; a lane already slow is not waited for at all.
+    patience_s: float = 0.5
 
     def lease_for(self, n: int) -> timedelta:
-        """The lease for a batch of ``n``: long enough even if every request times out."""
-        rounds = math.ceil(max(n, 1) / self.parallel)
+        """The lease for a batch of ``n``: long enough even if every request times out,
+        all to one platform, behind a lane already full."""
+        rounds = math.ceil(max(n, 1) / self.parallel) + 1
         return self.lease + timedelta(seconds=self.timeout_s * rounds)
 
 
@@ -113,13 +127,15 @@ def backoff(attempts: int, policy: DeliveryPolicy, rng: random.Random | None = N
 
 
 def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] | None = None,
-          *, limit: int | None = None, now: datetime | None = None) -> list[Claimed]:
+          *, limit: int | None = None, now: datetime | None = None,
+          skip_platforms: Iterable[int] = ()) -> list[Claimed]:
     """Lease due deliveries that are next in line for their person and platform.
 
     A delivery waits while an earlier one (lower sequence) to the same platform about the
     same person is still pending, so platforms see each person's actions in order. Only
     ``delivery_ids`` are considered when given, else any due delivery, oldest first. Rows
-    another worker is claiming are skipped (``SKIP LOCKED``), not waited for.
+    another worker is claiming are skipped (``SKIP LOCKED``), not waited for, and so are
+    deliveries to ``skip_platforms`` (whose lanes here have no thread free).
     """
     now = now or utcnow()
     limit = limit or policy.batch
@@ -144,6 +160,9 @@ def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] 
         if not ids:
             return []
         candidates = candidates.where(d.id.in_(ids))
+    skip = sorted(set(skip_platforms))
+    if skip:
+        candidates = candidates.where(d.platform_id.not_in(skip))
     # Two statements, not one UPDATE ... WHERE id IN (that subquery): PostgreSQL may run
     # such a subquery more than once, and each run skips the rows the last one took, so
     # the LIMIT would not hold. The rows stay locked (PostgreSQL) until the commit.
@@ -173,6 +192,8 @@ class Outgoing:
     url: str | None
     body: bytes
     headers: dict[str, str]
+    #: Whose lane it goes in.
+    platform_id: int = 0
 
 
 def prepare(session: Session, claimed: list[Claimed],
@@ -187,13 +208,29 @@ def prepare(session: Session, claimed: list[Claimed],
         body = json.dumps(c.payload, sort_keys=True, separators=(",", ":")).encode()
         headers = {**signing.signed_headers(platform.slug, secret, body),
                    "Content-Type": "application/json", IDEMPOTENCY_HEADER: c.idempotency_key}
-        out.append(Outgoing(c.id, platform.webhook_url, body, headers))
+        out.append(Outgoing(c.id, platform.webhook_url, body, headers, c.platform_id))
     return out
 
 
 class Sender(Protocol):
-    def send(self, outgoing: list[Outgoing]) -> list[Attempt]:
-        """Post each request; one attempt per request, in the same order."""
+    def submit(self, outgoing: list[Outgoing]) -> list[Future[Attempt]]:
+        """Start posting each request in its platform's lane; one future per request."""
+        ...
+
+    def full_platforms(self) -> set[int]:
+        """Platforms whose lanes have no thread free."""
+        ...
+
+    def slow_platforms(self, patience_s: float) -> set[int]:
+        """Platforms whose lanes are slow (``actions.lanes.Lane.slow``)."""
+        ...
+
+    def hand_off(self, claimed: Claimed, future: Future[Attempt]) -> None:
+        """Keep a request nobody waits for; its outcome is collected by ``take_finished``."""
+        ...
+
+    def take_finished(self, wait_s: float = 0.0) -> list[tuple[Claimed, Attempt]]:
+        """The handed-off requests that have finished (waiting up to ``wait_s`` for one)."""
         ...
 
 
@@ -306,11 +343,12 @@ def _guarded_pools(policy: WebhookPolicy) -> dict[str, type[urllib3.HTTPConnecti
 
 
 class HttpSender:
-    """Posts over pooled keep-alive connections, ``parallel`` at a time.
+    """Posts over pooled keep-alive connections, ``parallel`` at a time to each platform.
 
     One per process: opening a connection per request, or a thread pool per batch,
     costs more than the request itself on a fast platform. Every URL is checked against
-    ``webhooks`` before sending, and every address when connecting.
+    ``webhooks`` before sending, and every address when connecting. Each platform has its
+    own lane of ``parallel`` threads, so a slow one cannot take the others' threads.
     """
 
     def __init__(self, timeout_s: float, parallel: int = 16,
@@ -321,7 +359,9 @@ class HttpSender:
         self.pool = urllib3.PoolManager(num_pools=64, maxsize=parallel, retries=False,
                                         timeout=urllib3.Timeout(total=timeout_s))
         self.pool.pool_classes_by_scheme = _guarded_pools(webhooks)
-        self.executor = ThreadPoolExecutor(parallel, thread_name_prefix="delivery")
+        self.lanes: Lanes[Attempt] = Lanes(parallel, "delivery")
+        self.handed: dict[int, tuple[Claimed, Future[Attempt]]] = {}
+        self.finished = threading.Condition()
 
     def post(self, out: Outgoing) -> Attempt:
         """One attempt; a failure is recorded as its status and class, never its body."""
@@ -347,14 +387,57 @@ class HttpSender:
         error = status_class(r.status)
         return Attempt(out.delivery_id, r.status, error.value if error else None)
 
+    def submit(self, outgoing: list[Outgoing]) -> list[Future[Attempt]]:
+        return [self.lanes.submit(o.platform_id, functools.partial(self.post, o))
+                for o in outgoing]
+
     def send(self, outgoing: list[Outgoing]) -> list[Attempt]:
-        if len(outgoing) <= 1:
-            return [self.post(o) for o in outgoing]
-        return list(self.executor.map(self.post, outgoing))
+        """Post each request and wait for every answer, in the same order."""
+        return [f.result() for f in self.submit(outgoing)]
+
+    def full_platforms(self) -> set[int]:
+        return self.lanes.full()
+
+    def slow_platforms(self, patience_s: float) -> set[int]:
+        return self.lanes.slow(patience_s)
+
+    def hand_off(self, claimed: Claimed, future: Future[Attempt]) -> None:
+        with self.finished:
+            self.handed[claimed.id] = (claimed, future)
+
+        def wake(_: Future[Attempt]) -> None:
+            with self.finished:
+                self.finished.notify_all()
+
+        future.add_done_callback(wake)
+
+    def take_finished(self, wait_s: float = 0.0) -> list[tuple[Claimed, Attempt]]:
+        with self.finished:
+            def ready() -> list[int]:
+                return [i for i, (_, f) in self.handed.items() if f.done()]
+
+            done = ready()
+            if not done and wait_s > 0 and self.handed:
+                self.finished.wait_for(ready, timeout=wait_s)
+                done = ready()
+            taken = [self.handed.pop(i) for i in done]
+        return [(c, _outcome(c, f)) for c, f in taken]
+
+    def handed_off(self) -> int:
+        """Requests handed off and not yet taken."""
+        with self.finished:
+            return len(self.handed)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False)
+        self.lanes.shutdown()
         self.pool.clear()
+
+
+def _outcome(claimed: Claimed, future: Future[Attempt]) -> Attempt:
+    """A finished request's attempt (one cancelled at shutdown counts as not connected)."""
+    if future.cancelled() or future.exception() is not None:
+        return Attempt(claimed.id, None, ErrorClass.CONNECTION.value)
+    return future.result()
 
 
 def record_attempts(session: Session, claimed: list[Claimed], attempts: list[Attempt],
@@ -441,6 +524,36 @@ def _dead_letter(session: Session, claimed: Claimed, attempt: Attempt) -> int:
     return changed
 
 
+def record_finished(session: Session, sender: Sender, policy: DeliveryPolicy,
+                    wait_s: float = 0.0) -> dict[str, int]:
+    """Record the outcomes of handed-off requests that have come back since last time."""
+    finished = sender.take_finished(wait_s)
+    if not finished:
+        return {"delivered": 0, "retry": 0, "dead": 0}
+    return record_attempts(session, [c for c, _ in finished], [a for _, a in finished],
+                           policy)
+
+
+def _send_batch(session: Session, sender: Sender, claimed: list[Claimed],
+                outgoing: list[Outgoing], policy: DeliveryPolicy) -> dict[str, int]:
+    """Send a batch, wait for its answers (not a slow lane's), record those that came."""
+    slow = sender.slow_platforms(policy.patience_s)
+    futures = sender.submit(outgoing)
+    wait_for([f for c, f in zip(claimed, futures, strict=True) if c.platform_id not in slow],
+             timeout=policy.patience_s)
+    answered: list[Claimed] = []
+    attempts: list[Attempt] = []
+    for c, f in zip(claimed, futures, strict=True):
+        if f.done():
+            answered.append(c)
+            attempts.append(_outcome(c, f))
+        else:
+            sender.hand_off(c, f)  # still leased; recorded when it comes back
+    if not answered:
+        return {"delivered": 0, "retry": 0, "dead": 0}
+    return record_attempts(session, answered, attempts, policy)
+
+
 def deliver(session: Session, sender: Sender, secret_for: Callable[[Platform], str],
             policy: DeliveryPolicy, delivery_ids: Iterable[int] | None = None,
             *, budget_s: float | None = None) -> dict[str, int]:
@@ -448,18 +561,24 @@ def deliver(session: Session, sender: Sender, secret_for: Callable[[Platform], s
 
     With ``delivery_ids``, only those (repeating while earlier ones free later ones);
     without, whatever is due. A budget stops it starting a new batch after that long.
+    Deliveries to a platform whose lane has no thread free are left for later; answers
+    from a slow platform are recorded when they come, by this or a later call (or the
+    worker's recorder), not waited for.
     """
     totals = {"delivered": 0, "retry": 0, "dead": 0}
     ids = None if delivery_ids is None else list(delivery_ids)
     deadline = None if budget_s is None else time.monotonic() + budget_s
-    while deadline is None or time.monotonic() < deadline:
-        claimed = claim(session, policy, ids)
+    while True:
+        for key, n in record_finished(session, sender, policy).items():
+            totals[key] += n
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        claimed = claim(session, policy, ids, skip_platforms=sender.full_platforms())
         if not claimed:
             break
         outgoing = prepare(session, claimed, secret_for)
         session.rollback()  # no transaction held open while waiting on platforms
-        attempts = sender.send(outgoing)
-        for key, n in record_attempts(session, claimed, attempts, policy).items():
+        for key, n in _send_batch(session, sender, claimed, outgoing, policy).items():
             totals[key] += n
         if ids is not None:
             sent = {c.id for c in claimed}

@@ -1,11 +1,17 @@
 """Enforcement delivery: time from a ban to the last platform's 2xx, and burst throughput.
 
 Run: ``make bench-enforcement``. Three platform webhook servers on 127.0.0.1 (threaded,
-keep-alive), the real workers (``workbench worker --queues enforce``), PostgreSQL and
-Redis. Measuring starts once the workers listen and a few bans have warmed them up;
-each figure is the median of ``--runs`` runs. The burst also reports CPU time per
-delivery of the workers, of this process (the platforms) and of the database. Baseline
-in the same run: the same deliveries posted one at a time, each on a fresh connection.
+keep-alive) and a fourth that answers only after ``--slow-s`` seconds (a platform in
+trouble), the real workers (``workbench worker --queues enforce``), PostgreSQL and
+Redis. The figures are about the three that answer: a ban's time to the last of them,
+and their deliveries per second in a burst, while the slow one holds its requests open.
+Measuring starts once the workers listen and a few bans have warmed them up; each figure
+is the median of ``--runs`` runs. The burst also reports CPU time per delivery of the
+workers, of this process (the platforms) and of the database. Baseline in the same run:
+the same deliveries posted one at a time, each on a fresh connection.
+
+The scratch database is ``BENCH_DATABASE_URL`` and Redis ``BENCH_REDIS_URL`` (both
+emptied at the start).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from bench.harness import SECRET_KEY, Stack, median, percentile, print_json, pri
 from tests.support.platform_server import PlatformServer  # noqa: E402
 
 SLUGS = ("calls", "web", "meet")
+#: The platform that answers late; its deliveries are not counted, only waited beside.
+SLOW_SLUG = "slow"
 
 
 def _app(stack: Stack):  # type: ignore[no-untyped-def]
@@ -134,32 +142,45 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
             "postgresql": database}
 
 
+def _answering(app) -> list[int]:  # type: ignore[no-untyped-def]
+    """The ids of the platforms that answer (all but the slow one)."""
+    from workbench.extensions import db
+    from workbench.models import Platform
+
+    with app.app_context():
+        return list(db.session.scalars(select(Platform.id).where(Platform.slug.in_(SLUGS))))
+
+
 def burst(app, servers, people: list[int], moderator_id: int,  # type: ignore[no-untyped-def]
           stack: Stack) -> tuple[float, int, dict[str, float]]:
-    """Deliveries per second for a burst of bans, and CPU ms per delivery by process."""
+    """Deliveries per second to the answering platforms in a burst of bans, and CPU ms
+    per such delivery by process."""
     from queues.enforce import enqueue_deliveries
     from workbench.extensions import db
     from workbench.models import EnforcementDelivery
 
     _, ids = _ban(app, people, moderator_id)
+    answering = _answering(app)
+    counted = sum(1 for _ in people) * len(answering)
     cpu_before = cpu_seconds(stack)
     t0 = time.perf_counter()
     with app.app_context():
         enqueue_deliveries(ids)
         deadline = time.monotonic() + 600
-        # Done when every delivery is recorded as delivered (not merely received). The ids
-        # are one range: asking by range keeps this poll cheap for the process serving
-        # the platforms.
+        # Done when every delivery to an answering platform is recorded as delivered (not
+        # merely received). The ids are one range: asking by range keeps this poll cheap
+        # for the process serving the platforms.
         while time.monotonic() < deadline and db.session.execute(
                 select(func.count(EnforcementDelivery.id)).where(
                     EnforcementDelivery.id.between(min(ids), max(ids)),
+                    EnforcementDelivery.platform_id.in_(answering),
                     EnforcementDelivery.state != "delivered")).scalar_one():
             db.session.rollback()
             time.sleep(0.05)
     elapsed = time.perf_counter() - t0
     cpu_after = cpu_seconds(stack)
-    cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / len(ids) for k in cpu_after}
-    return len(ids) / elapsed, len(ids), cpu_ms
+    cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / counted for k in cpu_after}
+    return counted / elapsed, counted, cpu_ms
 
 
 def baseline(app, sample: int) -> float:  # type: ignore[no-untyped-def]
@@ -173,6 +194,7 @@ def baseline(app, sample: int) -> float:  # type: ignore[no-untyped-def]
         rows = db.session.execute(
             select(EnforcementDelivery.payload, EnforcementDelivery.idempotency_key, Platform)
             .join(Platform, Platform.id == EnforcementDelivery.platform_id)
+            .where(Platform.slug.in_(SLUGS))
             .order_by(EnforcementDelivery.id).limit(sample)).all()
         outgoing = []
         for payload, key, platform in rows:
@@ -205,6 +227,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0, help="bans per second, latency run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3, help="latency and burst runs each")
+    parser.add_argument("--slow-s", type=float, default=5.0,
+                        help="seconds the fourth platform takes to answer (0: no such platform)")
     parser.add_argument("--warm-up", type=int, default=20,
                         help="bans sent (and not counted) once the workers listen")
     return parser.parse_args()
@@ -224,6 +248,7 @@ class Runs:
 def _measure(args: argparse.Namespace, stack: Stack, app, servers,  # type: ignore[no-untyped-def]
              moderator_id: int) -> Runs:
     runs, offset = Runs(), 0
+    answering = {slug: s for slug, s in servers.items() if slug in SLUGS}
 
     def people(n: int) -> list[int]:
         nonlocal offset
@@ -233,9 +258,9 @@ def _measure(args: argparse.Namespace, stack: Stack, app, servers,  # type: igno
     try:
         stack.start_workers(args.workers, queues="enforce")
         wait_for_workers(app, args.workers)
-        latency(app, servers, people(args.warm_up), moderator_id, args.rate)
+        latency(app, answering, people(args.warm_up), moderator_id, args.rate)
         for _ in range(args.runs):
-            lat = latency(app, servers, people(args.bans), moderator_id, args.rate)
+            lat = latency(app, answering, people(args.bans), moderator_id, args.rate)
             runs.p50s.append(percentile(lat, 50))
             runs.p95s.append(percentile(lat, 95))
             rate, runs.deliveries, cpu_ms = burst(app, servers, people(args.burst),
@@ -247,7 +272,8 @@ def _measure(args: argparse.Namespace, stack: Stack, app, servers,  # type: igno
     return runs
 
 
-def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered: int) -> None:
+def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered: int,
+            slow: dict[str, int]) -> None:
     ratio = median(runs.rates) / median(base)
     cpu = {k: round(median([run[k] for run in runs.cpu]), 3) for k in runs.cpu[0]}
     figures = {
@@ -262,8 +288,11 @@ def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered
         "burst_cpu_ms_per_delivery": cpu,
         "runs": args.runs,
         "undelivered": undelivered,
+        "slow_platform_answer_s": args.slow_s,
+        "slow_platform_requests_received": slow.get("received", 0),
     }
-    print_table(f"Enforcement ({args.workers} workers, 3 platforms on loopback; "
+    slow_note = f", a 4th answering after {args.slow_s:g} s" if args.slow_s else ""
+    print_table(f"Enforcement ({args.workers} workers, 3 platforms on loopback{slow_note}; "
                 f"medians of {args.runs} runs)", [
         (f"ban to last platform's 2xx, p50 over {args.bans} (s)",
          f"{figures['ban_to_last_platform_p50_s']:.3f}"),
@@ -274,7 +303,8 @@ def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered
         ("ratio", f"{ratio:.2f}x"),
         *[(f"burst CPU per delivery, {k.replace('_', ' ')} (ms)", f"{v:.3f}")
           for k, v in cpu.items()],
-        ("not delivered at the end", str(undelivered)),
+        ("not delivered at the end (the 3 answering platforms)", str(undelivered)),
+        ("requests the slow platform received", str(figures["slow_platform_requests_received"])),
     ])
     print_json(figures)
 
@@ -283,7 +313,10 @@ def main() -> None:
     args = _arguments()
     stack = Stack()
     stack.reset()
-    servers = {slug: TimedServer(slug, f"bench-{slug}-secret-0123456789") for slug in SLUGS}
+    slugs = (*SLUGS, SLOW_SLUG) if args.slow_s else SLUGS
+    servers = {slug: TimedServer(slug, f"bench-{slug}-secret-0123456789") for slug in slugs}
+    if args.slow_s:
+        servers[SLOW_SLUG].delay_s = args.slow_s
     for server in servers.values():
         server.start()
         stack.register_platform(server.slug, server.secret, webhook_url=server.url)
@@ -300,10 +333,12 @@ def main() -> None:
     base = [baseline(app, 300) for _ in range(args.runs)]
     with app.app_context():
         undelivered = db.session.execute(select(func.count(EnforcementDelivery.id)).where(
+            EnforcementDelivery.platform_id.in_(_answering(app)),
             EnforcementDelivery.state != "delivered")).scalar_one()
+    slow = {"received": len(servers[SLOW_SLUG].received) if args.slow_s else 0}
     for server in servers.values():
         server.stop()
-    _report(args, runs, base, int(undelivered))
+    _report(args, runs, base, int(undelivered), slow)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 import zlib
 
 import redis
+from flask import Flask
 from rq import Queue
+from sqlalchemy.exc import SQLAlchemyError
 
-from actions.delivery import DeliveryPolicy, HttpSender, deliver
+from actions.delivery import DeliveryPolicy, HttpSender, deliver, record_finished
 from actions.enforcement import expire_due
 from queues.context import in_app_context
 from queues.names import QueueName
@@ -106,6 +110,52 @@ def deliver_due() -> dict[str, int]:
     """Send every delivery whose next attempt is due (retries, and what Redis lost)."""
     policy = delivery_policy()
     return deliver(db.session, sender(policy), _secret, policy, budget_s=SWEEP_BUDGET_S)
+
+
+class Recorder(threading.Thread):
+    """Records the answers a slow platform gives to requests the jobs handed off.
+
+    A send job does not wait for a slow platform (``actions.delivery``); its requests stay
+    open in this process's sender, and this thread writes their outcomes as they come,
+    so they are recorded even while no job runs here. One per worker process.
+    """
+
+    #: The longest it waits for an answer before looking again (and so the longest a
+    #: stop waits for it).
+    poll_s = 0.5
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(name="delivery-recorder", daemon=True)
+        self.app = app
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            if not self.record(self.poll_s):
+                self.stopping.wait(self.poll_s)
+
+    def record(self, wait_s: float) -> bool:
+        """Record what has come back (waiting up to ``wait_s``); False with no sender yet."""
+        current = _sender[3] if _sender is not None and _sender[0] == os.getpid() else None
+        if current is None:
+            return False
+        with self.app.app_context():
+            try:
+                record_finished(db.session, current, delivery_policy(), wait_s)
+            except SQLAlchemyError as exc:
+                # Those outcomes are lost; their leases run out and they go again.
+                log.warning("recording handed-off deliveries failed: %s", exc)
+            finally:
+                db.session.remove()
+        return True
+
+    def stop(self, drain_s: float) -> None:
+        """Stop, after recording the answers that come within ``drain_s``."""
+        self.stopping.set()
+        self.join()
+        deadline = time.monotonic() + drain_s
+        while _sender is not None and _sender[3].handed_off() and time.monotonic() < deadline:
+            self.record(min(self.poll_s, max(0.0, deadline - time.monotonic())))
 
 
 @in_app_context

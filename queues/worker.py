@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from classifiers import language
 from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
+from queues.enforce import Recorder, delivery_policy
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.scheduler import Ticker, periodic_jobs
 from queues.sweep import sweep
@@ -235,6 +236,10 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     if not burst:
         ticker = Ticker(conn, periodic_jobs())
         ticker.start()
+    recorder = None
+    if QueueName.ENFORCE.value in chosen:
+        recorder = Recorder(current_app._get_current_object())  # type: ignore[attr-defined]
+        recorder.start()
     worker = WorkbenchWorker([Queue(n, connection=conn) for n in chosen], connection=conn)
     logging.getLogger("rq.worker").addFilter(_quiet_routine_runs)
     log.info("worker serving %s", ", ".join(chosen))
@@ -243,6 +248,8 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     finally:
         if ticker is not None:
             ticker.stop()
+        if recorder is not None:
+            recorder.stop(drain_s=delivery_policy().timeout_s)
 
 
 def _warm_up() -> None:

@@ -76,6 +76,12 @@ class PlatformServer:
                 with platform.lock:
                     platform._connections.add(self.connection)
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except ConnectionError:
+                    pass  # the sender hung up (it stopped waiting for a slow answer)
+
             def finish(self) -> None:
                 with platform.lock:
                     platform._connections.discard(self.connection)
