@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -163,7 +163,7 @@ def _explanations(model: Any, texts: list[str],
     return out
 
 
-def _new_languages(rows: list[Any], allowed: tuple[str, ...]) -> list[str | None]:
+def _new_languages(rows: Sequence[Any], allowed: tuple[str, ...]) -> list[str | None]:
     """The language to store on each message, or ``None`` to keep the platform's hint
     (kept when it is one of ours). Each distinct text is identified once."""
     from classifiers.language import reader_languages
