@@ -114,7 +114,7 @@ class QueueView(ConsoleView):
         depths = dict(db.session.execute(
             select(Case.queue, func.count(Case.id))
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
-        args = {k: v for k, v in request.args.items() if k != "after" and v}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "after" and v}
         from workbench.cases.live_calls import live_calls_of_cases
         from workbench.cases.wellness import WellnessPolicy, overview
 
