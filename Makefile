@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy classifiers actions
+	$(BIN)/mypy classifiers actions queues workbench
 
 # pytest exits 5 when it collects no tests; that is not a failure.
 test: $(STAMP) browser lint typecheck

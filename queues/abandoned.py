@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import cast
 
 import redis
 from rq import Queue
@@ -43,10 +44,12 @@ REDOS_META = "workbench_redos"
 FINISHED_STATES = frozenset({"finished", "failed", "stopped", "canceled"})
 #: Scheduled jobs this many seconds overdue have no live scheduler to move them.
 SCHEDULE_SLACK_S = 10
+#: Every queue, in priority order.
+ALL_QUEUES = tuple(name.value for name in PRIORITY_ORDER)
 
 
 def reclaim(connection: redis.Redis,
-            queue_names: Iterable[str] = tuple(q.value for q in PRIORITY_ORDER)) -> list[str]:
+            queue_names: Iterable[str] = ALL_QUEUES) -> list[str]:
     """Hand back abandoned jobs and move overdue scheduled ones; returns their ids."""
     moved: list[str] = []
     for name in queue_names:
@@ -61,7 +64,9 @@ def _redo_abandoned(queue: Queue) -> list[str]:
     conn = queue.connection
     registry = queue.started_job_registry
     redone: list[str] = []
-    for entry in conn.zrangebyscore(registry.key, 0, current_timestamp()):
+    # Without scores, the range is the members alone (bytes: the connection decodes none).
+    entries = cast("list[bytes]", conn.zrangebyscore(registry.key, 0, current_timestamp()))
+    for entry in entries:
         job = queue.fetch_job(registry.parse_job_id(entry))
         if job is None or job.get_status() in FINISHED_STATES:
             conn.zrem(registry.key, entry)  # it ended; only its entry was left behind
@@ -73,7 +78,7 @@ def _redo_abandoned(queue: Queue) -> list[str]:
         if not conn.zrem(registry.key, entry):
             continue
         job.meta[REDOS_META] = redos + 1
-        job.save_meta()
+        job.save_meta()  # type: ignore[no-untyped-call]  # unannotated in RQ
         queue.enqueue_job(job, at_front=True)
         log.warning("job %s on %s was abandoned by its worker; handed back (%d of %d)",
                     job.id, queue.name, redos + 1, MAX_REDOS)

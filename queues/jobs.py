@@ -113,8 +113,8 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
     except (redis.RedisError, OSError) as exc:
         log.warning("Redis unavailable, batch %s runs alone: %s", batch.id, exc)
         return []
-    wanted = [int(j.decode().removeprefix("batch-")) for j in tail
-              if j.decode().startswith("batch-")]
+    ids = [j.decode() if isinstance(j, bytes) else j for j in tail]
+    wanted = [int(j.removeprefix("batch-")) for j in ids if j.startswith("batch-")]
     chosen: list[int] = []
     for other, items in db.session.execute(
             select(OutboxBatch.id, OutboxBatch.item_ids)
@@ -160,8 +160,8 @@ def _classify_messages(ids: list[int]) -> dict[str, object]:
     # so only after the cases above are changed, or a moderator holding one of those
     # cases and waiting for the chain would deadlock with this job.
     with clock.stage("automation"):
-        result["deliveries"] = apply_automation(  # type: ignore[arg-type]
-            db.session, flags, version, settings())  # type: ignore[arg-type]
+        result["deliveries"] = apply_automation(
+            db.session, flags, version, settings())  # type: ignore[arg-type]  # popped as object
     result["stage_ms"] = clock.rounded()
     return result
 

@@ -55,7 +55,8 @@ class PromptUnsubscribe(BaseWorker):
                       self.pubsub_channel_name)
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(
+        # RQ's __init__ sets the attribute to None, which mypy takes for its type.
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
             sleep_time=self.pubsub_wait_s, daemon=True,
             exception_handler=self._pubsub_exception_handler)
 
@@ -134,7 +135,7 @@ class WorkbenchWorker(CountedJobs, PromptUnsubscribe, Worker):
         # finds a job whose worker died (queues.abandoned) within a minute. A job run in
         # this process is beaten for by a thread (_Heartbeats), as a forked one is by
         # this process while it waits for the child.
-        every = self.job_monitoring_interval
+        every: int = self.job_monitoring_interval
         if job.origin not in self.in_process_queues and job.timeout and job.timeout > 0:
             every = int(min(job.timeout - self.current_job_working_time, every))
         return every + HEARTBEAT_GRACE_S

@@ -6,8 +6,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from workbench.crypto import decrypt_secret, encrypt_secret
@@ -107,5 +108,7 @@ def platform_secret(platform: Platform, secret_key: str) -> str:
 def forget_old_signatures(tolerance_s: int) -> int:
     """Delete signatures older than the timestamp window: a replay of them fails anyway."""
     cutoff = utcnow() - timedelta(seconds=2 * tolerance_s)
-    result = db.session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
+    # A DELETE's result is a cursor's, which has the rowcount.
+    result = cast("CursorResult[Any]", db.session.execute(
+        delete(SeenSignature).where(SeenSignature.seen_at < cutoff)))
     return int(result.rowcount or 0)

@@ -36,7 +36,7 @@ def insert_new(
     conflict: Sequence[str],
     returning: Sequence[InstrumentedAttribute[Any]],
     index_where: Any = None,
-) -> list[Row[Any]]:
+) -> list[Row[*tuple[Any, ...]]]:
     """Insert ``rows``, skipping any that collide on the ``conflict`` columns.
 
     Returns the ``returning`` columns of the rows actually inserted, so a caller
@@ -57,7 +57,7 @@ def insert_new(
         unnest = _unnest_insert(model, rows, conflict, returning, index_where)
         if unnest is not None:
             return list(session.execute(unnest).all())
-    out: list[Row[Any]] = []
+    out: list[Row[*tuple[Any, ...]]] = []
     for start in range(0, len(rows), CHUNK):
         out.extend(session.execute(stmt, rows[start : start + CHUNK]).all())
     return out

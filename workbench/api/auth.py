@@ -56,11 +56,11 @@ def authenticate(body: bytes) -> Caller:
         raise ApiError(401, exc.problem.value, exc.message) from None
     if not platform.active:
         raise ApiError(403, "platform_inactive", f"platform {slug!r} is deactivated")
-    g.caller = Caller(platform.id, platform.slug)
+    g.caller = caller = Caller(platform.id, platform.slug)
     if request.method in SAFE_METHODS:
         # A read changes nothing, and its signature covers its path: repeating it within
         # the timestamp window reads the same thing again, so it is not refused.
-        return g.caller
+        return caller
     signature = request.headers[signing.SIGNATURE_HEADER]
     try:
         with db.session.begin_nested():
@@ -69,5 +69,5 @@ def authenticate(body: bytes) -> Caller:
     except IntegrityError:
         raise ApiError(409, "replayed_request",
                        "this signature was already used; sign each request afresh") from None
-    g.caller = Caller(platform.id, platform.slug)
-    return g.caller
+    g.caller = caller
+    return caller

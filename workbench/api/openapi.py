@@ -66,8 +66,10 @@ def _batch_op(summary: str, request_model: str, answer: str) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     _, defs = models_json_schema([(m, "validation") for m in _MODELS],
                                  ref_template="#/components/schemas/{model}")
-    header = lambda name, desc: {"type": "apiKey", "in": "header", "name": name,  # noqa: E731
-                                 "description": desc}
+
+    def header(name: str, desc: str) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": name, "description": desc}
+
     return {
         "openapi": "3.1.0",
         "info": {

@@ -160,15 +160,15 @@ def store_messages(session: Session, platform_id: int, items: list[MessageIn]) -
 
 
 def _lookup(session: Session, column: Any, id_column: Any, platform_column: Any,
-            platform_id: int, wanted: set[str | None]) -> dict[str, int]:
+            platform_id: int, wanted: Iterable[str | None]) -> dict[str, int]:
     """Internal ids for the platform's own ids of one kind of content."""
-    wanted.discard(None)
-    if not wanted:
+    keys = sorted({w for w in wanted if w is not None})
+    if not keys:
         return {}
     return dict(
         session.execute(
             select(column, id_column).where(platform_column == platform_id,
-                                            one_of(session, column, sorted(wanted)))
+                                            one_of(session, column, keys))
         ).all()
     )
 

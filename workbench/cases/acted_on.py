@@ -79,6 +79,7 @@ def acted_on(session: Session, actions: list[Action]) -> dict[int, ActedOn]:
                 select(Report.case_id, Report.message_id, Report.recording_id, Report.call_id)
                 .where(Report.case_id.in_(by_case))
                 .order_by(Report.created_at, Report.id)).all():
+            assert case_id is not None  # selected by case_id.in_(by_case)
             ref = ("message", mid) if mid else ("recording", rid) if rid else \
                 ("call", cid) if cid else None
             seen = case_refs.setdefault(case_id, [])

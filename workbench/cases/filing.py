@@ -118,10 +118,10 @@ def root_person_ids(session: Session, person_ids: set[int]) -> dict[int, int]:
     roots = {p: p for p in person_ids}
     pending = set(person_ids)
     for _ in range(16):  # merge chains are short; this bounds a corrupted one
-        merged = dict(session.execute(
+        merged = {person: into for person, into in session.execute(
             select(Person.id, Person.merged_into_id)
             .where(one_of(session, Person.id, list(pending)), Person.merged_into_id.is_not(None))
-        ).all())
+        ).all() if into is not None}
         if not merged:
             break
         for original, current in roots.items():
@@ -291,7 +291,7 @@ class CaseFacts:
         best = 0.0
         for r in reports:
             for key in (("message", r.message_id), ("recording", r.recording_id)):
-                scores = self.scores.get(key)  # type: ignore[arg-type]
+                scores = self.scores.get(key)
                 if not scores:
                     continue
                 label = CATEGORY_LABEL.get(r.category)
@@ -352,6 +352,7 @@ def _standing(session: Session, reporters: set[int]) -> dict[int, tuple[int, int
                Case.decision.in_(("violation", "dismissed")))
         .group_by(Report.reporter_account_id, Case.decision)
     ).all():
+        assert reporter is not None  # selected by reporter_account_id.in_(reporters)
         upheld, decided = out.get(reporter, (0, 0))
         out[reporter] = (upheld + (n if decision == "violation" else 0), decided + n)
     return out

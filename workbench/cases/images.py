@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image as PILImage
 from PIL import ImageFilter
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from actions.evidence.scope import reported_images
@@ -76,7 +76,7 @@ def load_images(session: Session, reports: Iterable[Report], call_ids: Iterable[
     by_id = {r.id: r for r in reports}
     reported = reported_images(session, list(by_id))
     calls = sorted(set(call_ids))
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if reported:
         conditions.append(Image.id.in_(sorted(reported)))
     if calls:

@@ -83,6 +83,7 @@ def call_states(session: Session, call_ids: Iterable[int]) -> dict[int, LiveCall
                Action.status != ActionStatus.REVERSED.value)
         .order_by(Action.id, EnforcementDelivery.id)).all()
     for call_id, delivery in rows:
+        assert call_id is not None  # selected by call_id.in_(ids)
         decided.setdefault(call_id, [])
         if delivery is not None:
             decided[call_id].append(delivery)
@@ -119,9 +120,10 @@ def live_calls_of_cases(session: Session, case_ids: Iterable[int]) -> dict[int, 
         select(Report.case_id, Report.call_id)
         .where(Report.case_id.in_(ids), Report.call_id.is_not(None), Report.call_in_progress)
         .order_by(Report.case_id, Report.call_id)).all()
-    states = call_states(session, {call_id for _case, call_id in pairs})
+    states = call_states(session, {call_id for _case, call_id in pairs if call_id is not None})
     out: dict[int, LiveCall] = {}
     for case_id, call_id in pairs:
+        assert case_id is not None and call_id is not None  # both selected as not NULL
         state = states.get(call_id)
         # A case about two calls shows the one still to be dealt with first.
         if state is not None and (case_id not in out

@@ -72,7 +72,8 @@ def accuracy(session: Session, account_ids: Iterable[int]) -> dict[int, Reporter
             .where(Report.reporter_account_id.in_(ids))
             .group_by(Report.reporter_account_id, Case.decision)
         ).all():
-            key = {"violation": "upheld", "dismissed": "dismissed"}.get(decision, "pending")
+            assert reporter is not None  # selected by reporter_account_id.in_(ids)
+            key = {"violation": "upheld", "dismissed": "dismissed"}.get(decision or "", "pending")
             counts[reporter][key] = counts[reporter].get(key, 0) + int(n)
     return {i: ReporterAccuracy(i, **c) for i, c in counts.items()}
 
@@ -146,10 +147,10 @@ def _check(role: str, reason: str) -> str:
 def _rescore_open_cases(session: Session, account_id: int, policy: CasePolicy) -> list[int]:
     """Re-score the open cases this reporter's reports are in, so the change shows at once."""
     session.flush()
-    case_ids = sorted(set(session.scalars(
+    case_ids = sorted({case_id for case_id in session.scalars(
         select(Report.case_id).join(Case, Case.id == Report.case_id)
         .where(Report.reporter_account_id == account_id,
-               Case.status.in_(OPEN_CASE_STATUSES)))))
+               Case.status.in_(OPEN_CASE_STATUSES))) if case_id is not None})
     rescore_cases(session, case_ids, policy)
     return case_ids
 

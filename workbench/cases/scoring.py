@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -193,7 +193,7 @@ def _explanations(model: Any, texts: list[str],
     return out
 
 
-def _new_languages(rows: list[Any], allowed: tuple[str, ...]) -> list[str | None]:
+def _new_languages(rows: Sequence[Any], allowed: tuple[str, ...]) -> list[str | None]:
     """The language to store on each message, or ``None`` to keep the platform's hint
     (kept when it is one of ours). Each distinct text is identified once."""
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, exists, func, or_, select, text, true
+from sqlalchemy import ColumnElement, Select, TextClause, exists, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from actions.identity import root_person_id
@@ -120,7 +120,7 @@ def _people(session: Session, q: str, queues: list[str] | None) -> list[PersonHi
     matched_uid = Account.platform_user_id == uid
     if platform_id is not None:
         matched_uid = matched_uid & (Account.platform_id == platform_id)
-    stmt: Select[tuple[Account, str]] = (
+    stmt: Select[Account, str] = (
         select(Account, Platform.slug).join(Platform, Platform.id == Account.platform_id)
         .where(or_(matched_uid, Account.phone_hash == q, Account.id.in_(device_accounts),
                    func.lower(Account.username).like(prefix, escape="\\")),
@@ -156,6 +156,7 @@ def _messages(session: Session, q: str, queues: list[str] | None) -> list[Messag
     words = _WORD.findall(q)
     if not words:
         return []
+    matched: ColumnElement[bool] | TextClause
     if session.get_bind().dialect.name == "postgresql":
         matched = text("to_tsvector('simple', message.text) @@ "
                        "plainto_tsquery('simple', :words)").bindparams(words=" ".join(words))
@@ -210,6 +211,7 @@ def person_profile(session: Session, person_id: int) -> PersonProfile | None:
             select(EnforcementDelivery.action_id, EnforcementDelivery.state, func.count())
             .where(EnforcementDelivery.action_id.in_(list(states)))
             .group_by(EnforcementDelivery.action_id, EnforcementDelivery.state)):
+        assert action_id is not None  # selected by action_id.in_(states)
         states[action_id][state] = n
     account_ids = [a.id for a in accounts]
     return PersonProfile(

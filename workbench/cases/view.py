@@ -9,7 +9,7 @@ drove them, and, for calls, one timeline.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,8 +114,8 @@ class ReportSummary:
 class CaseContext:
     case: Case
     person: Person
-    reports: list[Any]
-    accounts: list[Any]
+    reports: Sequence[Any]
+    accounts: Sequence[Any]
     items: list[ContentItem]
     recordings: list[tuple[Recording, ClassifierScore | None]]
     calls: list[CallView]
@@ -139,7 +139,7 @@ class CaseContext:
         """The account the header names: the one the reported content came from (the most
         reported of the person's accounts in this case, the first reported on a tie), not
         merely the person's first account."""
-        by_id = {a.Account.id: a.Account for a in self.accounts}
+        by_id: dict[int, Account] = {a.Account.id: a.Account for a in self.accounts}
         reported = Counter(r.Report.reported_account_id for r in self.reports
                            if r.Report.reported_account_id in by_id)
         if reported:
@@ -284,7 +284,7 @@ def load_case(session: Session, case_id: int,
     return ctx
 
 
-def _worst_categories(reports: list[Any],
+def _worst_categories(reports: Sequence[Any],
                       severity: Callable[[str], float]) -> dict[tuple[str, int], str]:
     """For each reported item, keyed (kind, id), the most severe category reported."""
     out: dict[tuple[str, int], str] = {}

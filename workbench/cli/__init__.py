@@ -251,7 +251,7 @@ def cases_list(as_json: bool, limit: int, queue_name: str | None) -> None:
         else:
             click.echo(f"#{c.id:<7} person {c.person_id:<7} {c.report_count:>3} reports  "
                        f"p={c.priority:>7.2f}  due {c.due_at:%Y-%m-%d %H:%M}  {c.queue:<14} "
-                       f"{', '.join(record['categories'])}")
+                       f"{', '.join(sorted(c.categories or {}))}")
 
 
 @main.command()

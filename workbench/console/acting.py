@@ -194,7 +194,7 @@ def carry_out(session: Session, case_id: int, person_id: int, form: VerdictForm,
         raise VerdictError("choose a policy reason from the list")
     # The decision is recorded under the reason chosen, not the case's worst category.
     category = decided_category(form.policy_reason, category)
-    target: dict[str, int] = {}
+    target: dict[str, Any] = {}
     if verdict.target is not None:
         if form.target_kind not in {"message", "recording", "call", "image"} \
                 or not form.target_id:

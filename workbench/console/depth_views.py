@@ -116,7 +116,7 @@ class AuditView(ConsoleView):
             until=_parse_time(args.get("until")))
         page = audit_log(db.session, filters,
                          before_id=id_field(args.get("before"), "before"), limit=100)
-        query = {k: v for k, v in args.items() if k != "before" and v}
+        query: dict[str, Any] = {k: v for k, v in args.items() if k != "before" and v}
         return self.render("console/audit.html", page=page, args=query,
                            older=url_for(".index", **query, before=page.next_before_id)
                            if page.next_before_id else None)

@@ -79,7 +79,7 @@ def _audit_view(what: str, object_id: object = None) -> None:
     db.session.commit()
 
 
-def _subject(kind: str, ref: str) -> dict[str, int]:
+def _subject(kind: str, ref: str) -> dict[str, Any]:
     """A hold's or request's subject from the form: a person, a case, or SLUG:USER_ID."""
     ref = ref.strip()
     if not kind or not ref:
@@ -242,7 +242,7 @@ class LegalView(ConsoleView):
         return send_file(stream, mimetype="application/zip", as_attachment=True,
                          download_name=file_name("evidence", export_id, export.request_ref,
                                                  suffix=".zip"),
-                         etag=export.archive_sha256, max_age=0)
+                         etag=export.archive_sha256 or False, max_age=0)
 
     @expose("/exports/<int:export_id>/certificate", methods=["POST"])
     def certificate(self, export_id: int) -> Any:

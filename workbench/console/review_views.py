@@ -93,6 +93,7 @@ def _names(session: Session, person_ids: set[int]) -> dict[int, str]:
             select(Account.person_id, Account.username)
             .where(Account.person_id.in_(person_ids), Account.username.is_not(None))
             .order_by(Account.id)).all():
+        assert username is not None  # selected as not NULL
         names.setdefault(person_id, username)
     return names
 

@@ -79,7 +79,7 @@ class DecidedView(ConsoleView):
         before_id = id_field(request.args.get("before"), "before")
         rows = decided_cases(db.session, decided_by_id=None if everyone else current_user.id,
                              decision=decision, before_id=before_id)
-        args = {k: v for k, v in request.args.items() if k != "before" and v}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "before" and v}
         older = url_for(".index", **args, before=rows[-1].case_id) if len(rows) == 50 else None
         return self.render("console/decided.html", rows=rows, everyone=everyone,
                            decision=decision, can_see_everyone=allowed(Permission.BULK),

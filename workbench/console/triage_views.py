@@ -130,7 +130,7 @@ class QueueView(ConsoleView):
         depths = dict(db.session.execute(
             select(Case.queue, func.count(Case.id))
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
-        args = {k: v for k, v in request.args.items() if k != "after" and v}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "after" and v}
 
         return self.render(
             "console/queue.html", page=page, depths=depths,

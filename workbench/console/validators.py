@@ -39,7 +39,8 @@ def conditional_page(body: str, last_modified: datetime | None = None) -> Respon
         response.last_modified = last_modified
     response.headers["Cache-Control"] = REVALIDATE
     response.vary.add("Cookie")
-    return response.make_conditional(request)
+    response.make_conditional(request)  # changes the response itself, and returns it
+    return response
 
 
 def conditional_part(response: Response, etag: str, last_modified: datetime | None,
@@ -51,4 +52,5 @@ def conditional_part(response: Response, etag: str, last_modified: datetime | No
         response.last_modified = last_modified
     response.headers["Cache-Control"] = f"private, max-age={max_age}"
     response.vary.add("Cookie")
-    return response.make_conditional(request)
+    response.make_conditional(request)  # changes the response itself, and returns it
+    return response

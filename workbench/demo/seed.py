@@ -401,14 +401,15 @@ def _seed_reports(
             **content,
         })
 
-    for call, category in zip(traffic.calls[:2], (Category.EXTORTION, Category.SEXUAL_CONTENT),
+    for call, category in zip(traffic.calls[:2],
+                              (Category.EXTORTION.value, Category.SEXUAL_CONTENT.value),
                               strict=False):
         if len(rows) >= count or call.ended_at is not None:
             continue
         # The callee reports the caller during the call, pointing at the line in its chat.
         thread = traffic.threads[call.thread]
         line = next((x for x in thread.lines if x.kind != "benign"), thread.lines[0])
-        add(call.callee, call.caller.id, call.platform_id, category.value,
+        add(call.callee, call.caller.id, call.platform_id, category,
             now - timedelta(minutes=rng.uniform(1, 4)), call_id=call.id,
             call_in_progress=True, message_id=line.id if line.sender is call.caller else None)
     for n, message_id, sender, recipient, category in traffic.reported:
@@ -452,7 +453,7 @@ def _seed_appeals(session: Session, rng: random.Random, traffic: Traffic, most: 
     """
 
     seen: set[int] = set()
-    picked = []
+    picked: list[tuple[int, int, TrafficPerson, TrafficPerson | None, str]] = []
     for item in list(traffic.reported):
         _, _, sender, recipient, _ = item
         if len(picked) < min(most, HISTORY_CASES) and sender.id not in seen and recipient:

@@ -224,9 +224,10 @@ def insert_traffic(session: Session, threads: list[Thread], calls: list[DemoCall
                  "left_at": c.callee_left})])
     conv_ids = insert_ids(session, Conversation, [
         {"platform_id": t.platform_id, "platform_conversation_id": t.key, "room_id": t.room_id,
-         "created_at": min(line.sent_at for line in t.lines) if t.lines else now}
+         "created_at": min(line.sent_at for line in t.lines if line.sent_at is not None)
+         if t.lines else now}
         for t in threads])
-    rows = []
+    rows: list[dict[str, Any]] = []
     lines = []
     for thread, conv_id in zip(threads, conv_ids, strict=True):
         thread.id = conv_id

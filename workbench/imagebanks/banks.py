@@ -15,9 +15,9 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.images import MIN_QUALITY, HashIndex, bank_hashes
@@ -192,9 +192,11 @@ def withdraw_hashes(session: Session, bank: HashBank, pdqs: Iterable[str] = (),
     withdrawn = 0
     for column, values in ((BankEntry.pdq, pdqs), (BankEntry.source, sources)):
         for start in range(0, len(values), 1000):
-            withdrawn += session.execute(update(BankEntry).where(
+            # An UPDATE's result is a cursor's, which has the rowcount.
+            result = cast("CursorResult[Any]", session.execute(update(BankEntry).where(
                 BankEntry.bank_id == bank.id, column.in_(values[start:start + 1000]),
-                BankEntry.withdrawn_at.is_(None)).values(withdrawn_at=utcnow())).rowcount
+                BankEntry.withdrawn_at.is_(None)).values(withdrawn_at=utcnow())))
+            withdrawn += result.rowcount
     return withdrawn
 
 

@@ -128,7 +128,7 @@ class NCMEC:
 
         base_url = url.rstrip("/")
 
-        class _AtURL(NCMECSignalExchangeAPI):  # type: ignore[misc]
+        class _AtURL(NCMECSignalExchangeAPI):
             def get_client(self, environment: Any) -> Any:
                 client = super().get_client(environment)
                 client._base_url = base_url
@@ -153,7 +153,7 @@ class NCMEC:
             page = Page(checkpoint=dataclasses.asdict(delta.checkpoint))
             for key, entry in delta.updates.items():
                 source = f"{self.name}:{key}"
-                if entry.deleted:
+                if entry is None or entry.deleted:  # None: deleted, as a FetchDelta has it
                     page.withdraw_sources.add(source)
                     continue
                 pdq = entry.fingerprints.get("pdq", "")

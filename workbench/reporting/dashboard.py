@@ -37,6 +37,7 @@ from workbench.reporting.figures import DEADLINE_BUCKETS, Metric
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ CACHE_SIZE = 8
 OVERDUE = "#c0392b"
 ON_TIME = "#2e86c1"
 _SIZE = re.compile(r'\s(?:width|height)="[^"]*"')
-STYLE = {"svg.fonttype": "none", "font.size": 9, "axes.titlesize": 11,
-         "axes.titleweight": "bold", "axes.spines.top": False, "axes.spines.right": False}
+STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "font.size": 9, "axes.titlesize": 11,
+                                "axes.titleweight": "bold", "axes.spines.top": False,
+                                "axes.spines.right": False}
 
 
 @dataclass(frozen=True)
@@ -372,7 +374,7 @@ def dashboard_board(session: Session, days: int = DEFAULT_DAYS) -> Board:
     """
     first, last = _window(days)
     key, as_of = _figures_state(session, first, last)
-    cache_key = (str(session.get_bind().url), days, key)
+    cache_key = (str(session.get_bind().engine.url), days, key)
     with _cache_lock:
         cached = _cache.get(cache_key)
     if cached is not None:
