@@ -48,7 +48,6 @@ STAFF = {
     "legal": "legal@example.org",
     "admin": "admin@example.org",
 }
-RECORDING = Path(__file__).parents[1] / "workbench/demo/data/recordings/threat.wav"
 RECORDING = Path(__file__).parents[2] / "workbench/demo/data/recordings/threat.wav"
 
 #: Text that would run, restyle or reorder the page if it were not escaped and isolated.

@@ -36,8 +36,7 @@ from workbench.platforms import register_platform
 from workbench.staff import create_moderator
 from workbench.storage import blob_store
 
-AUDIO = Path(__file__).resolve().parent.parent / "workbench" / "demo" / "data" / "recordings"
-AUDIO = Path(__file__).resolve().parents[2] / "workbench" / "demo_data" / "recordings"
+AUDIO = Path(__file__).resolve().parents[2] / "workbench" / "demo" / "data" / "recordings"
 PASSWORD = "password-0123456789"
 
 
