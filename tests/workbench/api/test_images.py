@@ -215,8 +215,9 @@ def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
     # No nude photograph can ship with the tests: NudeNet's verdict is stood in for here,
     # while decoding, storage, hashing, the queue and case filing are all real.
     from classifiers.images import nudity
+    from workbench.imagebanks import scan
 
-    monkeypatch.setattr(nudity, "score_nudity", lambda rgbs, card=None: [
+    monkeypatch.setattr(scan, "score_nudity", lambda rgbs, card=None: [
         nudity.NudityScore(0.4, {"BUTTOCKS_EXPOSED": 0.4}) for _ in rgbs])
     frame = dict(META, id="f-1", owner_id="teen", kind="video_frame", call_id="call-1",
                  call_in_progress=True)
@@ -240,9 +241,10 @@ def test_the_nudity_thresholds_come_from_the_model_metadata_in_the_model_dir(
 
     from classifiers.images import nudity
     from classifiers.registry import ModelRegistry
+    from workbench.imagebanks import scan
     from workbench.settings import SETTINGS_KEY
 
-    monkeypatch.setattr(nudity, "score_nudity", lambda rgbs, card=None: [
+    monkeypatch.setattr(scan, "score_nudity", lambda rgbs, card=None: [
         nudity.NudityScore(0.4, {"BUTTOCKS_EXPOSED": 0.4}) for _ in rgbs])
     registry = ModelRegistry(tmp_path / "models")
     shipped = registry.version_dir(nudity.MODEL_NAME, registry.active_version(nudity.MODEL_NAME))
