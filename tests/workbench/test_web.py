@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from flask import Flask
 
@@ -24,8 +25,8 @@ def test_the_demo_webhook_sink_exists_only_in_demo_mode(
     client = app.test_client()
     assert client.post("/demo/platforms/calls/webhook", data=body,
                        headers=headers).status_code == 404
-    app.extensions["workbench.settings"] = app.extensions["workbench.settings"].__class__(
-        **{**app.extensions["workbench.settings"].__dict__, "demo_mode": True})
+    app.extensions["workbench.settings"] = replace(app.extensions["workbench.settings"],
+                                                   demo_mode=True)
     assert client.post("/demo/platforms/calls/webhook", data=body,
                        headers=headers).status_code == 200
     bad = {**headers, "X-Workbench-Signature": "sha256=" + "0" * 64}
