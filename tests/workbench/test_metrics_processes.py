@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from tests.support.app import TEST_SECRET_KEY
 from tests.support.metrics_scrape import Samples, parse, total, value
 from tests.support.platform_api import PlatformApi
 from tests.support.platform_server import free_port
+from tests.support.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCHES = 6
@@ -54,25 +54,8 @@ def environment(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, 
 @pytest.fixture
 def served(environment: dict[str, str], platforms: dict[str, PlatformApi]) -> Iterator[int]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "serve", "--port", str(port), "--workers", "2",
-         "--no-access-log"], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + START_S
-        while True:
-            try:
-                if _request(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "no start")
-            time.sleep(0.3)
+    with serving(environment, port, START_S):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _worker(environment: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.app import TEST_SECRET_KEY
+from tests.support.serving import serving
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -45,25 +46,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, database_url: str,
            "WORKBENCH_REDIS_URL": redis_url, "WORKBENCH_SECRET_KEY": TEST_SECRET_KEY,
            "WORKBENCH_INSTANCE_DIR": str(home / "instance")}
     env.pop("XDG_RUNTIME_DIR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from workbench.cli import main; main()", "serve",
-         "--port", str(port), "--workers", "2", "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(port, "/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "no start")
-            time.sleep(0.3)
+    with serving(env, port, 60):
         yield port, home
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_fifty_slow_bodies_do_not_starve_healthz(served: tuple[int, Path]) -> None:
