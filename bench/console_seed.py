@@ -115,12 +115,13 @@ def _recreate(url: str) -> None:
     database.upgrade(_sqlalchemy_url(url))
 
 
-def _app(url: str):  # type: ignore[no-untyped-def]
+def _app(url: str, **overrides: object):  # type: ignore[no-untyped-def]
     from workbench.app import create_app
 
     return create_app({"database_url": _sqlalchemy_url(url), "secret_key": SECRET_KEY,
                        "instance_dir": ROOT / "instance" / "bench-console",
-                       "redis_url": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)})
+                       "redis_url": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
+                       **overrides})
 
 
 def _staff_and_platforms(url: str, moderators: int) -> None:

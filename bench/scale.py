@@ -285,6 +285,9 @@ def report(runs: dict[str, list[Run]], counts: list[int], load_before: float) ->
             rows.append((f"{stage}, {n} worker(s): {unit}",
                          f"{figures[key]:,.0f}{ratio}   runs: {spread}   worker CPU "
                          f"{figures[f'{key}_cpu_ms_per_item']:.2f} ms/item"))
+    # The headline figure: messages a single worker classifies per second, end to
+    # end (the fewest-workers run, divided by its worker count).
+    figures["classify_messages_per_s_per_worker"] = round(figures[f"classify_{base}w"] / base, 1)
     first = runs[f"classify_{base}w"][0]
     deliveries = runs[f"enforce_{base}w"][0].items
     figures.update(runs=len(runs[f"classify_{base}w"]), cores=os.cpu_count(),
