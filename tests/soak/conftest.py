@@ -8,19 +8,23 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-#: The soak's own database, never the one the rest of the suite uses.
-SOAK_DATABASE = "test_soak"
+#: The soak's own database is the suite's database name with this suffix (``test_soak``
+#: beside ``test``): never the one the rest of the suite uses, and two runs of the suite
+#: against different databases on one server do not share it.
+SOAK_SUFFIX = "_soak"
 
 
 @pytest.fixture(scope="session")
 def soak_database_url() -> str:
-    """``test_soak`` on the server ``TEST_DATABASE_URL`` names (else the local one).
+    """``<database>_soak`` on the server ``TEST_DATABASE_URL`` names (else ``test_soak`` on
+    the local one).
 
     The soak needs PostgreSQL itself (it ends the database's connections as a fault), so
     without a reachable server it is skipped rather than run on SQLite.
     """
-    base = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    url = make_url(base).set(drivername="postgresql", database=SOAK_DATABASE)
+    base = make_url(os.environ.get("TEST_DATABASE_URL",
+                                   "postgresql://postgres@127.0.0.1:5432/test"))
+    url = base.set(drivername="postgresql", database=f"{base.database}{SOAK_SUFFIX}")
     admin = url.set(database="postgres").render_as_string(hide_password=False)
     try:
         psycopg.connect(admin, connect_timeout=3).close()
