@@ -42,6 +42,7 @@ from actions.legal_requests import (
     record_legal_request,
 )
 from queues.legal import enqueue_export
+from workbench.cases.names import NameLookupError, account_names, find_person, person_names
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.forms import form_work
 from workbench.console.params import parse_id
@@ -89,10 +90,34 @@ def _subject(kind: str, ref: str) -> dict[str, Any]:
             return {"account_id": parse_account_ref(db.session, ref)}
         except ScopeError as exc:
             raise HoldError(str(exc)) from None
+    if kind == "person":
+        try:
+            return {"person_id": find_person(db.session, ref)}
+        except NameLookupError as exc:
+            raise HoldError(str(exc)) from None
     subject_id = parse_id(ref)
-    if kind not in {"person", "case"} or subject_id is None:
-        raise HoldError("name a person or case by number, or an account as SLUG:USER_ID")
-    return {f"{kind}_id": subject_id}
+    if kind != "case" or subject_id is None:
+        raise HoldError("name a case by number, a person by number or username, or an "
+                        "account as SLUG:USER_ID")
+    return {"case_id": subject_id}
+
+
+def _names(*rows: Any) -> dict[str, dict[int, str]]:
+    """Names for the people and accounts the desk's tables mention (their ``person_id``
+    and ``account_id``, and an evidence bundle's person or account scope)."""
+    people: set[int] = set()
+    accounts: set[int] = set()
+    for table in rows:
+        for row in table:
+            people.add(getattr(row, "person_id", None) or 0)
+            accounts.add(getattr(row, "account_id", None) or 0)
+            scope = getattr(row, "scope", None)
+            if scope == "person":
+                people.add(row.scope_id)
+            elif scope == "account":
+                accounts.add(row.scope_id)
+    return {"person": person_names(db.session, people - {0}),
+            "account": account_names(db.session, accounts - {0})}
 
 
 def _when(raw: str | None) -> datetime | None:
@@ -122,13 +147,15 @@ class LegalView(ConsoleView):
         # What a request still waiting would be blocked by now, before its next attempt.
         waits = {e.id: e.blocked_reason or "; ".join(blocking_reasons(db.session, e))
                  for e in erasures if e.status in ("pending", "blocked")}
+        requests = by_time_left(db.session)
+        holds = db.session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None))
+                                   .order_by(LegalHold.created_at.desc()).limit(PAGE)).all()
+        exports = db.session.scalars(select(EvidenceExport)
+                                     .order_by(EvidenceExport.id.desc()).limit(PAGE)).all()
         return self.render(
-            "console/legal.html", requests=by_time_left(db.session), erasure_waits=waits,
-            holds=db.session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None))
-                                     .order_by(LegalHold.created_at.desc()).limit(PAGE)).all(),
-            exports=db.session.scalars(select(EvidenceExport)
-                                       .order_by(EvidenceExport.id.desc()).limit(PAGE)).all(),
-            erasures=erasures,
+            "console/legal.html", requests=requests, erasure_waits=waits, holds=holds,
+            exports=exports, erasures=erasures,
+            names=_names([item.request for item in requests], holds, exports, erasures),
             authority_types=[a.value for a in AuthorityType], asks=[a.value for a in LegalAsk],
             deadlines=settings().deadline_table,
             closing=[s.value for s in LegalRequestStatus if s != LegalRequestStatus.OPEN],
@@ -196,9 +223,14 @@ class LegalView(ConsoleView):
         ref = (form.get("scope_ref") or "").strip()
         with form_work(EvidenceError) as done:
             number = parse_id(ref)
+            if scope == "person" and number is None:
+                try:
+                    number = find_person(db.session, ref)
+                except NameLookupError as exc:
+                    raise EvidenceError(str(exc)) from None
             if number is None and ":" not in ref:
-                raise EvidenceError(f"{ref[:40]!r}: give a case or person by number, or an "
-                                    "account as SLUG:USER_ID")
+                raise EvidenceError(f"{ref[:40]!r}: give a case by number, a person by number "
+                                    "or username, or an account as SLUG:USER_ID")
             legal = _legal_request(form.get("legal_request_id", ""))
             request_ref = form.get("request_ref", "").strip() or (legal.reference if legal
                                                                    else "")
@@ -286,7 +318,8 @@ class LegalView(ConsoleView):
 
     @expose("/access", methods=["POST"])
     def data_access_by_ref(self) -> Any:
-        """The desk's data-access form: a person by number, or an account as SLUG:USER_ID."""
+        """The desk's data-access form: a person by number or username, or an account as
+        SLUG:USER_ID."""
         with form_work(HoldError) as done:
             subject = _subject(request.form.get("subject_kind", ""),
                                request.form.get("subject_ref", ""))
@@ -294,7 +327,8 @@ class LegalView(ConsoleView):
             if "account_id" in subject:
                 person_id = db.session.get_one(Account, subject["account_id"]).person_id
             if person_id is None:
-                raise HoldError("name a person by number, or an account as SLUG:USER_ID")
+                raise HoldError("name a person by number or username, or an account as "
+                                "SLUG:USER_ID")
         if not done.ok:
             return redirect(url_for(".index"))
         return self.data_access(person_id)

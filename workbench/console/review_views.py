@@ -12,17 +12,16 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from actions.automation import ReviewError, pending_count, pending_review, review_automated
 from queues.enforce import enqueue_deliveries
 from workbench.cases.acted_on import acted_on
+from workbench.cases.names import person_names
 from workbench.console.access import ROLE_PERMISSIONS, ConsoleView, Permission
 from workbench.current import settings
 from workbench.enums import Role
 from workbench.extensions import db
-from workbench.models import Account, Action
+from workbench.models import Action
 
 PAGE = 50
 OUTCOMES = {"confirm": True, "overturn": False}
@@ -49,7 +48,7 @@ class AutomationReviewView(ConsoleView):
         actions = pending_review(db.session, PAGE)
         return self.render("console/automation.html", actions=actions,
                            content=acted_on(db.session, actions),
-                           names=_names(db.session, {a.person_id for a in actions}),
+                           names=person_names(db.session, {a.person_id for a in actions}),
                            waiting=pending_count(db.session), keys=REVIEW_KEYS)
 
     @expose("/<int:action_id>/review", methods=["POST"])
@@ -84,18 +83,6 @@ def reviewers() -> frozenset[str]:
     if settings().moderators_review_automation:
         roles = roles | {Role.MODERATOR.value}
     return frozenset(roles)
-
-
-def _names(session: Session, person_ids: set[int]) -> dict[int, str]:
-    """A username per person (their first account's), for people to read instead of ids."""
-    names: dict[int, str] = {}
-    for person_id, username in session.execute(
-            select(Account.person_id, Account.username)
-            .where(Account.person_id.in_(person_ids), Account.username.is_not(None))
-            .order_by(Account.id)).all():
-        assert username is not None  # selected as not NULL
-        names.setdefault(person_id, username)
-    return names
 
 
 def _wants_json() -> bool:

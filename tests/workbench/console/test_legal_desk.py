@@ -179,3 +179,55 @@ def test_the_data_access_form_takes_an_account_reference(app: Flask, world: Worl
     refused = post_form(legal, "/admin/legal/access", {"subject_kind": "person",
                                                        "subject_ref": "nobody"}, page=DESK)
     assert refused.status_code == 302
+
+
+def test_forms_take_a_username_and_the_desk_names_people(app: Flask, world: World,
+                                                         signed_in) -> None:  # type: ignore[no-untyped-def]
+    legal = signed_in("legal")
+    response = post_form(legal, "/admin/legal/holds", {
+        "subject_kind": "person", "subject_ref": "@Rowdy_Raj", "reason": "FIR filed",
+        "reference": "FIR 80/2026"}, page=DESK)
+    assert response.status_code == 302
+    with app.app_context():
+        hold = db.session.scalars(select(LegalHold)).one()
+    assert hold.person_id == world.person_id
+    holds = _section(legal.get(DESK).get_data(as_text=True), "holds")
+    assert "rowdy_raj" in holds and f"person {world.person_id}" in holds
+    # The same by the platform's own id.
+    post_form(legal, "/admin/legal/erasures", {
+        "subject_kind": "person", "subject_ref": "web:w-100"}, page=DESK)
+    erasures = _section(legal.get(DESK).get_data(as_text=True), "erasures")
+    assert "rowdy_raj" in erasures
+
+
+def test_a_username_shared_by_two_people_is_refused_with_both_named(
+        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from workbench.models import Account, Person, Platform
+
+    with app.app_context():
+        other = Person()
+        db.session.add(other)
+        db.session.flush()
+        web = db.session.scalars(select(Platform).where(Platform.slug == "web")).one()
+        db.session.add(Account(platform_id=web.id, person_id=other.id, platform_user_id="w-900",
+                               username="Meera"))
+        db.session.commit()
+        other_id = other.id
+    legal = signed_in("legal")
+    post_form(legal, "/admin/legal/holds", {
+        "subject_kind": "person", "subject_ref": "meera", "reason": "r",
+        "reference": "FIR 81/2026"}, page=DESK)
+    page = legal.get(DESK).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(LegalHold)).first() is None
+    assert "is the username of 2 people" in page
+    assert f"person {other_id} (web:w-900)" in page
+    post_form(legal, "/admin/legal/holds", {
+        "subject_kind": "person", "subject_ref": "nobody_here", "reason": "r",
+        "reference": "FIR 82/2026"}, page=DESK)
+    assert "no account is called" in legal.get(DESK).get_data(as_text=True)
+
+
+def _section(page: str, table_class: str) -> str:
+    start = page.index(f'class="table table-sm {table_class}"')
+    return page[start:page.index("</table>", start)]
