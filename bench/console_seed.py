@@ -115,7 +115,7 @@ def _recreate(url: str) -> None:
     database.upgrade(_sqlalchemy_url(url))
 
 
-def _app(url: str):  # type: ignore[no-untyped-def]
+def _app(url: str):
     from workbench.app import create_app
 
     return create_app({"database_url": _sqlalchemy_url(url), "secret_key": SECRET_KEY,

@@ -112,7 +112,7 @@ def robustness(originals: list[Any], strangers: list[Any]) -> dict[str, dict[str
         alone = {i for i, h in enumerate(whole) if _distance(h, hashes[0].hex) <= MATCH_THRESHOLD}
         dihedral = {i for i, h in enumerate(whole)
                     if min(_distance(h, q.hex) for q in hashes[:8]) <= MATCH_THRESHOLD}
-        ours = {m.key for m in index.search(hashes)}  # type: ignore[misc]
+        ours = {m.key for m in index.search(hashes)}
         return alone, dihedral, ours
 
     table: dict[str, dict[str, float]] = {}

@@ -42,7 +42,7 @@ def banned(app: Flask, servers: dict[str, PlatformServer], person: int) -> int:
     return result.action_id
 
 
-def _appeal(servers: dict[str, PlatformServer], app: Flask, action_id: int, **extra: object):  # type: ignore[no-untyped-def]
+def _appeal(servers: dict[str, PlatformServer], app: Flask, action_id: int, **extra: object):
     api = PlatformApi(app.test_client(), "web", servers["web"].secret)
     return api.post("/api/v1/appeals", {"appeals": [
         {"id": "ap-1", "user_id": "web-user", "action_id": action_id,

@@ -71,7 +71,7 @@ def _report(report_id: str, account: Account, reporter: int, case_id: int) -> Re
 
 
 def _bulk(app: Flask, case_ids: list[int], template: ActionTemplate | None = BAN,
-          role: str = "senior"):  # type: ignore[no-untyped-def]
+          role: str = "senior"):
     with app.app_context():
         result = bulk_decide(db.session, case_ids, moderator_id=staff_id("senior@example.org"),
                              role=role, decision=Decision.VIOLATION, action_template=template,
@@ -82,7 +82,7 @@ def _bulk(app: Flask, case_ids: list[int], template: ActionTemplate | None = BAN
     return result
 
 
-def _undo(app: Flask, bulk_id: int, **kw: object):  # type: ignore[no-untyped-def]
+def _undo(app: Flask, bulk_id: int, **kw: object):
     with app.app_context():
         undone = undo_bulk(db.session, bulk_id, moderator_id=staff_id("senior@example.org"),
                            role="senior", **kw)  # type: ignore[arg-type]

@@ -47,7 +47,7 @@ def _violation(app: Flask, person: int, kind: ActionType | None = None, days: fl
     return result
 
 
-def _summary(app: Flask, person: int):  # type: ignore[no-untyped-def]
+def _summary(app: Flask, person: int):
     with app.app_context():
         return strike_summary(db.session, person)
 

@@ -73,7 +73,7 @@ def _kill(worker: subprocess.Popen[bytes], *also: int) -> None:
     worker.wait(timeout=30)
 
 
-def _wait(condition, seconds: float, what: str) -> float:  # type: ignore[no-untyped-def]
+def _wait(condition, seconds: float, what: str) -> float:
     """Wait for ``condition`` (polling); returns the seconds it took."""
     started = time.monotonic()
     while not condition():

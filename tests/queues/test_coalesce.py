@@ -90,7 +90,7 @@ def test_a_job_takes_the_batches_queued_behind_it_and_theirs_then_do_nothing(
 
 
 def test_a_job_takes_no_more_than_the_coalescing_limit(
-        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:
     _post_batches(platforms, 3)
     _one_classify_job(other_app(classify_coalesce_items=2 * len(TEXTS)))
     # Its own batch and the newest waiting one (the tail, which other workers reach last).
@@ -98,7 +98,7 @@ def test_a_job_takes_no_more_than_the_coalescing_limit(
 
 
 def test_a_failed_job_leaves_the_batches_it_took_to_their_own_jobs(
-        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:
     _post_batches(platforms, 3)
     _one_classify_job(other_app(text_model="no-such-model"))  # fails after coalescing
     batches, pending, scores, queued = _state(app)

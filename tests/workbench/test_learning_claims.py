@@ -158,7 +158,7 @@ def test_a_decided_learning_case_is_a_label_retraining_reads(desk: Desk) -> None
                       "kal cricket dekhne chalein 2": "none"}
 
 
-def test_the_threshold_is_the_active_text_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_threshold_is_the_active_text_models(tmp_path) -> None:
     expected = ModelRegistry(tmp_path).load("text").thresholds["abusive"]
     assert model_threshold(tmp_path, "text") == pytest.approx(expected)
     assert model_threshold(tmp_path, "no-such-model") is None

@@ -121,7 +121,7 @@ def test_open_and_overdue_cases_are_counted_per_queue(
 
 
 @pytest.fixture
-def make_app(database_url: str, redis_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def make_app(database_url: str, redis_url: str, tmp_path: Path):
     def make(**overrides: Any) -> Flask:
         return create_app({"instance_dir": tmp_path / "instance", "database_url": database_url,
                            "redis_url": redis_url, "secret_key": TEST_SECRET_KEY,

@@ -195,5 +195,5 @@ def test_the_audit_log_filters_and_pages_newest_first(app: Flask) -> None:
                               ({"filters": AuditFilter(since=now, until=now - timedelta(1))},
                                "until")):
             with pytest.raises(OperationsError) as err:
-                audit_log(db.session, **kwargs)  # type: ignore[arg-type]
+                audit_log(db.session, **kwargs)
             assert err.value.field == field

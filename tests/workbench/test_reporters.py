@@ -53,7 +53,7 @@ def _priority(user: str) -> float:
                               .where(Account.platform_user_id == user)).first()
 
 
-def _mark(staff: dict[str, int], user: str, role: str = "senior", reason: str = "spam reports"):  # type: ignore[no-untyped-def]
+def _mark(staff: dict[str, int], user: str, role: str = "senior", reason: str = "spam reports"):
     return mark_reporter(db.session, _account(user), moderator_id=staff[role], role=role,
                          reason=reason, policy=case_policy(settings()))
 

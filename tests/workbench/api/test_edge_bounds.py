@@ -155,7 +155,7 @@ def test_an_appeal_action_id_past_64_bits_is_refused(
     assert r.json["error"]["field"] == "appeals[0].action_id"
 
 
-def _signed_post(api: PlatformApi, **headers: str):  # type: ignore[no-untyped-def]
+def _signed_post(api: PlatformApi, **headers: str):
     body = json.dumps({"signals": [SIGNAL]}).encode()
     return api.client.post("/api/v1/signals", data=body, headers={
         "Content-Type": "application/json", **api.headers(body), **headers})

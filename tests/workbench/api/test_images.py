@@ -40,7 +40,7 @@ def _multipart(meta: object, image: bytes | None,
         f"multipart/form-data; boundary={boundary}"
 
 
-def _upload(api: PlatformApi, meta: object, image: bytes | None,  # type: ignore[no-untyped-def]
+def _upload(api: PlatformApi, meta: object, image: bytes | None,
             **kw: str):
     body, ctype = _multipart(meta, image, **kw)
     return api.post("/api/v1/images", raw=body, content_type=ctype)
@@ -122,7 +122,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
     assert not [p for p in blobs.rglob("*") if p.is_file()]
 
 
-def test_an_image_over_the_byte_limit_is_refused(database_url, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_over_the_byte_limit_is_refused(database_url, redis_url, tmp_path) -> None:
     from tests.support.app import TEST_SECRET_KEY, reset_tables
     from workbench.app import create_app
     from workbench.platforms import register_platform
@@ -211,7 +211,7 @@ def test_a_custom_bank_without_a_rule_only_reports(
 
 
 def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
-        app: Flask, platforms: dict[str, PlatformApi], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], monkeypatch) -> None:
     # No nude photograph can ship with the tests: NudeNet's verdict is stood in for here,
     # while decoding, storage, hashing, the queue and case filing are all real.
     from classifiers.images import nudity
@@ -236,7 +236,7 @@ def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
 
 
 def test_the_nudity_thresholds_come_from_the_model_metadata_in_the_model_dir(
-        app: Flask, platforms: dict[str, PlatformApi], monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], monkeypatch, tmp_path) -> None:
     from dataclasses import replace
 
     from classifiers.images import nudity

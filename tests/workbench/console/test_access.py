@@ -117,7 +117,7 @@ def action_id(app: Flask, world: World) -> int:
         return action.id
 
 
-def _call(client: FlaskClient, method: str, url: str):  # type: ignore[no-untyped-def]
+def _call(client: FlaskClient, method: str, url: str):
     if method == "GET":
         return client.get(url)
     # A real token from this session: what is refused is the role, not the form.

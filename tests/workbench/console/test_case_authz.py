@@ -29,7 +29,7 @@ def _victims_message(app: Flask) -> int:
             .where(Account.platform_user_id == "c-200").order_by(Message.id)).first()  # type: ignore[return-value]
 
 
-def _act(client, case_id: int, **fields: str):  # type: ignore[no-untyped-def]
+def _act(client, case_id: int, **fields: str):
     return post_form(client, f"/admin/case/{case_id}/act",
                      {"policy_reason": "harassment", **fields})
 
@@ -43,7 +43,7 @@ def _nothing_removed(app: Flask, message_ids: list[int]) -> None:
 
 
 def test_removing_another_persons_message_from_a_case_is_refused(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     victims = _victims_message(app)
     # The victim's own message, in the same conversation as the reported one.
@@ -65,7 +65,7 @@ def test_removing_another_persons_message_from_a_case_is_refused(
 
 
 def test_recordings_calls_and_missing_content_of_others_are_refused(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     spam_case = world.other_case_ids[0]
     recording = _act(client, spam_case, decision="remove_content", target_kind="recording",
@@ -82,14 +82,14 @@ def test_recordings_calls_and_missing_content_of_others_are_refused(
         assert db.session.scalar(select(func.count(Action.id))) == 0
 
 
-def _token(client) -> str:  # type: ignore[no-untyped-def]
+def _token(client) -> str:
     from tests.support.console_forms import csrf_token
 
     return csrf_token(client, "/admin/queue/")
 
 
 def test_a_moderator_cannot_escalate_a_case_a_senior_is_working(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     with app.app_context():
         assert triage.try_claim(db.session, world.case_id, world.staff["senior"], "senior", LOCK)
         db.session.commit()
@@ -149,7 +149,7 @@ def _unreported_recording(app: Flask, world: World) -> int:
 
 
 def test_a_recording_no_case_refers_to_is_not_served(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     hidden = _unreported_recording(app, world)
     for who in ("moderator", "senior", "legal"):
         response = signed_in(who).get(f"/admin/case/recording/{hidden}/audio")
@@ -162,7 +162,7 @@ def test_a_recording_no_case_refers_to_is_not_served(
 
 
 def test_the_legal_team_hears_only_what_a_hold_or_request_covers(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     from actions.holds import place_hold, release_hold
     from actions.legal_requests import LegalRequestIn, record_legal_request
 
@@ -195,7 +195,7 @@ def _plays(app: Flask) -> int:
 
 
 def test_every_listen_is_audited_whatever_range_is_asked(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     size = len(RECORDING.read_bytes())
     url = f"/admin/case/recording/{world.recording_id}/audio"
     # The whole file through a suffix range: audited.

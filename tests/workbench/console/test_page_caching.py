@@ -59,7 +59,7 @@ def _reports_csv(client: FlaskClient) -> str:
 
 
 def test_a_repeated_request_is_answered_304_and_a_changed_one_is_not(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     _run(app, refresh_dashboard)
     lead, legal = signed_in("senior"), signed_in("legal")
     page = lead.get("/admin/dashboard/").get_data(as_text=True)
@@ -78,7 +78,7 @@ def test_a_repeated_request_is_answered_304_and_a_changed_one_is_not(
 
 
 def test_the_dashboard_shows_new_figures_once_the_job_counts_them(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     assert any(p.name == "dashboard-figures" for p in periodic_jobs())
     _run(app, refresh_dashboard)
     lead = signed_in("senior")
@@ -95,7 +95,7 @@ def test_the_dashboard_shows_new_figures_once_the_job_counts_them(
 
 
 def test_other_windows_are_drawn_once_and_kept_for_every_process(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     from workbench.reporting import dashboard as board
 
     _run(app, refresh_dashboard)
@@ -114,7 +114,7 @@ def test_other_windows_are_drawn_once_and_kept_for_every_process(
 
 
 def test_a_signed_out_or_unentitled_user_gets_nothing_from_the_cache(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     _run(app, refresh_dashboard)
     lead = signed_in("senior")
     page = lead.get("/admin/dashboard/")
@@ -138,7 +138,7 @@ def test_a_signed_out_or_unentitled_user_gets_nothing_from_the_cache(
 
 
 def test_the_kept_transparency_report_matches_one_computed_afresh(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     assert any(p.name == "transparency-report" and p.func is refresh_transparency
                for p in periodic_jobs())
     legal = signed_in("legal")
