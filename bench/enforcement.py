@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def _app(stack: Stack):
                        "secret_key": SECRET_KEY, "instance_dir": stack.instance_dir})
 
 
-def _people(app, servers: dict[str, PlatformServer], n: int, offset: int) -> list[int]:
+def _people(app, servers: Mapping[str, object], n: int, offset: int) -> list[int]:
     """``n`` people, each with an account on every platform (bulk inserted)."""
     from workbench.demo.seed import _ids
     from workbench.extensions import db

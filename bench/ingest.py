@@ -70,7 +70,7 @@ def noop() -> None:
 
 def _reports(n: int) -> list[dict[str, object]]:
     now = datetime.now(UTC).isoformat()
-    out = []
+    out: list[dict[str, object]] = []
     for _ in range(n):
         i = next(_ids)
         out.append({"id": f"r{i}", "reporter_id": f"rep{i % 5000}",
