@@ -105,7 +105,8 @@ def test_bulk_ban_then_undo_reverses_everything_everywhere(
     assert all(len(server.state) == WAVE for server in servers.values())
     assert _states(servers) == {"banned"}
     with app.app_context():
-        op = db.session.get(BulkOperation, result.bulk_id)
+        op = db.session.get_one(BulkOperation, result.bulk_id)
+        assert op.action_template is not None
         assert op.decided_count == WAVE and op.action_template["type"] == "ban"
         items = op.items
         assert [i.case_id for i in items] == wave and all(i.outcome == "decided" for i in items)
@@ -121,7 +122,7 @@ def test_bulk_ban_then_undo_reverses_everything_everywhere(
         assert all(s.removed_at is not None for s in db.session.scalars(select(Strike)))
         cases = db.session.scalars(select(Case)).all()
         assert {(c.status, c.decision, c.decided_at) for c in cases} == {("open", None, None)}
-        assert db.session.get(BulkOperation, result.bulk_id).undone_at is not None
+        assert db.session.get_one(BulkOperation, result.bulk_id).undone_at is not None
         assert {i.outcome for i in db.session.scalars(select(BulkOperationItem))} == {"undone"}
         # Decided again, each case tells its reporters the new outcome.
         decide_case(db.session, wave[0], moderator_id=staff_id("mod@example.org"),
@@ -136,7 +137,7 @@ def test_undo_also_lifts_the_step_the_strikes_applied(
     app: Flask, servers: dict[str, PlatformServer], wave: list[int]
 ) -> None:
     with app.app_context():
-        first = db.session.get(Case, wave[0])
+        first = db.session.get_one(Case, wave[0])
         db.session.add(Strike(person_id=first.person_id, category="spam_scam",
                               expires_at=utcnow() + timedelta(days=30)))
         db.session.commit()
@@ -149,8 +150,8 @@ def test_undo_also_lifts_the_step_the_strikes_applied(
     assert stepped[0].step_action_id in undone.lifted_action_ids
     assert _states(servers) == {"active"}
     with app.app_context():
-        assert db.session.get(Action, stepped[0].step_action_id).status == "reversed"
-        assert db.session.get(Account, db.session.scalars(select(Account.id).where(
+        assert db.session.get_one(Action, stepped[0].step_action_id).status == "reversed"
+        assert db.session.get_one(Account, db.session.scalars(select(Account.id).where(
             Account.platform_user_id == "web-spammer0")).one()).status == "active"
 
 
@@ -203,13 +204,13 @@ def test_cases_that_cannot_be_decided_are_reported_and_the_rest_go_through(
     assert "claimed by another moderator" in (result.items[1].error or "")
     assert servers["web"].state == {"web-spammer0": "banned", "web-spammer2": "banned"}
     with app.app_context():
-        assert db.session.get(Case, wave[1]).status == "claimed"
+        assert db.session.get_one(Case, wave[1]).status == "claimed"
         assert db.session.scalars(select(Strike.case_id).order_by(Strike.case_id)).all() == [
             wave[0], wave[2]]
     _undo(app, result.bulk_id)
     with app.app_context():
-        assert db.session.get(Case, wave[1]).status == "claimed"  # untouched by the undo
-        assert db.session.get(Case, wave[0]).status == "open"
+        assert db.session.get_one(Case, wave[1]).status == "claimed"  # untouched by the undo
+        assert db.session.get_one(Case, wave[0]).status == "open"
 
 
 def test_undo_folds_a_case_opened_meanwhile_into_the_reopened_one(
@@ -217,7 +218,7 @@ def test_undo_folds_a_case_opened_meanwhile_into_the_reopened_one(
 ) -> None:
     result = _bulk(app, wave)
     with app.app_context():
-        old = db.session.get(Case, wave[0])
+        old = db.session.get_one(Case, wave[0])
         account = db.session.scalars(select(Account).where(
             Account.platform_user_id == "web-spammer0")).one()
         newer = Case(person_id=old.person_id, due_at=utcnow(), primary_category="spam_scam")
@@ -228,8 +229,8 @@ def test_undo_folds_a_case_opened_meanwhile_into_the_reopened_one(
         newer_id = newer.id
     _undo(app, result.bulk_id)
     with app.app_context():
-        assert db.session.get(Case, wave[0]).status == "open"
-        assert db.session.get(Case, newer_id).status == "dismissed"
+        assert db.session.get_one(Case, wave[0]).status == "open"
+        assert db.session.get_one(Case, newer_id).status == "dismissed"
         assert sorted(db.session.scalars(select(Report.platform_report_id).where(
             Report.case_id == wave[0]))) == ["rep-0", "rep-late"]
 

@@ -174,6 +174,7 @@ def test_a_webhook_left_on_a_private_address_is_not_sent_to(
 def test_urllib3_connection_errors_are_classified() -> None:
     from actions.delivery import exception_class
 
-    assert exception_class(urllib3.exceptions.ReadTimeoutError(None, "/", "t")).value == \
+    assert exception_class(urllib3.exceptions.ReadTimeoutError(
+        urllib3.HTTPConnectionPool("127.0.0.1"), "/", "t")).value == \
         "timeout"
     assert exception_class(urllib3.exceptions.SSLError("bad cert")).value == "tls"

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from typing import cast
 
 import psutil
 import pytest
@@ -21,6 +22,7 @@ import redis
 from flask import Flask
 from rq import Queue, Retry, Worker, get_current_job
 from rq.executions import Execution
+from rq.job import JobStatus
 from rq.utils import now
 
 from queues.abandoned import MAX_REDOS, REDOS_META, SCHEDULE_SLACK_S, reclaim
@@ -122,7 +124,8 @@ def _abandon(queue: Queue, job_id: str) -> None:
         Execution.create(job, ttl=1, pipeline=pipe)
         pipe.execute()
     registry = queue.started_job_registry
-    for entry in queue.connection.zrange(registry.key, 0, -1):
+    # zrange without scores gives members; redis-py types every zrange shape as one union.
+    for entry in cast(list[bytes], queue.connection.zrange(registry.key, 0, -1)):
         queue.connection.zadd(registry.key, {entry: 1})
 
 
@@ -165,6 +168,6 @@ def test_a_job_that_ended_is_not_redone_for_an_entry_left_behind(app: Flask) -> 
     queue = Queue(QueueName.INTAKE.value, connection=conn)
     job = queue.enqueue(quick, job_id="ended")
     _abandon(queue, "ended")
-    job.set_status("finished")
+    job.set_status(JobStatus.FINISHED)
     assert reclaim(conn) == []
     assert queue.get_job_ids() == [] and queue.started_job_registry.count == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from actions.signing import signed_content, signed_headers
 
@@ -21,9 +22,10 @@ class PlatformApi:
         return {**signed_headers(self.slug, self.secret, body), **overrides}
 
     def post(self, path: str, payload: object = None, *, raw: bytes | None = None,
-             content_type: str = "application/json", **header_overrides: str):
+             content_type: str = "application/json",
+             header_overrides: Mapping[str, str] | None = None):
         body = raw if raw is not None else json.dumps(payload).encode()
-        headers = self.headers(body, **header_overrides)
+        headers = self.headers(body, **(header_overrides or {}))
         headers["Content-Type"] = content_type
         return self.client.post(path, data=body, headers=headers)
 

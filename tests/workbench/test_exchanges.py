@@ -22,6 +22,7 @@ from classifiers.images import bank_hashes
 from classifiers.images.samples import photograph
 from tests.support.app import TEST_SECRET_KEY, reset_tables
 from tests.support.platform_server import STOP_POLL_S
+from tests.support.present import present
 from workbench.cli import main
 from workbench.settings import SettingsError, load_settings
 
@@ -304,8 +305,8 @@ def test_the_scheduled_job_fetches_when_due_and_not_before(
     with app.app_context():
         assert db.session.scalars(select(BankEntry.pdq)).all() == [pdq_of(71)]
         checkpoint = db.session.scalars(select(ExchangeCheckpoint)).one()
-        assert (checkpoint.exchange, checkpoint.checkpoint["update_time"], checkpoint.added) \
-            == ("stopncii", 101, 1)
+        assert (checkpoint.exchange, present(checkpoint.checkpoint)["update_time"],
+                checkpoint.added) == ("stopncii", 101, 1)
     asked = len(stopncii.requests)
     with app.app_context():  # within the hour: not due, the exchange is not asked
         assert fetch_exchanges() == {"stopncii": "not due"}

@@ -133,6 +133,7 @@ def _refusal(app: Flask, address: str, **headers: str) -> str:
     r = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": address},
                               headers=headers)
     assert r.status_code == 403 and r.mimetype == "application/json"
+    assert r.json is not None
     assert r.json["error"]["code"] == "metrics_forbidden"
     return str(r.json["error"]["message"])
 

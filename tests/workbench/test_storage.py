@@ -235,7 +235,7 @@ def storage_overrides(request: pytest.FixtureRequest) -> dict[str, str]:
 
 def _upload_demo_recording(api: PlatformApi) -> bytes:
     entry = next(e for e in json.loads((DEMO / "recordings.json").read_text()) if e["abusive"])
-    audio = (DEMO / entry["file"]).read_bytes()
+    audio: bytes = (DEMO / entry["file"]).read_bytes()
     boundary = "b0undary"
     meta = {"id": "rec-1", "owner_id": "caller", "kind": "call", "call_id": "call-1",
             "recorded_at": "2026-11-20T10:00:00Z"}
@@ -261,7 +261,7 @@ def test_an_uploaded_recording_is_classified_from_the_blob_store(
         assert rec.status == "processed", rec.error
         assert rec.transcript and rec.segments
         score = db.session.scalars(select(ClassifierScore)).one()
-        assert "abusive" in score.flagged["labels"]
+        assert score.flagged is not None and "abusive" in score.flagged["labels"]
 
 
 @pytest.fixture

@@ -165,6 +165,7 @@ def _appeal(app: Flask, world: World, action_id: int) -> int:
     with app.app_context():
         account = db.session.scalars(select(Account).where(
             Account.person_id == world.person_id).order_by(Account.id)).first()
+        assert account is not None
         appeal = Appeal(platform_id=account.platform_id, platform_appeal_id="ap-1",
                         action_id=action_id, account_id=account.id, text="it was not spam",
                         created_at=utcnow(), received_at=utcnow())

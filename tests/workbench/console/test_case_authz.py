@@ -7,6 +7,7 @@ Each test tries what the page would never offer, as a script would send it.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -226,7 +227,7 @@ def test_content_of_a_merged_person_counts_as_theirs(app: Flask, world: World) -
         old = Person(merged_into_id=world.person_id)
         db.session.add(old)
         db.session.flush()
-        ask = {"type": ActionType.REMOVE_CONTENT, "person_id": old.id,
+        ask: dict[str, Any] = {"type": ActionType.REMOVE_CONTENT, "person_id": old.id,
                "policy_reason": "harassment", "decided_by_id": world.staff["moderator"]}
         check_target(db.session, ActionRequest(**ask, message_id=world.message_id))
         check_target(db.session, ActionRequest(**ask, recording_id=world.recording_id))

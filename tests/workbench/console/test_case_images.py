@@ -128,6 +128,7 @@ def test_a_senior_adds_an_image_to_a_bank_and_it_is_audited(
         assert entry.crop_hashes, "banked from its pixels, crops included"
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "bank.image_added")).one()
+        assert event.data is not None
         assert event.object_id == str(image_id) and event.data["bank"] == "scam-pics"
     # A moderator may not, even with a well-formed form.
     assert post_form(signed_in("moderator"), f"/admin/case/{world.case_id}/image/"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -25,7 +26,7 @@ from workbench.models import (
 )
 
 
-def _claim_and_open(client, world: World, case_id: int | None = None) -> str:
+def _claim_and_open(client: FlaskClient, world: World, case_id: int | None = None) -> str:
     case_id = case_id or world.case_id
     post_form(client, f"/admin/case/{case_id}/claim")
     return client.get(f"/admin/case/{case_id}").get_data(as_text=True)
@@ -98,6 +99,7 @@ def test_suspending_for_seven_days_reaches_every_account_and_platform(
     with app.app_context():
         action = db.session.scalars(select(Action)).one()
         assert action.type == "suspend" and action.decided_by_id == world.staff["moderator"]
+        assert action.ends_at is not None
         assert timedelta(days=6, hours=23) < action.ends_at - utcnow() <= timedelta(days=7)
         assert db.session.scalars(select(StatementOfReasons)).one().body[
             "decision_account"] == "DECISION_ACCOUNT_SUSPENDED"

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from tests.support.console_forms import post_form
 from tests.support.console_world import World
 from tests.support.jobs import run_jobs
+from tests.support.present import present
 from workbench.extensions import db
 from workbench.models import Action, AuditEvent, Case
 
@@ -19,10 +20,10 @@ from workbench.models import Action, AuditEvent, Case
 def _bulk(senior, ids: list[int], decision: str = "suspend_1",
           reason: str = "spam_scam"):
     data = {"decision": decision, "policy_reason": reason}
-    form = [("case_id", str(i)) for i in ids] + list(data.items())
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                      senior.get("/admin/queue/").get_data(as_text=True)).group(1)
-    form = MultiDict(form + [("csrf_token", token)])
+    fields = [("case_id", str(i)) for i in ids] + list(data.items())
+    token = present(re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                              senior.get("/admin/queue/").get_data(as_text=True))).group(1)
+    form = MultiDict(fields + [("csrf_token", token)])
     return senior.post("/admin/bulk/preview", data=form), form
 
 

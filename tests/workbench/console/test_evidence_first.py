@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from actions.bulk import ActionTemplate, bulk_decide
 from actions.decisions import Decision
 from tests.support.console_forms import post_form
 from tests.support.console_world import World
+from tests.support.present import present
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import (
@@ -28,7 +30,7 @@ from workbench.models import (
 SELECTED = re.compile(r'<option value="([a-z_]+)" selected>')
 
 
-def _case_page(client, case_id: int) -> str:
+def _case_page(client: FlaskClient, case_id: int) -> str:
     post_form(client, f"/admin/case/{case_id}/claim")
     return client.get(f"/admin/case/{case_id}").get_data(as_text=True)
 
@@ -130,7 +132,7 @@ def test_a_bulk_decision_is_recorded_under_the_reason_chosen(app: Flask, world: 
             Case.id.in_(world.other_case_ids))).all()
         assert decided == ["spam_scam"] * 3
         assert set(db.session.scalars(select(Action.category))) == {"spam_scam"}
-        audited = [e.data["category"] for e in db.session.scalars(
+        audited = [present(e.data)["category"] for e in db.session.scalars(
             select(AuditEvent).where(AuditEvent.verb == "case.decided"))]
         assert audited == ["spam_scam"] * 3
 

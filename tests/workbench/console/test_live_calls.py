@@ -8,6 +8,7 @@ import time
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import event, func, select, text
 
 from tests.support.console_forms import csrf_token, post_form
@@ -216,7 +217,7 @@ def test_two_seniors_ending_the_call_at_once_end_it_once(
         assert db.session.scalar(select(func.count(EnforcementDelivery.id))) == 1
 
 
-def _live_lane(client) -> str:
+def _live_lane(client: FlaskClient) -> str:
     page = client.get("/admin/queue/").get_data(as_text=True)
     return page[page.index('<section class="live-lane"'):page.index("</section>",
                                                                       page.index("live-lane"))]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
 
 from tests.support.console_forms import post_form
 from tests.support.console_world import World
+from tests.support.present import present
 from workbench.cases import triage
 from workbench.enums import CaseStatus, Role
 from workbench.extensions import db
@@ -130,7 +132,7 @@ def test_two_moderators_racing_never_hold_the_same_case(app: Flask, world: World
             AuditEvent.verb == "case.claimed")).all()
     assert all(holders[c] == world.staff["moderator"] for c in a)
     assert all(holders[c] == world.staff["moderator2"] for c in b)
-    assert sorted(claimed) == sorted(str(c) for c in a | b)
+    assert sorted(present(c) for c in claimed) == sorted(str(c) for c in a | b)
 
 
 def test_a_claim_lapses_after_ten_idle_minutes(app: Flask, world: World) -> None:
@@ -164,7 +166,8 @@ def test_activity_on_the_case_keeps_the_claim(app: Flask, world: World, signed_i
 
 
 def test_hindi_cases_go_to_hindi_speakers(app: Flask, world: World) -> None:
-    rules = [{"queue": "hindi", "languages": ["hi", "hi-Latn"]}, {"queue": "general"}]
+    rules: list[dict[str, Any]] = [{"queue": "hindi", "languages": ["hi", "hi-Latn"]},
+                                   {"queue": "general"}]
     assert triage.eligible_queues(rules, ["en", "hi-Latn"]) == ["hindi", "general"]
     assert triage.eligible_queues(rules, ["en"]) == ["general"]
     with app.app_context():

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from tests.support.console_forms import post_form
@@ -29,7 +30,7 @@ def _self_harm(app: Flask, world: World) -> None:
         db.session.commit()
 
 
-def _open(client, world: World) -> str:
+def _open(client: FlaskClient, world: World) -> str:
     post_form(client, f"/admin/case/{world.case_id}/claim")
     return client.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
 
