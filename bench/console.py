@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.console_seed import DEFAULT_URL, _app, seed  # noqa: E402
 from bench.harness import latency_rows, median, print_json, print_table  # noqa: E402
+from tests.support.present import present  # noqa: E402
 
 PAGE = 50
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -78,7 +79,7 @@ def _extra_staff(app) -> None:
 
 def _signed_in(app, email: str):
     client = app.test_client()
-    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    token = present(CSRF.search(client.get("/login").get_data(as_text=True))).group(1)
     response = client.post("/login", data={"email": email, "password": "bench-password",
                                            "csrf_token": token})
     assert response.status_code == 302, response.status_code

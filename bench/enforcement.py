@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -217,7 +218,7 @@ class TimedServer(PlatformServer):
         super().__init__(slug, secret)
         self.arrivals: dict[int, float] = {}
 
-    def _apply(self, payload: dict) -> None:  # type: ignore[type-arg]
+    def _apply(self, payload: dict[str, Any]) -> None:
         self.arrivals.setdefault(payload["action_id"], time.time())
 
 

@@ -8,7 +8,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
+from actions.bulk import (
+    DEFAULT_UNDO_WINDOW,
+    ActionTemplate,
+    BulkAuthorityError,
+    BulkError,
+    bulk_decide,
+    undo_bulk,
+)
 from actions.decisions import Decision, decide_case
 from queues.enforce import enqueue_deliveries
 from tests.support.enforcement import drain, staff_id
@@ -82,10 +89,10 @@ def _bulk(app: Flask, case_ids: list[int], template: ActionTemplate | None = BAN
     return result
 
 
-def _undo(app: Flask, bulk_id: int, **kw: object):
+def _undo(app: Flask, bulk_id: int, window: timedelta = DEFAULT_UNDO_WINDOW):
     with app.app_context():
         undone = undo_bulk(db.session, bulk_id, moderator_id=staff_id("senior@example.org"),
-                           role="senior", **kw)  # type: ignore[arg-type]
+                           role="senior", window=window)
         db.session.commit()
         enqueue_deliveries(undone.delivery_ids)
     drain(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Unpack
+from typing import Any, Unpack
 
 import pytest
 from flask import Flask
@@ -101,10 +101,10 @@ def test_a_disclosure_request_places_no_hold(app: Flask, world: World) -> None:
 ])
 def test_a_malformed_request_is_refused_naming_the_field(app: Flask, change: dict[str, object],
                                                          field: str) -> None:
-    base = {"authority_type": "court", "authority": "District Court, Pune",
+    base: dict[str, Any] = {"authority_type": "court", "authority": "District Court, Pune",
             "reference": "CC 1/2026", "received_at": RECEIVED, "asks": ["disclose"]}
     with app.app_context(), pytest.raises(LegalRequestError) as info:
-        record_legal_request(db.session, LegalRequestIn(**{**base, **change}),  # type: ignore[arg-type]
+        record_legal_request(db.session, LegalRequestIn(**{**base, **change}),
                              recorded_by_id=None)
     assert info.value.field == field
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -52,7 +52,7 @@ def _state(app: Flask) -> tuple[list[bool], int, int, list[str]]:
 
 
 @pytest.fixture
-def other_app(app: Flask) -> Iterator[Flask]:
+def other_app(app: Flask) -> Iterator[Callable[..., Flask]]:
     """Builds an app on the same database and Redis with settings of the test's own."""
     made: list[Flask] = []
 
@@ -65,7 +65,7 @@ def other_app(app: Flask) -> Iterator[Flask]:
                                 **overrides}))
         return made[-1]
 
-    yield make  # type: ignore[misc]
+    yield make
     for each in made:
         with each.app_context():
             db.session.remove()

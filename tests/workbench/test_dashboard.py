@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from queues.dashboard import refresh_dashboard
 from queues.names import QueueName
@@ -134,8 +135,8 @@ def world(app: Flask) -> World:
         return world
 
 
-def _charts(session: object) -> dict[str, Chart]:
-    return {c.slug: c for c in dashboard(session, days=7)}  # type: ignore[arg-type]
+def _charts(session: Session) -> dict[str, Chart]:
+    return {c.slug: c for c in dashboard(session, days=7)}
 
 
 def _csv(chart: Chart, index: str | None = None) -> pd.DataFrame:

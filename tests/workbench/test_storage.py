@@ -216,7 +216,8 @@ def test_the_storage_url_picks_the_backend(tmp_path: Path) -> None:
     assert local.storage_dir == tmp_path / "shared blobs"
     assert isinstance(blob_store(local), LocalBlobStore)
     default = load_settings(environ={"WORKBENCH_INSTANCE_DIR": str(tmp_path)})
-    assert blob_store(default).root == tmp_path / "blobs"  # type: ignore[attr-defined]
+    default_store = blob_store(default)
+    assert isinstance(default_store, LocalBlobStore) and default_store.root == tmp_path / "blobs"
     s3 = load_settings(environ={"WORKBENCH_INSTANCE_DIR": str(tmp_path),
                                 "WORKBENCH_STORAGE_URL": "s3://workbench-blobs/eu/prod/",
                                 "WORKBENCH_S3_REGION": "eu-central-1"})

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from tests.support.console_forms import post_form
 from tests.support.console_world import RECORDING, World
+from tests.support.present import present
 from workbench.cases import triage
 from workbench.enums import CaseStatus
 from workbench.extensions import db
@@ -25,9 +26,9 @@ JSON = {"Accept": "application/json"}
 
 def _victims_message(app: Flask) -> int:
     with app.app_context():
-        return db.session.scalars(select(Message.id).join(
+        return present(db.session.scalars(select(Message.id).join(
             Account, Account.id == Message.sender_account_id)
-            .where(Account.platform_user_id == "c-200").order_by(Message.id)).first()  # type: ignore[return-value]
+            .where(Account.platform_user_id == "c-200").order_by(Message.id)).first())
 
 
 def _act(client, case_id: int, **fields: str):
