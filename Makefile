@@ -31,8 +31,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# The whole tree: tests/ and bench/ too (their functions need no annotations; see pyproject.toml).
 typecheck: $(STAMP)
-	$(BIN)/mypy classifiers actions queues workbench
+	$(BIN)/mypy classifiers actions queues workbench bench tests
 
 # pytest exits 5 when it collects no tests; that is not a failure.
 test: $(STAMP) browser lint typecheck

@@ -90,7 +90,7 @@ def fit_families(splits: Splits, cache: EmbeddingCache) -> tuple[dict[str, Probs
         return tf.calibrated(tf.raw_from_embeddings(cache(texts)))  # type: ignore[attr-defined]
 
     def ensemble(texts: list[str]) -> np.ndarray:
-        return (sk.probabilities(texts) + tf_probs(texts)) / 2
+        return np.asarray((sk.probabilities(texts) + tf_probs(texts)) / 2)
 
     return {"sklearn": sk.probabilities, "transformer": tf_probs, "ensemble": ensemble,
             "peer": peer_probs}, sk
@@ -287,8 +287,9 @@ def per_language(args: argparse.Namespace, started: float,
                  held_out: dict[str, Any] | None) -> dict[str, Any]:
     """Each family per language, the saved learning curve, and the doc if asked for."""
     from bench.figures_doc import markdown
-    from bench.language_report import DATA, language_report, load_learning, print_learning
+    from bench.language_report import language_report, load_learning, print_learning
     from bench.language_report import print_report as print_languages
+    from bench.languages import DATA
     from bench.stamp import run_stamp
 
     stamp = run_stamp()

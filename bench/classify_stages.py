@@ -78,6 +78,7 @@ class Bench:
         with self.app.app_context():
             stored = store_messages(db.session, self.platform_id, items)
             db.session.commit()
+        assert stored.batch_id is not None, "a batch of new messages has an outbox batch"
         return stored.batch_id, [m.text for m in items]
 
     def job(self, n: int, path: str = "set") -> dict[str, float]:

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.console_seed import DEFAULT_URL, _app, seed  # noqa: E402
 from bench.harness import latency_rows, median, print_json, print_table  # noqa: E402
+from tests.support.present import present  # noqa: E402
 
 PAGE = 50
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -60,7 +61,7 @@ def _timed(fetch: Callable[[int], object], runs: int) -> list[float]:
 EXTRA_STAFF = {"legal0@bench.local": "legal", "admin0@bench.local": "admin"}
 
 
-def _extra_staff(app) -> None:  # type: ignore[no-untyped-def]
+def _extra_staff(app) -> None:
     from sqlalchemy import select
 
     from workbench.extensions import db
@@ -78,16 +79,16 @@ def _extra_staff(app) -> None:  # type: ignore[no-untyped-def]
         db.session.remove()
 
 
-def _signed_in(app, email: str):  # type: ignore[no-untyped-def]
+def _signed_in(app, email: str):
     client = app.test_client()
-    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    token = present(CSRF.search(client.get("/login").get_data(as_text=True))).group(1)
     response = client.post("/login", data={"email": email, "password": "bench-password",
                                            "csrf_token": token})
     assert response.status_code == 302, response.status_code
     return client
 
 
-def _sign_in_once(app, email: str) -> Callable[[int], object]:  # type: ignore[no-untyped-def]
+def _sign_in_once(app, email: str) -> Callable[[int], object]:
     """One sign-in as a moderator does it: the form, then the POST (the password hash at the
     app's configured cost) and its redirect to the role's desk; timed together."""
     def fetch(_n: int) -> object:
@@ -96,7 +97,7 @@ def _sign_in_once(app, email: str) -> Callable[[int], object]:  # type: ignore[n
     return fetch
 
 
-def _ok(response):  # type: ignore[no-untyped-def]
+def _ok(response):
     assert response.status_code == 200, response.status_code
     return response
 
@@ -105,7 +106,7 @@ class Missing(Exception):
     """The code under test does not serve this page to this role (404, 403, a redirect)."""
 
 
-def _page(client, url: str) -> Callable[[int], object]:  # type: ignore[no-untyped-def]
+def _page(client, url: str) -> Callable[[int], object]:
     def fetch(_n: int) -> object:
         response = client.get(url)
         if response.status_code != 200:
@@ -114,7 +115,7 @@ def _page(client, url: str) -> Callable[[int], object]:  # type: ignore[no-untyp
     return fetch
 
 
-def _cursor_of_page(client, page: int) -> str:  # type: ignore[no-untyped-def]
+def _cursor_of_page(client, page: int) -> str:
     """Walk the queue to the start of ``page`` as a moderator would (not timed)."""
     url = "/admin/queue/"
     cursor = ""
@@ -128,7 +129,7 @@ def _cursor_of_page(client, page: int) -> str:  # type: ignore[no-untyped-def]
     return cursor
 
 
-def _offset_page(app, page: int) -> Callable[[int], object]:  # type: ignore[no-untyped-def]
+def _offset_page(app, page: int) -> Callable[[int], object]:
     """The baseline: the same page by OFFSET, with the total count pages often show."""
     from sqlalchemy import func, select
 
@@ -147,7 +148,7 @@ def _offset_page(app, page: int) -> Callable[[int], object]:  # type: ignore[no-
     return fetch
 
 
-def _keyset_page(app, deep_url: str) -> Callable[[int], object]:  # type: ignore[no-untyped-def]
+def _keyset_page(app, deep_url: str) -> Callable[[int], object]:
     """The same page by keyset, the query alone (to compare with the OFFSET baseline)."""
     from urllib.parse import parse_qs, urlsplit
 
@@ -162,7 +163,7 @@ def _keyset_page(app, deep_url: str) -> Callable[[int], object]:  # type: ignore
     return fetch
 
 
-def _drawn_anew(app) -> Callable[[int], object]:  # type: ignore[no-untyped-def]
+def _drawn_anew(app) -> Callable[[int], object]:
     from workbench.extensions import db
     from workbench.reporting.dashboard import DEFAULT_DAYS, _window, draw
 
@@ -212,7 +213,7 @@ def main() -> None:
     deep_page = min(args.page, max(2, report.size.open_cases // PAGE - 2))
     deep = _cursor_of_page(moderator, deep_page)
 
-    def each(client, url_of: Callable[[int], str]) -> Callable[[int], object]:  # type: ignore[no-untyped-def]
+    def each(client, url_of: Callable[[int], str]) -> Callable[[int], object]:
         return lambda n: _page(client, url_of(max(n, 0)))(n)
 
     pages: dict[str, Callable[[int], object]] = {

@@ -54,6 +54,9 @@ CATEGORY_MIX = {"harassment": 0.24, "spam_scam": 0.2, "hate": 0.11, "sexual_cont
                 "fraud": 0.08, "impersonation": 0.06, "underage_user": 0.05,
                 "violent_threat": 0.06, "self_harm": 0.04, "ncii": 0.03, "child_safety": 0.02,
                 "other": 0.02}
+# SQL NULL in np.where: None as a 0-d object array, which numpy's stubs accept where a bare
+# None is refused (the result is the same object array either way).
+NULL = np.array(None)
 URGENT = {"self_harm", "child_safety", "violent_threat", "ncii"}
 
 
@@ -115,7 +118,7 @@ def _recreate(url: str) -> None:
     database.upgrade(_sqlalchemy_url(url))
 
 
-def _app(url: str, **overrides: object):  # type: ignore[no-untyped-def]
+def _app(url: str, **overrides: object):
     from workbench.app import create_app
 
     return create_app({"database_url": _sqlalchemy_url(url), "secret_key": SECRET_KEY,
@@ -286,9 +289,9 @@ class Generator:
             "report_count": by_case.size().to_numpy(), "reporter_count": reporters,
             "live": False, "assignee_id": assignee,
             "claimed_at": self.times(np.where(claimed, self.now - rng.integers(0, 600, n), 0)),
-            "decision": np.where(is_open, None, np.where(status == "actioned", "violation",
+            "decision": np.where(is_open, NULL, np.where(status == "actioned", "violation",
                                                          "dismissed")),
-            "decided_category": np.where(is_open, None, primary.to_numpy()),
+            "decided_category": np.where(is_open, NULL, primary.to_numpy()),
             "decided_by_id": decider,
             "decided_at": self.times(decided), "created_at": self.times(created),
             "updated_at": self.times(np.where(is_open, created, decided))})
@@ -312,8 +315,8 @@ class Generator:
             "category": reports.category.to_numpy(), "message_id": message,
             "call_in_progress": False,
             "source": np.where(classifier, "classifier", "user"),
-            "model_name": np.where(classifier, "text", None),
-            "model_version": np.where(classifier, version, None),
+            "model_name": np.where(classifier, "text", NULL),
+            "model_version": np.where(classifier, version, NULL),
             "model_score": np.where(classifier, np.round(0.6 + 0.4 * rng.random(n), 3), np.nan),
             "created_at": at, "received_at": at, "status": "cased",
             "case_id": reports.case_id.to_numpy(), "cased_at": at})
@@ -358,7 +361,7 @@ class Generator:
 
 def _named(prefix: str, ids: np.ndarray) -> np.ndarray:
     """Platform-side ids: a prefix and the row id (unique per platform)."""
-    return (prefix + pd.Series(ids).astype(str)).to_numpy()
+    return np.asarray((prefix + pd.Series(ids).astype(str)).to_numpy())
 
 
 def _severity() -> dict[str, float]:

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,7 +24,7 @@ from sqlalchemy import func, select  # noqa: E402
 from bench.harness import SECRET_KEY, print_json  # noqa: E402
 
 
-def _harmful_share(texts: list[str]) -> float:
+def _harmful_share(texts: Sequence[str]) -> float:
     """Share of lines written from a harmful template (slots and tails matched loosely)."""
     import re
 

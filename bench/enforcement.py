@@ -20,8 +20,10 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,14 +39,14 @@ SLUGS = ("calls", "web", "meet")
 SLOW_SLUG = "slow"
 
 
-def _app(stack: Stack):  # type: ignore[no-untyped-def]
+def _app(stack: Stack):
     from workbench.app import create_app
 
     return create_app({"database_url": stack.database_url, "redis_url": stack.redis_url,
                        "secret_key": SECRET_KEY, "instance_dir": stack.instance_dir})
 
 
-def _people(app, servers: dict[str, PlatformServer], n: int, offset: int) -> list[int]:  # type: ignore[no-untyped-def]
+def _people(app, servers: Mapping[str, object], n: int, offset: int) -> list[int]:
     """``n`` people, each with an account on every platform (bulk inserted)."""
     from workbench.demo.seed import _ids
     from workbench.extensions import db
@@ -63,7 +65,7 @@ def _people(app, servers: dict[str, PlatformServer], n: int, offset: int) -> lis
         return people
 
 
-def _ban(app, person_ids: list[int], moderator_id: int) -> tuple[list[int], list[int]]:  # type: ignore[no-untyped-def]
+def _ban(app, person_ids: list[int], moderator_id: int) -> tuple[list[int], list[int]]:
     from actions.enforcement import ActionRequest, apply_action
     from workbench.enums import ActionType
     from workbench.extensions import db
@@ -80,7 +82,7 @@ def _ban(app, person_ids: list[int], moderator_id: int) -> tuple[list[int], list
         return actions, deliveries
 
 
-def wait_for_workers(app, n: int, timeout_s: float = 120) -> None:  # type: ignore[no-untyped-def]
+def wait_for_workers(app, n: int, timeout_s: float = 120) -> None:
     """Until ``n`` workers listen on the enforce queue (their start-up is not a ban's)."""
     from rq import Queue, Worker
 
@@ -97,7 +99,7 @@ def wait_for_workers(app, n: int, timeout_s: float = 120) -> None:  # type: igno
             time.sleep(0.2)
 
 
-def latency(app, servers, people: list[int], moderator_id: int, rate: float) -> list[float]:  # type: ignore[no-untyped-def]
+def latency(app, servers, people: list[int], moderator_id: int, rate: float) -> list[float]:
     """Seconds from each ban's commit to its last platform's 2xx."""
     from queues.enforce import enqueue_deliveries
 
@@ -142,7 +144,7 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
             "postgresql": database}
 
 
-def _answering(app) -> list[int]:  # type: ignore[no-untyped-def]
+def _answering(app) -> list[int]:
     """The ids of the platforms that answer (all but the slow one)."""
     from workbench.extensions import db
     from workbench.models import Platform
@@ -151,7 +153,7 @@ def _answering(app) -> list[int]:  # type: ignore[no-untyped-def]
         return list(db.session.scalars(select(Platform.id).where(Platform.slug.in_(SLUGS))))
 
 
-def burst(app, servers, people: list[int], moderator_id: int,  # type: ignore[no-untyped-def]
+def burst(app, servers, people: list[int], moderator_id: int,
           stack: Stack) -> tuple[float, int, dict[str, float]]:
     """Deliveries per second to the answering platforms in a burst of bans, and CPU ms
     per such delivery by process."""
@@ -183,7 +185,7 @@ def burst(app, servers, people: list[int], moderator_id: int,  # type: ignore[no
     return counted / elapsed, counted, cpu_ms
 
 
-def baseline(app, sample: int) -> float:  # type: ignore[no-untyped-def]
+def baseline(app, sample: int) -> float:
     """The same requests posted one at a time on fresh connections."""
     from actions.signing import signed_headers
     from workbench.extensions import db
@@ -216,7 +218,7 @@ class TimedServer(PlatformServer):
         super().__init__(slug, secret)
         self.arrivals: dict[int, float] = {}
 
-    def _apply(self, payload: dict) -> None:  # type: ignore[type-arg]
+    def _apply(self, payload: dict[str, Any]) -> None:
         self.arrivals.setdefault(payload["action_id"], time.time())
 
 
@@ -245,7 +247,7 @@ class Runs:
     deliveries: int = 0
 
 
-def _measure(args: argparse.Namespace, stack: Stack, app, servers,  # type: ignore[no-untyped-def]
+def _measure(args: argparse.Namespace, stack: Stack, app, servers,
              moderator_id: int) -> Runs:
     runs, offset = Runs(), 0
     answering = {slug: s for slug, s in servers.items() if slug in SLUGS}

@@ -94,7 +94,7 @@ def measure(model: TextModel | None, tests: dict[str, pd.DataFrame]) -> dict[str
             columns = [model.labels.index("abusive"), model.labels.index("hate")]
             thresholds = np.array([model.thresholds["abusive"], model.thresholds["hate"]])
             score = probs[:, columns].max(axis=1)
-            flagged = (probs[:, columns] >= thresholds).any(axis=1)
+            flagged = np.asarray((probs[:, columns] >= thresholds).any(axis=1))
         out[name] = {"roc_auc": round(float(roc_auc_score(y, score)), 4),
                      "macro_f1": round(float(f1_score(y, flagged, average="macro")), 4)}
     if model is not None:

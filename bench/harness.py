@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
@@ -161,7 +162,7 @@ class Stack:
                 continue
         return total
 
-    def scalar(self, sql: str) -> object:
+    def scalar(self, sql: str) -> Any:
         engine = create_engine(
             self.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
         try:
@@ -198,6 +199,6 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
         print(f"{key:<{width}}  {value}")
 
 
-def print_json(figures: dict[str, object]) -> None:
+def print_json(figures: Mapping[str, object]) -> None:
     """The last line of every benchmark: its figures as one JSON object."""
     print(json.dumps(figures, sort_keys=True), flush=True)

@@ -26,6 +26,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,9 @@ def latency(originals: list[Any], bank_size: int, runs: int) -> dict[str, float]
     index = HashIndex()
     rng = np.random.default_rng(7)
     step = 250_000
-    for start in range(0, bank_size, step):
-        count = min(step, bank_size - start)
-        index.add_packed(list(range(start, start + count)),
+    for first in range(0, bank_size, step):
+        count = min(step, bank_size - first)
+        index.add_packed(list(range(first, first + count)),
                          rng.integers(0, 256, (count, 32), dtype=np.uint8))
     for i, image in enumerate(originals):
         index.add(("banked", i), [(h.region, h.hex) for h in bank_hashes(np.asarray(image))])
@@ -106,13 +107,13 @@ def robustness(originals: list[Any], strangers: list[Any]) -> dict[str, dict[str
     for i, rgb in enumerate(banked):
         index.add(i, [(h.region, h.hex) for h in bank_hashes(rgb)])
 
-    def verdicts(image: Any) -> tuple[set[int], set[int], set[int]]:
+    def verdicts(image: Any) -> tuple[set[int], set[int], set[Hashable]]:
         rgb = decode_image(encode(image, "JPEG", 85)).rgb
         hashes = query_hashes(rgb)
         alone = {i for i, h in enumerate(whole) if _distance(h, hashes[0].hex) <= MATCH_THRESHOLD}
         dihedral = {i for i, h in enumerate(whole)
                     if min(_distance(h, q.hex) for q in hashes[:8]) <= MATCH_THRESHOLD}
-        ours = {m.key for m in index.search(hashes)}  # type: ignore[misc]
+        ours = {m.key for m in index.search(hashes)}
         return alone, dihedral, ours
 
     table: dict[str, dict[str, float]] = {}

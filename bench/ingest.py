@@ -70,7 +70,7 @@ def noop() -> None:
 
 def _reports(n: int) -> list[dict[str, object]]:
     now = datetime.now(UTC).isoformat()
-    out = []
+    out: list[dict[str, object]] = []
     for _ in range(n):
         i = next(_ids)
         out.append({"id": f"r{i}", "reporter_id": f"rep{i % 5000}",
@@ -93,7 +93,7 @@ def _sessions(n: int) -> list[requests.Session]:
 
 
 def _cased(stack: Stack) -> int:
-    return int(stack.scalar("SELECT count(*) FROM report WHERE case_id IS NOT NULL"))  # type: ignore[arg-type]
+    return int(stack.scalar("SELECT count(*) FROM report WHERE case_id IS NOT NULL"))
 
 
 def run_batched(stack: Stack, total: int, batch: int, threads: int) -> tuple[float, float]:
@@ -137,14 +137,14 @@ def wait_until_cased(stack: Stack, timeout: float = 600) -> None:
     """Let the workers finish what earlier phases queued, so phases do not overlap."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not int(stack.scalar("SELECT count(*) FROM report WHERE case_id IS NULL")):  # type: ignore[arg-type]
+        if not int(stack.scalar("SELECT count(*) FROM report WHERE case_id IS NULL")):
             return
         time.sleep(0.2)
 
 
 def run_steady(stack: Stack, rate: int, seconds: float) -> list[float]:
     """Send ``rate`` reports/s in batches of rate/10 every 100 ms; seconds from intake to case."""
-    first_id = int(stack.scalar("SELECT coalesce(max(id), 0) FROM report"))  # type: ignore[arg-type]
+    first_id = int(stack.scalar("SELECT coalesce(max(id), 0) FROM report"))
     per_tick = rate // 10
     sessions = _sessions(4)
     local = threading.local()
@@ -165,7 +165,7 @@ def run_steady(stack: Stack, rate: int, seconds: float) -> list[float]:
             future.result()  # a refused batch is an error in the benchmark, not a figure
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if int(stack.scalar(f"SELECT count(*) FROM report WHERE id > {first_id} "  # type: ignore[arg-type]
+        if int(stack.scalar(f"SELECT count(*) FROM report WHERE id > {first_id} "
                             "AND case_id IS NOT NULL")) >= ticks * per_tick:
             break
         time.sleep(0.2)

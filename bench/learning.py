@@ -144,7 +144,7 @@ def median_cells(runs: list[dict[int, dict[str, Any]]], sizes: tuple[int, ...]
     return cells
 
 
-def print_table(baselines: dict[str, dict[str, float]],
+def print_table(baselines: dict[str, dict[str, Any]],
                 curves: dict[str, dict[int, dict[str, Any]]], seeds: int) -> None:
     """One row per system and size: macro-F1 and ROC-AUC, alone and with the lexicon."""
     print(f"{'decisions':>9} {'chosen':10} {'macro-F1':>8} {'AUC':>6} "
@@ -179,7 +179,7 @@ def main() -> None:
     test = load_chat_test_set()
     with tempfile.TemporaryDirectory() as root:
         shipped = ModelRegistry(Path(root) / "shipped").load(NAME)
-        baselines = {"shipped": {**measure_model(shipped, test),
+        baselines: dict[str, dict[str, Any]] = {"shipped": {**measure_model(shipped, test),
                                  "with_lexicon": measure_model(LexiconLayer(shipped), test)},
                      "lexicon": measure_lexicon(test)}
         runs: dict[str, list[dict[int, dict[str, Any]]]] = {"random": [], "uncertain": []}

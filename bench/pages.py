@@ -43,6 +43,7 @@ from bench.harness import (  # noqa: E402
     print_json,
     print_table,
 )
+from tests.support.present import present  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ASSET = re.compile(r'<img src="(/admin/[^"]+)"')
@@ -52,7 +53,7 @@ FLOOR = {"password_hash_time_cost": 2, "password_hash_memory_kib": 19 * 1024,
          "password_hash_parallelism": 1}
 
 
-def _app(url: str, redis_url: str, **overrides: Any):  # type: ignore[no-untyped-def]
+def _app(url: str, redis_url: str, **overrides: Any):
     from workbench.app import create_app
 
     app = create_app({"database_url": _sqlalchemy_url(url), "secret_key": SECRET_KEY,
@@ -68,10 +69,10 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _sign_in(app, email: str) -> tuple[Any, float, float]:  # type: ignore[no-untyped-def]
+def _sign_in(app, email: str) -> tuple[Any, float, float]:
     """A fresh browser signs in: (client, POST ms, POST and redirects to the first page ms)."""
     client = app.test_client()
-    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    token = present(CSRF.search(client.get("/login").get_data(as_text=True))).group(1)
     started = time.perf_counter()
     response = client.post("/login", data={"email": email, "password": PASSWORD,
                                            "csrf_token": token})
@@ -83,7 +84,7 @@ def _sign_in(app, email: str) -> tuple[Any, float, float]:  # type: ignore[no-un
     return client, post, _ms(started)
 
 
-def _load(client, path: str, etags: dict[str, str]) -> float:  # type: ignore[no-untyped-def]
+def _load(client, path: str, etags: dict[str, str]) -> float:
     """A page and each chart it shows, as a browser fetches them (ms); revalidates what
     it has an ETag for (a browser would not even ask for a chart within its max-age)."""
     started = time.perf_counter()
@@ -92,7 +93,7 @@ def _load(client, path: str, etags: dict[str, str]) -> float:  # type: ignore[no
     return _ms(started)
 
 
-def _fetch(client, url: str, kept: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+def _fetch(client, url: str, kept: dict[str, str]) -> str:
     """GET ``url`` as a browser with a cache does; returns the body (the kept one on 304)."""
     headers = {"If-None-Match": kept[url]} if url in kept else {}
     answer = client.get(url, headers=headers)
@@ -142,7 +143,7 @@ def _fresh_processes(url: str, redis_url: str, runs: int) -> dict[str, list[floa
     return out
 
 
-def _prepare(app) -> None:  # type: ignore[no-untyped-def]
+def _prepare(app) -> None:
     """A legal user, and what the worker's periodic jobs draw (whatever this code has)."""
     from sqlalchemy import select
 
@@ -174,7 +175,7 @@ def _timed(call: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
-def _baselines(app, runs: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def _baselines(app, runs: int) -> dict[str, list[float]]:
     from workbench.extensions import db
     from workbench.reporting import dashboard as board
     from workbench.reporting.transparency import monthly_report, report_charts
@@ -195,7 +196,7 @@ def _baselines(app, runs: int) -> dict[str, list[float]]:  # type: ignore[no-unt
                     max(3, runs // 2))}
 
 
-def _uncached_transparency(app, client, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+def _uncached_transparency(app, client, runs: int) -> list[float]:
     """The last month's page when nothing is kept: the entry expired, no job ran since."""
     from workbench.current import redis_connection
 

@@ -188,7 +188,7 @@ def child_memory(path: str, warm_up: str) -> None:
 
 
 def memory(folder: Path, minutes: int) -> dict[str, Any]:
-    figures = {}
+    figures: dict[str, Any] = {}
     warm_up = make_long_call(folder, 1, "warm-up")
     for label, length in (("short", max(1, minutes // 10)), ("long", minutes)):
         path = make_long_call(folder, length, f"{label}-{length}min")

@@ -205,6 +205,7 @@ class Bench:
                 items = chat_messages(self.rng, self.offset + 1, batch_size, now)
                 self.offset += batch_size
                 stored = store_messages(db.session, self.platform_id, items)
+                assert stored.batch_id is not None, "a batch of new messages has an outbox batch"
                 ids.append(stored.batch_id)
             db.session.commit()
             return self._timed(lambda: enqueue_batches(ids), select(func.count(OutboxBatch.id))

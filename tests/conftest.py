@@ -126,7 +126,7 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(app: Flask):  # type: ignore[no-untyped-def]
+def client(app: Flask):
     return app.test_client()
 
 

@@ -293,7 +293,7 @@ class Stack:
             for slug in SLUGS:
                 server = QuietPlatform(slug, f"soak-{slug}-secret-0123456789")
                 server.start()
-                register_platform(db.session, SECRET_KEY, slug,  # type: ignore[arg-type]
+                register_platform(db.session, SECRET_KEY, slug,
                                   secret=server.secret,
                                   webhook_url=server.url)
                 self.platforms[slug] = server

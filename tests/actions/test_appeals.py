@@ -42,7 +42,7 @@ def banned(app: Flask, servers: dict[str, PlatformServer], person: int) -> int:
     return result.action_id
 
 
-def _appeal(servers: dict[str, PlatformServer], app: Flask, action_id: int, **extra: object):  # type: ignore[no-untyped-def]
+def _appeal(servers: dict[str, PlatformServer], app: Flask, action_id: int, **extra: object):
     api = PlatformApi(app.test_client(), "web", servers["web"].secret)
     return api.post("/api/v1/appeals", {"appeals": [
         {"id": "ap-1", "user_id": "web-user", "action_id": action_id,
@@ -119,7 +119,7 @@ def test_overturning_reverses_everywhere_removes_the_strike_and_tells_the_user(
     assert [p["event"] for p in servers["web"].received][-1] == "appeal_outcome"
     assert servers["web"].received[-1]["outcome"] == "overturned"
     with app.app_context():
-        assert db.session.get(Action, banned).status == "reversed"
+        assert db.session.get_one(Action, banned).status == "reversed"
         assert db.session.scalars(select(Strike.removed_at)).one() is not None
         assert db.session.scalars(select(Appeal.status)).one() == "overturned"
 

@@ -8,7 +8,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from actions.bulk import ActionTemplate, BulkAuthorityError, BulkError, bulk_decide, undo_bulk
+from actions.bulk import (
+    DEFAULT_UNDO_WINDOW,
+    ActionTemplate,
+    BulkAuthorityError,
+    BulkError,
+    bulk_decide,
+    undo_bulk,
+)
 from actions.decisions import Decision, decide_case
 from queues.enforce import enqueue_deliveries
 from tests.support.enforcement import drain, staff_id
@@ -71,7 +78,7 @@ def _report(report_id: str, account: Account, reporter: int, case_id: int) -> Re
 
 
 def _bulk(app: Flask, case_ids: list[int], template: ActionTemplate | None = BAN,
-          role: str = "senior"):  # type: ignore[no-untyped-def]
+          role: str = "senior"):
     with app.app_context():
         result = bulk_decide(db.session, case_ids, moderator_id=staff_id("senior@example.org"),
                              role=role, decision=Decision.VIOLATION, action_template=template,
@@ -82,10 +89,10 @@ def _bulk(app: Flask, case_ids: list[int], template: ActionTemplate | None = BAN
     return result
 
 
-def _undo(app: Flask, bulk_id: int, **kw: object):  # type: ignore[no-untyped-def]
+def _undo(app: Flask, bulk_id: int, window: timedelta = DEFAULT_UNDO_WINDOW):
     with app.app_context():
         undone = undo_bulk(db.session, bulk_id, moderator_id=staff_id("senior@example.org"),
-                           role="senior", **kw)  # type: ignore[arg-type]
+                           role="senior", window=window)
         db.session.commit()
         enqueue_deliveries(undone.delivery_ids)
     drain(app)
@@ -105,7 +112,8 @@ def test_bulk_ban_then_undo_reverses_everything_everywhere(
     assert all(len(server.state) == WAVE for server in servers.values())
     assert _states(servers) == {"banned"}
     with app.app_context():
-        op = db.session.get(BulkOperation, result.bulk_id)
+        op = db.session.get_one(BulkOperation, result.bulk_id)
+        assert op.action_template is not None
         assert op.decided_count == WAVE and op.action_template["type"] == "ban"
         items = op.items
         assert [i.case_id for i in items] == wave and all(i.outcome == "decided" for i in items)
@@ -121,7 +129,7 @@ def test_bulk_ban_then_undo_reverses_everything_everywhere(
         assert all(s.removed_at is not None for s in db.session.scalars(select(Strike)))
         cases = db.session.scalars(select(Case)).all()
         assert {(c.status, c.decision, c.decided_at) for c in cases} == {("open", None, None)}
-        assert db.session.get(BulkOperation, result.bulk_id).undone_at is not None
+        assert db.session.get_one(BulkOperation, result.bulk_id).undone_at is not None
         assert {i.outcome for i in db.session.scalars(select(BulkOperationItem))} == {"undone"}
         # Decided again, each case tells its reporters the new outcome.
         decide_case(db.session, wave[0], moderator_id=staff_id("mod@example.org"),
@@ -136,7 +144,7 @@ def test_undo_also_lifts_the_step_the_strikes_applied(
     app: Flask, servers: dict[str, PlatformServer], wave: list[int]
 ) -> None:
     with app.app_context():
-        first = db.session.get(Case, wave[0])
+        first = db.session.get_one(Case, wave[0])
         db.session.add(Strike(person_id=first.person_id, category="spam_scam",
                               expires_at=utcnow() + timedelta(days=30)))
         db.session.commit()
@@ -149,8 +157,8 @@ def test_undo_also_lifts_the_step_the_strikes_applied(
     assert stepped[0].step_action_id in undone.lifted_action_ids
     assert _states(servers) == {"active"}
     with app.app_context():
-        assert db.session.get(Action, stepped[0].step_action_id).status == "reversed"
-        assert db.session.get(Account, db.session.scalars(select(Account.id).where(
+        assert db.session.get_one(Action, stepped[0].step_action_id).status == "reversed"
+        assert db.session.get_one(Account, db.session.scalars(select(Account.id).where(
             Account.platform_user_id == "web-spammer0")).one()).status == "active"
 
 
@@ -203,13 +211,13 @@ def test_cases_that_cannot_be_decided_are_reported_and_the_rest_go_through(
     assert "claimed by another moderator" in (result.items[1].error or "")
     assert servers["web"].state == {"web-spammer0": "banned", "web-spammer2": "banned"}
     with app.app_context():
-        assert db.session.get(Case, wave[1]).status == "claimed"
+        assert db.session.get_one(Case, wave[1]).status == "claimed"
         assert db.session.scalars(select(Strike.case_id).order_by(Strike.case_id)).all() == [
             wave[0], wave[2]]
     _undo(app, result.bulk_id)
     with app.app_context():
-        assert db.session.get(Case, wave[1]).status == "claimed"  # untouched by the undo
-        assert db.session.get(Case, wave[0]).status == "open"
+        assert db.session.get_one(Case, wave[1]).status == "claimed"  # untouched by the undo
+        assert db.session.get_one(Case, wave[0]).status == "open"
 
 
 def test_undo_folds_a_case_opened_meanwhile_into_the_reopened_one(
@@ -217,7 +225,7 @@ def test_undo_folds_a_case_opened_meanwhile_into_the_reopened_one(
 ) -> None:
     result = _bulk(app, wave)
     with app.app_context():
-        old = db.session.get(Case, wave[0])
+        old = db.session.get_one(Case, wave[0])
         account = db.session.scalars(select(Account).where(
             Account.platform_user_id == "web-spammer0")).one()
         newer = Case(person_id=old.person_id, due_at=utcnow(), primary_category="spam_scam")
@@ -228,8 +236,8 @@ def test_undo_folds_a_case_opened_meanwhile_into_the_reopened_one(
         newer_id = newer.id
     _undo(app, result.bulk_id)
     with app.app_context():
-        assert db.session.get(Case, wave[0]).status == "open"
-        assert db.session.get(Case, newer_id).status == "dismissed"
+        assert db.session.get_one(Case, wave[0]).status == "open"
+        assert db.session.get_one(Case, newer_id).status == "dismissed"
         assert sorted(db.session.scalars(select(Report.platform_report_id).where(
             Report.case_id == wave[0]))) == ["rep-0", "rep-late"]
 

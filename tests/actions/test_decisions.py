@@ -52,7 +52,7 @@ def test_a_violation_applies_the_action_strikes_and_notifies_each_reporting_plat
     app: Flask, case_id: int
 ) -> None:
     with app.app_context():
-        case = db.session.get(Case, case_id)
+        case = db.session.get_one(Case, case_id)
         result = decide_case(
             db.session, case_id, moderator_id=_mod(), role="moderator",
             decision=Decision.VIOLATION, category="harassment",
@@ -60,7 +60,7 @@ def test_a_violation_applies_the_action_strikes_and_notifies_each_reporting_plat
                                  policy_reason="harassment", decided_by_id=_mod(),
                                  duration=timedelta(days=7), case_id=case_id))
         db.session.commit()
-        case = db.session.get(Case, case_id)
+        case = db.session.get_one(Case, case_id)
         assert case.status == "actioned" and case.decision == "violation"
         strike = db.session.scalars(select(Strike)).one()
         assert strike.action_id == result.action_id and strike.category == "harassment"
@@ -80,7 +80,7 @@ def test_a_dismissal_takes_no_action_and_gives_no_strike(app: Flask, case_id: in
         decide_case(db.session, case_id, moderator_id=_mod(), role="moderator",
                     decision=Decision.DISMISSED)
         db.session.commit()
-        assert db.session.get(Case, case_id).status == "dismissed"
+        assert db.session.get_one(Case, case_id).status == "dismissed"
         assert db.session.scalars(select(Strike)).all() == []
         payloads = [d.payload for d in db.session.scalars(select(EnforcementDelivery))]
         assert {p["outcome"] for p in payloads} == {"no_violation_found"}
@@ -91,14 +91,14 @@ def test_a_dismissal_takes_no_action_and_gives_no_strike(app: Flask, case_id: in
 
 def test_a_moderator_cannot_ban_through_a_decision(app: Flask, case_id: int) -> None:
     with app.app_context():
-        case = db.session.get(Case, case_id)
+        case = db.session.get_one(Case, case_id)
         with pytest.raises(AuthorityError):
             decide_case(db.session, case_id, moderator_id=_mod(), role="moderator",
                         decision=Decision.VIOLATION,
                         action=ActionRequest(type=ActionType.BAN, person_id=case.person_id,
                                              policy_reason="harassment", decided_by_id=_mod()))
         db.session.rollback()
-        assert db.session.get(Case, case_id).status == "open"
+        assert db.session.get_one(Case, case_id).status == "open"
 
 
 def test_escalation_needs_a_reason_and_releases_the_case(app: Flask, case_id: int) -> None:
@@ -110,5 +110,5 @@ def test_escalation_needs_a_reason_and_releases_the_case(app: Flask, case_id: in
         escalate_case(db.session, case_id, moderator_id=_mod(), role="moderator",
                       reason="possible minor")
         db.session.commit()
-        case = db.session.get(Case, case_id)
+        case = db.session.get_one(Case, case_id)
         assert case.status == "escalated" and case.escalation_reason == "possible minor"

@@ -95,7 +95,7 @@ def _by_platform(app: Flask) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _wait_until(condition, what: str, timeout_s: float = 60) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(condition, what: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, what

@@ -13,6 +13,7 @@ from queues.enforce import deliver_due, delivery_job_id, enqueue_deliveries
 from queues.names import QueueName
 from tests.support.enforcement import act, states
 from tests.support.platform_server import PlatformServer
+from tests.support.present import present
 from workbench.current import redis_connection, redis_url
 from workbench.enums import ActionType
 
@@ -41,6 +42,6 @@ def test_the_same_deliveries_are_queued_once_while_their_job_waits(
     act(app, person, ActionType.BAN)
     with app.app_context():
         queue = Queue(QueueName.ENFORCE.value, connection=redis_connection())
-        ids = [int(i) for i in queue.fetch_job(queue.get_job_ids()[0]).args[0]]  # type: ignore[union-attr]
+        ids = [int(i) for i in present(queue.fetch_job(queue.get_job_ids()[0])).args[0]]
         assert enqueue_deliveries(ids) == len(ids)
         assert queue.get_job_ids() == [delivery_job_id(ids)]

@@ -105,7 +105,7 @@ def test_ban_then_unban_while_a_platform_is_down_ends_unbanned(
         assert server.state == {f"{slug}-user": "active"}, slug
         assert [p["type"] for p in server.received] == ["ban", "unban"]
     with app.app_context():
-        assert db.session.get(Action, ban).status == "reversed"
+        assert db.session.get_one(Action, ban).status == "reversed"
         assert {a.status for a in db.session.scalars(select(Account))} == {"active"}
 
 
@@ -138,7 +138,7 @@ def test_a_suspension_ends_on_time_even_after_the_worker_was_down(
         assert server.state == {f"{slug}-user": "active"}
         assert [p["type"] for p in server.received] == ["suspend", "unsuspend"]
     with app.app_context():
-        assert db.session.get(Action, action_id).status == "expired"
+        assert db.session.get_one(Action, action_id).status == "expired"
 
 
 def test_a_moderator_may_suspend_but_not_ban(app: Flask, person: int) -> None:
@@ -178,7 +178,9 @@ def test_each_restriction_carries_a_statement_of_reasons(app: Flask, person: int
     action_id = act(app, person, ActionType.SUSPEND, duration=timedelta(days=7),
                     facts="Repeated insults in chat after a warning.")
     with app.app_context():
-        body = db.session.get(Action, action_id).statement.body
+        statement = db.session.get_one(Action, action_id).statement
+        assert statement is not None
+        body = statement.body
         assert body["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
         assert body["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT"
         assert body["incompatible_content_ground"].startswith("Community Guidelines 4.1")
@@ -261,8 +263,9 @@ def test_an_evading_account_is_banned_on_arrival_and_a_case_opens(
             select(Account).where(Account.platform_user_id == "fresh-start")).one()
         assert fresh.person_id == person and fresh.status == "banned"
         report = db.session.scalars(select(Report).where(Report.source == "evasion")).one()
+        assert report.description is not None
         assert report.category == "ban_evasion" and "phone or device" in report.description
-        case = db.session.get(Case, report.case_id)
+        case = db.session.get_one(Case, report.case_id)
         assert case.person_id == person and case.status == "open"
     # The same account arriving again changes nothing.
     api.post("/api/v1/accounts", {"accounts": [

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from actions.enforcement import ActionRequest, AuthorityError, apply_action
 from actions.enforcement_batch import apply_actions
 from tests.support.app import TEST_SECRET_KEY, reset_tables
+from tests.support.present import present
 from workbench.cases.scoring import Flag, apply_automation
 from workbench.current import settings
 from workbench.enums import ActionType
@@ -85,12 +86,12 @@ def _world() -> list[Flag]:
             db.session.add(accounts[uid])
     accounts["p3-old"].status = "deleted"
     db.session.flush()
-    for key, kind, extra in (("p1", ActionType.WARN, {}),
-                             ("p2", ActionType.MUTE, {"duration": timedelta(hours=2)}),
-                             ("p3", ActionType.SUSPEND, {"duration": timedelta(days=3)})):
+    for key, kind, duration in (("p1", ActionType.WARN, None),
+                                ("p2", ActionType.MUTE, timedelta(hours=2)),
+                                ("p3", ActionType.SUSPEND, timedelta(days=3))):
         apply_action(db.session, ActionRequest(type=kind, person_id=people[key],
                                                policy_reason="other", decided_by_rule="strikes",
-                                               automated=True, **extra))
+                                               automated=True, duration=duration))
     conversations: dict[int, Conversation] = {}
     flags = []
     for n, (uid, label, score) in enumerate(FLAGS):
@@ -116,7 +117,8 @@ def _snapshot() -> dict[str, Any]:
     actions = list(db.session.scalars(select(Action).order_by(Action.id)))
     deliveries = list(db.session.scalars(select(EnforcementDelivery)
                                          .order_by(EnforcementDelivery.id)))
-    act = {a.id: n for n, a in enumerate(actions)}
+    # Looked up by ids that may be None (what an action reverses): .get gives None for them.
+    act: dict[int | None, int] = {a.id: n for n, a in enumerate(actions)}
     sent = {d.id: n for n, d in enumerate(deliveries)}
     clock = {"id", "created_at", "updated_at", "ends_at", "next_attempt_at", "at",
              "reviewed_at", "delivered_at", "idempotency_key", "hash", "prev_hash"}
@@ -139,7 +141,8 @@ def _snapshot() -> dict[str, Any]:
             for s in db.session.scalars(select(StatementOfReasons))),
         "deliveries": [{**row(d), "action_id": act.get(d.action_id),
                         "payload": payload(d.payload)} for d in deliveries],
-        "audit": [{**row(e), "object_id": act[int(e.object_id)] if e.object_type == "action"
+        "audit": [{**row(e),
+                   "object_id": act[int(present(e.object_id))] if e.object_type == "action"
                    else e.object_id,
                    "data": {k: v for k, v in (e.data or {}).items() if k != "ends_at"}}
                   for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))],

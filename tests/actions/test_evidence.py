@@ -34,7 +34,8 @@ from workbench.storage import blob_store
 GOLDEN = Path(__file__).parent / "golden" / "evidence_layout.txt"
 
 
-def export_to(app: Flask, world: World, scope: str, ref: object, dest: Path) -> EvidenceExport:
+def export_to(app: Flask, world: World, scope: str, ref: int | str,
+              dest: Path) -> EvidenceExport:
     """Request and build an export, and write its zip and certificate to ``dest``."""
     with app.app_context():
         export = request_export(db.session, scope, ref, "BNSS 2023 s.94 notice",
@@ -42,6 +43,7 @@ def export_to(app: Flask, world: World, scope: str, ref: object, dest: Path) -> 
         db.session.commit()
         store = blob_store(settings())
         export = build_export(db.session, store, export.id)
+        assert export.archive_sha256 is not None and export.certificate_sha256 is not None
         with store.open(export.archive_sha256) as src:
             dest.write_bytes(src.read())
         with store.open(export.certificate_sha256) as src:
@@ -122,6 +124,7 @@ def test_a_person_bundle_holds_every_record_and_verifies(app: Flask, world: Worl
     with app.app_context():
         exported = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "evidence.exported")).one()
+        assert exported.data is not None
         assert exported.data["archive_sha256"] == export.archive_sha256
         assert exported.data["archive_size"] == len(data)
 
@@ -173,8 +176,9 @@ def _rewrite(src: Path, dest: Path, change: dict[str, bytes | None],
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
         for info in zin.infolist():
             if info.filename in change:
-                if change[info.filename] is not None:
-                    zout.writestr(info, change[info.filename])
+                replacement = change[info.filename]
+                if replacement is not None:
+                    zout.writestr(info, replacement)
             else:
                 zout.writestr(info, zin.read(info))
         for name, content in (add or {}).items():
@@ -269,6 +273,7 @@ def test_only_the_legal_team_exports_and_every_handover_is_logged(
         assert {e.archive_sha256 for e in log} == {export.archive_sha256}
         audit = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "evidence.downloaded")).one()
+        assert audit.data is not None
         assert audit.data["how"] == "console download"
 
 
@@ -286,7 +291,9 @@ def test_the_export_job_builds_the_bundle_and_reports_progress(app: Flask,
     with app.app_context():
         export = db.session.get_one(EvidenceExport, export_id)
         assert (export.status, export.progress) == ("done", 100)
+        assert export.archive_sha256 is not None
         assert blob_store(settings()).exists(export.archive_sha256)
+        assert export.contents is not None
         assert export.contents["records"]["messages"] == len(world.messages)
 
 

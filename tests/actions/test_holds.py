@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Unpack
 
 import pytest
 from flask import Flask
@@ -18,7 +19,7 @@ from actions.holds import (
     release_hold,
 )
 from actions.retention import run_retention
-from tests.support.legal_data import World, build_world
+from tests.support.legal_data import Subject, World, build_world
 from tests.support.platform_api import PlatformApi
 from workbench.current import settings
 from workbench.extensions import db
@@ -48,7 +49,7 @@ def _close_case(world: World) -> None:
     db.session.commit()
 
 
-def _hold(world: World, **subject: int) -> int:
+def _hold(world: World, **subject: Unpack[Subject]) -> int:
     hold = place_hold(db.session, reason="police preservation notice", reference="FIR 9/2026",
                       placed_by_id=world.legal_id, **subject)
     db.session.commit()
@@ -84,7 +85,7 @@ def test_a_hold_is_not_released_without_a_reason(app: Flask, world: World) -> No
     ({"person_id": 999}, "no person 999"),
 ])
 def test_a_hold_names_exactly_one_existing_subject(app: Flask, world: World,
-                                                   subject: dict[str, int],
+                                                   subject: Subject,
                                                    message: str) -> None:
     with app.app_context(), pytest.raises(HoldError, match=message):
         place_hold(db.session, reason="r", reference="ref", placed_by_id=world.legal_id,
@@ -175,6 +176,7 @@ def test_an_erasure_request_waits_while_a_hold_covers_the_person(app: Flask,
         assert _store_counts(world) == (len(world.messages) + len(world.room_messages), 1, True)
         blocked = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "erasure.blocked")).one()
+        assert blocked.data is not None
         assert blocked.data["reasons"] == [request.blocked_reason]
 
         release_hold(db.session, hold_id, released_by_id=world.legal_id, note="answered")
@@ -199,6 +201,7 @@ def test_an_open_case_blocks_an_erasure_request(app: Flask, world: World) -> Non
         run_due_erasures(db.session, blob_store(settings()), RetentionPolicy())
         db.session.refresh(request)
         assert request.status == "blocked"
+        assert request.blocked_reason is not None
         assert f"open case {world.case_id}" in request.blocked_reason
 
 
@@ -221,7 +224,8 @@ def test_a_platform_deleting_a_held_account_deletes_nothing(app: Flask, world: W
         assert run_due_erasures(db.session, store, RetentionPolicy())["blocked"] == 0
         run_due_erasures(db.session, store, RetentionPolicy(), now=utcnow() + LATER)
         db.session.refresh(request)
-        assert request.status == "blocked" and f"legal hold {hold_id}" in request.blocked_reason
+        assert request.status == "blocked" and request.blocked_reason is not None
+        assert f"legal hold {hold_id}" in request.blocked_reason
         assert db.session.get_one(Account, account).username == "Harasser"
         assert _store_counts(world)[1:] == (1, True)
         release_hold(db.session, hold_id, released_by_id=world.legal_id, note="answered")

@@ -74,7 +74,7 @@ def test_an_account_bridging_two_people_merges_them_into_the_older(session: Sess
     assert result.merged_person_ids == [newer]
     assert {a.person_id, b.person_id, bridge.person_id} == {older}
     assert root_person_id(session, newer) == older
-    assert session.get(Person, newer).merged_into_id == older
+    assert session.get_one(Person, newer).merged_into_id == older
 
 
 def test_merging_people_with_open_cases_combines_the_cases(session: Session) -> None:

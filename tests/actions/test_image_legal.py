@@ -75,8 +75,10 @@ def test_a_case_bundle_carries_the_reported_image_byte_for_byte_with_its_hash(
     data = zf.read(f"evidence-1/{name}")
     assert data == original  # as received, EXIF and all: the evidence
     digest = hashlib.sha256(original).hexdigest()
-    manifest = dict(reversed(line.split(maxsplit=1)) for line in
-                    zf.read("evidence-1/manifest-sha256.txt").decode().splitlines())
+    manifest: dict[str, str] = {}
+    for line in zf.read("evidence-1/manifest-sha256.txt").decode().splitlines():
+        digest_of_file, file_name = line.split(maxsplit=1)
+        manifest[file_name] = digest_of_file
     assert manifest[name] == digest
     images = json.loads(zf.read("evidence-1/data/images.json"))
     assert [i["platform_image_id"] for i in images] == ["img-evidence"]

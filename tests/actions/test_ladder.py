@@ -11,6 +11,7 @@ from actions.automation import ReviewError, review_automated
 from actions.enforcement import ActionRequest, apply_action
 from actions.ladder import StackingError, check_stacking, ladder_outlook
 from tests.support.enforcement import staff_id
+from tests.support.present import present
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Action, Strike, utcnow
@@ -47,7 +48,7 @@ def test_the_outlook_names_the_step_the_next_strike_reaches(app: Flask, person: 
         _strikes(person, 2)
         assert "proposes to a senior: ban" in ladder_outlook(db.session, person).describe_step()
         custom = StrikePolicy.from_config([{"strikes": 5, "action": "warn", "mode": "apply"}])
-        assert ladder_outlook(db.session, person, custom).step.action is ActionType.WARN
+        assert present(ladder_outlook(db.session, person, custom).step).action is ActionType.WARN
 
 
 def test_a_suspension_in_force_covers_a_shorter_step(app: Flask, person: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any, Unpack
 
 import pytest
 from flask import Flask
@@ -18,7 +19,7 @@ from actions.legal_requests import (
     overdue,
     record_legal_request,
 )
-from tests.support.legal_data import World, build_world
+from tests.support.legal_data import Subject, World, build_world
 from workbench.extensions import db
 from workbench.models import AuditEvent, LegalHold, utcnow
 from workbench.models.legal import LegalRequestStatus
@@ -34,7 +35,8 @@ def world(app: Flask) -> World:
         return build_world(db.session)
 
 
-def _request(asks: list[str], received: datetime = RECEIVED, **subject: int) -> LegalRequestIn:
+def _request(asks: list[str], received: datetime = RECEIVED,
+             **subject: Unpack[Subject]) -> LegalRequestIn:
     return LegalRequestIn(authority_type="police", authority="Cyber Crime PS, Bengaluru",
                           reference="FIR 77/2026", received_at=received, asks=asks, **subject)
 
@@ -72,6 +74,7 @@ def test_a_preservation_request_places_a_hold_at_once(app: Flask, world: World) 
         assert is_held(db.session, message_id=world.messages[0])
         recorded = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "legal_request.recorded")).one()
+        assert recorded.data is not None
         assert recorded.data["hold_id"] == hold.id and recorded.data["asks"] == [
             "disclose", "preserve"]
         assert db.session.scalars(select(AuditEvent.verb).where(
@@ -98,10 +101,10 @@ def test_a_disclosure_request_places_no_hold(app: Flask, world: World) -> None:
 ])
 def test_a_malformed_request_is_refused_naming_the_field(app: Flask, change: dict[str, object],
                                                          field: str) -> None:
-    base = {"authority_type": "court", "authority": "District Court, Pune",
+    base: dict[str, Any] = {"authority_type": "court", "authority": "District Court, Pune",
             "reference": "CC 1/2026", "received_at": RECEIVED, "asks": ["disclose"]}
     with app.app_context(), pytest.raises(LegalRequestError) as info:
-        record_legal_request(db.session, LegalRequestIn(**{**base, **change}),  # type: ignore[arg-type]
+        record_legal_request(db.session, LegalRequestIn(**{**base, **change}),
                              recorded_by_id=None)
     assert info.value.field == field
 

@@ -89,6 +89,7 @@ def test_retention_purges_exactly_what_has_expired_and_audits_the_counts(
         assert list(db.session.scalars(select(ClassifierScore.content_type))) == ["message"]
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "retention.purged")).one()
+        assert event.data is not None
         assert event.data["purged"] == counts.as_dict()["purged"]
         assert event.data["kept_under_review"] == {"messages": 1}
         assert event.data["policy"]["messages"] == 180
@@ -167,4 +168,5 @@ def test_the_maintenance_job_runs_retention_with_the_configured_days(app: Flask,
         assert list(db.session.scalars(select(Message.id))) == [world.reported_message]
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "retention.purged")).one()
+        assert event.data is not None
         assert event.data["purged"]["messages"] == 9

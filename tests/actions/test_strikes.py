@@ -47,7 +47,7 @@ def _violation(app: Flask, person: int, kind: ActionType | None = None, days: fl
     return result
 
 
-def _summary(app: Flask, person: int):  # type: ignore[no-untyped-def]
+def _summary(app: Flask, person: int):
     with app.app_context():
         return strike_summary(db.session, person)
 
@@ -68,11 +68,12 @@ def test_the_second_strike_suspends_for_a_day_on_every_platform(
     for slug, server in servers.items():
         assert server.state == {f"{slug}-user": "suspended"}, slug
     with app.app_context():
-        action = db.session.get(Action, step.action_id)
+        action = db.session.get_one(Action, step.action_id)
         assert action.decided_by_rule == "strikes" and action.decided_by_id is None
         assert action.type == "suspend" and action.automated
+        assert action.ends_at is not None
         assert action.ends_at - action.created_at == timedelta(days=1)
-        assert db.session.get(Account, db.session.scalars(select(Account.id)).first()
+        assert db.session.get_one(Account, db.session.scalars(select(Account.id)).first()
                               ).status == "suspended"
     assert _summary(app, person).next_step.describe() == "suspend for 7 days"
 
@@ -85,7 +86,8 @@ def test_a_violation_without_an_action_ties_its_strike_to_the_step(
     assert second.action_id is None and second.strike_step is not None
     with app.app_context():
         # Overturning the step's suspension on appeal must be able to remove this strike.
-        assert db.session.get(Strike, second.strike_id).action_id == second.strike_step.action_id
+        assert (db.session.get_one(Strike, second.strike_id).action_id
+                == second.strike_step.action_id)
 
 
 def test_a_step_already_in_force_is_not_applied_again(
@@ -117,6 +119,7 @@ def test_the_fifth_strike_proposes_a_ban_to_a_senior(
         assert db.session.scalars(select(Action)).all() == []
         proposed = db.session.scalars(
             select(AuditEvent).where(AuditEvent.verb == "strikes.proposed")).one()
+        assert proposed.data is not None
         assert proposed.object_id == str(person) and proposed.data["action"] == "ban"
         # The proposal waits in the seniors' lane as an escalated case about the person.
         waiting = db.session.get(Case, fifth.proposal_case_id)
@@ -186,6 +189,7 @@ def test_an_overturned_appeal_removes_the_strike_and_the_next_step_falls_back(
     with app.app_context():
         create_moderator(db.session, "lead@example.org", "lantern-kiwi-9", "senior")
         account = db.session.scalars(select(Account)).first()
+        assert account is not None
         appeal = Appeal(platform_id=account.platform_id, platform_appeal_id="ap-1",
                         action_id=second.action_id, account_id=account.id, text="not me",
                         created_at=utcnow(), received_at=utcnow())

@@ -96,7 +96,7 @@ def test_registration_refuses_a_metadata_address_and_stores_nothing(app: Flask) 
                           webhook_url="https://calls.example.com/hook", webhook_policy=STRICT)
 
 
-def test_registration_follows_the_app_settings(tmp_path, database_url: str,  # type: ignore[no-untyped-def]
+def test_registration_follows_the_app_settings(tmp_path, database_url: str,
                                                redis_url: str) -> None:
     from workbench.app import create_app
 
@@ -174,6 +174,7 @@ def test_a_webhook_left_on_a_private_address_is_not_sent_to(
 def test_urllib3_connection_errors_are_classified() -> None:
     from actions.delivery import exception_class
 
-    assert exception_class(urllib3.exceptions.ReadTimeoutError(None, "/", "t")).value == \
-        "timeout"  # type: ignore[arg-type]
+    assert exception_class(urllib3.exceptions.ReadTimeoutError(
+        urllib3.HTTPConnectionPool("127.0.0.1"), "/", "t")).value == \
+        "timeout"
     assert exception_class(urllib3.exceptions.SSLError("bad cert")).value == "tls"

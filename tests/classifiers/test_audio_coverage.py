@@ -61,6 +61,7 @@ def heard(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Heard]:
 def test_english_speech_is_transcribed_and_scored(heard: dict[str, Heard]) -> None:
     english = heard["english"]
     assert english.analysis.coverage.status is TranscriptStatus.TRANSCRIBED
+    assert english.analysis.coverage.mean_confidence is not None
     assert english.analysis.coverage.mean_confidence > MIN_MEAN_CONFIDENCE + 0.1
     assert english.scorer.calls and english.analysis.max_scores
     assert {"call", "back", "train"} <= set(english.analysis.transcript.split())
@@ -73,6 +74,7 @@ def test_hindi_speech_gets_no_transcript_and_no_scores(
     coverage = clip.analysis.coverage
     assert coverage.status is TranscriptStatus.NO_TRANSCRIPT_LANGUAGE, coverage
     assert coverage.reason == "low_confidence"
+    assert coverage.mean_confidence is not None
     assert coverage.mean_confidence < MIN_MEAN_CONFIDENCE - 0.08
     # The recogniser still wrote English words down; none of them reached the scorer.
     assert len(clip.analysis.words) >= 10
@@ -83,9 +85,9 @@ def test_hindi_speech_gets_no_transcript_and_no_scores(
 def test_the_speakers_language_decides_when_it_leaves_english_out(
         heard: dict[str, Heard]) -> None:
     words = heard["english"].analysis.words
-    for languages in (["hi"], ["hi-Latn"], ["hi", "mr"]):
-        coverage = judge_transcript(words, languages)
-        assert coverage.status is TranscriptStatus.NO_TRANSCRIPT_LANGUAGE, languages
+    for speaks in (["hi"], ["hi-Latn"], ["hi", "mr"]):
+        coverage = judge_transcript(words, speaks)
+        assert coverage.status is TranscriptStatus.NO_TRANSCRIPT_LANGUAGE, speaks
         assert coverage.reason == "speaker_language"
     for languages in (None, [], ["en"], ["hi", "en"], ["en-IN"]):
         assert judge_transcript(words, languages).trusted, languages

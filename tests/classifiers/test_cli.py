@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from classifiers.cli import classifiers
 
 
-def _run(root: Path, *args: str, obj: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+def _run(root: Path, *args: str, obj: dict[str, object] | None = None):
     return CliRunner().invoke(classifiers, ["--model-dir", str(root), *args], obj=obj)
 
 
-def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+def _one_line_error(result) -> str:
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, result.output

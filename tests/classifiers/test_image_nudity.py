@@ -111,7 +111,7 @@ def test_the_environment_names_the_registry(tmp_path: Path, monkeypatch: pytest.
     ({"sexual_content": 0.6}, None, "sexual_content_minor"),
     (None, {"sexual_content": []}, "no NudeNet labels"),
 ])
-def test_bad_metadata_is_refused_naming_what_is_wrong(thresholds, mapping, message):  # type: ignore[no-untyped-def]
+def test_bad_metadata_is_refused_naming_what_is_wrong(thresholds, mapping, message):
     meta = {"version": "x", "thresholds": thresholds or {"sexual_content": 0.6,
                                                          "sexual_content_minor": 0.35},
             "label_mapping": mapping or {"sexual_content": ["ANUS_EXPOSED"]}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Hashable
 
 import numpy as np
 import pytest
@@ -34,8 +35,8 @@ def bank() -> tuple[HashIndex, list[Image.Image]]:
     return index, originals
 
 
-def _check(index: HashIndex, data: bytes) -> list[int]:
-    return [m.key for m in index.search(query_hashes(decode_image(data).rgb))]  # type: ignore[misc]
+def _check(index: HashIndex, data: bytes) -> list[Hashable]:
+    return [m.key for m in index.search(query_hashes(decode_image(data).rgb))]
 
 
 @pytest.mark.parametrize("alteration", sorted(ALTERATIONS))

@@ -19,7 +19,9 @@ def _images_drawn(console: Console, selector: str) -> list[int]:
     page = console.page
     page.wait_for_function(f"[...document.querySelectorAll('{selector}')]"
                            ".every(i => i.complete)")
-    return page.eval_on_selector_all(selector, "imgs => imgs.map(i => i.naturalWidth)")
+    widths: list[int] = page.eval_on_selector_all(selector,
+                                                  "imgs => imgs.map(i => i.naturalWidth)")
+    return widths
 
 
 def test_a_senior_decides_a_spam_wave_then_undoes_it(app: Flask, world: World,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -52,7 +52,7 @@ def _state(app: Flask) -> tuple[list[bool], int, int, list[str]]:
 
 
 @pytest.fixture
-def other_app(app: Flask) -> Iterator[Flask]:
+def other_app(app: Flask) -> Iterator[Callable[..., Flask]]:
     """Builds an app on the same database and Redis with settings of the test's own."""
     made: list[Flask] = []
 
@@ -65,7 +65,7 @@ def other_app(app: Flask) -> Iterator[Flask]:
                                 **overrides}))
         return made[-1]
 
-    yield make  # type: ignore[misc]
+    yield make
     for each in made:
         with each.app_context():
             db.session.remove()
@@ -90,7 +90,7 @@ def test_a_job_takes_the_batches_queued_behind_it_and_theirs_then_do_nothing(
 
 
 def test_a_job_takes_no_more_than_the_coalescing_limit(
-        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:
     _post_batches(platforms, 3)
     _one_classify_job(other_app(classify_coalesce_items=2 * len(TEXTS)))
     # Its own batch and the newest waiting one (the tail, which other workers reach last).
@@ -98,7 +98,7 @@ def test_a_job_takes_no_more_than_the_coalescing_limit(
 
 
 def test_a_failed_job_leaves_the_batches_it_took_to_their_own_jobs(
-        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:
     _post_batches(platforms, 3)
     _one_classify_job(other_app(text_model="no-such-model"))  # fails after coalescing
     batches, pending, scores, queued = _state(app)

@@ -9,6 +9,7 @@ worker was restarted: deliveries waited on the other workers, or on nothing.
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from flask import Flask
 from rq import Queue, get_current_job
@@ -19,6 +20,7 @@ from queues.abandoned import HEARTBEAT_GRACE_S
 from queues.context import in_app_context, use_app
 from queues.names import QueueName
 from queues.worker import WorkbenchWorker
+from tests.support.present import present
 from workbench.current import redis_connection
 from workbench.extensions import db
 
@@ -27,7 +29,7 @@ from workbench.extensions import db
 def lose_the_connection_mid_transaction() -> None:
     db.session.execute(text("SELECT 1"))
     # The database ends the connection while the job's transaction is open.
-    db.session.connection().connection.dbapi_connection.close()
+    present(db.session.connection().connection.dbapi_connection).close()
     db.session.execute(text("SELECT 1"))
 
 
@@ -55,7 +57,9 @@ def watch_own_heartbeat() -> list[float]:
     key = StartedJobRegistry(job.origin, connection=job.connection).key
     lives = []
     for _ in range(4):  # 4.5 s: without renewal the last would be 4.5 s shorter
-        [(_entry, expires)] = job.connection.zrange(key, 0, -1, withscores=True)
+        # withscores: (member, score) pairs; redis-py types every zrange shape as one union.
+        [(_entry, expires)] = cast(list[tuple[bytes, float]],
+                                   job.connection.zrange(key, 0, -1, withscores=True))
         lives.append(expires - time.time())
         time.sleep(1.5)
     return lives
@@ -68,8 +72,10 @@ def test_a_job_run_in_the_worker_process_is_kept_alive_by_short_heartbeats(app: 
         WorkbenchWorker([queue], connection=queue.connection,
                         job_monitoring_interval=1).work(burst=True)
         lives = job.return_value(refresh=True)
-    assert job.get_status(refresh=True) == "finished", job.latest_result().exc_string
+    assert job.get_status(refresh=True) == "finished", \
+        getattr(job.latest_result(), "exc_string", None)
     # Renewed as the job runs, and never for the job's whole timeout (300 s): a worker
     # that dies with the job leaves it to be handed back within seconds.
+    assert lives is not None
     assert all(life <= 1 + HEARTBEAT_GRACE_S + 1 for life in lives), lives
     assert all(life >= HEARTBEAT_GRACE_S - 2 for life in lives), lives

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.support.app import TEST_SECRET_KEY, reset_tables
 from tests.support.jobs import run_jobs
@@ -145,7 +145,7 @@ def _age_batches() -> None:
 
     from workbench.models import utcnow
 
-    db.session.execute(OutboxBatch.__table__.update().values(
+    db.session.execute(update(OutboxBatch).values(
         created_at=utcnow() - timedelta(minutes=1)))
     db.session.commit()
 

@@ -82,10 +82,10 @@ def _run(conn: redis.Redis, seconds: float) -> None:
 
 
 def _runs(conn: redis.Redis) -> list[float]:
-    return [json.loads(r)["at"] for r in conn.lrange(RUNS_KEY, 0, -1)]  # type: ignore[union-attr]
+    return [json.loads(r)["at"] for r in conn.lrange(RUNS_KEY, 0, -1)]
 
 
-def test_of_several_tickers_exactly_one_enqueues_each_period(connect) -> None:  # type: ignore[no-untyped-def]
+def test_of_several_tickers_exactly_one_enqueues_each_period(connect) -> None:
     every_s, seconds = 0.5, 4.0
     jobs = [Periodic("probe", record_run, every_s)]
     tickers = [CountingTicker(connect(), jobs, lock_s=2.0) for _ in range(4)]
@@ -111,7 +111,7 @@ def test_of_several_tickers_exactly_one_enqueues_each_period(connect) -> None:  
     assert len(_runs(worker_conn)) == len(enqueued)  # and each enqueue ran once
 
 
-def test_when_the_holder_dies_another_ticker_takes_over_within_the_lock_lifetime(connect) -> None:  # type: ignore[no-untyped-def]
+def test_when_the_holder_dies_another_ticker_takes_over_within_the_lock_lifetime(connect) -> None:
     lock_s, every_s = 1.0, 0.3
     jobs = [Periodic("probe", record_run, every_s)]
     tickers = [CountingTicker(connect(), jobs, lock_s=lock_s) for _ in range(3)]
@@ -144,7 +144,7 @@ def test_when_the_holder_dies_another_ticker_takes_over_within_the_lock_lifetime
     assert len(successors) == 1 and successors[0].enqueued[0] >= died + lock_s - 0.3
 
 
-def test_a_holder_paused_past_its_lock_enqueues_nothing_when_it_wakes(connect) -> None:  # type: ignore[no-untyped-def]
+def test_a_holder_paused_past_its_lock_enqueues_nothing_when_it_wakes(connect) -> None:
     lock_s, every_s = 2.0, 0.2
     jobs = [Periodic("probe", record_run, every_s)]
     paused, other = (Ticker(connect(), jobs, tick_s=TICK_S, lock_s=lock_s) for _ in range(2))
@@ -166,7 +166,7 @@ def test_a_holder_paused_past_its_lock_enqueues_nothing_when_it_wakes(connect) -
     assert len(_runs(worker_conn)) == 3
 
 
-def test_a_new_holder_keeps_the_schedule_instead_of_running_everything_at_once(connect) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_holder_keeps_the_schedule_instead_of_running_everything_at_once(connect) -> None:
     jobs = [Periodic("probe", record_run, 2.0)]
     first, second = (Ticker(connect(), jobs, tick_s=TICK_S, lock_s=0.3) for _ in range(2))
     worker_conn = connect()
@@ -180,7 +180,7 @@ def test_a_new_holder_keeps_the_schedule_instead_of_running_everything_at_once(c
     assert time.monotonic() - enqueued >= 2.0 - TICK_S
 
 
-def test_stopping_hands_the_lock_over_at_once_and_never_frees_anothers(connect) -> None:  # type: ignore[no-untyped-def]
+def test_stopping_hands_the_lock_over_at_once_and_never_frees_anothers(connect) -> None:
     jobs = [Periodic("probe", record_run, 60.0)]
     a, b, c = (Ticker(connect(), jobs, tick_s=TICK_S, lock_s=30.0) for _ in range(3))
     assert a.holds_lock() and not b.holds_lock()
@@ -190,7 +190,7 @@ def test_stopping_hands_the_lock_over_at_once_and_never_frees_anothers(connect) 
     assert b.holds_lock() or c.holds_lock()
 
 
-def test_ticking_survives_a_redis_outage_and_resumes(connect) -> None:  # type: ignore[no-untyped-def]
+def test_ticking_survives_a_redis_outage_and_resumes(connect) -> None:
     jobs = [Periodic("probe", record_run, 0.2)]
     dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     ticker = Ticker(dead, jobs, tick_s=TICK_S)
@@ -206,7 +206,7 @@ def test_ticking_survives_a_redis_outage_and_resumes(connect) -> None:  # type: 
 
 
 def test_an_inline_task_runs_in_the_ticker_once_a_period_and_its_failure_stops_nothing(
-        connect) -> None:  # type: ignore[no-untyped-def]
+        connect) -> None:
     calls: list[redis.Redis] = []
 
     def note(conn: redis.Redis) -> None:

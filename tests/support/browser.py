@@ -21,8 +21,11 @@ class Console:
         self.clicks = 0
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
         page.on("console", self._console)
-        page.on("dialog", lambda dialog: (self.errors.append(f"dialog: {dialog.message}"),
-                                          dialog.dismiss()))
+        page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.errors.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
 
     def _console(self, message: Any) -> None:
         if message.type == "error":

@@ -19,14 +19,14 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):
     """Sign in through the login form, as a person would."""
     return client.post("/login", data={"email": email, "password": password,
                                        "csrf_token": csrf_token(client)})
 
 
 def post_form(client: FlaskClient, path: str, data: dict[str, str] | None = None,
-              page: str = "/admin/queue/"):  # type: ignore[no-untyped-def]
+              page: str = "/admin/queue/"):
     """POST a console form with a valid CSRF token taken from ``page``."""
     token = csrf_token(client, page)
     return client.post(path, data={**(data or {}), "csrf_token": token})

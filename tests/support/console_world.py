@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tests.support.app import TEST_SECRET_KEY
 from tests.support.platform_server import PlatformServer
+from tests.support.present import present
 from workbench.cases.filing import file_reports
 from workbench.cases.policy import case_policy
 from workbench.current import settings
@@ -209,7 +210,8 @@ def build_world(app: Flask, hostile: bool = False) -> World:
         file_reports(db.session, [r.id for r in reports + [live_report] + others],
                      case_policy(settings()))
         db.session.commit()
-        case_of = dict(db.session.execute(select(Report.platform_report_id, Report.case_id)).all())
+        case_of = {report_id: present(case_id) for report_id, case_id in db.session.execute(
+            select(Report.platform_report_id, Report.case_id)).all()}
         world = World(servers=servers, platform_ids=ids, staff=staff, person_id=person.id,
                       case_id=case_of["r-1"], live_case_id=case_of["r-live"],
                       message_id=reported.id, recording_id=recording.id, call_id=live_call.id,

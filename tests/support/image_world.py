@@ -17,7 +17,7 @@ from tests.support.console_world import World
 from workbench.api.image_store import store_image
 from workbench.api.schemas import ImageMetadata
 from workbench.current import settings
-from workbench.enums import ReportSource
+from workbench.enums import ImageKind, ReportSource
 from workbench.extensions import db
 from workbench.models import Account, Image, Report, utcnow
 
@@ -36,7 +36,7 @@ def store(platform_id: int, platform_image_id: str, owner: str, *, seed: int = 1
           kind: str = "chat_image", call: str | None = None, data: bytes | None = None,
           captured_at: datetime | None = None) -> Image:
     """An image of ``owner`` (the platform's user id), kept as intake keeps it."""
-    meta = ImageMetadata(id=platform_image_id, owner_id=owner, kind=kind, call_id=call,
+    meta = ImageMetadata(id=platform_image_id, owner_id=owner, kind=ImageKind(kind), call_id=call,
                          captured_at=captured_at or utcnow() - timedelta(minutes=2))
     stored = store_image(db.session, settings(), platform_id, meta,
                          data if data is not None else exif_jpeg(seed))

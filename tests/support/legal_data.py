@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from workbench.api.store import store_messages, store_reports, upsert_accounts
 from workbench.cases.filing import file_reports
 from workbench.cases.policy import case_policy
 from workbench.current import settings
+from workbench.enums import Category
 from workbench.models import (
     Account,
     CaseNote,
@@ -38,6 +40,15 @@ from workbench.storage import blob_store
 
 AUDIO = Path(__file__).resolve().parents[2] / "workbench" / "demo" / "data" / "recordings"
 PASSWORD = "password-0123456789"
+
+
+class Subject(TypedDict, total=False):
+    """What a hold or a legal request is about: ``place_hold`` and ``LegalRequestIn`` take
+    these as keyword arguments (exactly one is valid; the tests pass others too)."""
+
+    person_id: int
+    case_id: int
+    account_id: int
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,7 @@ def build_world(session: Session) -> World:
                                 scores={"abusive": 0.99}, flagged={"labels": ["abusive"]}))
     store_reports(session, calls, [ReportIn(
         id="rep-1", reporter_id="u-victim", reported_user_id="u-harasser",
-        category="harassment", message_id="m3", description="he keeps insulting me",
+        category=Category.HARASSMENT, message_id="m3", description="he keeps insulting me",
         created_at=utcnow() - timedelta(minutes=30))])
     report = session.scalars(select(Report)).one()
     file_reports(session, [report.id], case_policy(settings()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from actions.signing import signed_content, signed_headers
 
@@ -12,7 +13,7 @@ PLATFORM_SLUGS = ("calls", "web", "meet")
 class PlatformApi:
     """Signed requests to the intake API as one platform, through the Flask test client."""
 
-    def __init__(self, client, slug: str, secret: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, client, slug: str, secret: str) -> None:
         self.client = client
         self.slug = slug
         self.secret = secret
@@ -21,11 +22,12 @@ class PlatformApi:
         return {**signed_headers(self.slug, self.secret, body), **overrides}
 
     def post(self, path: str, payload: object = None, *, raw: bytes | None = None,
-             content_type: str = "application/json", **header_overrides: str):  # type: ignore[no-untyped-def]
+             content_type: str = "application/json",
+             header_overrides: Mapping[str, str] | None = None):
         body = raw if raw is not None else json.dumps(payload).encode()
-        headers = self.headers(body, **header_overrides)
+        headers = self.headers(body, **(header_overrides or {}))
         headers["Content-Type"] = content_type
         return self.client.post(path, data=body, headers=headers)
 
-    def get(self, path: str):  # type: ignore[no-untyped-def]
+    def get(self, path: str):
         return self.client.get(path, headers=self.headers(signed_content("GET", path, b"")))

@@ -48,7 +48,8 @@ def test_trusted_reporters_raise_priority_and_unreliable_ones_lower_it() -> None
     assert trusted > unknown > unreliable
 
 
-def _report(i: int, user: str, category: str, created: datetime, **extra: object) -> dict:
+def _report(i: int, user: str, category: str, created: datetime,
+            **extra: object) -> dict[str, object]:
     return {"id": f"r{i}", "reporter_id": f"rep{i}", "reported_user_id": user,
             "category": category, "created_at": created.isoformat(), **extra}
 

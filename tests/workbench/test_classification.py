@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tests.support.jobs import run_jobs
 from tests.support.platform_api import PlatformApi
+from tests.support.present import present
 from workbench.extensions import db
 from workbench.models import Action, Case, ClassifierScore, EnforcementDelivery, Message, Report
 
@@ -51,10 +52,12 @@ def test_a_flagged_message_opens_a_classifier_report_in_a_case_with_explanations
     with app.app_context():
         report = db.session.scalars(select(Report)).one()
         assert report.source == "classifier" and report.category == "harassment"
+        assert report.model_score is not None
         assert report.model_name == "text" and report.model_score > 0.9
-        case = db.session.get(Case, report.case_id)
+        case = db.session.get_one(Case, report.case_id)
         assert case.status == "open" and case.priority > 0
         score = db.session.scalars(select(ClassifierScore)).one()
+        assert score.explanation is not None
         spans = score.explanation["abusive"]
         highlighted = {ABUSE[start:end].lower() for start, end, _ in spans}
         assert highlighted & {"stupid", "idiot"}
@@ -71,6 +74,7 @@ def test_near_certain_spam_is_muted_automatically_pending_review(
     with app.app_context():
         action = db.session.scalars(select(Action)).one()
         assert action.type == "mute" and action.automated
+        assert action.decided_by_rule is not None
         assert action.decided_by_rule.startswith("spam_scam>=") and action.model_version
         assert action.ends_at is not None and action.statement is not None
         assert action.statement.body["automated_decision"] == "AUTOMATED_DECISION_FULLY"
@@ -104,10 +108,11 @@ def test_a_recording_is_transcribed_scored_and_kept_as_a_timeline(
     with app.app_context():
         rec = db.session.scalars(select(Recording)).one()
         assert rec.status == "processed", rec.error
-        assert rec.transcript and 0 < rec.speech_ratio <= 1
+        assert rec.transcript and rec.speech_ratio is not None and 0 < rec.speech_ratio <= 1
         assert rec.segments and rec.segments[0].end_s > rec.segments[0].start_s
         score = db.session.scalars(select(ClassifierScore)).one()
-        assert score.content_type == "recording" and "abusive" in score.flagged["labels"]
+        assert score.content_type == "recording" and score.flagged is not None
+        assert "abusive" in score.flagged["labels"]
         report = db.session.scalars(select(Report)).one()
         assert report.recording_id == rec.id and report.source == "classifier"
 
@@ -127,11 +132,12 @@ def test_fraud_signals_score_the_person_and_put_high_risk_in_front_of_a_moderato
         {"id": "quiet-1", "user_id": "quiet", "kind": "other", "score": 0.1}]})
     run_jobs(app)
     with app.app_context():
-        people = {p.risk_reasons["account_id"]: p for p in db.session.scalars(
+        people = {present(p.risk_reasons)["account_id"]: p for p in db.session.scalars(
             select(Person).where(Person.risk_score.is_not(None)))}
-        scores = sorted(p.risk_score for p in people.values())
+        scores = sorted(present(p.risk_score) for p in people.values())
         assert len(scores) == 2 and scores[0] < 0.5 < scores[1]
-        risky = max(people.values(), key=lambda p: p.risk_score)
+        risky = max(people.values(), key=lambda p: present(p.risk_score))
+        assert risky.risk_reasons is not None
         assert risky.risk_reasons["band"] == "high"
         assert any("chargeback" in r[0] for r in risky.risk_reasons["reasons"])
         report = db.session.scalars(select(Report)).one()
@@ -176,10 +182,11 @@ def test_hinglish_abuse_with_a_coin_demand_opens_abuse_and_extortion_reports(
     with app.app_context():
         reports = db.session.scalars(select(Report)).all()
         assert {r.category for r in reports} == {"harassment", "extortion"}
-        case = db.session.get(Case, reports[0].case_id)
+        case = db.session.get_one(Case, reports[0].case_id)
         assert case.primary_category == "extortion" and case.language == "hi-Latn"
         assert case.queue == "urgent-safety"
         score = db.session.scalars(select(ClassifierScore)).one()
         assert score.flagged == {"labels": ["abusive", "extortion"]}
+        assert score.explanation is not None
         abusive = {text[s:e] for s, e, _ in score.explanation["abusive"]}
         assert "chutiya" in abusive

@@ -36,7 +36,7 @@ def _expected(app: Flask) -> list[tuple[dict[str, float], list[str], object, str
 
     with app.app_context():
         model = LexiconLayer(_model(settings()))
-    out = []
+    out: list[tuple[dict[str, float], list[str], object, str]] = []
     for index, text in enumerate(TEXTS):
         score = model.score([text])[0]
         labels = model.flagged(score)

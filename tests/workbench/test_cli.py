@@ -133,7 +133,7 @@ def test_seed_demo_is_deterministic_and_creates_the_demo_logins(
     assert run(cli_env, *args).returncode == 0
     engine = create_engine(database_url)
 
-    def snapshot() -> tuple[object, ...]:
+    def snapshot() -> tuple[tuple[object, ...], ...]:
         with engine.connect() as conn:
             texts = conn.execute(text("SELECT text FROM message ORDER BY id")).scalars().all()
             # --reports counts the users' reports; the demo's images add a bank match

@@ -42,7 +42,7 @@ def pictures(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-def test_banks_create_add_list_and_match_as_json(cli_env, pictures) -> None:  # type: ignore[no-untyped-def]
+def test_banks_create_add_list_and_match_as_json(cli_env, pictures) -> None:
     assert run(cli_env, "banks", "create", "ncii-main", "--category", "ncii").returncode == 0
     again = run(cli_env, "banks", "create", "ncii-main", "--category", "ncii")
     assert again.returncode == 1 and "exists" in again.stderr
@@ -68,7 +68,7 @@ def test_banks_create_add_list_and_match_as_json(cli_env, pictures) -> None:  # 
     assert len(copy["pdq"]) == 64 and 0 <= copy["nudity"] < 0.6 and copy["quality"] >= 50
 
 
-def test_an_unreadable_image_is_reported_and_the_others_still_matched(cli_env, pictures) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreadable_image_is_reported_and_the_others_still_matched(cli_env, pictures) -> None:
     result = run(cli_env, "images", "match", str(pictures["junk"]), str(pictures["a"]),
                  "--json", "--no-nudity")
     assert result.returncode == 1
@@ -77,7 +77,7 @@ def test_an_unreadable_image_is_reported_and_the_others_still_matched(cli_env, p
     assert a["matches"] == [] and a["nudity"] is None
 
 
-def test_export_then_import_round_trips_a_bank(cli_env, pictures, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_export_then_import_round_trips_a_bank(cli_env, pictures, tmp_path) -> None:
     run(cli_env, "banks", "create", "scams", "--category", "scam_image")
     run(cli_env, "banks", "add", "scams", str(pictures["a"]), str(pictures["b"]))
     exported = tmp_path / "scams.csv"
@@ -100,7 +100,7 @@ def test_export_then_import_round_trips_a_bank(cli_env, pictures, tmp_path) -> N
     assert banks == ["partner", "scams"]
 
 
-def test_a_bad_hash_list_imports_nothing_and_names_the_line(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_hash_list_imports_nothing_and_names_the_line(cli_env, tmp_path) -> None:
     run(cli_env, "banks", "create", "terror", "--category", "terror")
     listing = tmp_path / "list.csv"
     listing.write_text("# a comment\n" + "ab" * 32 + ",90,partner-1\n"

@@ -101,14 +101,17 @@ def test_two_calls_are_in_progress_each_with_a_live_report(demo: Session) -> Non
         assert [p.left_at for p in call.participants] == [None, None]
         report = demo.scalars(select(Report).where(Report.call_id == call.id,
                                                    Report.source == "user")).one()
-        assert report.call_in_progress and report.created_at >= call.started_at
+        assert report.call_in_progress and call.started_at is not None
+        assert report.created_at >= call.started_at
         case = demo.get_one(Case, report.case_id)
         assert case.live and case.queue == "live"
     ended = list(demo.scalars(select(Call).where(Call.ended_at.is_not(None))))
     assert len(ended) >= 6
     for call in ended:
+        assert call.started_at is not None and call.ended_at is not None
         assert call.started_at < call.ended_at
         for p in call.participants:
+            assert p.joined_at is not None and p.left_at is not None
             assert call.started_at <= p.joined_at < p.left_at <= call.ended_at
     # Chat beside the calls, between the call's two people, during the call.
     for call in live + ended:
@@ -119,6 +122,7 @@ def test_two_calls_are_in_progress_each_with_a_live_report(demo: Session) -> Non
         assert len(chat) >= 2
         for sender, recipient, sent in chat:
             assert {sender, recipient} == people
+            assert call.started_at is not None
             assert call.started_at <= sent <= (call.ended_at or utcnow())
     assert demo.scalar(select(func.count()).select_from(CallParticipant)) == 2 * (
         len(live) + len(ended))
@@ -133,7 +137,8 @@ def test_some_cases_are_overdue_and_most_are_not(demo: Session) -> None:
     later = demo.scalar(select(func.count()).select_from(Report).join(
         Message, Message.id == Report.message_id).where(Message.sent_at > Report.created_at))
     assert later == 0
-    assert demo.scalar(select(func.max(Report.created_at))) <= utcnow()
+    latest = demo.scalar(select(func.max(Report.created_at)))
+    assert latest is not None and latest <= utcnow()
 
 
 def test_hindi_queue_cases_are_about_hindi_or_hinglish_content(demo: Session) -> None:
@@ -226,6 +231,7 @@ def test_images_are_profile_photos_chat_images_and_call_frames(demo: Session) ->
     assert kinds == {"profile_photo": 12, "chat_image": 8, "video_frame": 4}
     store = blob_store(settings())
     for image in demo.scalars(select(Image)):
+        assert image.display_sha256 is not None
         assert store.exists(image.blob_sha256) and store.exists(image.display_sha256)
         if image.kind == "chat_image":
             assert image.platform_conversation_id
@@ -241,8 +247,10 @@ def test_images_are_profile_photos_chat_images_and_call_frames(demo: Session) ->
 def test_a_flagged_frame_of_a_call_in_progress_is_in_the_live_lane(demo: Session) -> None:
     frame = demo.scalars(select(Image).where(Image.call_in_progress.is_(True))).one()
     call = demo.get_one(Call, frame.call_id)
-    assert call.ended_at is None and frame.nudity_score >= 0.6
+    assert call.ended_at is None and frame.nudity_score is not None
+    assert frame.nudity_score >= 0.6
     report = demo.scalars(select(Report).where(Report.model_name == "nudenet")).one()
+    assert report.content_ref is not None
     assert (report.category, report.call_in_progress, report.content_ref["image_id"]) == (
         "sexual_content", True, frame.platform_image_id)
     case = demo.get_one(Case, report.case_id)

@@ -22,6 +22,7 @@ from classifiers.images import bank_hashes
 from classifiers.images.samples import photograph
 from tests.support.app import TEST_SECRET_KEY, reset_tables
 from tests.support.platform_server import STOP_POLL_S
+from tests.support.present import present
 from workbench.cli import main
 from workbench.settings import SettingsError, load_settings
 
@@ -183,7 +184,7 @@ def banks(env: dict[str, str]) -> dict[str, tuple[str, int]]:
     return {b["name"]: (b["category"], b["entries"]) for b in listed}
 
 
-def test_stopncii_hashes_are_fetched_then_only_what_changed(  # type: ignore[no-untyped-def]
+def test_stopncii_hashes_are_fetched_then_only_what_changed(
         env, stopncii: FakeApi, tmp_path: Path) -> None:
     env = dict(env, WORKBENCH_STOPNCII_URL=stopncii.base + "/v1",
                WORKBENCH_STOPNCII_KEY="sub-key", WORKBENCH_STOPNCII_FUNCTION_KEY="fetch-key")
@@ -217,7 +218,7 @@ def test_stopncii_hashes_are_fetched_then_only_what_changed(  # type: ignore[no-
     assert f"pdq {pdq_of(51)}" not in exported and f"pdq {pdq_of(54)}" in exported
 
 
-def test_a_refused_key_is_reported_and_changes_nothing(env, stopncii: FakeApi) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_key_is_reported_and_changes_nothing(env, stopncii: FakeApi) -> None:
     env = dict(env, WORKBENCH_STOPNCII_URL=stopncii.base + "/v1",
                WORKBENCH_STOPNCII_KEY="wrong", WORKBENCH_STOPNCII_FUNCTION_KEY="fetch-key")
     stopncii.records.append(stopncii_record(pdq_of(51), 100))
@@ -227,7 +228,7 @@ def test_a_refused_key_is_reported_and_changes_nothing(env, stopncii: FakeApi) -
     assert banks(env) == {"ncii-partner": ("ncii", 0)}
 
 
-def test_ncmec_entries_are_fetched_then_only_the_new_window(  # type: ignore[no-untyped-def]
+def test_ncmec_entries_are_fetched_then_only_the_new_window(
         env, ncmec: FakeApi, tmp_path: Path) -> None:
     env = dict(env, WORKBENCH_NCMEC_URL=ncmec.base + "/hashsharing",
                WORKBENCH_NCMEC_USER="esp-user", WORKBENCH_NCMEC_PASSWORD="esp-pass")
@@ -258,7 +259,7 @@ def test_ncmec_entries_are_fetched_then_only_the_new_window(  # type: ignore[no-
     assert matched_banks(env, tmp_path, 64) == ["csam-ncmec"]
 
 
-def test_exchanges_are_off_until_configured(env) -> None:  # type: ignore[no-untyped-def]
+def test_exchanges_are_off_until_configured(env) -> None:
     result = run(env, "banks", "fetch", "ncmec")
     assert result.exit_code == 1
     assert "ncmec is off: set WORKBENCH_NCMEC_URL and its credentials" in result.output
@@ -278,7 +279,7 @@ def test_exchange_settings_are_checked_at_start(tmp_path: Path, environ: dict[st
         load_settings(environ={"WORKBENCH_INSTANCE_DIR": str(tmp_path), **environ})
 
 
-def test_the_scheduled_job_fetches_when_due_and_not_before(  # type: ignore[no-untyped-def]
+def test_the_scheduled_job_fetches_when_due_and_not_before(
         app, stopncii: FakeApi) -> None:
     from dataclasses import replace
 
@@ -304,8 +305,8 @@ def test_the_scheduled_job_fetches_when_due_and_not_before(  # type: ignore[no-u
     with app.app_context():
         assert db.session.scalars(select(BankEntry.pdq)).all() == [pdq_of(71)]
         checkpoint = db.session.scalars(select(ExchangeCheckpoint)).one()
-        assert (checkpoint.exchange, checkpoint.checkpoint["update_time"], checkpoint.added) \
-            == ("stopncii", 101, 1)
+        assert (checkpoint.exchange, present(checkpoint.checkpoint)["update_time"],
+                checkpoint.added) == ("stopncii", 101, 1)
     asked = len(stopncii.requests)
     with app.app_context():  # within the hour: not due, the exchange is not asked
         assert fetch_exchanges() == {"stopncii": "not due"}

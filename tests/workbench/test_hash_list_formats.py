@@ -19,7 +19,7 @@ from workbench.cli import main
 
 
 @pytest.fixture
-def cli(database_url: str, redis_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def cli(database_url: str, redis_url: str, tmp_path: Path):
     """``workbench ...`` run in this process against the test database."""
     reset_tables(database_url)
     env = {"WORKBENCH_INSTANCE_DIR": str(tmp_path / "instance"),
@@ -33,7 +33,7 @@ def cli(database_url: str, redis_url: str, tmp_path: Path):  # type: ignore[no-u
 
 
 @pytest.fixture
-def banked(cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def banked(cli, tmp_path: Path) -> Path:
     """A bank ``source`` holding two photographs; returns where they are."""
     for seed in (41, 42):
         photograph(seed).save(tmp_path / f"p{seed}.png")
@@ -43,13 +43,13 @@ def banked(cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     return tmp_path
 
 
-def entries(cli) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def entries(cli) -> dict[str, int]:
     listed = cli("banks", "list", "--json").output.splitlines()
     return {bank["name"]: bank["entries"] for bank in map(json.loads, listed)}
 
 
 @pytest.mark.parametrize("fmt", ["te", "hma"])
-def test_each_format_round_trips_a_bank_and_is_detected(cli, banked: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_format_round_trips_a_bank_and_is_detected(cli, banked: Path, fmt: str) -> None:
     exported = banked / f"bank.{fmt}"
     assert cli("banks", "export", "source", str(exported), "--format", fmt).exit_code == 0
     cli("banks", "create", "copy", "--category", "custom")
@@ -66,7 +66,7 @@ def test_each_format_round_trips_a_bank_and_is_detected(cli, banked: Path, fmt: 
     assert sorted(m["bank"] for m in json.loads(matched.output)["matches"]) == ["copy", "source"]
 
 
-def test_the_te_export_is_what_the_threatexchange_tools_read(cli, banked: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_te_export_is_what_the_threatexchange_tools_read(cli, banked: Path) -> None:
     exported = banked / "bank.te"
     cli("banks", "export", "source", str(exported), "--format", "te")
     hma = banked / "bank.csv"
@@ -81,7 +81,7 @@ def test_the_te_export_is_what_the_threatexchange_tools_read(cli, banked: Path) 
         PdqSignal.validate_signal_str(pdq)
 
 
-def test_a_te_file_of_mixed_signal_types_banks_only_the_pdq_lines(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_te_file_of_mixed_signal_types_banks_only_the_pdq_lines(cli, tmp_path: Path) -> None:
     cli("banks", "create", "partner", "--category", "custom")
     listing = tmp_path / "hashes.txt"
     listing.write_text(f"pdq {'ab' * 32}\nphoto_md5 {'0' * 32}\n\npdq {'CD' * 32}\n")
@@ -99,7 +99,7 @@ def test_a_te_file_of_mixed_signal_types_banks_only_the_pdq_lines(cli, tmp_path:
     (None, f"# from a partner\npdq {'ab' * 32}\npdq {'cd' * 32} extra\n", 3, "signal type"),
     (None, f"pdq_hash,quality,source\n{'ab' * 32}\npdq {'cd' * 32}\n", 3, "64-hex-digit"),
 ])
-def test_a_malformed_file_names_the_line_and_imports_nothing(  # type: ignore[no-untyped-def]
+def test_a_malformed_file_names_the_line_and_imports_nothing(
         cli, tmp_path: Path, fmt: str | None, text: str, line: int, why: str) -> None:
     cli("banks", "create", "partner", "--category", "custom")
     listing = tmp_path / "bad.txt"
@@ -110,7 +110,7 @@ def test_a_malformed_file_names_the_line_and_imports_nothing(  # type: ignore[no
     assert entries(cli) == {"partner": 0}
 
 
-def test_a_file_neither_format_is_refused_asking_for_the_format(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_neither_format_is_refused_asking_for_the_format(cli, tmp_path: Path) -> None:
     cli("banks", "create", "partner", "--category", "custom")
     listing = tmp_path / "notes.txt"
     listing.write_text("\n# hashes below\nsee attachment\n")
@@ -121,7 +121,7 @@ def test_a_file_neither_format_is_refused_asking_for_the_format(cli, tmp_path: P
     assert entries(cli) == {"partner": 0}
 
 
-def test_the_form_is_told_by_the_first_hash_line_after_any_comments(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_is_told_by_the_first_hash_line_after_any_comments(cli, tmp_path: Path) -> None:
     cli("banks", "create", "partner", "--category", "custom")
     listing = tmp_path / "annotated.txt"
     listing.write_text("".join(f"# note {n}\n" for n in range(200)) + f"pdq {'ab' * 32}\n")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from classifiers.registry import ModelRegistry
 from workbench.cases import triage
 from workbench.cases.decisions_export import decision_labels
-from workbench.cases.learning import learning_pick, model_threshold
+from workbench.cases.learning import LearningPick, learning_pick, model_threshold
 from workbench.extensions import db
 from workbench.models import (
     Account,
@@ -81,9 +81,9 @@ class Desk:
         self.session.flush()
         return case.id
 
-    def claim(self, learning: object = ALWAYS) -> int | None:
+    def claim(self, learning: LearningPick | None = ALWAYS) -> int | None:
         return triage.claim_next(self.session, self.moderator_id, "senior", queues=QUEUES,
-                                 claim_lock=LOCK, learning=learning)  # type: ignore[arg-type]
+                                 claim_lock=LOCK, learning=learning)
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_a_decided_learning_case_is_a_label_retraining_reads(desk: Desk) -> None
                       "kal cricket dekhne chalein 2": "none"}
 
 
-def test_the_threshold_is_the_active_text_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_threshold_is_the_active_text_models(tmp_path) -> None:
     expected = ModelRegistry(tmp_path).load("text").thresholds["abusive"]
     assert model_threshold(tmp_path, "text") == pytest.approx(expected)
     assert model_threshold(tmp_path, "no-such-model") is None

@@ -231,6 +231,6 @@ def test_a_report_filed_while_its_case_is_decided_is_not_slipped_into_the_closed
     thread.join(timeout=30)
     assert "error" not in out, out.get("error")
     with pg.app_context():
-        report = db.session.get(Report, late)
+        report = db.session.get_one(Report, late)
         assert report.case_id != case_id  # it opened a new case instead
-        assert db.session.get(Case, report.case_id).status == "open"
+        assert db.session.get_one(Case, report.case_id).status == "open"

@@ -121,7 +121,7 @@ def test_open_and_overdue_cases_are_counted_per_queue(
 
 
 @pytest.fixture
-def make_app(database_url: str, redis_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def make_app(database_url: str, redis_url: str, tmp_path: Path):
     def make(**overrides: Any) -> Flask:
         return create_app({"instance_dir": tmp_path / "instance", "database_url": database_url,
                            "redis_url": redis_url, "secret_key": TEST_SECRET_KEY,
@@ -133,6 +133,7 @@ def _refusal(app: Flask, address: str, **headers: str) -> str:
     r = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": address},
                               headers=headers)
     assert r.status_code == 403 and r.mimetype == "application/json"
+    assert r.json is not None
     assert r.json["error"]["code"] == "metrics_forbidden"
     return str(r.json["error"]["message"])
 

@@ -121,6 +121,7 @@ def test_deliveries_per_platform_and_dead_letters_retried(app: Flask, web: Platf
     web.fail_next = 100  # the web platform is down for now
     with app.app_context():
         person = db.session.scalars(select(Account.person_id)).first()
+        assert person is not None
         action = apply_action(db.session, ActionRequest(
             type=ActionType.BAN, person_id=person, policy_reason="fraud", decided_by_rule="test"))
         ids = [d.id for d in action.deliveries]
@@ -195,5 +196,5 @@ def test_the_audit_log_filters_and_pages_newest_first(app: Flask) -> None:
                               ({"filters": AuditFilter(since=now, until=now - timedelta(1))},
                                "until")):
             with pytest.raises(OperationsError) as err:
-                audit_log(db.session, **kwargs)  # type: ignore[arg-type]
+                audit_log(db.session, **kwargs)
             assert err.value.field == field

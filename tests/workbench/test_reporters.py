@@ -11,6 +11,7 @@ from sqlalchemy import select
 from actions.decisions import Decision, decide_case
 from tests.support.jobs import run_jobs
 from tests.support.platform_api import PlatformApi
+from tests.support.present import present
 from workbench.cases.policy import case_policy
 from workbench.cases.reporters import (
     ReporterAuthorityError,
@@ -48,12 +49,14 @@ def _account(user: str) -> int:
 
 
 def _priority(user: str) -> float:
-    return db.session.scalars(select(Case.priority).join(Report, Report.case_id == Case.id)
+    priority = db.session.scalars(select(Case.priority).join(Report, Report.case_id == Case.id)
                               .join(Account, Account.id == Report.reported_account_id)
                               .where(Account.platform_user_id == user)).first()
+    assert priority is not None
+    return priority
 
 
-def _mark(staff: dict[str, int], user: str, role: str = "senior", reason: str = "spam reports"):  # type: ignore[no-untyped-def]
+def _mark(staff: dict[str, int], user: str, role: str = "senior", reason: str = "spam reports"):
     return mark_reporter(db.session, _account(user), moderator_id=staff[role], role=role,
                          reason=reason, policy=case_policy(settings()))
 
@@ -115,7 +118,7 @@ def test_marking_is_for_seniors_needs_a_reason_and_is_audited(
         events = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb.in_(("reporter.marked", "reporter.unmarked")))
             .order_by(AuditEvent.id)).all()
-        assert [(e.verb, e.actor_id, e.data["reason"]) for e in events] == [
+        assert [(e.verb, e.actor_id, present(e.data)["reason"]) for e in events] == [
             ("reporter.marked", str(staff["senior"]), "spam reports"),
             ("reporter.unmarked", str(staff["senior"]), "mistake")]
         # Marked again later: a new mark, the old one kept.
@@ -135,14 +138,14 @@ def test_accuracy_counts_upheld_dismissed_and_pending_reports(
         _report(web, f"r{n}", "rep", user, "harassment")
     run_jobs(app)
     with app.app_context():
-        moderator = db.session.get(Moderator, staff["moderator"])
+        moderator = db.session.get_one(Moderator, staff["moderator"])
         cases = dict(db.session.execute(
             select(Account.platform_user_id, Report.case_id)
             .join(Report, Report.reported_account_id == Account.id)).all())
         for user, decision in (("u1", Decision.VIOLATION), ("u2", Decision.VIOLATION),
                                ("u3", Decision.DISMISSED)):
-            decide_case(db.session, cases[user], moderator_id=moderator.id, role="moderator",
-                        decision=decision)
+            decide_case(db.session, present(cases[user]), moderator_id=moderator.id,
+                        role="moderator", decision=decision)
         db.session.commit()
         rep = _account("rep")
         figures = accuracy(db.session, [rep])[rep]

@@ -216,7 +216,8 @@ def test_the_storage_url_picks_the_backend(tmp_path: Path) -> None:
     assert local.storage_dir == tmp_path / "shared blobs"
     assert isinstance(blob_store(local), LocalBlobStore)
     default = load_settings(environ={"WORKBENCH_INSTANCE_DIR": str(tmp_path)})
-    assert blob_store(default).root == tmp_path / "blobs"  # type: ignore[attr-defined]
+    default_store = blob_store(default)
+    assert isinstance(default_store, LocalBlobStore) and default_store.root == tmp_path / "blobs"
     s3 = load_settings(environ={"WORKBENCH_INSTANCE_DIR": str(tmp_path),
                                 "WORKBENCH_STORAGE_URL": "s3://workbench-blobs/eu/prod/",
                                 "WORKBENCH_S3_REGION": "eu-central-1"})
@@ -235,7 +236,7 @@ def storage_overrides(request: pytest.FixtureRequest) -> dict[str, str]:
 
 def _upload_demo_recording(api: PlatformApi) -> bytes:
     entry = next(e for e in json.loads((DEMO / "recordings.json").read_text()) if e["abusive"])
-    audio = (DEMO / entry["file"]).read_bytes()
+    audio: bytes = (DEMO / entry["file"]).read_bytes()
     boundary = "b0undary"
     meta = {"id": "rec-1", "owner_id": "caller", "kind": "call", "call_id": "call-1",
             "recorded_at": "2026-11-20T10:00:00Z"}
@@ -261,7 +262,7 @@ def test_an_uploaded_recording_is_classified_from_the_blob_store(
         assert rec.status == "processed", rec.error
         assert rec.transcript and rec.segments
         score = db.session.scalars(select(ClassifierScore)).one()
-        assert "abusive" in score.flagged["labels"]
+        assert score.flagged is not None and "abusive" in score.flagged["labels"]
 
 
 @pytest.fixture

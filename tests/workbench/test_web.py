@@ -11,7 +11,7 @@ from actions.signing import signed_headers
 from tests.support.platform_api import PlatformApi
 
 
-def test_landing_page_and_health(client) -> None:  # type: ignore[no-untyped-def]
+def test_landing_page_and_health(client) -> None:
     assert b"HARMONI" in client.get("/").data
     assert client.get("/healthz").json == {"status": "ok"}
 

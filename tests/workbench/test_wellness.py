@@ -60,7 +60,8 @@ def test_every_protection_is_on_until_the_moderator_turns_it_off(
         db.session.commit()
         assert updated == Preferences(blur_media=True, greyscale=False, mute_audio=True)
         assert preferences(db.session, moderator) == updated
-        assert db.session.get(Moderator, moderator).settings["queue"] == "hindi"
+        kept = db.session.get_one(Moderator, moderator).settings
+        assert kept is not None and kept["queue"] == "hindi"
         for changes, field in (({"sepia": True}, "sepia"), ({"blur_media": "no"}, "blur_media")):
             with pytest.raises(WellnessError) as err:
                 update_preferences(db.session, moderator, changes)
@@ -109,14 +110,15 @@ def test_handing_off_returns_claimed_distressing_cases_and_skips_them_until_the_
         assert sorted(result.released_case_ids) == sorted([threat, mixed])
         assert result.until == datetime(2026, 3, 11, tzinfo=UTC)
         for case_id in (threat, mixed):
-            case = db.session.get(Case, case_id)
+            case = db.session.get_one(Case, case_id)
             assert (case.status, case.assignee_id, case.claimed_at) == ("open", None, None)
-        assert db.session.get(Case, spam).assignee_id == moderator
+        assert db.session.get_one(Case, spam).assignee_id == moderator
         assert excluded_categories(db.session, moderator, now=NOW) == set(DEFAULT_DISTRESSING)
         assert excluded_categories(db.session, moderator,
                                    now=datetime(2026, 3, 11, 0, 0, 1, tzinfo=UTC)) == set()
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "moderator.handed_off")).one()
+        assert event.data is not None
         assert sorted(event.data["released_case_ids"]) == sorted([threat, mixed])
         resume(db.session, moderator)
         db.session.commit()
@@ -133,7 +135,7 @@ def test_a_hand_off_can_be_narrowed_to_some_distressing_categories(
         result = hand_off(db.session, moderator, categories=["child_safety"], now=NOW)
         db.session.commit()
         assert result.released_case_ids == [child]
-        assert db.session.get(Case, threat).assignee_id == moderator
+        assert db.session.get_one(Case, threat).assignee_id == moderator
         assert excluded_categories(db.session, moderator, now=NOW) == {"child_safety"}
         with pytest.raises(WellnessError) as err:
             hand_off(db.session, moderator, categories=["spam_scam"], now=NOW)

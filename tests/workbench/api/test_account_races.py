@@ -35,7 +35,8 @@ def platform_ids(app: Flask, database_url: str) -> list[int]:
         return list(db.session.scalars(select(Platform.id).order_by(Platform.id)))
 
 
-def _in_thread(app: Flask, work: Callable[[Session], Any]) -> tuple[threading.Thread, dict]:
+def _in_thread(app: Flask,
+               work: Callable[[Session], Any]) -> tuple[threading.Thread, dict[str, Any]]:
     """Run ``work`` in its own session and thread, committing it; the outcome lands in the
     returned dict (``result`` or ``error``)."""
     out: dict[str, Any] = {}

@@ -14,16 +14,17 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from tests.support.present import present
 from workbench.extensions import db
 
 
 def test_a_connection_lost_before_the_request_ends_leaves_the_answer_alone(app: Flask) -> None:
     @app.get("/api/v1/test-connection-lost")
-    def connection_lost():  # type: ignore[no-untyped-def]
+    def connection_lost():
         db.session.execute(text("SELECT 1"))  # the request's transaction is open...
         # ... and its connection goes (as when the database ends it) before the request
         # ends, so closing the session at the end fails.
-        db.session.connection().connection.dbapi_connection.close()
+        present(db.session.connection().connection.dbapi_connection).close()
         return jsonify(answered=True)
 
     r = app.test_client().get("/api/v1/test-connection-lost")
@@ -34,11 +35,12 @@ def test_a_connection_lost_before_the_request_ends_leaves_the_answer_alone(app: 
 
 def test_a_transaction_rolled_back_on_a_deadlock_is_answered_retry_now(app: Flask) -> None:
     @app.get("/api/v1/test-deadlock")
-    def deadlock():  # type: ignore[no-untyped-def]
+    def deadlock():
         raise OperationalError("UPDATE case ...", {}, psycopg.errors.DeadlockDetected(
             "deadlock detected"))
 
     r = app.test_client().get("/api/v1/test-deadlock")
     assert r.status_code == 503
+    assert r.json is not None
     assert r.json["error"]["code"] == "transaction_conflict"
     assert r.headers["Retry-After"] == "1"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ REPORT = {"id": "r1", "reporter_id": "u2", "reported_user_id": "u1", "category":
 SIGNAL = {"id": "s1", "user_id": "u1", "kind": "chargeback", "score": 0.5}
 ACCOUNT = {"id": "u1", "username": "asha", "phone_hash": "a" * 64, "gender": "f",
            "languages": ["en"]}
-ITEMS = {"messages": MESSAGE, "reports": REPORT, "signals": SIGNAL, "accounts": ACCOUNT}
+ITEMS: dict[str, Mapping[str, object]] = {"messages": MESSAGE, "reports": REPORT,
+                                         "signals": SIGNAL, "accounts": ACCOUNT}
 
 
 def _stored(app: Flask) -> tuple[int, ...]:
@@ -155,7 +157,7 @@ def test_an_appeal_action_id_past_64_bits_is_refused(
     assert r.json["error"]["field"] == "appeals[0].action_id"
 
 
-def _signed_post(api: PlatformApi, **headers: str):  # type: ignore[no-untyped-def]
+def _signed_post(api: PlatformApi, **headers: str):
     body = json.dumps({"signals": [SIGNAL]}).encode()
     return api.client.post("/api/v1/signals", data=body, headers={
         "Content-Type": "application/json", **api.headers(body), **headers})

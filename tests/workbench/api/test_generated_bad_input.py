@@ -134,7 +134,7 @@ def test_any_signature_header_is_never_a_5xx(
 ) -> None:
     _tried("headers")
     r = platforms["calls"].post("/api/v1/signals", {"signals": [ITEMS["signals"]]},
-                                **{header: value})
+                                header_overrides={header: value})
     _assert_json_4xx_or_ok(r)
     assert r.status_code != 202 or value in ("calls",)
 

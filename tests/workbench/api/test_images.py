@@ -40,7 +40,7 @@ def _multipart(meta: object, image: bytes | None,
         f"multipart/form-data; boundary={boundary}"
 
 
-def _upload(api: PlatformApi, meta: object, image: bytes | None,  # type: ignore[no-untyped-def]
+def _upload(api: PlatformApi, meta: object, image: bytes | None,
             **kw: str):
     body, ctype = _multipart(meta, image, **kw)
     return api.post("/api/v1/images", raw=body, content_type=ctype)
@@ -67,6 +67,7 @@ def test_an_image_is_kept_whole_with_a_clean_display_copy_and_queued_once(
         store = blob_store(app.extensions["workbench.settings"])
         with store.open(image.blob_sha256) as f:
             assert f.read() == data
+        assert image.display_sha256 is not None
         with store.open(image.display_sha256) as f:
             shown = PILImage.open(io.BytesIO(f.read()))
             assert not shown.getexif() and shown.size == (640, 480)
@@ -122,7 +123,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
     assert not [p for p in blobs.rglob("*") if p.is_file()]
 
 
-def test_an_image_over_the_byte_limit_is_refused(database_url, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_over_the_byte_limit_is_refused(database_url, redis_url, tmp_path) -> None:
     from tests.support.app import TEST_SECRET_KEY, reset_tables
     from workbench.app import create_app
     from workbench.platforms import register_platform
@@ -166,15 +167,17 @@ def test_a_bank_match_opens_a_report_and_case_in_the_banks_category(
     run_jobs(app)
     with app.app_context():
         images = {i.platform_image_id: i for i in db.session.scalars(select(Image))}
-        assert all(i.pdq and i.pdq_quality >= 50 for i in images.values())
+        assert all(i.pdq and i.pdq_quality is not None and i.pdq_quality >= 50
+                   for i in images.values())
         assert all(i.nudity_score is not None for i in images.values())
         match = db.session.scalars(select(ImageMatch)).one()
         assert match.image_id == images["w-1"].id and match.distance <= 31
-        report = db.session.get(Report, match.report_id)
+        report = db.session.get_one(Report, match.report_id)
         assert (report.category, report.source, report.status) == ("ncii", "hash_match", "cased")
+        assert report.content_ref is not None and report.description is not None
         assert report.content_ref["image_id"] == "w-1"
         assert "ncii-stopncii" in report.description
-        case = db.session.get(Case, report.case_id)
+        case = db.session.get_one(Case, report.case_id)
         assert case.primary_category == "ncii"
         assert db.session.execute(select(func.count(Report.id))).scalar_one() == 1
         # The ncii bank's rule: the image is removed and its uploader suspended, both
@@ -211,7 +214,7 @@ def test_a_custom_bank_without_a_rule_only_reports(
 
 
 def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
-        app: Flask, platforms: dict[str, PlatformApi], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], monkeypatch) -> None:
     # No nude photograph can ship with the tests: NudeNet's verdict is stood in for here,
     # while decoding, storage, hashing, the queue and case filing are all real.
     from classifiers.images import nudity
@@ -232,11 +235,11 @@ def test_a_video_frame_flagged_for_nudity_in_a_live_call_goes_to_the_live_lane(
         [report] = db.session.scalars(select(Report)).all()  # 0.4: only the minor's threshold
         assert (report.category, report.model_name, report.call_in_progress) == \
             ("sexual_content", "nudenet", True)
-        assert db.session.get(Case, report.case_id).live is True
+        assert db.session.get_one(Case, report.case_id).live is True
 
 
 def test_the_nudity_thresholds_come_from_the_model_metadata_in_the_model_dir(
-        app: Flask, platforms: dict[str, PlatformApi], monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, platforms: dict[str, PlatformApi], monkeypatch, tmp_path) -> None:
     from dataclasses import replace
 
     from classifiers.images import nudity
@@ -295,6 +298,7 @@ def test_a_removed_image_reuploaded_on_another_platform_is_removed_automatically
         assert again.status == "removed"
         [report] = db.session.scalars(select(Report).where(Report.source == "hash_match")).all()
         assert report.category == "sexual_content" and report.case_id is not None
+        assert report.description is not None
         assert "removed-sexual_content" in report.description
         removal = db.session.scalars(select(Action).where(Action.image_id == again.id)).one()
         assert removal.automated and removal.decided_by_rule == "bank:removed-sexual_content"

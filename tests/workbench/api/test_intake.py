@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tests.support.jobs import run_jobs
 from tests.support.platform_api import PlatformApi
 from workbench.extensions import db
-from workbench.models import Account, Case, Conversation, Message, OutboxBatch, Report
+from workbench.models import Account, Base, Case, Conversation, Message, OutboxBatch, Report
 
 NOW = "2026-11-20T10:00:00Z"
 
@@ -19,7 +19,7 @@ def _messages(*ids: str) -> dict[str, object]:
          "text": f"message {i}", "sent_at": NOW} for i in ids]}
 
 
-def _count(app: Flask, model: object) -> int:
+def _count(app: Flask, model: type[Base]) -> int:
     with app.app_context():
         return int(db.session.execute(select(func.count()).select_from(model)).scalar_one())
 

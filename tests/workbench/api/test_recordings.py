@@ -50,7 +50,7 @@ def _multipart(meta: object, audio: bytes | None, filename: str = "a.wav") -> tu
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def _upload(api: PlatformApi, meta: object, audio: bytes | None, **kw: str):  # type: ignore[no-untyped-def]
+def _upload(api: PlatformApi, meta: object, audio: bytes | None, **kw: str):
     body, ctype = _multipart(meta, audio, **kw)
     return api.post("/api/v1/recordings", raw=body, content_type=ctype)
 

@@ -36,7 +36,7 @@ def test_a_signed_request_is_accepted(platforms: dict[str, PlatformApi]) -> None
 def test_bad_signatures_are_refused_with_401(
     platforms: dict[str, PlatformApi], headers: dict[str, str], code: str
 ) -> None:
-    r = platforms["calls"].post(PATH, ONE, **headers)
+    r = platforms["calls"].post(PATH, ONE, header_overrides=headers)
     assert r.status_code == 401
     assert r.json["error"]["code"] == code
 

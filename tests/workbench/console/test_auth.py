@@ -135,13 +135,13 @@ def test_every_page_carries_the_security_headers(app: Flask, world: World) -> No
         assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_the_platform_api_needs_no_csrf_token(app: Flask, platforms) -> None:  # type: ignore[no-untyped-def]
+def test_the_platform_api_needs_no_csrf_token(app: Flask, platforms) -> None:
     response = platforms["calls"].post("/api/v1/accounts", {"accounts": [
         {"id": "u-1", "username": "someone"}]})
     assert response.status_code == 202
 
 
-def _attempts(client, n: int, forwarded_for: str) -> list[int]:  # type: ignore[no-untyped-def]
+def _attempts(client, n: int, forwarded_for: str) -> list[int]:
     headers = {"X-Forwarded-For": forwarded_for}
     statuses = []
     for i in range(n):
@@ -153,7 +153,7 @@ def _attempts(client, n: int, forwarded_for: str) -> list[int]:  # type: ignore[
 
 
 def test_behind_a_trusted_balancer_each_client_address_has_its_own_limit(
-        app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, tmp_path) -> None:
     from workbench.app import create_app
     from workbench.current import settings as app_settings
 

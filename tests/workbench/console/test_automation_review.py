@@ -81,7 +81,7 @@ def test_a_models_action_waits_for_review_but_a_rules_expiry_does_not(
 
 
 def test_the_queue_lists_pending_actions_oldest_first_with_content_rule_and_score(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     later = _second_person_automated(app)
     page = signed_in("senior").get("/admin/automation/")
     assert page.status_code == 200
@@ -97,7 +97,7 @@ def test_the_queue_lists_pending_actions_oldest_first_with_content_rule_and_scor
 
 
 def test_confirming_records_the_review_once_and_audits_it(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     senior = signed_in("senior")
     url = f"/admin/automation/{automated}/review"
     assert post_form(senior, url, {"outcome": "confirm"}, "/admin/automation/").status_code \
@@ -118,7 +118,7 @@ def test_confirming_records_the_review_once_and_audits_it(
 
 
 def test_overturning_reverses_the_action_on_every_platform(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     run_jobs(app)  # the mute itself reaches the platforms first
     senior = signed_in("senior")
     response = post_form(senior, f"/admin/automation/{automated}/review",
@@ -141,7 +141,7 @@ def test_overturning_reverses_the_action_on_every_platform(
 
 
 def test_reviews_are_refused_to_moderators_and_bad_outcomes_get_a_json_error(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     url = f"/admin/automation/{automated}/review"
     assert post_form(signed_in("moderator"), url, {"outcome": "confirm"}).status_code == 403
     senior = signed_in("senior")
@@ -165,6 +165,7 @@ def _appeal(app: Flask, world: World, action_id: int) -> int:
     with app.app_context():
         account = db.session.scalars(select(Account).where(
             Account.person_id == world.person_id).order_by(Account.id)).first()
+        assert account is not None
         appeal = Appeal(platform_id=account.platform_id, platform_appeal_id="ap-1",
                         action_id=action_id, account_id=account.id, text="it was not spam",
                         created_at=utcnow(), received_at=utcnow())
@@ -174,7 +175,7 @@ def _appeal(app: Flask, world: World, action_id: int) -> int:
 
 
 def test_an_appeal_against_an_automated_action_shows_the_content_and_settles_the_review(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     appeal_id = _appeal(app, world, automated)
     senior = signed_in("senior")
     html = senior.get("/admin/appeals/").get_data(as_text=True)
@@ -192,7 +193,7 @@ def test_an_appeal_against_an_automated_action_shows_the_content_and_settles_the
 
 
 def test_the_decision_panel_says_the_next_strike_step_and_what_is_in_force(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     with app.app_context():
         db.session.add(Strike(person_id=world.person_id, category="harassment",
                               expires_at=utcnow() + timedelta(days=30)))
@@ -207,14 +208,14 @@ def test_the_decision_panel_says_the_next_strike_step_and_what_is_in_force(
     assert 'name="confirm_stack"' in ladder
 
 
-def _token(client, world: World) -> str:  # type: ignore[no-untyped-def]
+def _token(client, world: World) -> str:
     from tests.support.console_forms import csrf_token
 
     return csrf_token(client, f"/admin/case/{world.case_id}")
 
 
 def test_a_mute_on_top_of_one_in_force_needs_an_explicit_confirmation(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     client = signed_in("moderator")
     url = f"/admin/case/{world.case_id}/act"
     refused = post_form(client, url, {"decision": "mute", "policy_reason": "harassment"},
@@ -233,7 +234,7 @@ def test_a_mute_on_top_of_one_in_force_needs_an_explicit_confirmation(
 
 
 def test_where_the_settings_let_them_moderators_review_within_their_authority(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     from dataclasses import replace
 
     from workbench.settings import SETTINGS_KEY
@@ -262,7 +263,7 @@ def test_where_the_settings_let_them_moderators_review_within_their_authority(
 
 
 def test_a_bulk_mute_lists_people_already_muted_and_refuses_them_unless_confirmed(
-        app: Flask, world: World, automated: int, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, automated: int, signed_in) -> None:
     from werkzeug.datastructures import MultiDict
 
     from tests.support.console_forms import csrf_token

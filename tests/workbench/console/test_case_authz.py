@@ -7,12 +7,14 @@ Each test tries what the page would never offer, as a script would send it.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
 
 from tests.support.console_forms import post_form
 from tests.support.console_world import RECORDING, World
+from tests.support.present import present
 from workbench.cases import triage
 from workbench.enums import CaseStatus
 from workbench.extensions import db
@@ -24,12 +26,12 @@ JSON = {"Accept": "application/json"}
 
 def _victims_message(app: Flask) -> int:
     with app.app_context():
-        return db.session.scalars(select(Message.id).join(
+        return present(db.session.scalars(select(Message.id).join(
             Account, Account.id == Message.sender_account_id)
-            .where(Account.platform_user_id == "c-200").order_by(Message.id)).first()  # type: ignore[return-value]
+            .where(Account.platform_user_id == "c-200").order_by(Message.id)).first())
 
 
-def _act(client, case_id: int, **fields: str):  # type: ignore[no-untyped-def]
+def _act(client, case_id: int, **fields: str):
     return post_form(client, f"/admin/case/{case_id}/act",
                      {"policy_reason": "harassment", **fields})
 
@@ -43,7 +45,7 @@ def _nothing_removed(app: Flask, message_ids: list[int]) -> None:
 
 
 def test_removing_another_persons_message_from_a_case_is_refused(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     victims = _victims_message(app)
     # The victim's own message, in the same conversation as the reported one.
@@ -65,7 +67,7 @@ def test_removing_another_persons_message_from_a_case_is_refused(
 
 
 def test_recordings_calls_and_missing_content_of_others_are_refused(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     spam_case = world.other_case_ids[0]
     recording = _act(client, spam_case, decision="remove_content", target_kind="recording",
@@ -82,14 +84,14 @@ def test_recordings_calls_and_missing_content_of_others_are_refused(
         assert db.session.scalar(select(func.count(Action.id))) == 0
 
 
-def _token(client) -> str:  # type: ignore[no-untyped-def]
+def _token(client) -> str:
     from tests.support.console_forms import csrf_token
 
     return csrf_token(client, "/admin/queue/")
 
 
 def test_a_moderator_cannot_escalate_a_case_a_senior_is_working(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     with app.app_context():
         assert triage.try_claim(db.session, world.case_id, world.staff["senior"], "senior", LOCK)
         db.session.commit()
@@ -149,7 +151,7 @@ def _unreported_recording(app: Flask, world: World) -> int:
 
 
 def test_a_recording_no_case_refers_to_is_not_served(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     hidden = _unreported_recording(app, world)
     for who in ("moderator", "senior", "legal"):
         response = signed_in(who).get(f"/admin/case/recording/{hidden}/audio")
@@ -162,7 +164,7 @@ def test_a_recording_no_case_refers_to_is_not_served(
 
 
 def test_the_legal_team_hears_only_what_a_hold_or_request_covers(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     from actions.holds import place_hold, release_hold
     from actions.legal_requests import LegalRequestIn, record_legal_request
 
@@ -195,7 +197,7 @@ def _plays(app: Flask) -> int:
 
 
 def test_every_listen_is_audited_whatever_range_is_asked(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     size = len(RECORDING.read_bytes())
     url = f"/admin/case/recording/{world.recording_id}/audio"
     # The whole file through a suffix range: audited.
@@ -226,7 +228,7 @@ def test_content_of_a_merged_person_counts_as_theirs(app: Flask, world: World) -
         old = Person(merged_into_id=world.person_id)
         db.session.add(old)
         db.session.flush()
-        ask = {"type": ActionType.REMOVE_CONTENT, "person_id": old.id,
+        ask: dict[str, Any] = {"type": ActionType.REMOVE_CONTENT, "person_id": old.id,
                "policy_reason": "harassment", "decided_by_id": world.staff["moderator"]}
         check_target(db.session, ActionRequest(**ask, message_id=world.message_id))
         check_target(db.session, ActionRequest(**ask, recording_id=world.recording_id))

@@ -35,7 +35,7 @@ def _reveals(app: Flask, image_id: int) -> int:
 
 
 def test_a_reported_image_is_shown_blurred_and_revealed_once_per_viewing(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     image_id = _reported_image(app, world)
     moderator = signed_in("moderator")
     page = moderator.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
@@ -64,7 +64,7 @@ def test_a_reported_image_is_shown_blurred_and_revealed_once_per_viewing(
 
 
 def test_an_image_is_served_only_through_a_case_that_shows_it(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     image_id = _reported_image(app, world)
     with app.app_context():
         unreported = upload(world, "img-unreported", seed=5).id
@@ -87,7 +87,7 @@ def test_an_image_is_served_only_through_a_case_that_shows_it(
 
 
 def test_a_bank_match_shows_the_bank_its_category_and_the_distance(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     image_id = _reported_image(app, world)
     with app.app_context():
         bank = create_bank(db.session, "ncii-group", "ncii")
@@ -110,7 +110,7 @@ def test_a_bank_match_shows_the_bank_its_category_and_the_distance(
 
 
 def test_a_senior_adds_an_image_to_a_bank_and_it_is_audited(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     image_id = _reported_image(app, world)
     with app.app_context():
         create_bank(db.session, "scam-pics", "scam_image")
@@ -128,6 +128,7 @@ def test_a_senior_adds_an_image_to_a_bank_and_it_is_audited(
         assert entry.crop_hashes, "banked from its pixels, crops included"
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "bank.image_added")).one()
+        assert event.data is not None
         assert event.object_id == str(image_id) and event.data["bank"] == "scam-pics"
     # A moderator may not, even with a well-formed form.
     assert post_form(signed_in("moderator"), f"/admin/case/{world.case_id}/image/"
@@ -136,7 +137,7 @@ def test_a_senior_adds_an_image_to_a_bank_and_it_is_audited(
 
 
 def test_video_frames_of_a_reported_call_show_as_a_strip_on_its_timeline(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     with app.app_context():
         # Frames of the reported recording's call ("call-9"), and one of another call.
         frames = [upload(world, f"frame-{i}", seed=20 + i, kind="video_frame", call="call-9").id
@@ -158,7 +159,7 @@ def test_video_frames_of_a_reported_call_show_as_a_strip_on_its_timeline(
 
 
 def test_a_queue_row_about_an_image_shows_it_blurred(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     spam_case = world.other_case_ids[0]
     with app.app_context():
         image = upload(world, "img-scam", seed=9, owner="s-0")
@@ -175,7 +176,7 @@ def test_a_queue_row_about_an_image_shows_it_blurred(
 
 
 def test_the_legal_team_sees_a_cases_images_only_while_a_hold_covers_it(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     from actions.holds import place_hold
 
     image_id = _reported_image(app, world)

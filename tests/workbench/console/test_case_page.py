@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -25,14 +26,14 @@ from workbench.models import (
 )
 
 
-def _claim_and_open(client, world: World, case_id: int | None = None) -> str:  # type: ignore[no-untyped-def]
+def _claim_and_open(client: FlaskClient, world: World, case_id: int | None = None) -> str:
     case_id = case_id or world.case_id
     post_form(client, f"/admin/case/{case_id}/claim")
     return client.get(f"/admin/case/{case_id}").get_data(as_text=True)
 
 
 def test_the_case_shows_context_scores_recordings_and_the_person(app: Flask, world: World,
-                                                                 signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                                 signed_in) -> None:
     page = _claim_and_open(signed_in("moderator"), world)
     # The reported message with the conversation before and after it.
     for line in ("hi, how was your day?", "what do you do?", "please stop", ">no<"):
@@ -54,7 +55,7 @@ def test_the_case_shows_context_scores_recordings_and_the_person(app: Flask, wor
 
 
 def test_the_audio_player_gets_the_original_bytes(app: Flask, world: World,
-                                                  signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                  signed_in) -> None:
     from tests.support.console_world import RECORDING
 
     response = signed_in("moderator").get(f"/admin/case/recording/{world.recording_id}/audio")
@@ -64,7 +65,7 @@ def test_the_audio_player_gets_the_original_bytes(app: Flask, world: World,
 
 
 def test_the_audio_player_can_seek_with_byte_ranges(app: Flask, world: World,
-                                                   signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                   signed_in) -> None:
     from tests.support.console_world import RECORDING
 
     data, client = RECORDING.read_bytes(), signed_in("moderator")
@@ -87,7 +88,7 @@ def test_the_audio_player_can_seek_with_byte_ranges(app: Flask, world: World,
 
 
 def test_suspending_for_seven_days_reaches_every_account_and_platform(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     _claim_and_open(client, world)
     response = post_form(client, f"/admin/case/{world.case_id}/act",
@@ -98,6 +99,7 @@ def test_suspending_for_seven_days_reaches_every_account_and_platform(
     with app.app_context():
         action = db.session.scalars(select(Action)).one()
         assert action.type == "suspend" and action.decided_by_id == world.staff["moderator"]
+        assert action.ends_at is not None
         assert timedelta(days=6, hours=23) < action.ends_at - utcnow() <= timedelta(days=7)
         assert db.session.scalars(select(StatementOfReasons)).one().body[
             "decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
@@ -114,7 +116,7 @@ def test_suspending_for_seven_days_reaches_every_account_and_platform(
 
 
 def test_a_moderator_is_refused_a_ban_and_nothing_happens(app: Flask, world: World,
-                                                          signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                          signed_in) -> None:
     client = signed_in("moderator")
     page = _claim_and_open(client, world)
     assert 'data-verdict="ban"' not in page  # not offered...
@@ -127,7 +129,7 @@ def test_a_moderator_is_refused_a_ban_and_nothing_happens(app: Flask, world: Wor
         assert db.session.get_one(Case, world.case_id).status == "claimed"
 
 
-def test_a_senior_bans(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_senior_bans(app: Flask, world: World, signed_in) -> None:
     client = signed_in("senior")
     assert 'data-verdict="ban"' in _claim_and_open(client, world)
     response = post_form(client, f"/admin/case/{world.case_id}/act",
@@ -139,7 +141,7 @@ def test_a_senior_bans(app: Flask, world: World, signed_in) -> None:  # type: ig
 
 
 def test_a_decision_needs_a_reason_from_the_list(app: Flask, world: World,
-                                                 signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                 signed_in) -> None:
     client = signed_in("moderator")
     _claim_and_open(client, world)
     response = post_form(client, f"/admin/case/{world.case_id}/act",
@@ -150,7 +152,7 @@ def test_a_decision_needs_a_reason_from_the_list(app: Flask, world: World,
 
 
 def test_a_case_held_by_another_moderator_cannot_be_decided(app: Flask, world: World,
-                                                            signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                            signed_in) -> None:
     _claim_and_open(signed_in("moderator"), world)
     other = signed_in("moderator2")
     response = post_form(other, f"/admin/case/{world.case_id}/act",
@@ -161,7 +163,7 @@ def test_a_case_held_by_another_moderator_cannot_be_decided(app: Flask, world: W
 
 
 def test_dismissing_tells_the_reporting_platform(app: Flask, world: World,
-                                                 signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                 signed_in) -> None:
     client = signed_in("moderator")
     _claim_and_open(client, world)
     post_form(client, f"/admin/case/{world.case_id}/act", {"decision": "dismiss"})
@@ -173,7 +175,7 @@ def test_dismissing_tells_the_reporting_platform(app: Flask, world: World,
 
 
 def test_ending_a_live_call_is_one_decision_and_leaves_the_case_open(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("senior")
     page = _claim_and_open(client, world, world.live_case_id)
     assert 'id="end-call"' in page and f'data-target-id="{world.call_id}"' in page
@@ -187,7 +189,7 @@ def test_ending_a_live_call_is_one_decision_and_leaves_the_case_open(
         assert db.session.get_one(Case, world.live_case_id).status == "claimed"
 
 
-def test_notes_reassignment_and_release(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_notes_reassignment_and_release(app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     _claim_and_open(client, world)
     post_form(client, f"/admin/case/{world.case_id}/note", {"text": "checked the call audio"})
@@ -205,7 +207,7 @@ def test_notes_reassignment_and_release(app: Flask, world: World, signed_in) -> 
 
 
 def test_an_appeal_cannot_be_decided_by_the_senior_who_acted(app: Flask, world: World,
-                                                             signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                             signed_in) -> None:
     senior = signed_in("senior")
     _claim_and_open(senior, world)
     post_form(senior, f"/admin/case/{world.case_id}/act",
@@ -241,7 +243,7 @@ def test_an_appeal_cannot_be_decided_by_the_senior_who_acted(app: Flask, world: 
 
 
 def test_dead_deliveries_are_listed_and_retried(app: Flask, world: World,
-                                                signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                signed_in) -> None:
     senior = signed_in("senior")
     _claim_and_open(senior, world)
     world.servers["web"].stop()
@@ -287,7 +289,7 @@ def test_hostile_text_is_escaped_and_its_bidi_controls_shown(app: Flask) -> None
 
 
 def test_a_ban_the_strikes_propose_waits_for_a_senior_on_its_own_case(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     from workbench.models import Strike
 
     with app.app_context():

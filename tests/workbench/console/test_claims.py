@@ -24,7 +24,7 @@ def _held(app: Flask, moderator_id: int) -> list[int]:
 
 
 def test_next_gives_the_previous_case_back_first(app: Flask, world: World,
-                                                 signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                 signed_in) -> None:
     client = signed_in("moderator")
     me = world.staff["moderator"]
     first = post_form(client, "/admin/queue/next").headers["Location"]
@@ -43,7 +43,7 @@ def test_next_gives_the_previous_case_back_first(app: Flask, world: World,
 
 
 def test_with_releasing_turned_off_next_is_refused_until_the_case_is_done(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     app.extensions[SETTINGS_KEY] = replace(app.extensions[SETTINGS_KEY],
                                            claim_next_releases=False)
     client = signed_in("moderator")
@@ -61,7 +61,7 @@ def test_with_releasing_turned_off_next_is_refused_until_the_case_is_done(
 
 
 def test_a_case_held_by_someone_else_names_them_and_offers_no_decision(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     post_form(signed_in("moderator"), f"/admin/case/{world.case_id}/claim")
     other = signed_in("moderator2")
     page = other.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
@@ -79,7 +79,7 @@ def test_a_case_held_by_someone_else_names_them_and_offers_no_decision(
 
 
 def test_the_bulk_confirmation_lists_held_cases_and_skips_them(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     held = world.other_case_ids[0]
     post_form(signed_in("moderator"), f"/admin/case/{held}/claim")
     senior = signed_in("senior")

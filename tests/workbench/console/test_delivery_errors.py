@@ -12,7 +12,7 @@ SECRET = "sk_live_TOKEN123"
 
 
 def test_pages_show_a_failed_delivery_as_status_and_class_not_the_platform_body(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     web = world.servers["web"]
     web.fail_next, web.fail_status = 100, 503
     web.fail_body = f"upstream said: Authorization: Bearer {SECRET}".encode()

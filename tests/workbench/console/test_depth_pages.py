@@ -12,22 +12,23 @@ from werkzeug.datastructures import MultiDict
 from tests.support.console_forms import post_form
 from tests.support.console_world import World
 from tests.support.jobs import run_jobs
+from tests.support.present import present
 from workbench.extensions import db
 from workbench.models import Action, AuditEvent, Case
 
 
-def _bulk(senior, ids: list[int], decision: str = "suspend_1",  # type: ignore[no-untyped-def]
+def _bulk(senior, ids: list[int], decision: str = "suspend_1",
           reason: str = "spam_scam"):
     data = {"decision": decision, "policy_reason": reason}
-    form = [("case_id", str(i)) for i in ids] + list(data.items())
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                      senior.get("/admin/queue/").get_data(as_text=True)).group(1)
-    form = MultiDict(form + [("csrf_token", token)])
+    fields = [("case_id", str(i)) for i in ids] + list(data.items())
+    token = present(re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                              senior.get("/admin/queue/").get_data(as_text=True))).group(1)
+    form = MultiDict(fields + [("csrf_token", token)])
     return senior.post("/admin/bulk/preview", data=form), form
 
 
 def test_a_senior_decides_a_spam_wave_at_once_and_undoes_it(app: Flask, world: World,
-                                                            signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                            signed_in) -> None:
     senior = signed_in("senior")
     assert 'name="case_id"' in senior.get("/admin/queue/").get_data(as_text=True)
     preview, form = _bulk(senior, world.other_case_ids)
@@ -53,7 +54,7 @@ def test_a_senior_decides_a_spam_wave_at_once_and_undoes_it(app: Flask, world: W
 
 
 def test_moderators_have_no_bulk_controls_and_are_refused(app: Flask, world: World,
-                                                         signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                         signed_in) -> None:
     moderator = signed_in("moderator")
     assert 'name="case_id"' not in moderator.get("/admin/queue/").get_data(as_text=True)
     response, form = _bulk(moderator, world.other_case_ids)
@@ -62,7 +63,7 @@ def test_moderators_have_no_bulk_controls_and_are_refused(app: Flask, world: Wor
 
 
 def test_reporter_accuracy_shows_and_a_senior_marks_an_abusive_reporter(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     senior = signed_in("senior")
     page = senior.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
     assert "no decided reports" in page and "Mark as abusing reports" in page
@@ -87,7 +88,7 @@ def test_reporter_accuracy_shows_and_a_senior_marks_an_abusive_reporter(
 
 
 def test_a_moderator_hands_off_distressing_work_for_the_day(app: Flask, world: World,
-                                                            signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                            signed_in) -> None:
     moderator = signed_in("moderator")
     page = moderator.get("/admin/queue/").get_data(as_text=True)
     assert 'id="distressing-today">0<' in page
@@ -107,7 +108,7 @@ def test_a_moderator_hands_off_distressing_work_for_the_day(app: Flask, world: W
 
 
 def test_media_preferences_are_saved_and_audio_starts_muted(app: Flask, world: World,
-                                                            signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                            signed_in) -> None:
     moderator = signed_in("moderator")
     page = moderator.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
     assert "<audio controls preload=\"none\" muted" in page
@@ -118,7 +119,7 @@ def test_media_preferences_are_saved_and_audio_starts_muted(app: Flask, world: W
     assert 'data-blur-media="yes"' in page
 
 
-def test_failed_jobs_are_listed_and_retried(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_failed_jobs_are_listed_and_retried(app: Flask, world: World, signed_in) -> None:
     from workbench.current import redis_connection
 
     with app.app_context():
@@ -135,7 +136,7 @@ def test_failed_jobs_are_listed_and_retried(app: Flask, world: World, signed_in)
             AuditEvent.verb.like("job.%"))).first()
 
 
-def test_the_audit_log_filters_by_verb(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_the_audit_log_filters_by_verb(app: Flask, world: World, signed_in) -> None:
     signed_in("moderator").get(f"/admin/case/{world.case_id}")
     admin = signed_in("admin")
     page = admin.get("/admin/audit/?verb=case.viewed").get_data(as_text=True)
@@ -143,7 +144,7 @@ def test_the_audit_log_filters_by_verb(app: Flask, world: World, signed_in) -> N
 
 
 def test_the_dashboard_draws_its_charts_with_csv_beside_each(app: Flask, world: World,
-                                                             signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                             signed_in) -> None:
     from queues.dashboard import refresh_dashboard
 
     with app.app_context():

@@ -53,7 +53,7 @@ def test_api_404_stays_json(app: Flask) -> None:
     response = app.test_client().get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.mimetype == "application/json"
-    assert response.json["error"]["code"] == "not_found"
+    assert response.json is not None and response.json["error"]["code"] == "not_found"
 
 
 def test_console_500_is_styled_and_api_500_is_json(app: Flask) -> None:
@@ -69,7 +69,8 @@ def test_console_500_is_styled_and_api_500_is_json(app: Flask) -> None:
     assert "<h1>Something broke</h1>" in page.get_data(as_text=True)
     assert "boom" not in page.get_data(as_text=True)
     api = client.get("/api/v1/broken-for-test")
-    assert api.status_code == 500 and api.json["error"]["code"] == "internal_server_error"
+    assert api.status_code == 500 and api.json is not None
+    assert api.json["error"]["code"] == "internal_server_error"
 
 
 def test_a_database_outage_is_a_styled_503_in_the_console(tmp_path: Path) -> None:
@@ -86,7 +87,8 @@ def test_a_database_outage_is_a_styled_503_in_the_console(tmp_path: Path) -> Non
     assert page.status_code == 503 and page.headers["Retry-After"] == "5"
     assert "<h1>Try again shortly</h1>" in page.get_data(as_text=True)
     health = client.get("/healthz")
-    assert health.status_code == 503 and health.json["error"]["code"] == "database_unavailable"
+    assert health.status_code == 503 and health.json is not None
+    assert health.json["error"]["code"] == "database_unavailable"
 
 
 def test_a_409_refusal_is_styled_with_a_way_back_to_the_case(

@@ -26,7 +26,7 @@ CLOSED_PORT = "redis://127.0.0.1:1/0"
 
 
 def test_an_export_asked_for_while_redis_is_down_is_built_once_it_is_back(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     legal = signed_in("legal")
     url = redis_url(app)
     app.extensions["workbench.redis_url"] = CLOSED_PORT  # Redis goes away

@@ -20,7 +20,7 @@ def _states(app: Flask, platform_id: int) -> list[str]:
 
 
 def test_a_failing_platform_shows_on_every_page_and_a_senior_retries_it_now(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     moderator = signed_in("moderator")
     assert 'id="failing-banner"' not in moderator.get("/admin/queue/").get_data(as_text=True)
     world.servers["calls"].stop()  # the platform is down
@@ -55,7 +55,7 @@ def test_a_failing_platform_shows_on_every_page_and_a_senior_retries_it_now(
 
 
 def test_retry_now_is_for_seniors_and_goes_back_only_to_the_console(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     calls = world.platform_ids["calls"]
     refused = post_form(signed_in("moderator"), f"/admin/deliveries/platform/{calls}/retry-now")
     assert refused.status_code == 403

@@ -42,12 +42,12 @@ def _calm_world_with_one_uncertain_case(app: Flask, world: World) -> int:
         return int(case_id)
 
 
-def _next(client) -> int:  # type: ignore[no-untyped-def]
+def _next(client) -> int:
     return int(post_form(client, "/admin/queue/next").headers["Location"].rsplit("/", 1)[1])
 
 
 def test_next_case_goes_to_the_uncertain_case_at_full_share_only(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     uncertain = _calm_world_with_one_uncertain_case(app, world)
     client = signed_in("senior")
     app.extensions[SETTINGS_KEY] = replace(app.extensions[SETTINGS_KEY], learning_share=0.0)

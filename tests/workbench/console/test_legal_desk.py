@@ -18,7 +18,7 @@ DESK = "/admin/legal/"
 
 
 def test_a_preservation_request_gets_its_deadline_and_a_hold(app: Flask, world: World,
-                                                             signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                             signed_in) -> None:
     legal = signed_in("legal")
     response = post_form(legal, "/admin/legal/requests", {
         "authority_type": "police", "authority": "Cyber Crime PS <b>Pune</b>",
@@ -36,7 +36,7 @@ def test_a_preservation_request_gets_its_deadline_and_a_hold(app: Flask, world: 
 
 
 def test_an_evidence_bundle_is_built_and_each_download_logged(app: Flask, world: World,
-                                                              signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                              signed_in) -> None:
     legal = signed_in("legal")
     response = post_form(legal, "/admin/legal/exports", {
         "scope": "case", "scope_ref": str(world.case_id), "reason": "s.94 BNSS notice",
@@ -66,7 +66,7 @@ def test_an_evidence_bundle_is_built_and_each_download_logged(app: Flask, world:
 
 
 def test_the_transparency_report_renders_with_charts_and_downloads(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     legal = signed_in("legal")
     page = legal.get("/admin/transparency/").get_data(as_text=True)
     assert "reports received" in page and "grievances" in page
@@ -77,7 +77,7 @@ def test_the_transparency_report_renders_with_charts_and_downloads(
 
 
 def test_a_refused_form_says_why_and_stores_nothing(app: Flask, world: World,
-                                                    signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                    signed_in) -> None:
     from workbench.models import ErasureRequest
 
     legal = signed_in("legal")
@@ -100,7 +100,7 @@ def test_a_refused_form_says_why_and_stores_nothing(app: Flask, world: World,
 
 
 def test_releasing_a_hold_needs_a_reason_and_a_confirmation(app: Flask, world: World,
-                                                           signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                           signed_in) -> None:
     legal = signed_in("legal")
     post_form(legal, "/admin/legal/holds", {"reason": "preserve", "reference": "FIR 5/2026",
                                             "subject_kind": "person",
@@ -123,7 +123,7 @@ def test_releasing_a_hold_needs_a_reason_and_a_confirmation(app: Flask, world: W
 
 
 def test_an_export_for_a_request_is_linked_and_its_files_safely_named(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     legal = signed_in("legal")
     post_form(legal, "/admin/legal/requests", {
         "authority_type": "police", "authority": "Cyber Crime PS", "reference": "FIR 12/2026",
@@ -156,7 +156,7 @@ def test_an_export_for_a_request_is_linked_and_its_files_safely_named(
 
 
 def test_an_erasure_request_names_the_hold_it_waits_on(app: Flask, world: World,
-                                                       signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                       signed_in) -> None:
     legal = signed_in("legal")
     post_form(legal, "/admin/legal/holds", {"reason": "preserve", "reference": "FIR 8/2026",
                                             "subject_kind": "person",
@@ -169,7 +169,7 @@ def test_an_erasure_request_names_the_hold_it_waits_on(app: Flask, world: World,
 
 
 def test_the_data_access_form_takes_an_account_reference(app: Flask, world: World,
-                                                        signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                        signed_in) -> None:
     legal = signed_in("legal")
     response = post_form(legal, "/admin/legal/access", {"subject_kind": "account",
                                                         "subject_ref": "calls:c-101"},
@@ -182,7 +182,7 @@ def test_the_data_access_form_takes_an_account_reference(app: Flask, world: Worl
 
 
 def test_forms_take_a_username_and_the_desk_names_people(app: Flask, world: World,
-                                                         signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                         signed_in) -> None:
     legal = signed_in("legal")
     response = post_form(legal, "/admin/legal/holds", {
         "subject_kind": "person", "subject_ref": "@Rowdy_Raj", "reason": "FIR filed",
@@ -201,7 +201,7 @@ def test_forms_take_a_username_and_the_desk_names_people(app: Flask, world: Worl
 
 
 def test_a_username_shared_by_two_people_is_refused_with_both_named(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     from workbench.models import Account, Person, Platform
 
     with app.app_context():

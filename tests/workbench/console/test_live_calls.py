@@ -8,6 +8,7 @@ import time
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import event, func, select, text
 
 from tests.support.console_forms import csrf_token, post_form
@@ -31,13 +32,13 @@ from workbench.models import (
 CALL_STATE = re.compile(r'data-call-state="([a-z_]+)"')
 
 
-def _end(client, world: World, back: str = ""):  # type: ignore[no-untyped-def]
+def _end(client, world: World, back: str = ""):
     return post_form(client, f"/admin/case/{world.live_case_id}/act", {
         "decision": "end_call", "policy_reason": "sexual_content", "target_kind": "call",
         "target_id": str(world.call_id), "back": back})
 
 
-def _states(client, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _states(client, path: str) -> list[str]:
     return CALL_STATE.findall(client.get(path).get_data(as_text=True))
 
 
@@ -47,7 +48,7 @@ def _help_keys(page: str) -> list[str]:
 
 
 def test_the_call_shows_ending_until_the_platform_has_it_then_ended(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("senior")
     case = f"/admin/case/{world.live_case_id}"
     page = client.get(case).get_data(as_text=True)
@@ -71,7 +72,7 @@ def test_the_call_shows_ending_until_the_platform_has_it_then_ended(
 
 
 def test_a_platform_not_reached_is_said_not_left_at_ending(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     world.servers["web"].fail_next = 100
     world.servers["web"].fail_status = 503
     client = signed_in("senior")
@@ -85,7 +86,7 @@ def test_a_platform_not_reached_is_said_not_left_at_ending(
 
 
 def test_a_call_already_ending_is_not_ended_twice(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("senior")
     assert _end(client, world).status_code == 302
     assert _end(client, world).status_code == 409
@@ -96,7 +97,7 @@ def test_a_call_already_ending_is_not_ended_twice(
 
 
 def test_a_moderator_is_offered_no_end_call_and_is_refused_one(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     queue = client.get("/admin/queue/").get_data(as_text=True)
     assert "data-call-id" not in queue and 'id="end-call-panel"' not in queue
@@ -110,7 +111,7 @@ def test_a_moderator_is_offered_no_end_call_and_is_refused_one(
 
 
 def test_the_help_lists_the_keys_of_the_page(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("senior")
     queue = _help_keys(client.get("/admin/queue/").get_data(as_text=True))
     assert queue == ["n", "j / k", "x", "Enter", "Esc", "?", "/"]
@@ -149,7 +150,7 @@ def _second_case_about_the_live_call(app: Flask, world: World) -> int:
 
 
 def test_two_seniors_ending_the_call_at_once_end_it_once(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     """Today the audit chain's advisory lock, taken by the claim, happens to serialise the
     two as well; this fails if neither that nor the call's row lock holds them apart."""
     with app.app_context():
@@ -172,7 +173,7 @@ def test_two_seniors_ending_the_call_at_once_end_it_once(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'")))
 
-    def after_execute(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def after_execute(conn, cursor, statement, parameters, context, executemany):
         if not getattr(deciding, "on", False) or "enforcement_delivery" not in statement:
             return
         deciding.on = False
@@ -216,14 +217,14 @@ def test_two_seniors_ending_the_call_at_once_end_it_once(
         assert db.session.scalar(select(func.count(EnforcementDelivery.id))) == 1
 
 
-def _live_lane(client) -> str:  # type: ignore[no-untyped-def]
+def _live_lane(client: FlaskClient) -> str:
     page = client.get("/admin/queue/").get_data(as_text=True)
     return page[page.index('<section class="live-lane"'):page.index("</section>",
                                                                       page.index("live-lane"))]
 
 
 def test_the_live_lane_says_a_call_has_ended_and_offers_x_only_while_one_is_live(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     client = signed_in("senior")
     lane = _live_lane(client)
     assert "Live lane: calls in progress and just ended" in lane

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from itertools import count
 
 from flask import Flask
@@ -18,6 +19,7 @@ from queues.runtime import queue
 from queues.scheduler import periodic_jobs
 from tests.support.console_world import World
 from tests.support.jobs import run_jobs
+from tests.support.present import present
 from workbench.extensions import db
 from workbench.models import Account, Report, utcnow
 from workbench.reporting.transparency import monthly_report, published_report, report_charts
@@ -37,7 +39,7 @@ def _report(category: str) -> None:
     db.session.commit()
 
 
-def _run(app: Flask, job: object) -> None:
+def _run(app: Flask, job: Callable[..., object]) -> None:
     with app.app_context():
         queue(QueueName.MAINTENANCE).enqueue(job)
     run_jobs(app)
@@ -59,11 +61,11 @@ def _reports_csv(client: FlaskClient) -> str:
 
 
 def test_a_repeated_request_is_answered_304_and_a_changed_one_is_not(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     _run(app, refresh_dashboard)
     lead, legal = signed_in("senior"), signed_in("legal")
     page = lead.get("/admin/dashboard/").get_data(as_text=True)
-    chart = re.search(r'src="(/admin/dashboard/chart/[^"]+\.svg[^"]*)"', page).group(1)
+    chart = present(re.search(r'src="(/admin/dashboard/chart/[^"]+\.svg[^"]*)"', page)).group(1)
     for client, path in ((lead, "/admin/dashboard/"), (lead, chart.replace("&amp;", "&")),
                          (legal, "/admin/transparency/"),
                          (legal, "/admin/transparency/chart/grievances.svg"),
@@ -78,7 +80,7 @@ def test_a_repeated_request_is_answered_304_and_a_changed_one_is_not(
 
 
 def test_the_dashboard_shows_new_figures_once_the_job_counts_them(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     assert any(p.name == "dashboard-figures" for p in periodic_jobs())
     _run(app, refresh_dashboard)
     lead = signed_in("senior")
@@ -95,7 +97,7 @@ def test_the_dashboard_shows_new_figures_once_the_job_counts_them(
 
 
 def test_other_windows_are_drawn_once_and_kept_for_every_process(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     from workbench.reporting import dashboard as board
 
     _run(app, refresh_dashboard)
@@ -114,12 +116,12 @@ def test_other_windows_are_drawn_once_and_kept_for_every_process(
 
 
 def test_a_signed_out_or_unentitled_user_gets_nothing_from_the_cache(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     _run(app, refresh_dashboard)
     lead = signed_in("senior")
     page = lead.get("/admin/dashboard/")
-    chart = re.search(r'src="(/admin/dashboard/chart/[^"]+\.svg)[^"]*"',
-                      page.get_data(as_text=True)).group(1)
+    chart = present(re.search(r'src="(/admin/dashboard/chart/[^"]+\.svg)[^"]*"',
+                              page.get_data(as_text=True))).group(1)
     chart_etag = lead.get(chart).headers["ETag"]
     assert page.headers["Cache-Control"].startswith("private")
     assert "Cookie" in page.headers["Vary"]
@@ -131,14 +133,14 @@ def test_a_signed_out_or_unentitled_user_gets_nothing_from_the_cache(
     moderator = signed_in("moderator")  # signed in, but the dashboard is not theirs
     assert moderator.get(chart, headers={"If-None-Match": chart_etag}).status_code == 403
     assert moderator.get("/admin/transparency/chart/grievances.svg").status_code == 403
-    lead.post("/logout", data={"csrf_token": re.search(
-        r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)})
+    lead.post("/logout", data={"csrf_token": present(re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))).group(1)})
     after = lead.get("/admin/dashboard/", headers={"If-None-Match": page.headers["ETag"]})
     assert after.status_code == 302
 
 
 def test_the_kept_transparency_report_matches_one_computed_afresh(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     assert any(p.name == "transparency-report" and p.func is refresh_transparency
                for p in periodic_jobs())
     legal = signed_in("legal")

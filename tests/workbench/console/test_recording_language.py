@@ -86,7 +86,8 @@ def test_what_was_acted_on_labels_the_guess_and_keeps_it_out_of_the_quote(
         action = Action(id=10**9, type="remove_content", recording_id=world.recording_id)
         what = acted_on(db.session, [action])[action.id]
         assert what.items[0].machine_guess
-        macro = app.jinja_env.get_template("console/_acted_on.html").module.acted_on_block
+        # A template module holds its macros as attributes set when it is rendered.
+        macro = vars(app.jinja_env.get_template("console/_acted_on.html").module)["acted_on_block"]
         html = str(macro(what))
     assert 'class="acted-on-text"' not in html  # never quoted as what was said
     assert MARKER in html and "Machine guess, not a transcript" in html

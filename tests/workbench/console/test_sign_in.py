@@ -32,7 +32,7 @@ def _from(app: Flask, address: str) -> FlaskClient:
     return client
 
 
-def _page(response) -> str:  # type: ignore[no-untyped-def]
+def _page(response) -> str:
     """The page without what differs by design: the CSRF token, the email typed."""
     return VARYING.sub('value=""', response.get_data(as_text=True))
 
@@ -172,7 +172,7 @@ def _users(app: Flask, email: str) -> int:
     ("short-1", "moderator", "at least 12 characters"),
 ])
 def test_the_admin_form_refuses_weak_passwords_and_says_why(
-        app: Flask, world: World, signed_in, password: str, role: str, says: str) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in, password: str, role: str, says: str) -> None:
     admin = signed_in("admin")
     response = post_form(admin, "/admin/staff/create", {
         "email": "new@example.org", "password": password, "role": role}, page="/admin/staff/")
@@ -182,7 +182,7 @@ def test_the_admin_form_refuses_weak_passwords_and_says_why(
 
 
 def test_the_admin_form_accepts_a_strong_password(app: Flask, world: World,
-                                                  signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                  signed_in) -> None:
     admin = signed_in("admin")
     post_form(admin, "/admin/staff/create", {
         "email": "new@example.org", "password": "password-0123456789", "role": "moderator"},
@@ -191,7 +191,7 @@ def test_the_admin_form_accepts_a_strong_password(app: Flask, world: World,
 
 
 def test_a_password_change_to_a_weak_password_is_refused(app: Flask, world: World,
-                                                         signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                         signed_in) -> None:
     me = signed_in("moderator")
     weak = "aaaaaaaaaaaa"
     post_form(me, "/admin/account/password", {

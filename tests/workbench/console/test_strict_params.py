@@ -25,12 +25,12 @@ SUPER = "\u00b2"  # superscript two
 HUGE = str(2**64)
 
 
-def _status(response) -> int:  # type: ignore[no-untyped-def]
+def _status(response) -> int:
     return int(response.status_code)
 
 
 def test_odd_numbers_in_queries_are_refused_with_400(app: Flask, world: World,
-                                                     signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                     signed_in) -> None:
     senior = signed_in("senior")
     for url in (f"/admin/queue/?assignee={SUPER}", f"/admin/queue/?assignee={HUGE}",
                 f"/admin/audit/?before={SUPER}", f"/admin/audit/?before={HUGE}"):
@@ -41,14 +41,14 @@ def test_odd_numbers_in_queries_are_refused_with_400(app: Flask, world: World,
 
 
 def test_an_odd_dashboard_period_falls_back_to_thirty_days(app: Flask, world: World,
-                                                           signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                           signed_in) -> None:
     senior = signed_in("senior")
     for days in (SUPER, HUGE, "0", "-3"):
         assert _status(senior.get(f"/admin/dashboard/?days={days}")) == 200, days
 
 
 def test_ids_over_64_bits_in_urls_are_not_found(app: Flask, world: World,
-                                                signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                signed_in) -> None:
     client = signed_in("moderator")
     for case_id in (HUGE, str(2**63), "99999999999999999999999"):
         assert _status(client.get(f"/admin/case/{case_id}")) == 404
@@ -59,7 +59,7 @@ def test_ids_over_64_bits_in_urls_are_not_found(app: Flask, world: World,
 
 
 def test_odd_target_ids_in_a_decision_change_nothing(app: Flask, world: World,
-                                                     signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                     signed_in) -> None:
     client = signed_in("moderator")
     for target in (SUPER, HUGE, "1" + SUPER):
         response = post_form(client, f"/admin/case/{world.case_id}/act",
@@ -72,7 +72,7 @@ def test_odd_target_ids_in_a_decision_change_nothing(app: Flask, world: World,
 
 
 def test_an_odd_colleague_id_in_a_handover_is_refused(app: Flask, world: World,
-                                                      signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                      signed_in) -> None:
     client = signed_in("moderator")
     post_form(client, f"/admin/case/{world.case_id}/claim")
     for to in (SUPER, HUGE):
@@ -84,7 +84,7 @@ def test_an_odd_colleague_id_in_a_handover_is_refused(app: Flask, world: World,
 
 
 def test_odd_case_ids_in_a_bulk_selection_are_refused(app: Flask, world: World,
-                                                      signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                      signed_in) -> None:
     senior = signed_in("senior")
     for bad in (SUPER, HUGE):
         response = senior.post("/admin/bulk/preview", data={
@@ -99,7 +99,7 @@ def _rules(app: Flask) -> list[str]:
 
 
 def test_odd_queue_settings_rows_are_refused_and_saved_rules_kept(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     before = _rules(app)
     senior = signed_in("senior")
     for form in ({f"queue-{SUPER}": "urgent"}, {"queue-abc": "urgent"},
@@ -114,13 +114,13 @@ def test_odd_queue_settings_rows_are_refused_and_saved_rules_kept(
 
 
 def test_odd_subject_numbers_on_the_legal_desk_are_refused(app: Flask, world: World,
-                                                           signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                           signed_in) -> None:
     legal = signed_in("legal")
     for ref in (SUPER, HUGE, f"1{SUPER}"):
         _try_legal_forms(app, legal, ref)
 
 
-def _try_legal_forms(app: Flask, legal, ref: str) -> None:  # type: ignore[no-untyped-def]
+def _try_legal_forms(app: Flask, legal, ref: str) -> None:
     hold = post_form(legal, "/admin/legal/holds", {
         "subject_kind": "person", "subject_ref": ref, "reason": "inquiry",
         "reference": "FIR-9"}, page="/admin/legal/")
@@ -141,7 +141,7 @@ def _cursor(*values: object) -> str:
 
 
 def test_a_tampered_queue_cursor_is_refused(app: Flask, world: World,
-                                            signed_in) -> None:  # type: ignore[no-untyped-def]
+                                            signed_in) -> None:
     client = signed_in("moderator")
     for after in (
         _cursor(1.0, "2026-01-01T00:00:00+00:00", 2**64),
@@ -159,7 +159,7 @@ def test_a_tampered_queue_cursor_is_refused(app: Flask, world: World,
 
 
 def test_nul_in_a_console_field_is_refused(app: Flask, world: World,
-                                           signed_in) -> None:  # type: ignore[no-untyped-def]
+                                           signed_in) -> None:
     response = signed_in("senior").get("/admin/audit/?verb=case%00viewed")
     assert _status(response) == 400
 
@@ -210,7 +210,7 @@ UNSAFE_NEXT = ("/admin/%0d%0aSet-Cookie:%20x=1", "/admin/%0aLocation:%20https://
 
 
 def test_next_goes_only_to_a_same_site_path(app: Flask, world: World,
-                                            signed_in) -> None:  # type: ignore[no-untyped-def]
+                                            signed_in) -> None:
     client = signed_in("moderator")
     for target in UNSAFE_NEXT:
         response = client.get(f"/login?next={target}")
@@ -226,7 +226,7 @@ def test_next_goes_only_to_a_same_site_path(app: Flask, world: World,
 
 
 def test_the_reporters_back_field_stays_on_this_site(app: Flask, world: World,
-                                                     signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                     signed_in) -> None:
     senior = signed_in("senior")
     for back in ("https://evil.example/phish", "//evil.example", "/admin/\r\nX-Evil: 1",
                  "/\\evil.example"):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
 
 from tests.support.console_forms import post_form
 from tests.support.console_world import World
+from tests.support.present import present
 from workbench.cases import triage
 from workbench.enums import CaseStatus, Role
 from workbench.extensions import db
@@ -64,7 +66,7 @@ def test_the_queue_lists_by_priority_then_due_time_in_keyset_pages(app: Flask,
     assert len(seen) == 35
 
 
-def test_filters_narrow_the_queue(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_filters_narrow_the_queue(app: Flask, world: World, signed_in) -> None:
     _more_cases(app, world, 6)
     client = signed_in("moderator")
     html = client.get("/admin/queue/?category=spam_scam&platform=meet").get_data(as_text=True)
@@ -78,14 +80,14 @@ def test_filters_narrow_the_queue(app: Flask, world: World, signed_in) -> None: 
     assert "left" in html  # the time left is shown
 
 
-def test_a_tampered_page_position_is_a_clear_400(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_page_position_is_a_clear_400(signed_in) -> None:
     response = signed_in("moderator").get("/admin/queue/?after=not-a-cursor")
     assert response.status_code == 400
     assert b"queue position" in response.data
 
 
 def test_next_case_takes_the_live_lane_first_then_by_priority(app: Flask, world: World,
-                                                             signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                             signed_in) -> None:
     client = signed_in("moderator")
     first = post_form(client, "/admin/queue/next")
     assert first.headers["Location"] == f"/admin/case/{world.live_case_id}"
@@ -130,7 +132,7 @@ def test_two_moderators_racing_never_hold_the_same_case(app: Flask, world: World
             AuditEvent.verb == "case.claimed")).all()
     assert all(holders[c] == world.staff["moderator"] for c in a)
     assert all(holders[c] == world.staff["moderator2"] for c in b)
-    assert sorted(claimed) == sorted(str(c) for c in a | b)
+    assert sorted(present(c) for c in claimed) == sorted(str(c) for c in a | b)
 
 
 def test_a_claim_lapses_after_ten_idle_minutes(app: Flask, world: World) -> None:
@@ -150,7 +152,7 @@ def test_a_claim_lapses_after_ten_idle_minutes(app: Flask, world: World) -> None
         assert db.session.get_one(Case, mine).assignee_id == world.staff["moderator2"]
 
 
-def test_activity_on_the_case_keeps_the_claim(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_activity_on_the_case_keeps_the_claim(app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     post_form(client, "/admin/queue/next")
     with app.app_context():
@@ -164,7 +166,8 @@ def test_activity_on_the_case_keeps_the_claim(app: Flask, world: World, signed_i
 
 
 def test_hindi_cases_go_to_hindi_speakers(app: Flask, world: World) -> None:
-    rules = [{"queue": "hindi", "languages": ["hi", "hi-Latn"]}, {"queue": "general"}]
+    rules: list[dict[str, Any]] = [{"queue": "hindi", "languages": ["hi", "hi-Latn"]},
+                                   {"queue": "general"}]
     assert triage.eligible_queues(rules, ["en", "hi-Latn"]) == ["hindi", "general"]
     assert triage.eligible_queues(rules, ["en"]) == ["general"]
     with app.app_context():
@@ -178,7 +181,7 @@ def test_hindi_cases_go_to_hindi_speakers(app: Flask, world: World) -> None:
                                  claim_lock=LOCK) is not None
 
 
-def test_escalated_cases_are_for_seniors(app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_escalated_cases_are_for_seniors(app: Flask, world: World, signed_in) -> None:
     client = signed_in("moderator")
     client.get(f"/admin/case/{world.case_id}")
     response = post_form(client, f"/admin/case/{world.case_id}/escalate",
@@ -199,7 +202,7 @@ def test_escalated_cases_are_for_seniors(app: Flask, world: World, signed_in) ->
 
 
 def test_seniors_route_categories_to_a_queue_of_their_own(app: Flask, world: World,
-                                                         signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                         signed_in) -> None:
     senior = signed_in("senior")
     form = {"queue-0": "live", "live-0": "yes", "position-0": "0",
             "queue-1": "spam-wave", "categories-1": "spam_scam", "position-1": "1",

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from tests.support.console_forms import post_form
@@ -29,13 +30,13 @@ def _self_harm(app: Flask, world: World) -> None:
         db.session.commit()
 
 
-def _open(client, world: World) -> str:  # type: ignore[no-untyped-def]
+def _open(client: FlaskClient, world: World) -> str:
     post_form(client, f"/admin/case/{world.case_id}/claim")
     return client.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
 
 
 def test_a_self_harm_case_offers_safety_resources_first_and_no_punitive_default(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     _self_harm(app, world)
     page = _open(signed_in("moderator"), world)
     verdicts = re.findall(r'data-verdict="(\w+)"', page[page.index('class="verdicts"'):])
@@ -47,7 +48,7 @@ def test_a_self_harm_case_offers_safety_resources_first_and_no_punitive_default(
 
 
 def test_an_ordinary_case_offers_no_welfare_check(app: Flask, world: World,
-                                                  signed_in) -> None:  # type: ignore[no-untyped-def]
+                                                  signed_in) -> None:
     client = signed_in("moderator")
     page = _open(client, world)
     assert 'data-verdict="welfare_check"' not in page and "Tele-MANAS" not in page
@@ -61,7 +62,7 @@ def test_an_ordinary_case_offers_no_welfare_check(app: Flask, world: World,
 
 
 def test_a_welfare_check_reaches_every_platform_with_the_helplines_and_no_strike(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     _self_harm(app, world)
     client = signed_in("moderator")
     _open(client, world)
@@ -90,7 +91,7 @@ def test_a_welfare_check_reaches_every_platform_with_the_helplines_and_no_strike
 
 
 def test_a_punitive_decision_on_a_welfare_case_needs_a_written_reason(
-        app: Flask, world: World, signed_in) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, world: World, signed_in) -> None:
     _self_harm(app, world)
     client = signed_in("moderator")
     _open(client, world)
