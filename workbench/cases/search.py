@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, TextClause, exists, func, or_, select, text, true
 from sqlalchemy.orm import Session
@@ -36,6 +36,9 @@ from workbench.models import (
 MAX_QUERY = 200
 #: Hits per kind on one page.
 LIMIT = 20
+#: Word search looks in the newest messages of this span first (the newest message's
+#: time back), and in all of them only when the span holds fewer than LIMIT matches.
+RECENT_MESSAGES = timedelta(days=1)
 _CASE_NUMBER = re.compile(r"#?([0-9]{1,18})")
 #: A word is what lies between spaces and punctuation (not ``\w``, which splits Devanagari
 #: at its vowel signs).
@@ -152,24 +155,48 @@ def _cases(session: Session, q: str, queues: list[str] | None) -> list[CaseHit]:
             for c in session.scalars(stmt)]
 
 
+def _words_matched(session: Session, words: list[str]) -> ColumnElement[bool] | TextClause:
+    """The message's text has every one of ``words``."""
+    if session.get_bind().dialect.name == "postgresql":
+        # ``text_search`` is ``to_tsvector('simple', text)``, stored (migration 0024) and
+        # outside the ORM model, so a row is tested without parsing its text again.
+        return text("message.text_search @@ plainto_tsquery('simple', :words)").bindparams(
+            words=" ".join(words))
+    # FTS5: each word quoted, so nothing a user types is read as query syntax.
+    fts = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return Message.id.in_(text("SELECT rowid FROM message_fts WHERE message_fts "
+                               "MATCH :fts").bindparams(fts=fts))
+
+
+def _sent_in_queues(queues: list[str]) -> ColumnElement[bool]:
+    """The sender is a person with a case in one of ``queues`` (a semi-join the planner
+    probes per message through ``ix_case_person_queue``)."""
+    return exists().where(Account.id == Message.sender_account_id,
+                          Case.person_id == Account.person_id, Case.queue.in_(queues))
+
+
 def _messages(session: Session, q: str, queues: list[str] | None) -> list[MessageHit]:
     words = _WORD.findall(q)
     if not words:
         return []
-    matched: ColumnElement[bool] | TextClause
-    if session.get_bind().dialect.name == "postgresql":
-        matched = text("to_tsvector('simple', message.text) @@ "
-                       "plainto_tsquery('simple', :words)").bindparams(words=" ".join(words))
-    else:
-        # FTS5: each word quoted, so nothing a user types is read as query syntax.
-        fts = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-        matched = Message.id.in_(text("SELECT rowid FROM message_fts WHERE message_fts "
-                                      "MATCH :fts").bindparams(fts=fts))
+    newest_first = (Message.sent_at.desc(), Message.id.desc())
+    ids_stmt = (select(Message.id).where(_words_matched(session, words))
+                .order_by(*newest_first).limit(LIMIT))
+    if queues is not None:
+        ids_stmt = ids_stmt.where(_sent_in_queues(queues))
+    # The newest day first: a common word has LIMIT matches there, found by walking the
+    # day newest first; a rarer word is looked up in every message (few matches to sort).
+    # Both answers are the newest LIMIT matches: what the day misses is older than it.
+    newest = session.scalar(select(func.max(Message.sent_at)))
+    if newest is None:
+        return []
+    ids = list(session.scalars(ids_stmt.where(Message.sent_at >= newest - RECENT_MESSAGES)))
+    if len(ids) < LIMIT:
+        ids = list(session.scalars(ids_stmt))
     stmt = (select(Message, Account.person_id, Account.username, Platform.slug)
             .join(Account, Account.id == Message.sender_account_id)
             .join(Platform, Platform.id == Message.platform_id)
-            .where(matched, _in_queues(Account.person_id, queues))  # type: ignore[arg-type]
-            .order_by(Message.sent_at.desc()).limit(LIMIT))
+            .where(Message.id.in_(ids)).order_by(*newest_first))
     return [MessageHit(m.id, person_id, slug, username, m.text, m.sent_at)
             for m, person_id, username, slug in session.execute(stmt)]
 
