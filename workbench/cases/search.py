@@ -10,9 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, TextClause, exists, func, or_, select, text, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    TextClause,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from actions.identity import root_person_id
@@ -36,9 +47,6 @@ from workbench.models import (
 MAX_QUERY = 200
 #: Hits per kind on one page.
 LIMIT = 20
-#: Word search looks in the newest messages of this span first (the newest message's
-#: time back), and in all of them only when the span holds fewer than LIMIT matches.
-RECENT_MESSAGES = timedelta(days=1)
 _CASE_NUMBER = re.compile(r"#?([0-9]{1,18})")
 #: A word is what lies between spaces and punctuation (not ``\w``, which splits Devanagari
 #: at its vowel signs).
@@ -118,16 +126,20 @@ def _split_platform(session: Session, q: str) -> tuple[int | None, str]:
 
 def _people(session: Session, q: str, queues: list[str] | None) -> list[PersonHit]:
     platform_id, uid = _split_platform(session, q)
-    device_accounts = select(AccountDevice.account_id).where(AccountDevice.device_id == q)
     prefix = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     matched_uid = Account.platform_user_id == uid
     if platform_id is not None:
         matched_uid = matched_uid & (Account.platform_id == platform_id)
+    # One branch per way of being found, each on its own index, rather than an OR over
+    # them (with the device subquery in it, PostgreSQL read every account: ~100 ms).
+    found = union(
+        select(Account.id).where(matched_uid),
+        select(Account.id).where(Account.phone_hash == q),
+        select(AccountDevice.account_id).where(AccountDevice.device_id == q),
+        select(Account.id).where(func.lower(Account.username).like(prefix, escape="\\")))
     stmt: Select[Account, str] = (
         select(Account, Platform.slug).join(Platform, Platform.id == Account.platform_id)
-        .where(or_(matched_uid, Account.phone_hash == q, Account.id.in_(device_accounts),
-                   func.lower(Account.username).like(prefix, escape="\\")),
-               _in_queues(Account.person_id, queues))  # type: ignore[arg-type]
+        .where(Account.id.in_(found), _in_queues(Account.person_id, queues))  # type: ignore[arg-type]
         .order_by(Account.username, Account.id).limit(LIMIT))
     hits = []
     for account, slug in session.execute(stmt):
@@ -184,15 +196,11 @@ def _messages(session: Session, q: str, queues: list[str] | None) -> list[Messag
                 .order_by(*newest_first).limit(LIMIT))
     if queues is not None:
         ids_stmt = ids_stmt.where(_sent_in_queues(queues))
-    # The newest day first: a common word has LIMIT matches there, found by walking the
-    # day newest first; a rarer word is looked up in every message (few matches to sort).
-    # Both answers are the newest LIMIT matches: what the day misses is older than it.
-    newest = session.scalar(select(func.max(Message.sent_at)))
-    if newest is None:
-        return []
-    ids = list(session.scalars(ids_stmt.where(Message.sent_at >= newest - RECENT_MESSAGES)))
-    if len(ids) < LIMIT:
-        ids = list(session.scalars(ids_stmt))
+    # The planner, knowing from the column's statistics how common each word is, walks
+    # ix_message_sent newest first testing the stored tsvector (a common word: LIMIT
+    # matches come soon) or takes the GIN index and sorts (a rare word: few matches).
+    # Only then are the page's rows loaded and joined, LIMIT of them.
+    ids = list(session.scalars(ids_stmt))
     stmt = (select(Message, Account.person_id, Account.username, Platform.slug)
             .join(Account, Account.id == Message.sender_account_id)
             .join(Platform, Platform.id == Message.platform_id)

@@ -157,8 +157,8 @@ def _found(page: str, word: str) -> list[str]:
 
 def test_word_search_lists_the_newest_matches_first_within_the_searcher_s_queues(
         app: Flask, signed_in: Signed, world: World) -> None:
-    # "zebra": 30 matches spread over five days, so the newest day holds fewer than a
-    # page and the search looks further; "yak": 30 within the last day.
+    # "zebra": 30 matches spread over five days, the newest from a person without a case;
+    # "yak": 30 within the last two hours, interleaved. Each has more than a page.
     _say(app, world, "c-100", "zebra", [2.5 + 4 * n for n in range(25)])
     _say(app, world, "c-200", "zebra", [1.0, 3.0, 5.0, 7.0, 9.0])  # a person without a case
     _say(app, world, "c-100", "yak", [0.5 * n + 0.2 for n in range(22)])
