@@ -283,7 +283,7 @@ def main() -> None:
         figures["search_p95_ms"] = max(searched)  # type: ignore[type-var]
     figures["keyset_vs_offset_page_500_ratio"] = round(
         median(timings["offset_page_500_baseline"]) / median(timings["keyset_page_500_query"]), 2)
-    if "dashboard" in timings:  # not with an --only that leaves it out
+    if "dashboard" in timings:  # not timed when --only leaves it out
         figures["stored_vs_drawn_dashboard_ratio"] = round(
             median(timings["dashboard_drawn_anew_baseline"]) / median(timings["dashboard"]), 2)
     print_table(f"console server time, {report.size.reports:,} reports in "

@@ -16,6 +16,10 @@ from workbench.models import Base
 FULL_TEXT_TABLES = "message_fts"
 #: Expression indexes, which cannot be reflected and compared.
 EXPRESSION_INDEXES = {"ix_case_triage", "ix_account_username_lower", "ix_message_text_search"}
+#: PostgreSQL's stored tsvector of message text and its GIN index (migration 0024), kept
+#: out of the ORM model so no query loads it with a message.
+WORD_SEARCH_COLUMN = ("message", "text_search")
+WORD_SEARCH_INDEX = "ix_message_words"
 
 
 def _tables(url: str) -> set[str]:
@@ -58,6 +62,10 @@ def test_models_and_migrations_agree(database_url: str) -> None:
                                     getattr(d[1], "name", "") in EXPRESSION_INDEXES)]
     diff = [d for d in diff if not (d[0] == "remove_table" and
                                     d[1].name.startswith(FULL_TEXT_TABLES))]
+    diff = [d for d in diff if not (d[0] == "remove_column" and
+                                    (d[2], d[3].name) == WORD_SEARCH_COLUMN)]
+    diff = [d for d in diff if not (d[0] == "remove_index" and
+                                    getattr(d[1], "name", "") == WORD_SEARCH_INDEX)]
     assert diff == []
 
 

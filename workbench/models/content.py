@@ -31,6 +31,8 @@ class Message(IdMixin, Base):
         Index("ix_message_conversation_sent", "conversation_id", "sent_at"),
         Index("ix_message_sender_sent", "sender_account_id", "sent_at"),
         Index("ix_message_status", "status"),
+        # Word search walks messages newest first (migration 0024).
+        Index("ix_message_sent", "sent_at", "id"),
     )
 
     platform_id: Mapped[int] = mapped_column(BigId, ForeignKey("platform.id"))

@@ -37,7 +37,11 @@ class Account(IdMixin, CreatedMixin, Base):
     """A user on one platform, under the platform's own user id."""
 
     __tablename__ = "account"
-    __table_args__ = (UniqueConstraint("platform_id", "platform_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform_id", "platform_user_id"),
+        # Search by a bare platform user id, the platform not named (migration 0025).
+        Index("ix_account_platform_user_id", "platform_user_id"),
+    )
 
     platform_id: Mapped[int] = mapped_column(BigId, ForeignKey("platform.id"))
     platform_user_id: Mapped[str] = mapped_column(String(128))

@@ -127,3 +127,54 @@ def test_decided_lists_my_decisions_and_seniors_see_everyone_s(app: Flask, signe
     assert f"case {world.other_case_ids[0]}<" not in none.get_data(as_text=True)
     assert signed_in("senior").get("/admin/decided/?decision=x").status_code == 400
     assert signed_in("senior").get("/admin/decided/?before=²").status_code == 400
+
+
+def _say(app: Flask, world: World, uid: str, word: str, ages_in_hours: list[float]) -> None:
+    """Messages "<word> <uid> h<age>" from the account ``uid``, sent that many hours ago."""
+    from datetime import timedelta
+
+    with app.app_context():
+        sender = db.session.scalar(select(Account).where(Account.platform_user_id == uid))
+        template = db.session.get(Message, world.message_id)
+        assert sender is not None and template is not None
+        now = utcnow()
+        for age in ages_in_hours:
+            sent = now - timedelta(hours=age)
+            db.session.add(Message(platform_id=template.platform_id,
+                                   platform_message_id=f"{word}-{uid}-{age}",
+                                   conversation_id=template.conversation_id,
+                                   sender_account_id=sender.id, text=f"{word} {uid} h{age:05.1f}",
+                                   sent_at=sent, received_at=sent))
+        db.session.commit()
+
+
+def _found(page: str, word: str) -> list[str]:
+    """The messages with ``word`` a results page lists, in its order."""
+    import re
+
+    return re.findall(rf"{word} (c-[0-9]+ h[0-9.]+)", page)
+
+
+def test_word_search_lists_the_newest_matches_first_within_the_searcher_s_queues(
+        app: Flask, signed_in: Signed, world: World) -> None:
+    # "zebra": 30 matches spread over five days, the newest from a person without a case;
+    # "yak": 30 within the last two hours, interleaved. Each has more than a page.
+    _say(app, world, "c-100", "zebra", [2.5 + 4 * n for n in range(25)])
+    _say(app, world, "c-200", "zebra", [1.0, 3.0, 5.0, 7.0, 9.0])  # a person without a case
+    _say(app, world, "c-100", "yak", [0.5 * n + 0.2 for n in range(22)])
+    _say(app, world, "c-200", "yak", [0.1, 0.3, 0.6, 0.8, 1.1, 1.3, 1.6, 1.8])
+
+    def newest(word: str, senders: tuple[str, ...]) -> list[str]:
+        with app.app_context():
+            rows = db.session.execute(select(Message.text).where(Message.text.like(f"{word} %"))
+                                      .order_by(Message.sent_at.desc())).scalars()
+            texts = [t.removeprefix(f"{word} ") for t in rows]
+        return [t for t in texts if t.split()[0] in senders][:20]
+
+    for word in ("zebra", "yak"):
+        senior = _found(_page(signed_in("senior"), word), word)
+        assert senior == newest(word, ("c-100", "c-200"))
+        assert any(t.startswith("c-200") for t in senior)
+        moderator = _found(_page(signed_in("moderator"), word), word)
+        assert moderator == newest(word, ("c-100",))
+        assert len(moderator) == 20
