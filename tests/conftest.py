@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from queues.connection import EmbeddedRedis
 from tests.support.app import TEST_SECRET_KEY, reset_tables
 from tests.support.platform_api import PLATFORM_SLUGS, PlatformApi
+from tests.support.workers import worker_database, worker_redis, xdist_worker
 from workbench import database
 from workbench.app import create_app
 from workbench.extensions import db
@@ -32,12 +33,25 @@ os.environ.setdefault("WORKBENCH_ALLOW_PRIVATE_WEBHOOKS", "true")
 os.environ.setdefault("WORKBENCH_ALLOW_HTTP_WEBHOOKS", "true")
 
 
+#: Test files that take minutes: run first, so that with several processes (pytest-xdist)
+#: one of them works through it while the others take the rest, instead of the whole run
+#: waiting for it at the end.
+LONG_FIRST = ("tests/soak/",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def long(item: pytest.Item) -> bool:
+        return item.nodeid.startswith(LONG_FIRST)
+
+    items.sort(key=lambda item: not long(item))  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, empty database for the whole run."""
+    """A migrated, empty database for the whole run (for this worker's share of it)."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        url = normalise_database_url(url)
+        url = worker_database(normalise_database_url(url), xdist_worker())
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -53,7 +67,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        yield worker_redis(url, xdist_worker())
         return
     embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
     embedded.start()
