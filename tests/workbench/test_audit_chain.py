@@ -8,18 +8,18 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
 
 from workbench.extensions import db
 from workbench.models import AuditEvent
-from workbench.models.audit import event_hash, record, verify_chain
+from workbench.models.audit import committed_id, event_hash, record, verify_chain
 
 
 def _events(n: int) -> list[int]:
-    ids = [record(db.session, "test.event", "test", i, data={"i": i}).id for i in range(n)]
+    events = [record(db.session, "test.event", "test", i, data={"i": i}) for i in range(n)]
     db.session.commit()
-    return ids
+    return [committed_id(e) for e in events]
 
 
 @contextmanager
@@ -114,3 +114,52 @@ def test_postgresql_refuses_to_update_or_delete_an_event(app: Flask) -> None:
                 conn.execute(text("SET LOCAL workbench.audit_purge = 'on'"))
                 conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": ids[0]})
         assert verify_chain(db.session).ok
+
+
+def _verbs() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.verb).order_by(AuditEvent.id)))
+
+
+def test_events_join_the_chain_when_their_transaction_commits(app: Flask) -> None:
+    with app.app_context():
+        first = record(db.session, "test.first", "test", 1, data={"n": 1})
+        second = record(db.session, "test.second", "test", 2)
+        assert first.hash is None  # linked at commit, after the transaction's row locks
+        db.session.commit()
+        assert _verbs() == ["test.first", "test.second"]
+        assert second.prev_hash == first.hash and verify_chain(db.session).ok
+        assert committed_id(second) > committed_id(first)
+
+
+def test_an_event_keeps_the_data_it_was_recorded_with(app: Flask) -> None:
+    with app.app_context():
+        data = {"reason": "as recorded"}
+        record(db.session, "test.data", "test", 1, data=data)
+        data["reason"] = "changed later"
+        db.session.commit()
+        stored = db.session.scalars(select(AuditEvent.data)).one()
+        assert stored == {"reason": "as recorded"}
+
+
+def test_events_of_a_rolled_back_savepoint_are_dropped_and_the_others_kept(
+        app: Flask) -> None:
+    with app.app_context():
+        record(db.session, "test.before", "test", 1)
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            record(db.session, "test.undone", "test", 2)
+            raise RuntimeError("the savepoint rolls back")
+        with db.session.begin_nested():
+            record(db.session, "test.released", "test", 3)
+        record(db.session, "test.after", "test", 4)
+        db.session.commit()
+        assert _verbs() == ["test.before", "test.released", "test.after"]
+        assert verify_chain(db.session).ok
+
+
+def test_a_closed_session_leaves_no_events_for_its_next_transaction(app: Flask) -> None:
+    with app.app_context():
+        record(db.session, "test.abandoned", "test", 1)
+        db.session.close()
+        record(db.session, "test.kept", "test", 2)
+        db.session.commit()
+        assert _verbs() == ["test.kept"]

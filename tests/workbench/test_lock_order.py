@@ -29,8 +29,8 @@ from workbench.cases.policy import case_policy
 from workbench.current import settings
 from workbench.enums import ActionType
 from workbench.extensions import db
-from workbench.models import Account, Action, Case, OutboxBatch, Report, utcnow
-from workbench.models.audit import record
+from workbench.models import Account, Action, AuditEvent, Case, OutboxBatch, Report, utcnow
+from workbench.models.audit import record, verify_chain
 from workbench.staff import create_moderator
 
 NOW = "2026-11-20T10:00:00Z"
@@ -234,3 +234,36 @@ def test_a_report_filed_while_its_case_is_decided_is_not_slipped_into_the_closed
         report = db.session.get_one(Report, late)
         assert report.case_id != case_id  # it opened a new case instead
         assert db.session.get_one(Case, report.case_id).status == "open"
+
+
+def test_a_claim_that_records_then_releases_does_not_deadlock_with_a_writer_of_that_case(
+        pg: Flask, platforms: dict[str, PlatformApi]) -> None:
+    """The soak's "next" 503: claiming records "case.claimed" and then releases an older
+    claim (an UPDATE of that case) while a job, which has already changed that case, is
+    about to record its own event. Recording took the chain's lock at once, so each
+    waited for the other. Now the chain is extended at commit, after every row lock."""
+    _report(platforms["calls"], "r1", "u1")
+    _report(platforms["calls"], "r2", "u2")
+    run_jobs(pg)
+    held, _ = _case_and_person(pg, "u1")
+    claimed, _ = _case_and_person(pg, "u2")
+    with pg.app_context(), Session(db.engine) as job:
+        job.execute(update(Case).where(Case.id == held).values(last_activity_at=utcnow()))
+
+        def claim_then_release() -> None:
+            with Session(db.engine) as claiming:
+                record(claiming, "case.claimed", "case", claimed)
+                claiming.execute(update(Case).where(Case.id == held)
+                                 .values(assignee_id=None, claimed_at=None))
+                claiming.commit()
+
+        thread, out = _in_thread(pg, claim_then_release)
+        _until_someone_waits()  # the claim has recorded and waits for the job's row
+        record(_waiting_at_most(job, 5), "case.refiled", "case", held)
+        job.commit()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and "error" not in out, out.get("error")
+    with pg.app_context():
+        verbs = db.session.scalars(select(AuditEvent.verb).order_by(AuditEvent.id)).all()
+        assert verbs[-2:] == ["case.refiled", "case.claimed"]
+        assert verify_chain(db.session).ok

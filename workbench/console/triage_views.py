@@ -64,7 +64,7 @@ from workbench.current import settings
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, CaseStatus, Category, Role
 from workbench.extensions import db
 from workbench.models import Case, CaseNote, Moderator, Platform, Recording, utcnow
-from workbench.models.audit import record
+from workbench.models.audit import committed_id, record
 from workbench.storage import BlobStore, blob_store
 
 #: Cases remembered for the "previous case" key.
@@ -258,11 +258,12 @@ class CaseView(ConsoleView):
         if holding:
             triage.touch(db.session, case_id, me)
         # The page's images are revealed within this viewing (audited once each).
-        viewing = record(db.session, "case.viewed", "case", case_id, actor_type="moderator",
-                         actor_id=str(me)).id
+        viewed = record(db.session, "case.viewed", "case", case_id, actor_type="moderator",
+                        actor_id=str(me))
         # Committed before reading the case: a commit expires every loaded row, and the
         # page would then reload each one as the template touches it.
         db.session.commit()
+        viewing = committed_id(viewed)
         ctx = load_case(db.session, case_id,
                         severity=case_policy(settings(), db.session).severity_of)
         if ctx is None:

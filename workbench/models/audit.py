@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Index, String, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Index, String, inspect, select, text
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, scoped_session
 
 from workbench.models.base import Base, IdMixin, utcnow
 
@@ -90,33 +92,93 @@ class Entry:
 
 
 def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
-    """Append events to the chain in this order: one lock, one read of the tail and one
-    multi-row insert, the same chain as ``record`` called for each in turn."""
+    """Append events to the chain in this order, when the caller's transaction commits:
+    the same chain as ``record`` called for each in turn.
+
+    The caller's changes so far are flushed now (new rows get their ids, as before). The
+    chain is extended at commit (``_extend_chain``): there the transaction takes the lock
+    that serialises appends, reads the tail and inserts its events, and nothing else, so
+    it never waits on a row while holding that lock. A transaction taking the lock
+    mid-way (then updating more rows) could wait on a row that another transaction holds
+    while that one waits on the lock: a deadlock, which PostgreSQL breaks by failing one.
+    Events recorded inside a savepoint that rolls back are dropped with it.
+
+    The events returned get their ids and hashes at commit.
+    """
     if not entries:
         return []
+    session.flush()
+    session.connection()  # begins the transaction the events belong to
+    # Flask-SQLAlchemy's session is a scoped_session, which passes on no transactions.
+    real = session() if isinstance(session, scoped_session) else session
+    transaction = real.get_nested_transaction() or real.get_transaction()
+    events = [AuditEvent(at=utcnow(), actor_type=entry.actor_type, actor_id=entry.actor_id,
+                         verb=entry.verb, object_type=entry.object_type,
+                         object_id=None if entry.object_id is None else str(entry.object_id),
+                         # As it is now: the caller may change its dict before the commit.
+                         data=copy.deepcopy(entry.data))
+              for entry in entries]
+    session.info.setdefault(_PENDING, []).extend((transaction, e) for e in events)
+    return events
+
+
+def committed_id(audit_event: AuditEvent) -> int:
+    """The id a recorded event was given at commit (without loading it again)."""
+    identity = inspect(audit_event).identity
+    if identity is None:
+        raise RuntimeError("the event's transaction has not committed")
+    return int(identity[0])
+
+
+#: Where a session keeps the events recorded in its open transaction, with the
+#: (possibly nested) transaction each was recorded in.
+_PENDING = "audit_events_pending"
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _extend_chain(session: Session) -> None:
+    """Append the transaction's recorded events to the chain, last thing before commit."""
+    if session.in_nested_transaction():  # a savepoint's release: its parent commits them
+        return
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the transaction's own changes first, so the lock below comes last
     if session.get_bind().dialect.name == "postgresql":
         # Two transactions must not both extend the same tail of the chain.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
     prev = session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).scalar_one_or_none()
-    events = []
-    for entry in entries:
-        event = AuditEvent(
-            at=utcnow(),
-            actor_type=entry.actor_type,
-            actor_id=entry.actor_id,
-            verb=entry.verb,
-            object_type=entry.object_type,
-            object_id=None if entry.object_id is None else str(entry.object_id),
-            data=entry.data,
-            prev_hash=prev,
-        )
-        event.hash = prev = event_hash(prev, event)
-        events.append(event)
-    session.add_all(events)
+    for _, audit_event in pending:
+        audit_event.prev_hash = prev
+        audit_event.hash = prev = event_hash(prev, audit_event)
+    session.add_all([audit_event for _, audit_event in pending])
     session.flush()
-    return events
+
+
+@orm_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Events recorded in a transaction (or savepoint) that rolled back never happened."""
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [(t, e) for t, e in pending
+                                  if not _within(t, previous_transaction)]
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _drop_ended(session: Session, transaction: SessionTransaction) -> None:
+    """A session closed without commit or rollback leaves nothing for the next one."""
+    if transaction.parent is None:
+        _drop_rolled_back(session, transaction)
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 #: The verb of the event the retention job appends when it purges old audit events; its
