@@ -36,11 +36,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy classifiers actions queues workbench bench tests
 
 # pytest exits 5 when it collects no tests; that is not a failure. The tests run in one
-# process per core (pytest-xdist, a test file per process at a time; where each process
-# keeps its database and Redis: tests/support/workers.py). TEST_WORKERS=0: one process.
+# process per core (pytest-xdist), a test file at a time each, the longest files first
+# (tests/conftest.py); where each process keeps its database and Redis:
+# tests/support/workers.py. TEST_WORKERS=0: one process.
 TEST_WORKERS ?= auto
 test: $(STAMP) browser lint typecheck
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS); code=$$?; [ $$code -eq 5 ] && exit 0 || exit $$code
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS); code=$$?; [ $$code -eq 5 ] && exit 0 || exit $$code
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

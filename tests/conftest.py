@@ -33,17 +33,26 @@ os.environ.setdefault("WORKBENCH_ALLOW_PRIVATE_WEBHOOKS", "true")
 os.environ.setdefault("WORKBENCH_ALLOW_HTTP_WEBHOOKS", "true")
 
 
-#: Test files that take minutes: run first, so that with several processes (pytest-xdist)
-#: one of them works through it while the others take the rest, instead of the whole run
-#: waiting for it at the end.
-LONG_FIRST = ("tests/soak/",)
+#: The test files that take longest (``--durations``), longest first: they run first, so
+#: that with several processes (pytest-xdist, ``--no-loadscope-reorder`` in the Makefile)
+#: the others share out the rest meanwhile, instead of the whole run waiting for one of
+#: them at the end. The rest keep their order.
+LONG_FIRST = (
+    "tests/soak/test_soak.py",
+    "tests/workbench/test_cli.py",
+    "tests/workbench/test_cli_images.py",
+    "tests/classifiers/test_text_retrain.py",
+    "tests/e2e/test_accessibility.py",
+    "tests/queues/test_abandoned_jobs.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def long(item: pytest.Item) -> bool:
-        return item.nodeid.startswith(LONG_FIRST)
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST)
 
-    items.sort(key=lambda item: not long(item))  # stable: the rest keep their order
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

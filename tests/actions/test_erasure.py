@@ -43,6 +43,7 @@ def test_an_erasure_request_is_due_in_thirty_days_by_default(app: Flask, world: 
         shorter = file_erasure_request(db.session, person_id=world.victim_id,
                                        deadline_days=15, received_at=received)
         assert shorter.due_at == received + timedelta(days=15)
+        db.session.commit()  # the events join the audit chain at commit
         requested = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "erasure.requested")).all()
         assert [present(e.data)["kind"] for e in requested] == ["consent_withdrawn", "erasure"]

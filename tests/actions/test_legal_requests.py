@@ -138,6 +138,7 @@ def test_closing_a_request_is_audited_once(app: Flask, world: World) -> None:
                                        recorded_by_id=world.legal_id)
         close_legal_request(db.session, request.id, outcome=LegalRequestStatus.CONTESTED,
                             closed_by_id=world.legal_id, note="the order names no content")
+        db.session.commit()  # the event joins the audit chain at commit
         closed = db.session.scalars(select(AuditEvent).where(
             AuditEvent.verb == "legal_request.closed")).one()
         assert closed.data == {"outcome": "contested", "late": True}

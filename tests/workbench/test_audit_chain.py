@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from workbench.extensions import db
 from workbench.models import AuditEvent
@@ -163,3 +164,16 @@ def test_a_closed_session_leaves_no_events_for_its_next_transaction(app: Flask) 
         record(db.session, "test.kept", "test", 2)
         db.session.commit()
         assert _verbs() == ["test.kept"]
+
+
+def test_times_rise_with_ids_whichever_transaction_recorded_first(app: Flask) -> None:
+    with app.app_context(), Session(db.engine) as early, Session(db.engine) as late:
+        record(early, "test.recorded_first", "test", 1)
+        record(late, "test.recorded_second", "test", 2)
+        late.commit()
+        early.commit()
+        rows = db.session.execute(
+            select(AuditEvent.verb, AuditEvent.at).order_by(AuditEvent.id)).all()
+        assert [r.verb for r in rows] == ["test.recorded_second", "test.recorded_first"]
+        assert rows[0].at <= rows[1].at  # the retention purge deletes by time up to an id
+        assert verify_chain(db.session).ok

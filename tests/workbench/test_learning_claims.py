@@ -109,6 +109,7 @@ def test_at_full_share_the_next_claim_is_the_most_uncertain_eligible_case(desk: 
     desk.case(score=0.5, priority=9, category="self_harm")  # never for learning
     desk.case(score=None, priority=9)  # no score: nothing to learn from
     assert desk.claim() == unsure
+    desk.session.commit()  # the claim's event joins the audit chain at commit
     events = desk.session.scalars(select(AuditEvent.verb).where(
         AuditEvent.object_id == str(unsure))).all()
     assert "case.claimed_for_learning" in events

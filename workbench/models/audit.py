@@ -103,7 +103,7 @@ def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
     while that one waits on the lock: a deadlock, which PostgreSQL breaks by failing one.
     Events recorded inside a savepoint that rolls back are dropped with it.
 
-    The events returned get their ids and hashes at commit.
+    The events returned get their times, ids and hashes at commit.
     """
     if not entries:
         return []
@@ -112,7 +112,7 @@ def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
     # Flask-SQLAlchemy's session is a scoped_session, which passes on no transactions.
     real = session() if isinstance(session, scoped_session) else session
     transaction = real.get_nested_transaction() or real.get_transaction()
-    events = [AuditEvent(at=utcnow(), actor_type=entry.actor_type, actor_id=entry.actor_id,
+    events = [AuditEvent(actor_type=entry.actor_type, actor_id=entry.actor_id,
                          verb=entry.verb, object_type=entry.object_type,
                          object_id=None if entry.object_id is None else str(entry.object_id),
                          # As it is now: the caller may change its dict before the commit.
@@ -151,6 +151,9 @@ def _extend_chain(session: Session) -> None:
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).scalar_one_or_none()
     for _, audit_event in pending:
+        # Stamped under the lock, so times rise with ids (the retention purge relies on
+        # it): an event is dated when it took effect.
+        audit_event.at = utcnow()
         audit_event.prev_hash = prev
         audit_event.hash = prev = event_hash(prev, audit_event)
     session.add_all([audit_event for _, audit_event in pending])
