@@ -132,8 +132,8 @@ class Settings:
     # all addresses together lock the account itself (for the same time, not extended).
     login_account_max_failures: int = 50
     # Argon2id cost of console passwords: passes, memory (KiB) and lanes. The default is
-    # OWASP's first profile (2 passes over 19 MiB, 1 lane; about 25-45 ms per check on a
-    # busy two-core host, against 0.2-0.3 s for RFC 9106's second profile, 3 passes over
+    # OWASP's first profile (2 passes over 19 MiB, 1 lane; about 35 ms per check on a busy
+    # two-core host, against 0.27-0.37 s for RFC 9106's second profile, 3 passes over
     # 64 MiB and 4 lanes, the default before). The floor is OWASP's equivalent set
     # (``OWASP_ARGON2ID_PROFILES``); docs/operations.md weighs the profiles. Hashes made
     # with other costs still verify, and are re-hashed at the user's next sign-in.
