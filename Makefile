@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-classify bench-soak bench-console-seed bench-console bench-pages bench-evidence bench-images bench-learning
+.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-classify bench-soak bench-console-seed bench-console bench-pages bench-signin bench-evidence bench-images bench-learning
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,9 @@ bench-console: $(STAMP)
 
 bench-pages: $(STAMP)
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+bench-signin: $(STAMP)
+	$(BIN)/python bench/signin.py $(BENCH_ARGS)
 
 bench-evidence: $(STAMP)
 	$(BIN)/python bench/evidence.py $(BENCH_ARGS)

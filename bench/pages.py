@@ -235,6 +235,8 @@ def main() -> None:
     stored = hash_password(PASSWORD)
     timings["password_check_default_cost"] = _timed(lambda: verify_password(stored, PASSWORD),
                                                     args.runs)
+    # Once untimed: a hash the seed made at another cost is renewed at the first sign-in.
+    _sign_in(app, "moderator1@bench.local")
     signed = [_sign_in(app, "moderator1@bench.local") for _ in range(args.runs)]
     timings["sign_in_post_default_cost"] = [s[1] for s in signed]
     timings["sign_in_to_first_page_default_cost"] = [s[2] for s in signed]

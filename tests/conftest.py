@@ -126,7 +126,8 @@ def app(database_url: str, redis_url: str, tmp_path: Path, compiled_templates: P
             "database_url": database_url,
             "redis_url": redis_url,
             "secret_key": TEST_SECRET_KEY,
-            # The lowest password hash cost allowed: every fixture user costs a hash.
+            # OWASP's first profile (the default), set here as every fixture user costs a
+            # hash: the tests of its renewal expect this cost.
             "password_hash_time_cost": 2,
             "password_hash_memory_kib": 19 * 1024,
             "password_hash_parallelism": 1,

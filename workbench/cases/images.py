@@ -123,7 +123,9 @@ def leading_images(session: Session, case_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(Report.case_id, Report.id, Report.message_id, Report.recording_id,
                Report.content_ref)
-        .join(Case, Case.id == Report.case_id).where(Report.case_id.in_(case_ids))
+        # The cases named on both sides, so they are read by key (as in reported_excerpts).
+        .join(Case, Case.id == Report.case_id)
+        .where(Report.case_id.in_(case_ids), Case.id.in_(case_ids))
         .order_by(Report.case_id, Report.category != Case.primary_category,
                   Report.created_at, Report.id)).all()
     leading: dict[int, int] = {}

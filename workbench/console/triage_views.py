@@ -30,7 +30,7 @@ from queues.enforce import enqueue_deliveries
 from workbench.cases import triage
 from workbench.cases.learning import LearningPick, learning_pick, model_threshold
 from workbench.cases.live_calls import call_states, live_calls_of_cases, lock_call
-from workbench.cases.policy import case_policy
+from workbench.cases.policy import CasePolicy, case_policy
 from workbench.cases.reporters import accuracy, marked_reporters
 from workbench.cases.view import in_force, load_case
 from workbench.cases.wellness import excluded_categories, overview, preferences
@@ -106,9 +106,9 @@ def _filters() -> triage.QueueFilter:
     )
 
 
-def _my_queues() -> list[str]:
-    return triage.eligible_queues(case_policy(settings(), db.session).routing_rules,
-                                  current_user.languages)
+def _my_queues(policy: CasePolicy | None = None) -> list[str]:
+    policy = policy or case_policy(settings(), db.session)
+    return triage.eligible_queues(policy.routing_rules, current_user.languages)
 
 
 class QueueView(ConsoleView):
@@ -125,8 +125,10 @@ class QueueView(ConsoleView):
             except ValueError:
                 abort(400, "that queue position is not valid; start again from the top")
         filters = _filters()
+        # Read once for the page, the live lane and the filters (a round trip each).
+        slugs, policy = triage.platform_slugs(db.session), case_policy(settings(), db.session)
         page = triage.queue_page(db.session, filters, after=after,
-                                 claim_lock=_claim_lock())
+                                 claim_lock=_claim_lock(), slugs=slugs)
         depths = dict(db.session.execute(
             select(Case.queue, func.count(Case.id))
             .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Case.queue)).all())
@@ -134,10 +136,10 @@ class QueueView(ConsoleView):
 
         return self.render(
             "console/queue.html", page=page, depths=depths,
-            **_live_lane([r for r in page.rows if r.live]),
-            queues=case_policy(settings(), db.session).queues, my_queues=_my_queues(),
+            **_live_lane([r for r in page.rows if r.live], slugs),
+            queues=policy.queues, my_queues=_my_queues(policy),
             categories=[c.value for c in Category], statuses=OPEN_CASE_STATUSES,
-            platforms=sorted(triage.platform_slugs(db.session).values()),
+            platforms=sorted(slugs.values()),
             args=args, next_url=url_for(".index", **args, after=page.next_cursor)
             if page.next_cursor else None,
             wellness=overview(db.session, current_user.id,
@@ -174,12 +176,12 @@ class QueueView(ConsoleView):
         return redirect(url_for("case.view", case_id=case_id))
 
 
-def _live_lane(table_rows: list[Any]) -> dict[str, Any]:
+def _live_lane(table_rows: list[Any], slugs: dict[int, str] | None = None) -> dict[str, Any]:
     """What the live lane draws (calls in progress and just ended, at most ten), the
     calls of ``table_rows`` too, and the queue's keys as they stand with those calls."""
 
     live = triage.queue_page(db.session, triage.QueueFilter(queue="live"), limit=10,
-                             claim_lock=_claim_lock()).rows
+                             claim_lock=_claim_lock(), slugs=slugs).rows
     reasons = policy_reasons(settings())
     calls = live_calls_of_cases(db.session, [r.id for r in live + table_rows if r.live])
     can_end = may_end_calls(current_user.role)

@@ -167,3 +167,18 @@ def test_the_kept_transparency_report_matches_one_computed_afresh(
     _run(app, refresh_transparency)
     assert json.loads(legal.get(f"/admin/transparency/report.json?month={month}").data)[
         "reports_received"]["total"] == received + 1
+
+
+def test_a_chart_revalidated_by_its_date_alone_is_answered_304(
+        app: Flask, world: World, signed_in) -> None:
+    _run(app, refresh_dashboard)
+    lead, legal = signed_in("senior"), signed_in("legal")
+    page = lead.get("/admin/dashboard/").get_data(as_text=True)
+    chart = present(re.search(r'src="(/admin/dashboard/chart/[^"]+\.svg[^"]*)"', page)).group(1)
+    for client, path in ((lead, chart.replace("&amp;", "&")),
+                         (legal, "/admin/transparency/chart/grievances.svg")):
+        first = client.get(path)
+        assert first.status_code == 200 and first.headers["Last-Modified"], path
+        again = client.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+        assert again.status_code == 304, path
+        assert again.get_data() == b""

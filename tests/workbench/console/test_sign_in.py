@@ -211,16 +211,33 @@ def test_a_huge_password_at_sign_in_is_refused_without_a_server_error(
     assert response.status_code == 400
 
 
-def test_the_password_hash_cost_has_a_floor(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("passes", "kib"), [(0, 64 * 1024), (1, 19 * 1024), (1, 46 * 1024 - 1),
+                                           (2, 8 * 1024), (2, 19 * 1024 - 1), (3, 12 * 1024 - 1),
+                                           (4, 9 * 1024 - 1), (5, 7 * 1024 - 1),
+                                           (9, 7 * 1024 - 1)])
+def test_a_password_hash_cost_below_owasps_profiles_is_refused(
+        tmp_path: Path, passes: int, kib: int) -> None:
     from workbench.settings import SettingsError, load_settings
 
-    base = {"instance_dir": tmp_path, "secret_key": "k" * 32}
-    with pytest.raises(SettingsError, match="WORKBENCH_PASSWORD_HASH_MEMORY_KIB"):
-        load_settings({**base, "password_hash_memory_kib": 8 * 1024}, environ={})
-    with pytest.raises(SettingsError, match="WORKBENCH_PASSWORD_HASH_TIME_COST"):
-        load_settings({**base, "password_hash_time_cost": 1}, environ={})
-    assert load_settings({**base, "password_hash_memory_kib": 19 * 1024,
-                          "password_hash_time_cost": 2}, environ={}).password_hash_time_cost == 2
+    environ = {"WORKBENCH_INSTANCE_DIR": str(tmp_path), "WORKBENCH_SECRET_KEY": "k" * 32,
+               "WORKBENCH_PASSWORD_HASH_TIME_COST": str(passes),
+               "WORKBENCH_PASSWORD_HASH_MEMORY_KIB": str(kib)}
+    with pytest.raises(SettingsError, match="WORKBENCH_PASSWORD_HASH_"):
+        load_settings(environ=environ)
+
+
+@pytest.mark.parametrize(("passes", "kib"), [(1, 46 * 1024), (2, 19 * 1024), (3, 12 * 1024),
+                                           (4, 9 * 1024), (5, 7 * 1024), (8, 7 * 1024),
+                                           (3, 64 * 1024)])
+def test_each_of_owasps_argon2id_profiles_is_accepted(
+        tmp_path: Path, passes: int, kib: int) -> None:
+    from workbench.settings import load_settings
+
+    environ = {"WORKBENCH_INSTANCE_DIR": str(tmp_path), "WORKBENCH_SECRET_KEY": "k" * 32,
+               "WORKBENCH_PASSWORD_HASH_TIME_COST": str(passes),
+               "WORKBENCH_PASSWORD_HASH_MEMORY_KIB": str(kib)}
+    loaded = load_settings(environ=environ)
+    assert (loaded.password_hash_time_cost, loaded.password_hash_memory_kib) == (passes, kib)
 
 
 def test_a_hash_made_at_another_cost_is_renewed_at_the_next_sign_in(
@@ -235,6 +252,19 @@ def test_a_hash_made_at_another_cost_is_renewed_at_the_next_sign_in(
     assert sign_in(app.test_client(), STAFF["moderator"]).status_code == 302
     with app.app_context():
         stored = db.session.get_one(Moderator, world.staff["moderator"]).password_hash
-    # The test app's cost (tests/conftest.py): the floor, 2 passes over 19 MiB, 1 lane.
+    # The test app's cost (tests/conftest.py, the default): 2 passes over 19 MiB, 1 lane.
     assert "$m=19456,t=2,p=1$" in stored
     assert sign_in(app.test_client(), STAFF["moderator"]).status_code == 302
+
+
+def test_a_wrong_password_leaves_a_hash_made_at_another_cost_as_it_was(
+        app: Flask, world: World) -> None:
+    from argon2 import PasswordHasher
+
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    with app.app_context():
+        db.session.get_one(Moderator, world.staff["moderator"]).password_hash = old
+        db.session.commit()
+    assert sign_in(app.test_client(), STAFF["moderator"], "wrong " + PASSWORD).status_code == 401
+    with app.app_context():
+        assert db.session.get_one(Moderator, world.staff["moderator"]).password_hash == old
