@@ -119,6 +119,15 @@ def _model(settings: Settings) -> Any:
     return ModelRegistry(settings.model_dir).load(settings.text_model)
 
 
+def text_model(settings: Settings) -> Any:
+    """The active text model with the lexicon and extortion layer: what messages are
+    scored with (the model is cached per process; the layer's lexicon too)."""
+    # Heavy: imported on first use, not when the module loads.
+    from classifiers.text_lexicon import LexiconLayer
+
+    return LexiconLayer(_model(settings))
+
+
 def classify_messages(session: Session, message_ids: list[int], settings: Settings,
                       clock: StageClock | None = None) -> dict[str, object]:
     """Score a batch of messages with the active text model; detect their language.
@@ -141,11 +150,8 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
         ).all()
     if not rows:
         return {"messages": 0, "flags": [], "model_version": None}
-    # Heavy: imported on first use, not when the module loads.
-    from classifiers.text_lexicon import LexiconLayer
-
     with clock.stage("model_load"):
-        model = LexiconLayer(_model(settings))
+        model = text_model(settings)
     texts = [r.text for r in rows]
     with clock.stage("score"):
         scores = model.score(texts)
