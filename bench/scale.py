@@ -11,6 +11,10 @@ round, so whatever else the machine is doing falls on every count alike. The bas
 one worker, measured in the same run; the ratios say what 2 and 4 workers add to it.
 Beside each rate: the workers' CPU time per item (their job children included), which
 says how much of the machine a stage needs whatever else is running on it.
+
+The growth curve (``--curve``): the same number of messages classified by one worker in
+outbox batches of 50, 500 and 5,000 (a job over a deep queue takes the batches waiting
+behind it along), against the largest size, in the same rounds.
 """
 
 from __future__ import annotations
@@ -247,10 +251,24 @@ class Run:
 STAGES = {"classify": "messages scored/s", "enforce": "deliveries/s"}
 
 
-def measure(bench: Bench, args: argparse.Namespace, counts: list[int]) -> dict[str, list[Run]]:
-    """Every stage with every worker count, ``args.runs`` rounds, counts taking turns."""
+def measure(bench: Bench, args: argparse.Namespace, counts: list[int],
+            curve: list[int]) -> dict[str, list[Run]]:
+    """Every stage with every worker count, ``args.runs`` rounds, counts taking turns;
+    then, in the same round, one worker classifying in batches of each ``curve`` size."""
     runs: dict[str, list[Run]] = {f"{s}_{n}w": [] for s in STAGES for n in counts}
+    runs.update({f"classify_{counts[0]}w_batch_{size}": [] for size in curve})
+    messages = args.batches * args.batch_size
     for round_no in range(1, args.runs + 1):
+        for size in curve:
+            bench.start_workers(counts[0], "classify")
+            try:
+                run = bench.classify(max(1, messages // size), size)
+            finally:
+                bench.stop_workers()
+            runs[f"classify_{counts[0]}w_batch_{size}"].append(run)
+            print(f"round {round_no}, {counts[0]} worker(s), classify in batches of {size}: "
+                  f"{run.rate:,.0f} messages scored/s, worker CPU "
+                  f"{run.cpu_ms_per_item:.2f} ms each, load {run.load:.1f}", flush=True)
         for n in counts:
             for stage in STAGES:
                 bench.start_workers(n, stage)
@@ -266,7 +284,8 @@ def measure(bench: Bench, args: argparse.Namespace, counts: list[int]) -> dict[s
     return runs
 
 
-def report(runs: dict[str, list[Run]], counts: list[int], load_before: float) -> None:
+def report(runs: dict[str, list[Run]], counts: list[int], curve: list[int],
+           load_before: float) -> None:
     base = counts[0]
     figures: dict[str, Any] = {}
     for key, values in runs.items():
@@ -285,6 +304,16 @@ def report(runs: dict[str, list[Run]], counts: list[int], load_before: float) ->
             spread = ", ".join(f"{r.rate:,.0f}" for r in runs[key])
             rows.append((f"{stage}, {n} worker(s): {unit}",
                          f"{figures[key]:,.0f}{ratio}   runs: {spread}   worker CPU "
+                         f"{figures[f'{key}_cpu_ms_per_item']:.2f} ms/item"))
+    if curve:
+        largest = f"classify_{base}w_batch_{max(curve)}"
+        for size in curve:
+            key = f"classify_{base}w_batch_{size}"
+            figures[f"{key}_ratio_to_{max(curve)}"] = round(figures[key] / figures[largest], 2)
+            spread = ", ".join(f"{r.rate:,.0f}" for r in runs[key])
+            rows.append((f"classify, {base} worker(s), batches of {size}: messages/s",
+                         f"{figures[key]:,.0f}  ({figures[f'{key}_ratio_to_{max(curve)}']}x "
+                         f"of batches of {max(curve)})   runs: {spread}   worker CPU "
                          f"{figures[f'{key}_cpu_ms_per_item']:.2f} ms/item"))
     # The issue's headline figure: messages a single worker classifies per second, end to
     # end (the fewest-workers run, divided by its worker count).
@@ -309,8 +338,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--people", type=int, default=2000,
                         help="people banned per enforcement run (3 deliveries each)")
+    parser.add_argument("--curve", default="50,500,5000",
+                        help="batch sizes of the growth curve (one worker, the same "
+                             "messages per run); empty for none")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
+    curve = [int(n) for n in args.curve.split(",") if n]
 
     stack = Stack(database_url=os.environ.get("BENCH_SCALE_DATABASE_URL", DATABASE),
                   redis_url=os.environ.get("BENCH_SCALE_REDIS_URL", REDIS),
@@ -321,11 +354,11 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     try:
         bench = Bench(stack, platforms.start(), platforms.secrets)
-        runs = measure(bench, args, counts)
+        runs = measure(bench, args, counts, curve)
     finally:
         stack.stop()
         platforms.stop()
-    report(runs, counts, load_before)
+    report(runs, counts, curve, load_before)
 
 
 if __name__ == "__main__":

@@ -52,10 +52,17 @@ class LexiconLayer:
         return self.model.metadata
 
     def score(self, texts: list[str]) -> list[dict[str, float]]:
-        """Probability of each label for each text (see the module docstring)."""
+        """Probability of each label for each text (see the module docstring).
+
+        The lexicon and the extortion cues read each distinct text once (chat repeats
+        itself: greetings, spam, a copied insult); their results depend on the text alone.
+        """
         rows = self.model.score(texts)
-        lexicon = self.lexicon.scores_batch(texts)
-        for row, evidence, threat in zip(rows, lexicon, extortion_scores(texts), strict=True):
+        distinct = list(dict.fromkeys(texts))
+        found = dict(zip(distinct, zip(self.lexicon.scores_batch(distinct),
+                                       extortion_scores(distinct), strict=True), strict=True))
+        for row, text in zip(rows, texts, strict=True):
+            evidence, threat = found[text]
             for label, value in evidence.items():
                 if label in row and value > row[label]:
                     row[label] = value

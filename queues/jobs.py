@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 import redis
+from rq.job import Job
 from sqlalchemy import select
 
 from actions.evasion import check_evasion
 from queues.context import in_app_context
 from queues.enforce import enqueue_deliveries
-from queues.names import QueueName
+from queues.names import BATCH_JOB_PREFIX, QueueName, batch_job_id
 from queues.runtime import queue
 from workbench.cases.filing import file_reports
 from workbench.cases.policy import case_policy
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 #: Classify jobs waiting behind this one from which a message job starts taking more
 #: batches: below it the queue keeps up, and one batch per job costs little.
 COALESCE_MIN_QUEUED = 2
-#: How far from the tail of the classify queue a job looks for batches to take.
-COALESCE_LOOK_BACK = 64
+#: How far from the tail of the classify queue a job looks for batches to take: enough
+#: for ``classify_coalesce_items`` (10,000) in batches of 50.
+COALESCE_LOOK_BACK = 256
 
 
 @in_app_context
@@ -75,6 +77,9 @@ def process_batch(batch_id: int) -> dict[str, object]:
     if deliveries:
         with clock.stage("enqueue_deliveries"):
             enqueue_deliveries(deliveries)  # type: ignore[arg-type]
+    if len(batches) > 1:
+        with clock.stage("drop_taken_jobs"):
+            _drop_taken_jobs([b.id for b in batches[1:]])
     _observe_stages(f"process_batch.{batch.kind}", clock, result.get("stage_ms"))
     if len(batches) > 1:
         result["coalesced"] = [b.id for b in batches[1:]]
@@ -95,9 +100,10 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
 
     It takes batches whose jobs wait at the tail of the queue (other workers take from
     the head), locked with SKIP LOCKED: never one a running job holds, and never
-    waiting. Their jobs stay queued. If this job commits, each of them later finds its
-    batch processed and returns at once (one waiting for the lock meanwhile does the
-    same after the commit). If this job fails, or its worker dies (the transaction is
+    waiting. Their jobs stay queued until this job commits; then those still waiting
+    leave the queue (``_drop_taken_jobs``), and one a worker took meanwhile finds its
+    batch processed and returns at once (one waiting for the lock does the same after
+    the commit). If this job fails, or its worker dies (the transaction is
     rolled back when the connection drops, and ``queues.abandoned`` hands this job back),
     nothing of theirs was written, and their own jobs process them as usual.
     """
@@ -114,7 +120,8 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
         log.warning("Redis unavailable, batch %s runs alone: %s", batch.id, exc)
         return []
     ids = [j.decode() if isinstance(j, bytes) else j for j in tail]
-    wanted = [int(j.removeprefix("batch-")) for j in ids if j.startswith("batch-")]
+    wanted = [int(j.removeprefix(BATCH_JOB_PREFIX)) for j in ids
+              if j.startswith(BATCH_JOB_PREFIX)]
     chosen: list[int] = []
     for other, items in db.session.execute(
             select(OutboxBatch.id, OutboxBatch.item_ids)
@@ -133,6 +140,31 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
         select(OutboxBatch).where(OutboxBatch.id.in_(chosen), OutboxBatch.processed_at.is_(None))
         .order_by(OutboxBatch.id).with_for_update(skip_locked=True)))
     return taken
+
+
+def _drop_taken_jobs(batch_ids: list[int]) -> None:
+    """Once the batches taken along are committed, their jobs still waiting leave the
+    queue, so no worker forks a child only to find its batch processed, and the tail
+    the next job looks at holds batches still to do.
+
+    Only a job still in the queue is removed (``LREM`` is atomic: a job a worker has
+    already taken runs, and returns at once); a Redis error leaves them queued, where
+    each returns at once as before.
+    """
+    try:
+        waiting = queue(QueueName.CLASSIFY)
+        ids = [batch_job_id(b) for b in batch_ids]
+        with waiting.connection.pipeline() as pipe:
+            for each in ids:
+                waiting.remove(each, pipeline=pipe)
+            removed = pipe.execute()
+        # A job still queued is in no registry: its keys are all there is of it.
+        keys = [key for each, n in zip(ids, removed, strict=True) if n
+                for key in (Job.key_for(each), Job.dependents_key_for(each))]
+        if keys:
+            waiting.connection.delete(*keys)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("jobs of batches %s left queued: %s", batch_ids, exc)
 
 
 def _file_reports(ids: list[int]) -> dict[str, object]:

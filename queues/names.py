@@ -26,3 +26,12 @@ PRIORITY_ORDER: tuple[QueueName, ...] = (
     QueueName.EXPORT,
     QueueName.MAINTENANCE,
 )
+
+
+#: What the id of a batch's job starts with (``batch_job_id``).
+BATCH_JOB_PREFIX = "batch-"
+
+
+def batch_job_id(batch_id: int) -> str:
+    """The id of the job that processes an outbox batch: one job per batch."""
+    return f"{BATCH_JOB_PREFIX}{batch_id}"

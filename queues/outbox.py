@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from queues.abandoned import reclaim
 from queues.jobs import process_batch
-from queues.names import QueueName
+from queues.names import QueueName, batch_job_id
 from workbench.current import redis_connection
 from workbench.enums import BatchKind
 from workbench.extensions import db
@@ -48,7 +48,7 @@ JOB_TIMEOUT_S = 600
 
 
 def job_id(batch_id: int) -> str:
-    return f"batch-{batch_id}"
+    return batch_job_id(batch_id)
 
 
 def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -> int:

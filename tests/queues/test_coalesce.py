@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import create_engine, func, select, text
 
+from queues.jobs import _drop_taken_jobs
 from queues.names import QueueName
 from queues.outbox import job_id
 from queues.runtime import queue
@@ -72,21 +74,39 @@ def other_app(app: Flask) -> Iterator[Callable[..., Flask]]:
             db.engine.dispose()
 
 
-def test_a_job_takes_the_batches_queued_behind_it_and_theirs_then_do_nothing(
+def test_a_job_takes_the_batches_queued_behind_it_and_their_jobs_leave_the_queue(
         app: Flask, platforms: dict[str, PlatformApi]) -> None:
     _post_batches(platforms, 3)
     assert _state(app) == ([False] * 3, 12, 0, [job_id(1), job_id(2), job_id(3)])
     _one_classify_job(app)
     batches, pending, scores, queued = _state(app)
     assert batches == [True] * 3 and pending == 0 and scores == 12
-    assert queued == [job_id(2), job_id(3)]  # their jobs stay, and find nothing to do
-    run_jobs(app)
+    # Their jobs are gone with them: no worker forks a child to find nothing to do.
+    assert queued == []
     with app.app_context():
         conn = queue(QueueName.CLASSIFY).connection
         for b in (2, 3):
-            result = Job.fetch(job_id(b), connection=conn).return_value()
-            assert result == {"batch": b, "skipped": "already processed"}
+            with pytest.raises(NoSuchJobError):
+                Job.fetch(job_id(b), connection=conn)
+    run_jobs(app)
     assert _state(app) == ([True] * 3, 0, 12, [])
+
+
+def test_a_taken_batch_whose_job_a_worker_already_holds_keeps_its_job(
+        app: Flask, platforms: dict[str, PlatformApi]) -> None:
+    _post_batches(platforms, 3)
+    with app.app_context():
+        classify = queue(QueueName.CLASSIFY)
+        # A worker dequeued batch 3's job (RQ moves it off the queue) while a job that
+        # took batches 2 and 3 along was committing.
+        held = classify.connection.rpoplpush(classify.key, classify.intermediate_queue_key)
+        assert held in (job_id(3), job_id(3).encode())
+        _drop_taken_jobs([2, 3])
+        assert classify.get_job_ids() == [job_id(1)]
+        with pytest.raises(NoSuchJobError):
+            Job.fetch(job_id(2), connection=classify.connection)
+        # The held one is left to its worker, which runs it as usual.
+        assert Job.fetch(job_id(3), connection=classify.connection).get_status() == "queued"
 
 
 def test_a_job_takes_no_more_than_the_coalescing_limit(
@@ -94,7 +114,7 @@ def test_a_job_takes_no_more_than_the_coalescing_limit(
     _post_batches(platforms, 3)
     _one_classify_job(other_app(classify_coalesce_items=2 * len(TEXTS)))
     # Its own batch and the newest waiting one (the tail, which other workers reach last).
-    assert _state(app) == ([True, False, True], 4, 8, [job_id(2), job_id(3)])
+    assert _state(app) == ([True, False, True], 4, 8, [job_id(2)])
 
 
 def test_a_failed_job_leaves_the_batches_it_took_to_their_own_jobs(

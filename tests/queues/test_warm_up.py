@@ -8,6 +8,7 @@ machine), so a batch of 20 messages took 3 to 5 s and the classify queue fell be
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import redis
@@ -28,6 +29,23 @@ def test_a_forked_job_finds_the_language_identifier_already_loaded(app: Flask) -
     pid = os.fork()
     if pid == 0:  # the job's child: it must not have to load the model itself
         os._exit(0 if language.loaded() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_forked_job_finds_the_lexicon_layer_already_loaded(app: Flask) -> None:
+    """Each forked classify job imported the lexicon layer and built the lexicon again
+    (about 60 ms per job, more than scoring 500 messages takes)."""
+    from classifiers.lexicon import shipped_lexicon
+
+    shipped_lexicon.cache_clear()
+    with app.app_context():
+        _warm_up()
+    pid = os.fork()
+    if pid == 0:
+        loaded = ("classifiers.text_lexicon" in sys.modules
+                  and shipped_lexicon.cache_info().currsize == 1)
+        os._exit(0 if loaded else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
 

@@ -94,6 +94,9 @@ def test_one_scrape_adds_up_the_web_processes_the_worker_and_its_job_children(
     metrics_dir = Path(environment["WORKBENCH_INSTANCE_DIR"]) / "metrics"
     for batch in range(BATCHES):
         _post_messages(served, platforms["calls"], batch)
+    # Each batch in a job (a child) of its own: a job would otherwise take the others
+    # along, and their jobs would leave the queue.
+    environment = {**environment, "WORKBENCH_CLASSIFY_COALESCE_ITEMS": str(PER_BATCH)}
     _worker(environment)
 
     samples = _scrape(served)

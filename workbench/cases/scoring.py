@@ -119,6 +119,15 @@ def _model(settings: Settings) -> Any:
     return ModelRegistry(settings.model_dir).load(settings.text_model)
 
 
+def text_model(settings: Settings) -> Any:
+    """The active text model with the lexicon and extortion layer: what messages are
+    scored with (the model is cached per process; the layer's lexicon too)."""
+    # Heavy: imported on first use, not when the module loads.
+    from classifiers.text_lexicon import LexiconLayer
+
+    return LexiconLayer(_model(settings))
+
+
 def classify_messages(session: Session, message_ids: list[int], settings: Settings,
                       clock: StageClock | None = None) -> dict[str, object]:
     """Score a batch of messages with the active text model; detect their language.
@@ -141,11 +150,8 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
         ).all()
     if not rows:
         return {"messages": 0, "flags": [], "model_version": None}
-    # Heavy: imported on first use, not when the module loads.
-    from classifiers.text_lexicon import LexiconLayer
-
     with clock.stage("model_load"):
-        model = LexiconLayer(_model(settings))
+        model = text_model(settings)
     texts = [r.text for r in rows]
     with clock.stage("score"):
         scores = model.score(texts)
@@ -208,8 +214,10 @@ def insert_message_scores(session: Session, model_name: str, model_version: str,
                           explanations: list[dict[str, Any] | None]) -> None:
     """One ``ClassifierScore`` per message (skipped when that model version scored it).
 
-    On PostgreSQL one ``INSERT ... SELECT FROM unnest`` writes the whole batch: the
-    parameters are a few arrays, not a few per row.
+    On PostgreSQL one ``INSERT ... SELECT FROM jsonb_array_elements`` writes the whole
+    batch from one JSON document, encoded in one call: an array parameter per column
+    was encoded by the driver element by element, in Python, and cost more than the
+    insert itself.
     """
     now = utcnow()
     if session.get_bind().dialect.name != "postgresql":
@@ -225,18 +233,16 @@ def insert_message_scores(session: Session, model_name: str, model_version: str,
     # ``None`` is stored as JSON null, as the ORM's JSON type stores it.
     session.execute(_INSERT_SCORES, {
         "model_name": model_name, "model_version": model_version, "now": now,
-        "ids": ids, "scores": [json.dumps(s) for s in scores],
-        "flagged": [json.dumps({"labels": labels}) for labels in flagged],
-        "explanations": [json.dumps(e) for e in explanations]})
+        "rows": json.dumps([[content_id, score, {"labels": labels}, explanation]
+                            for content_id, score, labels, explanation
+                            in zip(ids, scores, flagged, explanations, strict=True)])})
 
 
 _INSERT_SCORES = sql("""
     INSERT INTO classifier_score (content_type, content_id, model_name, model_version,
                                   scores, flagged, explanation, created_at)
-    SELECT 'message', u.id, :model_name, :model_version, u.scores::jsonb, u.flagged::jsonb,
-           u.explanation::jsonb, :now
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:scores AS text[]), CAST(:flagged AS text[]),
-                CAST(:explanations AS text[])) AS u(id, scores, flagged, explanation)
+    SELECT 'message', (r->>0)::bigint, :model_name, :model_version, r->1, r->2, r->3, :now
+    FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r
     ON CONFLICT (content_type, content_id, model_name, model_version) DO NOTHING
 """)
 
