@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
 # Benchmark platforms are HTTP servers on 127.0.0.1: allow such webhook URLs here and in
 # every process a benchmark starts.

@@ -216,7 +216,7 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("BENCH_CONSOLE_DATABASE_URL",
                                                         DEFAULT_URL))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL",
-                                                          "redis://127.0.0.1:6379/14"))
+                                                          "redis://127.0.0.1:6379/11"))
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is a million reports")
     parser.add_argument("--runs", type=int, default=7, help="runs of each measurement")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -218,7 +218,7 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("BENCH_CONSOLE_DATABASE_URL",
                                                         DEFAULT_URL))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL",
-                                                          "redis://127.0.0.1:6379/14"))
+                                                          "redis://127.0.0.1:6379/11"))
     parser.add_argument("--scale", type=float, default=0.05, help="1.0 is a million reports")
     parser.add_argument("--runs", type=int, default=15, help="sign-ins timed at each cost")
     parser.add_argument("--label", default="", help="names this run in the figures")
