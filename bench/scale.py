@@ -27,6 +27,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,6 +171,15 @@ class Bench:
         self.stack.stop()
         self.redis.flushdb()
 
+    @contextmanager
+    def workers(self, n: int, queue: str) -> Iterator[None]:
+        """``n`` workers on ``queue`` for the block (``start_workers``), stopped after it."""
+        self.start_workers(n, queue)
+        try:
+            yield
+        finally:
+            self.stop_workers()
+
     def _timed(self, start: Any, pending: Any, queue: str, items: int) -> Run:
         """Start the work, wait until nothing is ``pending``, and time it. A job that
         failed (or waits to retry) stops the bench: it would time the back-off."""
@@ -260,23 +271,17 @@ def measure(bench: Bench, args: argparse.Namespace, counts: list[int],
     messages = args.batches * args.batch_size
     for round_no in range(1, args.runs + 1):
         for size in curve:
-            bench.start_workers(counts[0], "classify")
-            try:
+            with bench.workers(counts[0], "classify"):
                 run = bench.classify(max(1, messages // size), size)
-            finally:
-                bench.stop_workers()
             runs[f"classify_{counts[0]}w_batch_{size}"].append(run)
             print(f"round {round_no}, {counts[0]} worker(s), classify in batches of {size}: "
                   f"{run.rate:,.0f} messages scored/s, worker CPU "
                   f"{run.cpu_ms_per_item:.2f} ms each, load {run.load:.1f}", flush=True)
         for n in counts:
             for stage in STAGES:
-                bench.start_workers(n, stage)
-                try:
+                with bench.workers(n, stage):
                     run = (bench.classify(args.batches, args.batch_size) if stage == "classify"
                            else bench.enforce(args.people))
-                finally:
-                    bench.stop_workers()
                 runs[f"{stage}_{n}w"].append(run)
                 print(f"round {round_no}, {n} worker(s), {stage}: {run.rate:,.0f} "
                       f"{STAGES[stage]}, worker CPU {run.cpu_ms_per_item:.2f} ms each, "
