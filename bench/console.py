@@ -13,8 +13,11 @@ the same run: page 500 by OFFSET instead of keyset, and the dashboard drawn from
 figures on every request instead of read pre-drawn.
 
 A page the code under test does not have (404) is reported as missing, so the same
-script can time an older checkout of the workbench (``PYTHONPATH`` first on the path;
-``--label`` names the run).
+script can time an older checkout of the workbench: ``BENCH_CODE_DIR=<checkout>`` imports
+``workbench``, ``queues``, ``actions`` and ``classifiers`` from there (this script and its
+seed stay this checkout's; ``PYTHONPATH`` alone would not do, since the script puts its own
+checkout first on the path). ``--label`` names the run; a baseline the older code cannot
+compute (a function it does not have) is reported as not timed.
 
 The last line is one JSON object: ``<page>_p50_ms`` and ``<page>_p95_ms`` for every page
 timed (target: each under 150 ms; search under 300 ms), ``signin_p95_ms`` (the sign-in
@@ -32,7 +35,29 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CODE_PACKAGES = ("workbench", "queues", "actions", "classifiers")
+
+
+def _code_from(code_dir: str) -> None:
+    """Import the code under test from ``code_dir``: each package is imported from there
+    first, and its ``__path__`` then resolves every submodule there too."""
+    import importlib
+
+    sys.path.insert(0, code_dir)
+    try:
+        for name in CODE_PACKAGES:
+            module = importlib.import_module(name)
+            where = Path(module.__file__ or "").resolve()
+            if not where.is_relative_to(Path(code_dir).resolve()):
+                raise SystemExit(f"BENCH_CODE_DIR: {name} came from {where}, not {code_dir}")
+    finally:
+        sys.path.remove(code_dir)
+
+
+if os.environ.get("BENCH_CODE_DIR"):
+    _code_from(os.environ["BENCH_CODE_DIR"])
 
 from bench.console_seed import DEFAULT_URL, _app, seed  # noqa: E402
 from bench.harness import latency_rows, median, print_json, print_table  # noqa: E402
@@ -265,25 +290,37 @@ def main() -> None:
     if not only or "signin" in only:
         timings["signin"] = _timed(_sign_in_once(app, "moderator2@bench.local"), args.runs)
         print("signin", *latency_rows({"signin": timings["signin"]}, {})[0][1:], flush=True)
-    timings["keyset_page_500_query"] = _timed(_keyset_page(app, deep), args.runs)
-    timings["offset_page_500_baseline"] = _timed(_offset_page(app, deep_page), args.runs)
-    timings["dashboard_drawn_anew_baseline"] = _timed(_drawn_anew(app),
-                                                      max(3, args.runs // 6))
+    untimed: dict[str, str] = {}
+    baselines: dict[str, tuple[Callable[[], Callable[[int], object]], int]] = {
+        "keyset_page_500_query": (lambda: _keyset_page(app, deep), args.runs),
+        "offset_page_500_baseline": (lambda: _offset_page(app, deep_page), args.runs),
+        "dashboard_drawn_anew_baseline": (lambda: _drawn_anew(app), max(3, args.runs // 6)),
+    }
+    for name, (make, runs) in baselines.items():
+        try:
+            timings[name] = _timed(make(), runs)
+        except (ImportError, AttributeError, TypeError) as exc:
+            # An older checkout under BENCH_CODE_DIR may lack what a baseline calls.
+            untimed[name] = f"{type(exc).__name__}: {exc}"
     figures: dict[str, object] = {"scale": args.scale, "cases": report.size.cases,
                                   "reports": report.size.reports,
                                   "messages": report.size.messages, "runs": args.runs,
                                   "label": args.label, "missing_pages": missing,
+                                  "untimed_baselines": untimed,
                                   "deep_page": deep_page,
                                   "load": os.getloadavg()[0]}
     rows = latency_rows(timings, figures)
     rows += [(name, f"not served: {why}") for name, why in missing.items()]
+    rows += [(name, f"not timed: {why}") for name, why in untimed.items()]
     # Search as one figure: the slowest kind of search (a moderator types any of them).
     searched = [figures[f"{n}_p95_ms"] for n in timings if n.startswith("search_")]
     if searched:
         figures["search_p95_ms"] = max(searched)  # type: ignore[type-var]
-    figures["keyset_vs_offset_page_500_ratio"] = round(
-        median(timings["offset_page_500_baseline"]) / median(timings["keyset_page_500_query"]), 2)
-    if "dashboard" in timings:  # not timed when --only leaves it out
+    if "keyset_page_500_query" in timings and "offset_page_500_baseline" in timings:
+        figures["keyset_vs_offset_page_500_ratio"] = round(
+            median(timings["offset_page_500_baseline"])
+            / median(timings["keyset_page_500_query"]), 2)
+    if "dashboard" in timings and "dashboard_drawn_anew_baseline" in timings:
         figures["stored_vs_drawn_dashboard_ratio"] = round(
             median(timings["dashboard_drawn_anew_baseline"]) / median(timings["dashboard"]), 2)
     print_table(f"console server time, {report.size.reports:,} reports in "
