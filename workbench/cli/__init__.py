@@ -24,6 +24,7 @@ from queues.enforce import enqueue_deliveries
 from queues.worker import run_worker
 from workbench import database
 from workbench.app import create_app
+from workbench.cli.lazy import LazyCommand, LazyGroup
 from workbench.current import settings
 from workbench.demo import run_demo
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, Role
@@ -53,7 +54,21 @@ def with_app(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: The groups whose modules (and their libraries) are imported only when they run.
+LAZY_GROUPS = {
+    "classifiers": LazyCommand("classifiers.cli:classifiers",
+                               "Text models: train, evaluate, version, score and retrain."),
+    "evidence": LazyCommand("workbench.cli.legal:evidence",
+                            "Export evidence bundles and verify them."),
+    "audit": LazyCommand("workbench.cli.legal:audit", "The audit log."),
+    "banks": LazyCommand("workbench.cli.images:banks",
+                         "Hash banks of known images (NCII, CSAM, terror, scam images, custom)."),
+    "images": LazyCommand("workbench.cli.images:images", "Check images against the hash banks."),
+}
+
+
+@click.group(cls=LazyGroup, lazy_subcommands=LAZY_GROUPS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """HARMONI trust-and-safety workbench."""
@@ -348,34 +363,3 @@ def dashboard_rebuild() -> None:
     db.session.commit()
     click.echo(f"{written} dashboard figures written")
 
-
-def _mount_classifiers() -> None:
-    # Heavy: imported on first use, not when the module loads.
-    from classifiers.cli import classifiers
-
-    main.add_command(classifiers)
-
-
-_mount_classifiers()
-
-
-def _mount_legal() -> None:
-    # Heavy: imported on first use, not when the module loads.
-    from workbench.cli.legal import audit, evidence
-
-    main.add_command(evidence)
-    main.add_command(audit)
-
-
-_mount_legal()
-
-
-def _mount_images() -> None:
-    # Heavy: imported on first use, not when the module loads.
-    from workbench.cli.images import banks, images
-
-    main.add_command(banks)
-    main.add_command(images)
-
-
-_mount_images()
