@@ -205,7 +205,9 @@ def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
     env.pop("WORKBENCH_REDIS_URL")  # the demo starts its own embedded Redis
     port = _free_port()
     result = subprocess.run(
-        [sys.executable, "-m", "workbench", "demo", "--port", str(port), "--exit-after-start"],
+        [sys.executable, "-m", "workbench", "demo", "--port", str(port), "--exit-after-start",
+         # A small demo: what is checked here is starting, answering and stopping.
+         "--people", "60", "--messages", "500", "--reports", "40"],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -170,11 +170,19 @@ def platforms_list(as_json: bool) -> None:
             click.echo(f"{p.slug:<16} {state:<9} {p.api_key_id}  {p.webhook_url or '-'}")
 
 
+def demo_size_options(func: F) -> F:
+    """The demo data's size, for ``seed-demo`` and ``demo`` (the defaults: the full demo)."""
+    func = click.option("--reports", default=1000, show_default=True,
+                        help="Users' reports to seed.")(func)
+    func = click.option("--messages", default=50_000, show_default=True,
+                        help="Chat messages to seed.")(func)
+    return click.option("--people", default=2000, show_default=True,
+                        help="People to seed.")(func)
+
+
 @main.command("seed-demo")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
-@click.option("--people", default=2000, show_default=True)
-@click.option("--messages", default=50_000, show_default=True)
-@click.option("--reports", default=1000, show_default=True)
+@demo_size_options
 @with_app
 def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
     """Fill the database with deterministic demo data and the demo logins."""
@@ -226,15 +234,20 @@ def worker(queue_names: str | None, burst: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--exit-after-start", is_flag=True, help="Stop once the console answers.")
-def demo(host: str, port: int, exit_after_start: bool) -> None:
+@demo_size_options
+def demo(host: str, port: int, exit_after_start: bool, people: int, messages: int,
+         reports: int) -> None:
     """Migrate, seed (once) and run the console with a worker; Ctrl-C stops it all."""
+    # Heavy: imported on first use, not when the module loads.
+    from workbench.demo.seed import DemoSize
 
     try:
         # The demo's platforms are its own webhook sink, on this machine over plain HTTP.
         app = create_app({"allow_private_webhooks": True, "allow_http_webhooks": True})
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    sys.exit(run_demo(app, host, port, exit_after_start=exit_after_start))
+    size = DemoSize(people=people, messages=messages, reports=reports)
+    sys.exit(run_demo(app, host, port, size=size, exit_after_start=exit_after_start))
 
 
 
