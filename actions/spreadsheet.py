@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Spreadsheet programs run cells starting with these as formulas.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -30,6 +31,9 @@ def safe_cell(value: Any) -> Any:
 
 
 def _safe_labels(index: pd.Index) -> pd.Index:
+    # pandas is heavy and only imported on use; a caller with a frame has loaded it.
+    import pandas as pd
+
     if isinstance(index, pd.MultiIndex):
         safe = index.set_levels([level.map(safe_cell) for level in index.levels])
     else:
@@ -44,6 +48,9 @@ def write_frame(frame: pd.DataFrame, out: IO[str], *, index: bool = False,
     Every text cell, index label and column name goes through ``safe_cell``; pandas keeps
     its own formatting of numbers and dates.
     """
+    # pandas is heavy and only imported on use; a caller with a frame has loaded it.
+    import pandas as pd
+
     safe = frame.copy()
     for name in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[name].dtype):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from types import MethodType
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import Rule
 
 from workbench import api, console, database, static_files, web
 from workbench.api import metrics
@@ -14,10 +17,45 @@ from workbench.extensions import db
 from workbench.settings import SETTINGS_KEY, load_settings
 
 
+class LazyBuilderRule(Rule):
+    """A URL rule that compiles its URL builders on first use, not when it is added.
+
+    werkzeug compiles each rule's matcher and two builders (generated Python, one for
+    ``url_for`` with unknown arguments, one without) as the rule is added: for the
+    console's rules the builders are most of what ``create_app`` costs, and a test or a
+    worker builds a handful of URLs. Matching is compiled as before.
+
+    This relies on werkzeug 3.1's ``Rule.compile()``, which takes each builder from
+    ``_compile_builder(append_unknown)`` and binds it as ``_build`` or ``_build_unknown``
+    (the version is pinned in setup.cfg; ``tests/workbench/test_url_rules.py`` checks it).
+    """
+
+    def _compile_builder(self, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        attribute = "_build_unknown" if append_unknown else "_build"
+
+        def build_on_first_use(rule: Rule, /, **values: Any) -> tuple[str, str]:
+            builder = MethodType(Rule._compile_builder(rule, append_unknown), rule)
+            # Threads that race here each compile an equal builder, so any one kept is
+            # right; a rule compiled again meanwhile (refresh) keeps its own stand-in.
+            current = getattr(rule, attribute)
+            if getattr(current, "__func__", None) is build_on_first_use:
+                setattr(rule, attribute, builder)
+            result: tuple[str, str] = builder(**values)
+            return result
+
+        return build_on_first_use
+
+
+class WorkbenchFlask(Flask):
+    """Flask whose URL rules compile their builders on first use (``LazyBuilderRule``)."""
+
+    url_rule_class = LazyBuilderRule
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the workbench app from defaults, ``WORKBENCH_*`` variables and ``overrides``."""
     settings = load_settings(overrides)
-    app = Flask(
+    app = WorkbenchFlask(
         __name__,
         instance_path=str(settings.instance_dir),
         template_folder="../templates",

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
     """An Alembic config pointing at the shipped migrations and ``database_url``."""
+    # Alembic is imported on first use: every process imports this module, few migrate.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser treats % as interpolation; URLs may contain it (escaped passwords).
@@ -26,16 +28,25 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
+    # Alembic is imported on first use: every process imports this module, few migrate.
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
     """Revert migrations down to ``revision`` (``base`` for an empty database)."""
+    # Alembic is imported on first use: every process imports this module, few migrate.
+    from alembic import command
+
     command.downgrade(alembic_config(database_url), revision)
 
 
 def current_revision(database_url: str) -> str | None:
     """The revision the database is at, or None when it has none."""
+    # Alembic is imported on first use: every process imports this module, few migrate.
+    from alembic.runtime.migration import MigrationContext
+
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -46,6 +57,9 @@ def current_revision(database_url: str) -> str | None:
 
 def head_revision() -> str | None:
     """The newest shipped revision."""
+    # Alembic is imported on first use: every process imports this module, few migrate.
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 

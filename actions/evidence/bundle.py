@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import bagit
-import pandas as pd
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -113,6 +112,10 @@ def write_messages(folder: Path, rows: Iterable[dict[str, Any]]) -> int:
     out = JsonArray(folder / "messages.json")
     columns = list(collect.MESSAGE_COLUMNS)
     batch: list[dict[str, Any]] = []
+    # pandas is heavy: imported when a bundle is written, not by every process that
+    # imports the evidence package (the console, the CLI).
+    import pandas as pd
+
     with (folder / "messages.csv").open("w", encoding="utf-8", newline="") as csv_file:
         def flush(header: bool) -> None:
             write_frame(pd.DataFrame(batch, columns=columns), csv_file, header=header)

@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tests.support.app import TEST_SECRET_KEY, reset_tables
+from workbench.cli import LAZY_GROUPS, main
 from workbench.crypto import decrypt_secret
 from workbench.models import Moderator, Platform
 
@@ -38,9 +40,44 @@ def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Complete
 
 def test_help_lists_every_command_with_a_description(cli_env: dict[str, str]) -> None:
     out = run(cli_env, "--help").stdout
-    for command in ("init-db", "create-user", "platforms", "seed-demo", "serve", "worker", "demo"):
+    for command in ("init-db", "create-user", "platforms", "seed-demo", "serve", "worker", "demo",
+                    "cases", "act", "statements", "dashboard", *LAZY_GROUPS):
         line = next(line for line in out.splitlines() if line.strip().startswith(command + " "))
         assert len(line.split(maxsplit=1)[1]) > 10
+
+
+def test_help_imports_no_lazy_group_and_a_group_imports_only_its_own() -> None:
+    probe = ("import sys\n"
+             "from workbench.cli import main\n"
+             "try:\n"
+             "    main(sys.argv[1:], prog_name='workbench')\n"
+             "except SystemExit:\n"
+             "    pass\n"
+             "print(sorted({'classifiers.cli', 'workbench.cli.legal', 'workbench.cli.images',"
+             " 'sklearn'} & set(sys.modules)), file=sys.stderr)\n")
+
+    def imported(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                                text=True, timeout=120)
+        return result.stderr.strip().splitlines()[-1]
+
+    assert imported("--help") == "[]"
+    assert imported("audit", "--help") == "['workbench.cli.legal']"
+
+
+@pytest.mark.parametrize("name", sorted(LAZY_GROUPS))
+def test_a_lazy_group_is_listed_with_its_own_summary(name: str) -> None:
+    group = main.get_command(click.Context(main), name)
+    assert isinstance(group, click.Group) and group.name == name
+    stand_in = click.Command(name, help=LAZY_GROUPS[name].summary)
+    for width in (30, 45, 80, 200):
+        assert stand_in.get_short_help_str(width) == group.get_short_help_str(width)
+
+
+def test_a_lazy_groups_command_runs(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "audit", "verify")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("audit chain intact: 0 events")
 
 
 def test_platforms_add_prints_the_secret_once_and_stores_it_encrypted(
@@ -168,7 +205,9 @@ def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
     env.pop("WORKBENCH_REDIS_URL")  # the demo starts its own embedded Redis
     port = _free_port()
     result = subprocess.run(
-        [sys.executable, "-m", "workbench", "demo", "--port", str(port), "--exit-after-start"],
+        [sys.executable, "-m", "workbench", "demo", "--port", str(port), "--exit-after-start",
+         # A small demo: what is checked here is starting, answering and stopping.
+         "--people", "60", "--messages", "500", "--reports", "40"],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -24,6 +24,7 @@ from queues.enforce import enqueue_deliveries
 from queues.worker import run_worker
 from workbench import database
 from workbench.app import create_app
+from workbench.cli.lazy import LazyCommand, LazyGroup
 from workbench.current import settings
 from workbench.demo import run_demo
 from workbench.enums import OPEN_CASE_STATUSES, ActionType, Role
@@ -53,7 +54,21 @@ def with_app(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: The groups whose modules (and their libraries) are imported only when they run.
+LAZY_GROUPS = {
+    "classifiers": LazyCommand("classifiers.cli:classifiers",
+                               "Text models: train, evaluate, version, score and retrain."),
+    "evidence": LazyCommand("workbench.cli.legal:evidence",
+                            "Export evidence bundles and verify them."),
+    "audit": LazyCommand("workbench.cli.legal:audit", "The audit log."),
+    "banks": LazyCommand("workbench.cli.images:banks",
+                         "Hash banks of known images (NCII, CSAM, terror, scam images, custom)."),
+    "images": LazyCommand("workbench.cli.images:images", "Check images against the hash banks."),
+}
+
+
+@click.group(cls=LazyGroup, lazy_subcommands=LAZY_GROUPS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """HARMONI trust-and-safety workbench."""
@@ -155,11 +170,19 @@ def platforms_list(as_json: bool) -> None:
             click.echo(f"{p.slug:<16} {state:<9} {p.api_key_id}  {p.webhook_url or '-'}")
 
 
+def demo_size_options(func: F) -> F:
+    """The demo data's size, for ``seed-demo`` and ``demo`` (the defaults: the full demo)."""
+    func = click.option("--reports", default=1000, show_default=True,
+                        help="Users' reports to seed.")(func)
+    func = click.option("--messages", default=50_000, show_default=True,
+                        help="Chat messages to seed.")(func)
+    return click.option("--people", default=2000, show_default=True,
+                        help="People to seed.")(func)
+
+
 @main.command("seed-demo")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
-@click.option("--people", default=2000, show_default=True)
-@click.option("--messages", default=50_000, show_default=True)
-@click.option("--reports", default=1000, show_default=True)
+@demo_size_options
 @with_app
 def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
     """Fill the database with deterministic demo data and the demo logins."""
@@ -211,15 +234,20 @@ def worker(queue_names: str | None, burst: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--exit-after-start", is_flag=True, help="Stop once the console answers.")
-def demo(host: str, port: int, exit_after_start: bool) -> None:
+@demo_size_options
+def demo(host: str, port: int, exit_after_start: bool, people: int, messages: int,
+         reports: int) -> None:
     """Migrate, seed (once) and run the console with a worker; Ctrl-C stops it all."""
+    # Heavy: imported on first use, not when the module loads.
+    from workbench.demo.seed import DemoSize
 
     try:
         # The demo's platforms are its own webhook sink, on this machine over plain HTTP.
         app = create_app({"allow_private_webhooks": True, "allow_http_webhooks": True})
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    sys.exit(run_demo(app, host, port, exit_after_start=exit_after_start))
+    size = DemoSize(people=people, messages=messages, reports=reports)
+    sys.exit(run_demo(app, host, port, size=size, exit_after_start=exit_after_start))
 
 
 
@@ -348,34 +376,3 @@ def dashboard_rebuild() -> None:
     db.session.commit()
     click.echo(f"{written} dashboard figures written")
 
-
-def _mount_classifiers() -> None:
-    # Heavy: imported on first use, not when the module loads.
-    from classifiers.cli import classifiers
-
-    main.add_command(classifiers)
-
-
-_mount_classifiers()
-
-
-def _mount_legal() -> None:
-    # Heavy: imported on first use, not when the module loads.
-    from workbench.cli.legal import audit, evidence
-
-    main.add_command(evidence)
-    main.add_command(audit)
-
-
-_mount_legal()
-
-
-def _mount_images() -> None:
-    # Heavy: imported on first use, not when the module loads.
-    from workbench.cli.images import banks, images
-
-    main.add_command(banks)
-    main.add_command(images)
-
-
-_mount_images()

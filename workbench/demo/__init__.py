@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from flask import Flask
 from sqlalchemy import select
@@ -23,6 +24,9 @@ from workbench.extensions import db
 from workbench.metrics import multiprocess
 from workbench.models import Platform
 from workbench.settings import SETTINGS_KEY, Settings
+
+if TYPE_CHECKING:
+    from workbench.demo.seed import DemoSize
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +53,17 @@ def _wait_for_http(url: str, procs: list[subprocess.Popen[bytes]]) -> bool:
     return False
 
 
-def _seed_once(app: Flask, host: str, port: int) -> None:
+def _seed_once(app: Flask, host: str, port: int, size: DemoSize | None) -> None:
     # Heavy: imported on first use, not when the module loads.
-    from workbench.demo.seed import demo_present, seed_demo_data
+    from workbench.demo.seed import DemoSize, demo_present, seed_demo_data
 
     with app.app_context():
         if demo_present(db.session):
             print("Demo data already present: reusing it.")
         else:
             print("Seeding the demo data (once)...")
-            seed_demo_data(db.session, app.extensions[SETTINGS_KEY], progress=True)
+            seed_demo_data(db.session, app.extensions[SETTINGS_KEY], size or DemoSize(),
+                           progress=True)
         _point_sink_at(db.session, host, port)
 
 
@@ -95,14 +100,16 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.kill()
 
 
-def run_demo(app: Flask, host: str, port: int, *, exit_after_start: bool = False) -> int:
-    """Run the demo until Ctrl-C (or until it answers, with ``exit_after_start``)."""
+def run_demo(app: Flask, host: str, port: int, *, size: DemoSize | None = None,
+             exit_after_start: bool = False) -> int:
+    """Run the demo until Ctrl-C (or until it answers, with ``exit_after_start``), seeding
+    ``size`` (the full demo by default) into a database that has no demo data yet."""
     settings: Settings = app.extensions[SETTINGS_KEY]
     if not _port_free(host, port):
         print(f"error: {host}:{port} is already in use; stop what runs there or pass --port")
         return 2
     database.upgrade(settings.database_url)
-    _seed_once(app, host, port)
+    _seed_once(app, host, port, size)
     embedded = None
     redis_url = settings.redis_url
     if not redis_url:
