@@ -79,6 +79,12 @@ def english_tests(data: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def set_figures(y: np.ndarray, score: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
+    """ROC-AUC of ``score`` and macro-F1 of ``flagged`` against gold ``y`` (1 abusive)."""
+    return {"roc_auc": round(float(roc_auc_score(y, score)), 4),
+            "macro_f1": round(float(f1_score(y, flagged, average="macro")), 4)}
+
+
 def measure(model: TextModel | None, tests: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """ROC-AUC and macro-F1 of ``abusive``/``hate`` on each set (``None``: the peer)."""
     out: dict[str, Any] = {}
@@ -95,8 +101,7 @@ def measure(model: TextModel | None, tests: dict[str, pd.DataFrame]) -> dict[str
             thresholds = np.array([model.thresholds["abusive"], model.thresholds["hate"]])
             score = probs[:, columns].max(axis=1)
             flagged = np.asarray((probs[:, columns] >= thresholds).any(axis=1))
-        out[name] = {"roc_auc": round(float(roc_auc_score(y, score)), 4),
-                     "macro_f1": round(float(f1_score(y, flagged, average="macro")), 4)}
+        out[name] = set_figures(y, score, flagged)
     if model is not None:
         out["chat (under the lexicon layer)"] = {
             name: round(value, 4) for name, value in chat_scores(model).items()}
