@@ -8,6 +8,7 @@ from typing import Any
 from bench.language_report import (
     SYSTEMS,
     learning_rows,
+    markdown_benign_table,
     markdown_table,
     missing_families,
 )
@@ -68,6 +69,11 @@ def markdown(stamp: dict[str, str], command: str, seconds: float,
         if families:
             lines.append(f"- {language}: no test set for {', '.join(families)}.")
     lines += ["- No self-harm text classifier ships, so no family row for it.", "",
+              "## Benign chat flagged, per script", "",
+              "Messages of the team chat test set labelled benign (`none`) that a system "
+              "flagged with any label: flagged/benign (false-positive rate). A benign "
+              "message flagged is a moderator's time and a user wrongly reported.", "",
+              markdown_benign_table(report), "",
               "## Learning curve", ""]
     if learning is None or learning.get("skipped"):
         lines.append(f"Not measured in this run: none saved at `{learning_path}`.")

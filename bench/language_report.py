@@ -222,14 +222,20 @@ def scorers(registry: ModelRegistry, data: Path) -> dict[str, Scorer]:
 # --- the measuring ----------------------------------------------------------------------
 
 def metrics(gold: np.ndarray, score: np.ndarray, flagged: np.ndarray) -> dict[str, Any]:
-    """n, positives, precision, recall, macro-F1 and ROC-AUC (None with one class)."""
+    """n, positives, precision, recall, macro-F1, false positives (how many negatives
+    were flagged, and their share: None without negatives) and ROC-AUC (None with one
+    class)."""
     y = gold.astype(int)
     both = len(np.unique(y)) == 2
+    negatives = int((y == 0).sum())
+    false_positives = int(np.sum(np.asarray(flagged, dtype=bool) & (y == 0)))
     return {"n": int(len(y)), "positives": int(y.sum()),
             "precision": float(precision_score(y, flagged, zero_division=0.0)),
             "recall": float(recall_score(y, flagged, zero_division=0.0)),
             "macro_f1": float(f1_score(y, flagged, average="macro", zero_division=0.0)),
             "flagged": float(np.mean(flagged)),
+            "false_positives": false_positives,
+            "false_positive_rate": false_positives / negatives if negatives else None,
             "roc_auc": float(roc_auc_score(y, score)) if both else None}
 
 
@@ -318,26 +324,66 @@ def table_rows(report: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def print_report(report: list[dict[str, Any]]) -> None:
-    """The table, then the families without a test set per language."""
-    header = ["language", "set", "family", "n (pos)", *SYSTEMS]
-    rows = table_rows(report)
+def benign_rows(report: list[dict[str, Any]]) -> list[list[str]]:
+    """Benign messages of the team chat test set flagged (``any`` family), one row per
+    script: the script, benign messages, then each system's ``flagged/benign (rate)``
+    (the size of the sample where a transformer family saw one)."""
+    rows = []
+    for entry in report:
+        if entry["set"] != "team chat test set" or entry["language"] not in CHAT_SCRIPTS:
+            continue
+        cells = entry["families"]["any"]
+        measured = [v for v in cells.values() if isinstance(v, dict)]
+        if not measured:
+            continue
+        benign = max(v["n"] - v["positives"] for v in measured)
+        row = [entry["language"], str(benign)]
+        for system in SYSTEMS:
+            value = cells.get(system)
+            if not isinstance(value, dict) or value["false_positive_rate"] is None:
+                row.append(value if isinstance(value, str) else "no benign message")
+                continue
+            row.append(f"{value['false_positives']}/{value['n'] - value['positives']} "
+                       f"({value['false_positive_rate']:.3f})")
+        rows.append(row)
+    return rows
+
+
+def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    print("\nper language: macro-F1 (precision/recall) at each system's own threshold")
+    print(title)
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths,
                                                                         strict=True)))
+
+
+def print_report(report: list[dict[str, Any]]) -> None:
+    """The table, the families without a test set per language, then the benign
+    messages of the team chat test set flagged per script."""
+    _print_table("\nper language: macro-F1 (precision/recall) at each system's own threshold",
+                 ["language", "set", "family", "n (pos)", *SYSTEMS], table_rows(report))
     for language, families in missing_families(report).items():
         if families:
             print(f"{language}: no test set for {', '.join(families)}")
+    _print_table("\nbenign messages flagged (any label), team chat test set, per script",
+                 ["script", "benign", *SYSTEMS], benign_rows(report))
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def markdown_table(report: list[dict[str, Any]]) -> str:
     """The same table in Markdown."""
-    header = ["language", "set", "family", "n (positives)", *SYSTEMS]
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(report)]
-    return "\n".join(lines)
+    return _markdown(["language", "set", "family", "n (positives)", *SYSTEMS],
+                     table_rows(report))
+
+
+def markdown_benign_table(report: list[dict[str, Any]]) -> str:
+    """:func:`benign_rows` in Markdown."""
+    return _markdown(["script", "benign messages", *SYSTEMS], benign_rows(report))
 
 
 # --- the learning curve, as bench/learning.py measured it --------------------------------

@@ -17,7 +17,8 @@ How a message is read:
   romanised Hindi words (``resources/hinglish_words.txt``, see its README);
   otherwise English when ``py3langid`` gives English (and its close kin) enough
   probability; otherwise undetermined. Hinglish and English in one message are
-  split word by word (see :func:`_latin_letters`).
+  split word by word (see :func:`_latin_letters`). Words common in both
+  (:data:`AMBIGUOUS_WORDS`: ``to``, ``main``, ``ho`` ...) count for neither.
 * The language with most letters is the message's language; a message where a
   second language holds at least :data:`MIXED_MIN_SHARE` of the letters is mixed.
   What is stored on a message is the language its reader needs
@@ -60,6 +61,13 @@ ENGLISH_MIN_PROBABILITY = 0.3
 _ENGLISH_KIN = frozenset({"en", "pcm", "sco"})
 #: A second language with at least this share of the letters makes a message mixed.
 MIXED_MIN_SHARE = 0.15
+#: Latin words as common in Hinglish as in English (``main`` "I", ``to`` "then", ``ho``
+#: "are", ``par`` "on", ``bus`` "enough", ``na`` "no" ...). They are kept off the Hinglish
+#: list (else English would read as Hinglish) and are not counted as English words of a
+#: Hinglish message either (else ordinary Hinglish would read as mixed): they count for
+#: neither language, unless a message has no other Latin word.
+AMBIGUOUS_WORDS = frozenset({
+    "to", "me", "main", "the", "do", "he", "par", "bus", "so", "hi", "ho", "na"})
 
 #: Unicode blocks and the language each script is taken for.
 _SCRIPTS: tuple[tuple[int, int, str], ...] = (
@@ -138,9 +146,16 @@ def _script(word: str) -> str:
     return _OTHER
 
 
+def _telling(words: list[str]) -> list[str]:
+    """``words`` without :data:`AMBIGUOUS_WORDS`, unless nothing else is left."""
+    telling = [w for w in words if w not in AMBIGUOUS_WORDS]
+    return telling or words
+
+
 def is_hinglish(text: str) -> bool:
-    """Whether enough of a text's Latin words are common romanised Hindi."""
-    words = [w for w in _WORD.findall(text.lower()) if _script(w) == _LATIN]
+    """Whether enough of a text's Latin words (bar :data:`AMBIGUOUS_WORDS`) are common
+    romanised Hindi."""
+    words = _telling([w for w in _WORD.findall(text.lower()) if _script(w) == _LATIN])
     if not words:
         return False
     listed = hinglish_words()
@@ -177,12 +192,13 @@ def _latin_letters(words: list[str], allowed: tuple[str, ...]) -> dict[str, int]
 
     Hinglish and English mixed in one message are split: the listed words of an
     English message (two or more) are Hinglish letters, and the unlisted words of a
-    Hinglish message are English letters when they read as English.
+    Hinglish message are English letters when they read as English. Words of
+    :data:`AMBIGUOUS_WORDS` are letters of neither side of such a split.
     """
     text = " ".join(words)
     listed = hinglish_words()
     hindi = [w for w in words if w in listed] if HINGLISH in allowed else []
-    other = [w for w in words if w not in listed] if hindi else words
+    other = [w for w in _telling(words) if w not in listed] if hindi else words
     out: dict[str, int] = {}
     if HINGLISH in allowed and is_hinglish(text):
         english = (ENGLISH in allowed and len(other) >= 3
@@ -273,3 +289,34 @@ def weighted_language(parts: Iterable[tuple[str | None, int]]) -> str | None:
     if not weight:
         return None
     return min(weight, key=lambda code: (-weight[code], code))
+
+
+def other_language(text: str, languages: Iterable[str] = SUPPORTED_LANGUAGES) -> str | None:
+    """The language of a text wholly in one of ``languages`` other than English (Hindi,
+    Hinglish, Bengali ...); ``None`` for English, undetermined or partly English text.
+
+    ASCII text with no word on the Hinglish list is never Hinglish: it is answered
+    without the statistical identifier (most chat; scoring asks this of every message).
+    """
+    if text.isascii():
+        listed = hinglish_words()
+        if not any(word in listed for word in _WORD.findall(text.lower())):
+            return None
+    guess = identify(text, languages)
+    if guess.language in (ENGLISH, UNDETERMINED) or ENGLISH in guess.languages:
+        return None
+    return guess.language
+
+
+def rows_by_language(texts: Iterable[str]) -> dict[str, int]:
+    """How many of ``texts`` are wholly in each language other than English
+    (:func:`other_language`; languages with no text are left out)."""
+    counts: dict[str, int] = {}
+    known: dict[str, str | None] = {}
+    for text in texts:
+        if text not in known:
+            known[text] = other_language(text)
+        language = known[text]
+        if language is not None:
+            counts[language] = counts.get(language, 0) + 1
+    return dict(sorted(counts.items()))

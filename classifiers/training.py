@@ -22,6 +22,7 @@ from classifiers.calibration import (
 from classifiers.chat_test_set import refuse_test_texts
 from classifiers.datasets import LABELS, Splits, data_provenance, sha256_frame
 from classifiers.evaluation import evaluate_model
+from classifiers.language import rows_by_language
 from classifiers.model import FloatMatrix, ModelCard, TextModel
 from classifiers.text_ensemble import EnsembleTextModel
 from classifiers.text_sklearn import SklearnConfig, SklearnTextModel, fit_tables
@@ -171,6 +172,8 @@ def _describe(model: TextModel, request: TrainingRequest, calibration: dict[str,
             "val_sha256": sha256_frame(request.splits.val),
         },
         "splits": "70/10/20 stratified per dataset, random_state=42",
+        # Which languages the model may score (classifiers.text_lexicon.unread_languages).
+        "rows_by_language": rows_by_language(request.splits.train["text"].tolist()),
         "config": _config(model),
         "promotions": [],
     }

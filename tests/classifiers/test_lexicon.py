@@ -91,3 +91,26 @@ def test_batch_scores_equal_one_text_at_a_time() -> None:
     lexicon = shipped_lexicon()
     assert lexicon.scores_batch(texts) == [lexicon.scores(t) for t in texts]
     assert sum(s["abusive"] > 0.5 for s in lexicon.scores_batch(texts)) == 6
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("raste me mil, haddi tod dunga teri", "threat"),
+    ("ek din tera gala kaat dunga", "threat"),
+    ("तेरी बहन को उठवा लूँगा", "threat"),
+    ("video call pe kapde utaro na", "sexual_harassment"),
+    ("apni body dikha ek baar", "sexual_harassment"),
+    ("कपड़े उतारो जल्दी", "sexual_harassment"),
+    ("teri aukaat nahi hai mujhse baat karne ki", "insult"),
+])
+def test_team_written_chat_harms_are_found(text: str, category: str) -> None:
+    lexicon = shipped_lexicon()
+    assert category in {c for _, c in _found(text)}
+    assert lexicon.scores(text)["abusive"] >= 0.5
+
+
+@pytest.mark.parametrize("text", [
+    "main phone utha lunga, tension mat lo", "kal record tod dunga yaar",
+    "aaj nayi body spray li", "gadha bhi aaj khet me tha",
+])
+def test_team_written_phrases_need_their_context(text: str) -> None:
+    assert shipped_lexicon().scores(text)["abusive"] < 0.5

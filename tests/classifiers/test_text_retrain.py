@@ -54,6 +54,8 @@ def test_retrain_learns_hinglish_and_promotes(tmp_path: Path, hinglish: pd.DataF
     chat = {c.name: c for c in result.comparisons}["chat test set"]
     assert chat.candidate >= chat.active - chat.tolerance
     assert meta["training_data"]["extra"][0]["source"] == "moderator decisions"
+    # The decisions are the Hinglish it learnt from (the shipped data held one message).
+    assert meta["rows_by_language"]["hi-Latn"] > meta["training_data"]["extra"][0]["rows"] / 2
 
     model = registry.load("text")
     unseen = ["tum log sach mein harami ho", "kal cricket dekhne chalte hai bhai"]
@@ -103,8 +105,11 @@ def test_retrain_on_wrong_decisions_is_refused_by_the_chat_test_set(
     assert not result.promoted, result.reason
     assert result.reason.startswith("kept active: worse on chat test set")
     assert registry.active_version("text") == shipped.version
+    # The Hinglish part refuses it (neither model scores wholly Hinglish messages, so the
+    # loss is on those mixed with English: see classifiers.text_lexicon).
     failed = {c.name for c in result.comparisons if not c.ok}
-    assert "chat test set" in failed and "held-back decisions (60)" not in failed
+    assert "chat test set, Hinglish (Latin)" in failed
+    assert "held-back decisions (60)" not in failed
     meta = json.loads((tmp_path / "text" / result.candidate_version / "metadata.json")
                       .read_text())
-    assert meta["retrain"]["held_apart"]["chat test set"]["ok"] is False
+    assert meta["retrain"]["held_apart"]["chat test set, Hinglish (Latin)"]["ok"] is False
