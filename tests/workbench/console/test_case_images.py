@@ -183,7 +183,7 @@ def test_the_legal_team_sees_a_cases_images_only_while_a_hold_covers_it(
     legal = signed_in("legal")
     case_page = f"/admin/case/{world.case_id}"
     page = legal.get(case_page).get_data(as_text=True)
-    assert "while a legal hold covers the case" in page and "data-reveal-src" not in page
+    assert "No legal hold covers this case" in page and "data-reveal-src" not in page
     assert legal.get(f"{case_page}/image/{image_id}/blurred").status_code == 404
     with app.app_context():
         place_hold(db.session, reason="court order", reference="CS-1",
