@@ -295,13 +295,15 @@ def other_language(text: str, languages: Iterable[str] = SUPPORTED_LANGUAGES) ->
     """The language of a text wholly in one of ``languages`` other than English (Hindi,
     Hinglish, Bengali ...); ``None`` for English, undetermined or partly English text.
 
-    ASCII text with no word on the Hinglish list is never Hinglish: it is answered
-    without the statistical identifier (most chat; scoring asks this of every message).
+    Text whose words are all in Latin letters, none of them on the Hinglish list, is
+    neither Hinglish nor another script's language: it is answered without the
+    statistical identifier (most chat, emoji and accents included; scoring asks this of
+    every message).
     """
-    if text.isascii():
-        listed = hinglish_words()
-        if not any(word in listed for word in _WORD.findall(text.lower())):
-            return None
+    words = _WORD.findall(text.lower())
+    listed = hinglish_words()
+    if all(_script(word) == _LATIN and word not in listed for word in words):
+        return None
     guess = identify(text, languages)
     if guess.language in (ENGLISH, UNDETERMINED) or ENGLISH in guess.languages:
         return None
