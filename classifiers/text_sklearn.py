@@ -190,6 +190,11 @@ def fit_tables(train: pd.DataFrame, labels: tuple[str, ...], config: SklearnConf
     x_word, idf_word = _tfidf_block(occ.word_doc, occ.word_bucket, n, config.word_bits,
                                     config.min_df)
     x = sp.hstack([x_char, x_word], format="csr")
+    # Most of the 2**20 hashed columns are empty (no n-gram in min_df texts lands there):
+    # fitting on the others alone gives the same weights (an empty column's is 0 under the
+    # L2 penalty) about three times faster, liblinear's work growing with the columns.
+    used = np.flatnonzero(np.bincount(x.indices, minlength=x.shape[1]))
+    x_used = sp.csr_matrix(x[:, used])
     bar.update(1)
     coef = np.zeros((len(labels), x.shape[1]))
     intercept = np.zeros(len(labels))
@@ -198,9 +203,9 @@ def fit_tables(train: pd.DataFrame, labels: tuple[str, ...], config: SklearnConf
         known = ~np.isnan(y)
         clf = LogisticRegression(C=config.C, class_weight=config.class_weight,
                                  solver="liblinear", max_iter=200, random_state=42)
-        clf.fit(x[known], y[known].astype(int),
+        clf.fit(x_used[known], y[known].astype(int),
                 sample_weight=None if weights is None else weights[known])
-        coef[index], intercept[index] = clf.coef_[0], clf.intercept_[0]
+        coef[index, used], intercept[index] = clf.coef_[0], clf.intercept_[0]
         logger.info("fitted %s on %d texts", label, int(known.sum()))
         bar.set_postfix_str(label)
         bar.update(1)
