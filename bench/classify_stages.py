@@ -41,7 +41,7 @@ from bench.scale import chat_messages  # noqa: E402
 DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench_classify"
 REDIS = "redis://127.0.0.1:6379/1"
 #: The job's stages, in the order they run (``queues.jobs._classify_messages``).
-STAGES = ("load", "model_load", "score", "language", "explain", "language_update",
+STAGES = ("load", "model_load", "language", "score", "explain", "language_update",
           "score_insert", "status_update", "reports", "cases", "automation")
 #: Automation as shipped (set-based), and the item-by-item baseline.
 PATHS = ("set", "one_by_one")

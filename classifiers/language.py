@@ -216,9 +216,9 @@ def _latin_letters(words: list[str], allowed: tuple[str, ...]) -> dict[str, int]
     return out
 
 
-def identify(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> LanguageGuess:
-    """The language (or languages) of one text, among ``languages`` only."""
-    allowed = check_languages(languages)
+def _letters(text: str, allowed: tuple[str, ...]) -> dict[str, int]:
+    """Letters of ``text`` per script's language, its Latin words read among ``allowed``
+    (before Marathi is told from Hindi): what identifying a text costs."""
     letters: dict[str, int] = {}
     latin: list[str] = []
     for word in _WORD.findall(text):
@@ -230,18 +230,64 @@ def identify(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> Languag
     if latin:
         for language, count in _latin_letters(latin, allowed).items():
             letters[language] = letters.get(language, 0) + count
-    if HINDI in letters and "mr" in allowed and _marathi(text):
-        letters["mr"] = letters.pop(HINDI)
-    found = {code: n for code, n in letters.items() if code in allowed}
-    total = sum(letters.values())
-    if not found:
-        return LanguageGuess(UNDETERMINED, (), False, total)
-    ranked = tuple(sorted(found, key=lambda code: (-found[code], code)))
-    top = found[ranked[0]]
-    if top * 2 < total:  # most of the text is in nothing configured
-        return LanguageGuess(UNDETERMINED, ranked, False, total)
-    mixed = len(ranked) > 1 and found[ranked[1]] >= MIXED_MIN_SHARE * total
-    return LanguageGuess(ranked[0], ranked, mixed, total)
+    return letters
+
+
+class Reading:
+    """One text, read once for any number of questions about its language.
+
+    :func:`identify` and :func:`other_language` of the text, among any languages, answer
+    from one count of its letters (a count per way of reading its Latin words, which
+    depends only on whether English and Hinglish are among the languages) and one
+    Marathi test: a job that stores a message's language and asks whether its model can
+    read the message identifies the text once.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._counts: dict[tuple[bool, bool], dict[str, int]] = {}
+        self._marathi: bool | None = None
+
+    def identify(self, languages: Iterable[str] = DEFAULT_LANGUAGES) -> LanguageGuess:
+        """:func:`identify` of the text."""
+        allowed = check_languages(languages)
+        latin = (ENGLISH in allowed, HINGLISH in allowed)
+        if latin not in self._counts:
+            self._counts[latin] = _letters(self.text, allowed)
+        letters = dict(self._counts[latin])
+        if HINDI in letters and "mr" in allowed and self._is_marathi():
+            letters["mr"] = letters.pop(HINDI)
+        found = {code: n for code, n in letters.items() if code in allowed}
+        total = sum(letters.values())
+        if not found:
+            return LanguageGuess(UNDETERMINED, (), False, total)
+        ranked = tuple(sorted(found, key=lambda code: (-found[code], code)))
+        top = found[ranked[0]]
+        if top * 2 < total:  # most of the text is in nothing configured
+            return LanguageGuess(UNDETERMINED, ranked, False, total)
+        mixed = len(ranked) > 1 and found[ranked[1]] >= MIXED_MIN_SHARE * total
+        return LanguageGuess(ranked[0], ranked, mixed, total)
+
+    def other_language(self, languages: Iterable[str] = SUPPORTED_LANGUAGES) -> str | None:
+        """:func:`other_language` of the text."""
+        words = _WORD.findall(self.text.lower())
+        listed = hinglish_words()
+        if all(_script(word) == _LATIN and word not in listed for word in words):
+            return None
+        guess = self.identify(languages)
+        if guess.language in (ENGLISH, UNDETERMINED) or ENGLISH in guess.languages:
+            return None
+        return guess.language
+
+    def _is_marathi(self) -> bool:
+        if self._marathi is None:
+            self._marathi = _marathi(self.text)
+        return self._marathi
+
+
+def identify(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> LanguageGuess:
+    """The language (or languages) of one text, among ``languages`` only."""
+    return Reading(text).identify(languages)
 
 
 def _marathi(text: str) -> bool:
@@ -300,14 +346,7 @@ def other_language(text: str, languages: Iterable[str] = SUPPORTED_LANGUAGES) ->
     statistical identifier (most chat, emoji and accents included; scoring asks this of
     every message).
     """
-    words = _WORD.findall(text.lower())
-    listed = hinglish_words()
-    if all(_script(word) == _LATIN and word not in listed for word in words):
-        return None
-    guess = identify(text, languages)
-    if guess.language in (ENGLISH, UNDETERMINED) or ENGLISH in guess.languages:
-        return None
-    return guess.language
+    return Reading(text).other_language(languages)
 
 
 def rows_by_language(texts: Iterable[str]) -> dict[str, int]:

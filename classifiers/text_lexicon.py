@@ -25,7 +25,7 @@ from typing import Any
 from classifiers.explain import merge_spans
 from classifiers.extortion import LABEL as EXTORTION
 from classifiers.extortion import extortion, extortion_scores
-from classifiers.language import ENGLISH, SUPPORTED_LANGUAGES, other_language
+from classifiers.language import ENGLISH, SUPPORTED_LANGUAGES, Reading
 from classifiers.lexicon import Lexicon, shipped_lexicon
 from classifiers.model import Span, TextModel
 
@@ -76,19 +76,26 @@ class LexiconLayer:
     def metadata(self) -> dict[str, Any]:
         return self.model.metadata
 
-    def model_unread(self, text: str) -> bool:
-        """Whether ``text`` is wholly in a language the model has not learnt."""
-        return bool(self.unread) and other_language(text) in self.unread
+    def model_unread(self, text: str, reading: Reading | None = None) -> bool:
+        """Whether ``text`` is wholly in a language the model has not learnt (``reading``:
+        the text already read by the caller, so its language is not identified again)."""
+        if not self.unread:
+            return False
+        return (reading or Reading(text)).other_language() in self.unread
 
-    def score(self, texts: list[str]) -> list[dict[str, float]]:
+    def score(self, texts: list[str],
+              readings: Mapping[str, Reading] | None = None) -> list[dict[str, float]]:
         """Probability of each label for each text (see the module docstring).
 
         The language check, the lexicon and the extortion cues read each distinct text
         once (chat repeats itself: greetings, spam, a copied insult); their results
         depend on the text alone. The model scores only the texts it can read.
+        ``readings`` holds texts the caller has read (:class:`Reading`), whose language
+        is then not identified again.
         """
         distinct = list(dict.fromkeys(texts))
-        unread = {text for text in distinct if self.model_unread(text)}
+        known = readings or {}
+        unread = {text for text in distinct if self.model_unread(text, known.get(text))}
         read = [text for text in distinct if text not in unread]
         by_text = dict(zip(read, self.model.score(read), strict=True)) if read else {}
         nothing = dict.fromkeys(self.model.labels, 0.0)
@@ -109,14 +116,17 @@ class LexiconLayer:
         return [label for label in self.labels
                 if scores_row.get(label, 0.0) >= thresholds[label]]
 
-    def explain_spans(self, text: str, label: str, top_k: int = 8) -> list[Span]:
-        """Lexicon terms (or extortion cues) for ``label`` first, then the model's words."""
+    def explain_spans(self, text: str, label: str, top_k: int = 8,
+                      reading: Reading | None = None) -> list[Span]:
+        """Lexicon terms (or extortion cues) for ``label`` first, then the model's words
+        (``reading``: as for :meth:`model_unread`)."""
         if label == EXTORTION:
             return extortion(text).spans[:top_k]
         terms: list[Span] = [(hit.start, hit.end, hit.evidence)
                              for hit in self.lexicon.hits(text) if label in hit.labels]
         terms.sort(key=lambda span: -span[2])
-        words = [] if self.model_unread(text) else self.model.explain_spans(text, label, top_k)
+        words = ([] if self.model_unread(text, reading)
+                 else self.model.explain_spans(text, label, top_k))
         return merge_spans(terms, words, top_k)
 
     def explain(self, text: str, label: str, top_k: int = 8) -> list[tuple[str, float]]:

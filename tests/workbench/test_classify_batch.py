@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from sqlalchemy import select
+import time
+from collections import Counter
+from typing import Any
 
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, select
+from sqlalchemy import text as sql
+
+import classifiers.language
 from tests.support.jobs import run_jobs
 from tests.support.platform_api import PlatformApi
 from workbench.cases.scoring import LABEL_CATEGORY
@@ -80,3 +87,62 @@ def test_a_batch_stores_what_each_message_scored_alone_would(
     run_jobs(app)  # a batch run again writes nothing twice
     with app.app_context():
         assert len(db.session.scalars(select(ClassifierScore)).all()) == len(TEXTS)
+
+
+def _post_batch(platforms: dict[str, PlatformApi]) -> None:
+    r = platforms["calls"].post("/api/v1/messages", {"messages": [
+        {"id": f"m{i}", "conversation_id": "c1", "sender_id": f"s{i % 5}",
+         "recipient_id": "r", "text": body, "sent_at": "2026-11-20T10:00:00Z",
+         **({"language": HINTS[i]} if i in HINTS else {})}
+        for i, body in enumerate(TEXTS)]})
+    assert r.status_code == 202, r.json
+
+
+def test_a_batch_identifies_each_text_once(app: Flask, platforms: dict[str, PlatformApi],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # The language stored on a message and the model's question whether it can read the
+    # message (texts wholly in Hindi or Hinglish it cannot) come from one reading.
+    counted = classifiers.language._letters
+    reads: Counter[str] = Counter()
+
+    def letters(body: str, allowed: tuple[str, ...]) -> dict[str, int]:
+        reads[body] += 1
+        return counted(body, allowed)
+
+    monkeypatch.setattr(classifiers.language, "_letters", letters)
+    _post_batch(platforms)
+    run_jobs(app)
+    # Unhinted, so identified for the message; not plain Latin chat, so asked of the model.
+    for index in (1, 3, 5):
+        assert reads[TEXTS[index]] == 1, TEXTS[index]
+    assert reads[TEXTS[4]] == 1  # hinted, but Devanagari: the model asks
+    assert reads[SPAM] == 1  # twice in the batch
+    assert set(reads.values()) == {1}
+
+
+def _updates(url: str) -> tuple[int, int]:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(sql("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                                    "WHERE relname = 'message'")).one()
+            return int(row[0]), int(row[1])
+    finally:
+        engine.dispose()
+
+
+def test_the_status_update_is_hot_on_postgresql(app: Flask, platforms: dict[str, PlatformApi],
+                                                database_url: str) -> None:
+    # A HOT update writes no index entry: no index covers status and the pages have room.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("HOT updates are PostgreSQL's")
+    updated, hot = _updates(database_url)
+    _post_batch(platforms)
+    run_jobs(app)
+    # The job's backend sends its counters within about a second of going idle.
+    deadline = time.monotonic() + 30
+    now: Any = _updates(database_url)
+    while now[0] < updated + len(TEXTS) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = _updates(database_url)
+    assert (now[0] - updated, now[1] - hot) == (len(TEXTS), len(TEXTS))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from actions.enforcement import ActionRequest, apply_action
 from actions.enforcement_batch import apply_actions
-from classifiers.language import DEFAULT_LANGUAGES, reader_languages
+from classifiers.language import DEFAULT_LANGUAGES, Reading, reader_language
 from classifiers.registry import ModelRegistry
 from workbench.cases.risk import account_features
 from workbench.enums import ActionStatus, ActionType, ContentStatus, ReportSource
@@ -153,14 +153,17 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
     with clock.stage("model_load"):
         model = text_model(settings)
     texts = [r.text for r in rows]
-    with clock.stage("score"):
-        scores = model.score(texts)
+    # Each distinct text is read once: the language stored on it and the model's
+    # question whether it can read the text are answered from the same reading.
+    readings = {text: Reading(text) for text in texts}
     allowed = tuple(settings.languages or DEFAULT_LANGUAGES)
     with clock.stage("language"):
-        languages = _new_languages(rows, allowed)
+        languages = _new_languages(rows, allowed, readings)
+    with clock.stage("score"):
+        scores = model.score(texts, readings)
     with clock.stage("explain"):
         flagged = [model.flagged(score) for score in scores]
-        explanations = _explanations(model, texts, flagged)
+        explanations = _explanations(model, texts, flagged, readings)
     flags = [Flag("message", row.id, row.sender_account_id, row.platform_id, label,
                   score[label])
              for row, score, labels in zip(rows, scores, flagged, strict=True)
@@ -179,8 +182,8 @@ def classify_messages(session: Session, message_ids: list[int], settings: Settin
             "flags": flags, "model_version": model.version, "tally": tally}
 
 
-def _explanations(model: Any, texts: list[str],
-                  flagged: list[list[str]]) -> list[dict[str, Any] | None]:
+def _explanations(model: Any, texts: list[str], flagged: list[list[str]],
+                  readings: dict[str, Reading]) -> list[dict[str, Any] | None]:
     """Why each flagged message was flagged (``None`` for the rest, most of them).
 
     A text repeated in the batch (spam, a copied insult) is explained once.
@@ -193,18 +196,20 @@ def _explanations(model: Any, texts: list[str],
             continue
         key = (text, tuple(labels))
         if key not in known:
-            known[key] = {label: [list(span) for span in model.explain_spans(text, label)]
+            known[key] = {label: [list(span) for span in
+                                  model.explain_spans(text, label, reading=readings[text])]
                           for label in labels}
         out.append(known[key])
     return out
 
 
-def _new_languages(rows: Sequence[Any], allowed: tuple[str, ...]) -> list[str | None]:
+def _new_languages(rows: Sequence[Any], allowed: tuple[str, ...],
+                   readings: dict[str, Reading]) -> list[str | None]:
     """The language to store on each message, or ``None`` to keep the platform's hint
     (kept when it is one of ours). Each distinct text is identified once."""
 
-    wanted = list(dict.fromkeys(r.text for r in rows if r.language not in allowed))
-    found = dict(zip(wanted, reader_languages(wanted, allowed), strict=True))
+    wanted = dict.fromkeys(r.text for r in rows if r.language not in allowed)
+    found = {text: reader_language(readings[text].identify(allowed)) for text in wanted}
     return [None if r.language in allowed else found[r.text] for r in rows]
 
 
