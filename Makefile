@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-classify bench-soak bench-console-seed bench-console bench-pages bench-signin bench-evidence bench-images bench-learning
+.PHONY: demo test lint typecheck browser clean bench-ingest bench-enforcement bench-classifiers bench-recordings bench-fraud bench-scale bench-classify bench-soak bench-console-seed bench-console bench-pages bench-signin bench-evidence bench-images bench-learning bench-smoke
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,10 @@ bench-images: $(STAMP)
 # Needs the licensed Hindi and Hinglish suites in ../shared/data (DATA=... elsewhere).
 bench-learning: $(STAMP)
 	$(BIN)/python bench/learning.py --data $(or $(DATA),../shared/data) $(BENCH_ARGS)
+
+# Every benchmark at its smallest size: each still runs and ends with its figures.
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/smoke.py $(BENCH_ARGS)
 
 bench-soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes $(or $(MINUTES),10)

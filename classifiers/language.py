@@ -272,7 +272,10 @@ class Reading:
         """:func:`other_language` of the text."""
         words = _WORD.findall(self.text.lower())
         listed = hinglish_words()
-        if all(_script(word) == _LATIN and word not in listed for word in words):
+        if self.text.isascii():  # every word Latin: only the list can tell (most chat)
+            if listed.isdisjoint(words):
+                return None
+        elif all(_script(word) == _LATIN and word not in listed for word in words):
             return None
         guess = self.identify(languages)
         if guess.language in (ENGLISH, UNDETERMINED) or ENGLISH in guess.languages:

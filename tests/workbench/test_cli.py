@@ -163,34 +163,44 @@ def test_bad_configuration_fails_with_one_line_naming_the_variable(
     assert "WORKBENCH_MAX_BATCH_ITEMS" in result.stderr
 
 
+SEED_ARGS = ("seed-demo", "--seed", "3", "--people", "60", "--messages", "500", "--reports", "40")
+
+
+def _seeded(database_url: str) -> tuple[tuple[object, ...], ...]:
+    """What a seeding wrote: the messages, the users' report categories, the logins."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        texts = conn.execute(text("SELECT text FROM message ORDER BY id")).scalars().all()
+        # --reports counts the users' reports; the demo's images add a bank match
+        # and a flagged frame of their own.
+        cats = conn.execute(text("SELECT category FROM report WHERE source = 'user' "
+                                 "ORDER BY id")).scalars().all()
+        emails = conn.execute(text("SELECT email FROM moderator ORDER BY email")).scalars()
+        seeded = tuple(texts), tuple(cats), tuple(emails)
+    engine.dispose()
+    return seeded
+
+
 def test_seed_demo_is_deterministic_and_creates_the_demo_logins(
     cli_env: dict[str, str], database_url: str
 ) -> None:
-    args = ("seed-demo", "--seed", "3", "--people", "60", "--messages", "500", "--reports", "40")
-    assert run(cli_env, *args).returncode == 0
-    engine = create_engine(database_url)
-
-    def snapshot() -> tuple[tuple[object, ...], ...]:
-        with engine.connect() as conn:
-            texts = conn.execute(text("SELECT text FROM message ORDER BY id")).scalars().all()
-            # --reports counts the users' reports; the demo's images add a bank match
-            # and a flagged frame of their own.
-            cats = conn.execute(text("SELECT category FROM report WHERE source = 'user' "
-                                     "ORDER BY id")).scalars().all()
-            emails = conn.execute(text("SELECT email FROM moderator ORDER BY email")).scalars()
-            return tuple(texts), tuple(cats), tuple(emails)
-
-    first = snapshot()
+    assert run(cli_env, *SEED_ARGS).returncode == 0
+    first = _seeded(database_url)
     assert len(first[0]) == 500 and len(first[1]) == 40
     assert first[2] == ("admin@demo.local", "legal@demo.local", "moderator@demo.local",
                         "senior@demo.local")
-    # A second run on a seeded database changes nothing.
-    assert run(cli_env, *args).returncode == 0
-    assert snapshot() == first
     reset_tables(database_url)
-    assert run(cli_env, *args).returncode == 0
-    assert snapshot() == first
-    engine.dispose()
+    assert run(cli_env, *SEED_ARGS).returncode == 0
+    assert _seeded(database_url) == first
+
+
+def test_seed_demo_on_a_seeded_database_changes_nothing(
+    cli_env: dict[str, str], database_url: str
+) -> None:
+    assert run(cli_env, *SEED_ARGS).returncode == 0
+    first = _seeded(database_url)
+    assert run(cli_env, *SEED_ARGS).returncode == 0
+    assert _seeded(database_url) == first
 
 
 def _free_port() -> int:
