@@ -17,8 +17,9 @@ pytestmark = pytest.mark.e2e
 def _images_drawn(console: Console, selector: str) -> list[int]:
     """The drawn width of every chart image (0 would mean the browser could not draw it)."""
     page = console.page
-    page.wait_for_function(f"[...document.querySelectorAll('{selector}')]"
-                           ".every(i => i.complete)")
+    # A function with its argument, never a string to eval: the console's CSP forbids it.
+    page.wait_for_function("(s) => [...document.querySelectorAll(s)].every(i => i.complete)",
+                           arg=selector)
     widths: list[int] = page.eval_on_selector_all(selector,
                                                   "imgs => imgs.map(i => i.naturalWidth)")
     return widths

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.support.console_world import PASSWORD
 
 SCREENSHOTS = Path(__file__).parents[1] / "e2e" / "screenshots"
@@ -38,8 +40,10 @@ class Console:
         """Type the email, the password, then Enter: what a person does."""
         self.goto("/login")
         # The email field takes the focus by itself (autofocus): no click needed.
-        self.page.wait_for_function("document.activeElement && "
-                                    "document.activeElement.id === 'email'")
+        # A locator assertion, not wait_for_function: a string predicate that is polled
+        # (the focus not there yet on a busy machine) is eval'd in the page, which the
+        # console's CSP forbids.
+        expect(self.page.locator("#email")).to_be_focused(timeout=30_000)
         self.type(email)
         self.press("Tab")
         self.type(password)
