@@ -84,9 +84,17 @@ class Hit:
         return SEVERITY_EVIDENCE[self.entry.severity]
 
 
+#: Ordinary words whose folded spelling is a term's: left as written, they match nothing.
+#: "pakka", "pakki", "pakke" (Hinglish for "sure", "for certain": "kal pakka milte hain")
+#: fold onto the slur "paki" once the doubled letter is collapsed.
+ORDINARY_WORDS = frozenset({"pakka", "pakki", "pakke"})
+
+
 def fold(word: str) -> str:
     """One spelling for the romanisations (and Devanagari variants) of a word."""
     word = word.lower()
+    if word in ORDINARY_WORDS:
+        return word
     if not word.isascii():
         word = unicodedata.normalize("NFD", word).translate(_DEVANAGARI_FOLD)
         word = unicodedata.normalize("NFC", word)
@@ -187,8 +195,11 @@ class Lexicon:
         of them) are passed over after one normalisation of the whole batch."""
         out = []
         for text, normalised in zip(texts, normalise_batch(texts), strict=True):
-            # Folding the whole text folds each word as :meth:`hits` does.
+            # Folding the whole text folds each word as :meth:`hits` does, but for an
+            # ordinary word that folding would turn into a term: then word by word.
             words = _TOKEN.findall(fold(normalised))
+            if not ORDINARY_WORDS.isdisjoint(_TOKEN.findall(normalised.lower())):
+                words = [fold(word) for word in _TOKEN.findall(normalised)]
             out.append(label_scores(self.terms_in(text, words)
                                     if self.may_match(normalised, words) else []))
         return out

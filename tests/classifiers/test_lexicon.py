@@ -80,6 +80,19 @@ def test_english_words_that_fold_like_hindi_terms_are_not_abuse(text: str) -> No
     assert max(shipped_lexicon().scores(text).values()) == 0.0
 
 
+@pytest.mark.parametrize("text", [
+    "kal pakka milte hain", "kohli ki century pakki aaj", "PAKKE se bol raha hu",
+])
+def test_hinglish_pakka_is_not_the_slur_it_folds_onto(text: str) -> None:
+    lexicon = shipped_lexicon()
+    assert fold("pakki") != fold("paki")
+    assert _found(text) == []
+    assert lexicon.scores_batch([text]) == [lexicon.scores(text)]
+    assert max(lexicon.scores(text).values()) == 0.0
+    # The slur itself, in any spelling with a single k, still counts.
+    assert _found(text + ", tu p*ki hai")[-1][1] == "caste_religious_slur"
+
+
 def test_mild_terms_count_in_hinglish_context() -> None:
     assert shipped_lexicon().scores("saala kutta kahin ka")["abusive"] > 0.5
     assert shipped_lexicon().scores("saala")["abusive"] > 0
