@@ -93,8 +93,11 @@ ORDINARY_WORDS = frozenset({"pakka", "pakki", "pakke"})
 def fold(word: str) -> str:
     """One spelling for the romanisations (and Devanagari variants) of a word."""
     word = word.lower()
-    if word in ORDINARY_WORDS:
-        return word
+    return word if word in ORDINARY_WORDS else _fold_letters(word)
+
+
+def _fold_letters(word: str) -> str:
+    """:func:`fold` of a lower-case word (or text), ordinary words not set apart."""
     if not word.isascii():
         word = unicodedata.normalize("NFD", word).translate(_DEVANAGARI_FOLD)
         word = unicodedata.normalize("NFC", word)
@@ -104,6 +107,11 @@ def fold(word: str) -> str:
     for old, new in _AFTER_COLLAPSE:
         word = word.replace(old, new)
     return word
+
+
+#: What the ordinary words fold into, letter by letter: only a text with one of these
+#: needs folding word by word.
+_ORDINARY_FOLDED = frozenset(_fold_letters(word) for word in ORDINARY_WORDS)
 
 
 class Lexicon:
@@ -198,7 +206,7 @@ class Lexicon:
             # Folding the whole text folds each word as :meth:`hits` does, but for an
             # ordinary word that folding would turn into a term: then word by word.
             words = _TOKEN.findall(fold(normalised))
-            if not ORDINARY_WORDS.isdisjoint(_TOKEN.findall(normalised.lower())):
+            if not _ORDINARY_FOLDED.isdisjoint(words):
                 words = [fold(word) for word in _TOKEN.findall(normalised)]
             out.append(label_scores(self.terms_in(text, words)
                                     if self.may_match(normalised, words) else []))
