@@ -35,8 +35,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-
 logger = logging.getLogger(__name__)
 
 ENGLISH = "en"
@@ -121,6 +119,9 @@ def hinglish_words() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
+    # py3langid brings numpy: on first use, so that checking the settings costs none of it.
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
     return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 

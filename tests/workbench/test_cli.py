@@ -1,9 +1,12 @@
-"""The ``workbench`` command line, run as a person runs it: in a subprocess."""
+"""The ``workbench`` command line, run as a person runs it: in a subprocess.
+
+What a test runs after its first command (the same command refusing bad input, a
+listing) runs in this process (``tests.support.cli``).
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -14,34 +17,21 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tests.support.app import TEST_SECRET_KEY, reset_tables
-from workbench.cli import LAZY_GROUPS, main
+from tests.support.cli import cli_environment, invoke, run
+from workbench.cli import LAZY_COMMANDS, main
 from workbench.crypto import decrypt_secret
 from workbench.models import Moderator, Platform
 
 
 @pytest.fixture
 def cli_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    reset_tables(database_url)
-    return dict(
-        os.environ,
-        WORKBENCH_INSTANCE_DIR=str(tmp_path / "instance"),
-        WORKBENCH_DATABASE_URL=database_url,
-        WORKBENCH_REDIS_URL=redis_url,
-        WORKBENCH_SECRET_KEY=TEST_SECRET_KEY,
-    )
-
-
-def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        env=env, input=stdin, capture_output=True, text=True, timeout=120,
-    )
+    return cli_environment(database_url, redis_url, tmp_path)
 
 
 def test_help_lists_every_command_with_a_description(cli_env: dict[str, str]) -> None:
     out = run(cli_env, "--help").stdout
     for command in ("init-db", "create-user", "platforms", "seed-demo", "serve", "worker", "demo",
-                    "cases", "act", "statements", "dashboard", *LAZY_GROUPS):
+                    "cases", "act", "statements", "dashboard", *LAZY_COMMANDS):
         line = next(line for line in out.splitlines() if line.strip().startswith(command + " "))
         assert len(line.split(maxsplit=1)[1]) > 10
 
@@ -65,11 +55,28 @@ def test_help_imports_no_lazy_group_and_a_group_imports_only_its_own() -> None:
     assert imported("audit", "--help") == "['workbench.cli.legal']"
 
 
-@pytest.mark.parametrize("name", sorted(LAZY_GROUPS))
-def test_a_lazy_group_is_listed_with_its_own_summary(name: str) -> None:
+def test_a_database_command_starts_without_the_web_or_the_jobs(cli_env: dict[str, str]) -> None:
+    # What ``platforms list`` needs is the base app: settings and the database.
+    heavy = ["workbench.app", "workbench.console", "workbench.api", "queues.worker",
+             "queues.jobs", "actions.enforcement", "workbench.demo.seed"]
+    probe = ("import sys\n"
+             "from workbench.cli import main\n"
+             "try:\n"
+             "    main(['platforms', 'list'], prog_name='workbench')\n"
+             "except SystemExit as exc:\n"
+             "    assert not exc.code, exc.code\n"
+             f"print(sorted(set({heavy!r}) & set(sys.modules)), file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], env=cli_env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(LAZY_COMMANDS))
+def test_a_lazy_command_is_listed_with_its_own_summary(name: str) -> None:
     group = main.get_command(click.Context(main), name)
-    assert isinstance(group, click.Group) and group.name == name
-    stand_in = click.Command(name, help=LAZY_GROUPS[name].summary)
+    assert isinstance(group, click.Command) and group.name == name
+    stand_in = click.Command(name, help=LAZY_COMMANDS[name].summary)
     for width in (30, 45, 80, 200):
         assert stand_in.get_short_help_str(width) == group.get_short_help_str(width)
 
@@ -94,16 +101,16 @@ def test_platforms_add_prints_the_secret_once_and_stores_it_encrypted(
     engine.dispose()
     assert creds["secret"].encode() not in stored
     assert decrypt_secret(TEST_SECRET_KEY, stored) == creds["secret"]
-    listing = run(cli_env, "platforms", "list").stdout
+    listing = invoke(cli_env, "platforms", "list").stdout
     assert "calls" in listing and creds["secret"] not in listing
 
 
 def test_platforms_add_refuses_a_duplicate_and_a_bad_slug(cli_env: dict[str, str]) -> None:
-    assert run(cli_env, "platforms", "add", "calls").returncode == 0
-    again = run(cli_env, "platforms", "add", "calls")
-    assert again.returncode != 0 and "already exists" in again.stderr
-    bad = run(cli_env, "platforms", "add", "Bad Slug!")
-    assert bad.returncode != 0 and "slug" in bad.stderr
+    assert invoke(cli_env, "platforms", "add", "calls").exit_code == 0
+    again = invoke(cli_env, "platforms", "add", "calls")
+    assert again.exit_code != 0 and "already exists" in again.stderr
+    bad = invoke(cli_env, "platforms", "add", "Bad Slug!")
+    assert bad.exit_code != 0 and "slug" in bad.stderr
 
 
 def test_create_user_hashes_the_password(cli_env: dict[str, str], database_url: str) -> None:
@@ -121,20 +128,20 @@ def test_create_user_hashes_the_password(cli_env: dict[str, str], database_url: 
 
 
 def test_create_user_refuses_a_short_password(cli_env: dict[str, str]) -> None:
-    result = run(cli_env, "create-user", "a@b.org", "--role", "moderator",
-                 "--password-stdin", stdin="short\n")
-    assert result.returncode != 0 and "password" in result.stderr
+    result = invoke(cli_env, "create-user", "a@b.org", "--role", "moderator",
+                    "--password-stdin", stdin="short\n")
+    assert result.exit_code != 0 and "password" in result.stderr
 
 
 def test_create_user_refuses_a_guessable_admin_password_and_says_why(
         cli_env: dict[str, str], database_url: str) -> None:
     # Strong enough for a moderator (zxcvbn 3), not for an administrator (4).
-    result = run(cli_env, "create-user", "boss@example.org", "--role", "admin",
-                 "--password-stdin", stdin="password-0123456789\n")
-    assert result.returncode != 0 and "too easy to guess" in result.stderr
-    result = run(cli_env, "create-user", "spaces@example.org", "--role", "moderator",
-                 "--password-stdin", stdin=" " * 10 + "\n")
-    assert result.returncode != 0 and "only spaces" in result.stderr
+    result = invoke(cli_env, "create-user", "boss@example.org", "--role", "admin",
+                    "--password-stdin", stdin="password-0123456789\n")
+    assert result.exit_code != 0 and "too easy to guess" in result.stderr
+    result = invoke(cli_env, "create-user", "spaces@example.org", "--role", "moderator",
+                    "--password-stdin", stdin=" " * 10 + "\n")
+    assert result.exit_code != 0 and "only spaces" in result.stderr
     engine = create_engine(database_url)
     with engine.connect() as conn:
         assert conn.execute(select(Moderator.email).where(Moderator.email.in_(
@@ -161,6 +168,24 @@ def test_bad_configuration_fails_with_one_line_naming_the_variable(
     env = dict(cli_env, WORKBENCH_MAX_BATCH_ITEMS="lots")
     result = run(env, "platforms", "list")
     assert "WORKBENCH_MAX_BATCH_ITEMS" in result.stderr
+
+
+def test_a_command_before_init_db_says_to_run_it(cli_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    env = dict(cli_env, WORKBENCH_DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
+    result = run(env, "platforms", "list")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: the database has no tables yet: run `workbench init-db` first"]
+
+
+def test_an_unreachable_database_is_one_line(cli_env: dict[str, str]) -> None:
+    # Port 9 (discard) on this machine: nothing listens there.
+    env = dict(cli_env, WORKBENCH_DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    result = invoke(env, "platforms", "list")
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: the database cannot be reached: ") and "9" in line
 
 
 SEED_ARGS = ("seed-demo", "--seed", "3", "--people", "60", "--messages", "500", "--reports", "40")
@@ -190,16 +215,17 @@ def test_seed_demo_is_deterministic_and_creates_the_demo_logins(
     assert first[2] == ("admin@demo.local", "legal@demo.local", "moderator@demo.local",
                         "senior@demo.local")
     reset_tables(database_url)
-    assert run(cli_env, *SEED_ARGS).returncode == 0
+    # The second seeding runs in this process: not the first one's, so another hash seed.
+    assert invoke(cli_env, *SEED_ARGS).exit_code == 0
     assert _seeded(database_url) == first
 
 
 def test_seed_demo_on_a_seeded_database_changes_nothing(
     cli_env: dict[str, str], database_url: str
 ) -> None:
-    assert run(cli_env, *SEED_ARGS).returncode == 0
+    assert invoke(cli_env, *SEED_ARGS).exit_code == 0
     first = _seeded(database_url)
-    assert run(cli_env, *SEED_ARGS).returncode == 0
+    assert invoke(cli_env, *SEED_ARGS).exit_code == 0
     assert _seeded(database_url) == first
 
 
@@ -224,7 +250,7 @@ def test_demo_starts_answers_and_stops(cli_env: dict[str, str]) -> None:
     assert f"http://127.0.0.1:{port}/" in result.stdout
     assert "moderator@demo.local" in result.stdout and "demo-moderator-harbour" in result.stdout
     # The demo platforms' webhooks go to the sink of this demo, on this port.
-    listing = run(env, "platforms", "list").stdout
+    listing = invoke(env, "platforms", "list").stdout
     assert f"http://127.0.0.1:{port}/demo/platforms/harmoni-calls/webhook" in listing
     # Everything it started has stopped: the port is free again.
     with socket.socket() as s:

@@ -1,30 +1,21 @@
-"""``workbench banks`` and ``workbench images match``, run in a subprocess as a person would."""
+"""``workbench banks`` and ``workbench images match``, run in a subprocess as a person would.
+
+A test's later commands run in this process (``tests.support.cli``)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from classifiers.images.samples import ALTERATIONS, photograph
-from tests.support.app import TEST_SECRET_KEY, reset_tables
+from tests.support.cli import cli_environment, invoke, run
 
 
 @pytest.fixture
 def cli_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    reset_tables(database_url)
-    return dict(os.environ, WORKBENCH_INSTANCE_DIR=str(tmp_path / "instance"),
-                WORKBENCH_DATABASE_URL=database_url, WORKBENCH_REDIS_URL=redis_url,
-                WORKBENCH_SECRET_KEY=TEST_SECRET_KEY)
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return cli_environment(database_url, redis_url, tmp_path)
 
 
 @pytest.fixture
@@ -44,19 +35,19 @@ def pictures(tmp_path: Path) -> dict[str, Path]:
 
 def test_banks_create_add_list_and_match_as_json(cli_env, pictures) -> None:
     assert run(cli_env, "banks", "create", "ncii-main", "--category", "ncii").returncode == 0
-    again = run(cli_env, "banks", "create", "ncii-main", "--category", "ncii")
-    assert again.returncode == 1 and "exists" in again.stderr
-    bad = run(cli_env, "banks", "create", "../etc", "--category", "ncii")
-    assert bad.returncode == 1
-    added = run(cli_env, "banks", "add", "ncii-main", str(pictures["a"]), str(pictures["b"]))
-    assert added.returncode == 0 and "2 image(s) added" in added.stdout
-    listed = run(cli_env, "banks", "list", "--json")
+    again = invoke(cli_env, "banks", "create", "ncii-main", "--category", "ncii")
+    assert again.exit_code == 1 and "exists" in again.stderr
+    bad = invoke(cli_env, "banks", "create", "../etc", "--category", "ncii")
+    assert bad.exit_code == 1
+    added = invoke(cli_env, "banks", "add", "ncii-main", str(pictures["a"]), str(pictures["b"]))
+    assert added.exit_code == 0 and "2 image(s) added" in added.stdout
+    listed = invoke(cli_env, "banks", "list", "--json")
     [bank] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert (bank["name"], bank["category"], bank["entries"]) == ("ncii-main", "ncii", 2)
 
-    result = run(cli_env, "images", "match", str(pictures["a_copy"]), str(pictures["b_turned"]),
-                 str(pictures["stranger"]), "--json")
-    assert result.returncode == 0, result.stderr
+    result = invoke(cli_env, "images", "match", str(pictures["a_copy"]),
+                    str(pictures["b_turned"]), str(pictures["stranger"]), "--json")
+    assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [set(line) for line in lines] == [
         {"file", "sha256", "pdq", "quality", "matches", "nudity"}] * 3
@@ -79,33 +70,33 @@ def test_an_unreadable_image_is_reported_and_the_others_still_matched(cli_env, p
 
 def test_export_then_import_round_trips_a_bank(cli_env, pictures, tmp_path) -> None:
     run(cli_env, "banks", "create", "scams", "--category", "scam_image")
-    run(cli_env, "banks", "add", "scams", str(pictures["a"]), str(pictures["b"]))
+    invoke(cli_env, "banks", "add", "scams", str(pictures["a"]), str(pictures["b"]))
     exported = tmp_path / "scams.csv"
-    assert run(cli_env, "banks", "export", "scams", str(exported)).returncode == 0
+    assert invoke(cli_env, "banks", "export", "scams", str(exported)).exit_code == 0
     lines = exported.read_text().splitlines()
     assert lines[0] == "pdq_hash,quality,source" and len(lines) == 3
     assert all(len(line.split(",")[0]) == 64 for line in lines[1:])
 
-    run(cli_env, "banks", "create", "partner", "--category", "custom")
-    imported = run(cli_env, "banks", "import", "partner", str(exported))
-    assert imported.returncode == 0 and "2 hash(es) added" in imported.stdout
-    twice = run(cli_env, "banks", "import", "partner", str(exported))
+    invoke(cli_env, "banks", "create", "partner", "--category", "custom")
+    imported = invoke(cli_env, "banks", "import", "partner", str(exported))
+    assert imported.exit_code == 0 and "2 hash(es) added" in imported.stdout
+    twice = invoke(cli_env, "banks", "import", "partner", str(exported))
     assert "0 hash(es) added to partner, 2 already there" in twice.stdout
     reexport = tmp_path / "partner.csv"
-    run(cli_env, "banks", "export", "partner", str(reexport))
+    invoke(cli_env, "banks", "export", "partner", str(reexport))
     assert reexport.read_text() == exported.read_text()
     # Imported hashes match a resized copy through the whole-image hash.
-    matched = run(cli_env, "images", "match", str(pictures["a"]), "--json", "--no-nudity")
+    matched = invoke(cli_env, "images", "match", str(pictures["a"]), "--json", "--no-nudity")
     banks = sorted(m["bank"] for m in json.loads(matched.stdout)["matches"])
     assert banks == ["partner", "scams"]
 
 
 def test_a_bad_hash_list_imports_nothing_and_names_the_line(cli_env, tmp_path) -> None:
-    run(cli_env, "banks", "create", "terror", "--category", "terror")
+    invoke(cli_env, "banks", "create", "terror", "--category", "terror")
     listing = tmp_path / "list.csv"
     listing.write_text("# a comment\n" + "ab" * 32 + ",90,partner-1\n"
                        + "cd" * 32 + "\n" + "zz-not-a-hash\n")
     result = run(cli_env, "banks", "import", "terror", str(listing))
     assert result.returncode == 1 and "line 4" in result.stderr
-    listed = json.loads(run(cli_env, "banks", "list", "--json").stdout)
+    listed = json.loads(invoke(cli_env, "banks", "list", "--json").stdout)
     assert listed["entries"] == 0

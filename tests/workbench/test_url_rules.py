@@ -9,7 +9,7 @@ import pytest
 from flask import Flask, url_for
 from werkzeug.routing import BuildError, Rule
 
-from workbench.app import LazyBuilderRule, WorkbenchFlask
+from workbench.app_base import LazyBuilderRule, WorkbenchFlask
 
 
 def _views(app: Flask) -> Flask:

@@ -5,57 +5,77 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import UTC
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import select
+from flask import Flask
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from actions.enforcement import (
-    ActionError,
-    ActionRequest,
-    AuthorityError,
-    apply_action,
-    check_authority,
-)
 from actions.spreadsheet import write_frame
-from queues.enforce import enqueue_deliveries
-from queues.worker import run_worker
 from workbench import database
-from workbench.app import create_app
+from workbench.app_base import create_base_app
 from workbench.cli.lazy import LazyCommand, LazyGroup
 from workbench.current import settings
-from workbench.demo import run_demo
-from workbench.enums import OPEN_CASE_STATUSES, ActionType, Role
+from workbench.enums import OPEN_CASE_STATUSES, Role
 from workbench.extensions import db
-from workbench.metrics import multiprocess
-from workbench.models import Account, Case, Moderator, Platform
+from workbench.models import Case, Platform
 from workbench.platforms import PlatformError, register_platform
-from workbench.serving import run_gunicorn
-from workbench.settings import SETTINGS_KEY, SettingsError
+from workbench.settings import SettingsError
 from workbench.staff import StaffError, create_moderator
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def build_app(factory: Callable[..., Flask] = create_base_app,
+              overrides: dict[str, Any] | None = None) -> Flask:
+    """The app from ``factory``; a configuration error ends the command with one line."""
+    try:
+        return factory(overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def with_app(func: F) -> F:
-    """Run the command inside an app context; configuration errors end it with one line."""
+    """Run the command inside the base app's context (settings, database, Redis; no routes).
+
+    Commands that serve or run jobs (``serve``, ``worker``, ``demo``) build the whole app
+    themselves (``workbench.cli.run``).
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            app = create_app()
-        except SettingsError as exc:
-            raise click.ClickException(str(exc)) from None
-        with app.app_context():
-            return func(*args, **kwargs)
+        with build_app().app_context():
+            try:
+                return func(*args, **kwargs)
+            except (OperationalError, ProgrammingError):
+                _explain_database_error()
+                raise
 
     return wrapper  # type: ignore[return-value]
 
 
-#: The groups whose modules (and their libraries) are imported only when they run.
-LAZY_GROUPS = {
+def _explain_database_error() -> None:
+    """End the command with one line if the database is unreachable or has no schema yet.
+
+    Anything else (a bug, a lost connection mid-command) keeps its traceback.
+    """
+    db.session.rollback()
+    try:
+        migrated = inspect(db.engine).has_table("alembic_version")
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        raise click.ClickException(f"the database cannot be reached: {reason}") from None
+    if not migrated:
+        raise click.ClickException(
+            "the database has no tables yet: run `workbench init-db` first") from None
+
+
+#: The groups and commands whose modules (and their libraries) are imported only when they
+#: run: the commands left here need only the base app (``workbench.app_base``).
+LAZY_COMMANDS = {
     "classifiers": LazyCommand("classifiers.cli:classifiers",
                                "Text models: train, evaluate, version, score and retrain."),
     "evidence": LazyCommand("workbench.cli.legal:evidence",
@@ -64,10 +84,20 @@ LAZY_GROUPS = {
     "banks": LazyCommand("workbench.cli.images:banks",
                          "Hash banks of known images (NCII, CSAM, terror, scam images, custom)."),
     "images": LazyCommand("workbench.cli.images:images", "Check images against the hash banks."),
+    # Commands that serve, run jobs or act import the whole app and its jobs: lazily too.
+    "serve": LazyCommand("workbench.cli.run:serve",
+                         "Serve the console and the API with gunicorn (a production WSGI server)."),
+    "worker": LazyCommand("workbench.cli.run:worker", "Run a queue worker."),
+    "demo": LazyCommand(
+        "workbench.cli.run:demo",
+        "Migrate, seed (once) and run the console with a worker; Ctrl-C stops it all."),
+    "act": LazyCommand(
+        "workbench.cli.act:act",
+        "Act on a person (all their accounts), as the console does; prints what it sent."),
 }
 
 
-@click.group(cls=LazyGroup, lazy_subcommands=LAZY_GROUPS,
+@click.group(cls=LazyGroup, lazy_subcommands=LAZY_COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -82,11 +112,7 @@ def _moderator_decisions() -> Any:
     # Heavy: imported on first use, not when the module loads.
     from workbench.cases.decisions_export import decision_labels
 
-    try:
-        app = create_app()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    with app.app_context():
+    with build_app().app_context():
         return decision_labels(db.session)
 
 
@@ -197,59 +223,6 @@ def seed_demo(seed: int, people: int, messages: int, reports: int) -> None:
         click.echo(f"{table:<22} {n:>8}")
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--access-log/--no-access-log", default=True, show_default=True)
-@click.option("--control-socket", default=None, metavar="PATH",
-              help="gunicorn's control socket for this instance (default: none)")
-def serve(host: str, port: int, workers: int, access_log: bool,
-          control_socket: str | None) -> None:
-    """Serve the console and the API with gunicorn (a production WSGI server)."""
-
-    try:
-        app = create_app()  # fail fast on bad configuration, with one line
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    # Before gunicorn forks its workers, so that one scrape adds up all of them.
-    multiprocess.start(app.extensions[SETTINGS_KEY].metrics_dir, "web")
-    run_gunicorn(host, port, workers, access_log=access_log, control_socket=control_socket)
-
-
-@main.command()
-@click.option("--queues", "queue_names", help="Comma-separated queues, highest priority first.")
-@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@with_app
-def worker(queue_names: str | None, burst: bool) -> None:
-    """Run a queue worker."""
-
-    # Before the first job: its figures join the web processes' at /metrics.
-    multiprocess.start(settings().metrics_dir, "worker")
-    names = [q.strip() for q in queue_names.split(",")] if queue_names else None
-    run_worker(names, burst=burst)
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--exit-after-start", is_flag=True, help="Stop once the console answers.")
-@demo_size_options
-def demo(host: str, port: int, exit_after_start: bool, people: int, messages: int,
-         reports: int) -> None:
-    """Migrate, seed (once) and run the console with a worker; Ctrl-C stops it all."""
-    # Heavy: imported on first use, not when the module loads.
-    from workbench.demo.seed import DemoSize
-
-    try:
-        # The demo's platforms are its own webhook sink, on this machine over plain HTTP.
-        app = create_app({"allow_private_webhooks": True, "allow_http_webhooks": True})
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    size = DemoSize(people=people, messages=messages, reports=reports)
-    sys.exit(run_demo(app, host, port, size=size, exit_after_start=exit_after_start))
-
-
 
 @main.group()
 def cases() -> None:
@@ -280,49 +253,6 @@ def cases_list(as_json: bool, limit: int, queue_name: str | None) -> None:
             click.echo(f"#{c.id:<7} person {c.person_id:<7} {c.report_count:>3} reports  "
                        f"p={c.priority:>7.2f}  due {c.due_at:%Y-%m-%d %H:%M}  {c.queue:<14} "
                        f"{', '.join(sorted(c.categories or {}))}")
-
-
-@main.command()
-@click.option("--platform", "platform_slug", required=True, help="The platform of the user.")
-@click.option("--user", "user_id", required=True, help="The platform's own user id.")
-@click.option("--type", "action_type", required=True,
-              type=click.Choice(["warn", "mute", "restrict_calls", "suspend", "ban"]))
-@click.option("--days", type=float, help="Duration, for suspend (and optionally mute).")
-@click.option("--reason", required=True, help="The policy reason (e.g. harassment).")
-@click.option("--facts", help="Facts and circumstances, for the statement of reasons.")
-@click.option("--by", "by_email", required=True, help="Email of the deciding moderator.")
-@with_app
-def act(platform_slug: str, user_id: str, action_type: str, days: float | None, reason: str,
-        facts: str | None, by_email: str) -> None:
-    """Act on a person (all their accounts), as the console does; prints what it sent."""
-
-
-    moderator = db.session.scalars(
-        select(Moderator).where(Moderator.email == by_email.lower(), Moderator.active)).first()
-    if moderator is None:
-        raise click.ClickException(f"no active console user {by_email}")
-    account = db.session.scalars(
-        select(Account).join(Platform, Platform.id == Account.platform_id)
-        .where(Platform.slug == platform_slug, Account.platform_user_id == user_id)).first()
-    if account is None:
-        raise click.ClickException(f"no user {user_id!r} on platform {platform_slug!r}")
-    request = ActionRequest(
-        type=ActionType(action_type), person_id=account.person_id, policy_reason=reason,
-        decided_by_id=moderator.id, facts=facts,
-        duration=timedelta(days=days) if days else None)
-    try:
-        check_authority(moderator.role, request)
-        action = apply_action(db.session, request)
-    except (ActionError, AuthorityError) as exc:
-        raise click.ClickException(str(exc)) from None
-    ids = [d.id for d in action.deliveries]
-    slugs = {p.id: p.slug for p in db.session.scalars(select(Platform))}
-    db.session.commit()
-    enqueue_deliveries(ids)
-    click.echo(f"action {action.id}: {action.type} of person {action.person_id}")
-    for d in action.deliveries:
-        click.echo(f"  delivery {d.id} to {slugs[d.platform_id]} (sequence {d.sequence}): "
-                   f"{', '.join(d.payload['user_ids'])}")
 
 
 @main.group()
