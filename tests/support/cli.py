@@ -27,11 +27,11 @@ def cli_environment(database_url: str, redis_url: str, tmp_path: Path) -> dict[s
                 WORKBENCH_SECRET_KEY=TEST_SECRET_KEY)
 
 
-def run(env: dict[str, str], *args: str, stdin: str = "",
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(env: dict[str, str], *args: str, stdin: str = "", cwd: Path | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``workbench ARGS`` in a new process with the environment ``env``."""
     return subprocess.run([sys.executable, "-m", "workbench", *args], env=env, input=stdin,
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def invoke(env: dict[str, str], *args: str, stdin: str = "") -> Result:
