@@ -18,7 +18,7 @@ from rq.job import Job
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from queues.names import QueueName
+from queues.names import QueueName, batch_job_id
 from workbench.enums import ContentStatus, DeliveryState, ReportStatus
 from workbench.models import (
     EnforcementDelivery,
@@ -49,6 +49,8 @@ class Leftovers:
 
     counts: dict[str, int] = field(default_factory=dict)
     jobs: dict[str, list[str]] = field(default_factory=dict)
+    #: Why each unprocessed batch is still waiting, as far as Redis tells (for the report).
+    batches: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -172,14 +174,48 @@ def make_pending_due(session: Session) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def leftovers(engine: Engine, conn: redis.Redis) -> Leftovers:
+def leftovers(engine: Engine, conn: redis.Redis, *, explain: bool = False) -> Leftovers:
     with Session(engine) as session:
         counts = pending_rows(session)
+        batches = unprocessed_batches(session, conn) if explain else []
     try:
         jobs = waiting_jobs(conn)
     except (redis.RedisError, OSError) as exc:
         jobs = {"redis_unreachable": [str(exc)]}
-    return Leftovers(counts, jobs)
+    return Leftovers(counts, jobs, batches)
+
+
+def unprocessed_batches(session: Session, conn: redis.Redis, limit: int = 10) -> list[str]:
+    """Each unprocessed batch (up to ``limit``) with its job's state in Redis, and when the
+    periodic sweep, which re-enqueues a batch whose job was lost, last ended."""
+    rows = session.execute(
+        select(OutboxBatch.id, OutboxBatch.kind, OutboxBatch.attempts, OutboxBatch.created_at)
+        .where(OutboxBatch.processed_at.is_(None)).order_by(OutboxBatch.id).limit(limit)
+    ).all()
+    if not rows:
+        return []
+    now = utcnow()
+    out: list[str] = []
+    try:
+        for batch_id, kind, attempts, created_at in rows:
+            try:
+                job = Job.fetch(batch_job_id(batch_id), connection=conn)
+                state = (f"job {job.get_status()}, enqueued {job.enqueued_at}, "
+                         f"ended {job.ended_at}, retries left {job.retries_left}")
+            except NoSuchJobError:
+                state = "no job in Redis"
+            age = (now - created_at).total_seconds() if created_at else float("nan")
+            out.append(f"batch {batch_id} ({kind}, {attempts} attempts, {age:.0f} s old): "
+                       f"{state}")
+        try:
+            sweep = Job.fetch(f"{PERIODIC_PREFIX}sweep", connection=conn)
+            out.append(f"periodic sweep: {sweep.get_status()}, ended {sweep.ended_at} "
+                       f"(now {now:%H:%M:%S})")
+        except NoSuchJobError:
+            out.append("periodic sweep: no job in Redis in the last minute")
+    except (redis.RedisError, OSError) as exc:
+        out.append(f"Redis unreachable: {exc}")
+    return out
 
 
 def drain(engine: Engine, redis_url: str, timeout_s: float) -> tuple[float, Leftovers]:
@@ -193,4 +229,6 @@ def drain(engine: Engine, redis_url: str, timeout_s: float) -> tuple[float, Left
             make_pending_due(session)
         time.sleep(2.0)
         left = leftovers(engine, conn)
+    if not left.empty:
+        left = leftovers(engine, conn, explain=True)
     return time.time() - start, left

@@ -61,6 +61,7 @@ def lines(result: SoakResult) -> list[str]:
         out += _table("Left after the drain", [(k, str(v)) for k, v in
                                                result.leftovers.counts.items() if v]
                       + [(k, ", ".join(v[:5])) for k, v in result.leftovers.jobs.items()])
+        out += [f"  {line}" for line in result.leftovers.batches]
     f = result.figures
     intake, enforce = f["intake"], f["enforcement"]
     out += _table("Throughput", [
