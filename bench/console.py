@@ -143,15 +143,13 @@ def _page(client, url: str) -> Callable[[int], object]:
 def _cursor_of_page(client, page: int) -> str:
     """Walk the queue to the start of ``page`` as a moderator would (not timed)."""
     url = "/admin/queue/"
-    cursor = ""
     for _ in range(page - 1):
         html = _ok(client.get(url)).get_data(as_text=True)
         match = re.search(r'href="(/admin/queue/\?after=[^"]+)" rel="next"', html)
         if match is None:
             raise SystemExit(f"the queue has fewer than {page} pages")
         url = match.group(1).replace("&amp;", "&")
-        cursor = url
-    return cursor
+    return url
 
 
 def _offset_page(app, page: int) -> Callable[[int], object]:
@@ -180,7 +178,8 @@ def _keyset_page(app, deep_url: str) -> Callable[[int], object]:
     from workbench.cases import triage
     from workbench.extensions import db
 
-    cursor = triage.Cursor.decode(parse_qs(urlsplit(deep_url).query)["after"][0])
+    after = parse_qs(urlsplit(deep_url).query).get("after")
+    cursor = triage.Cursor.decode(after[0]) if after else None  # None: the first page
 
     def fetch(_n: int) -> object:
         with app.app_context():
@@ -218,7 +217,7 @@ def main() -> None:
     lead = _signed_in(app, "senior0@bench.local")
     legal = _signed_in(app, "legal0@bench.local")
     admin = _signed_in(app, "admin0@bench.local")
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from workbench.extensions import db
     from workbench.models import Account, Case
@@ -228,14 +227,18 @@ def main() -> None:
                                            .limit(args.runs * 50)))[::50]
         person_ids = list(db.session.scalars(select(Case.person_id).order_by(Case.id)
                                              .limit(args.runs * 50)))[::50]
+        # Accounts past the first thousand (or past half of a small seed's).
+        n_accounts = db.session.scalar(select(func.count(Account.id))) or 0
         accounts = db.session.execute(select(Account.platform_user_id, Account.platform_id)
-                                      .order_by(Account.id).offset(1000)
+                                      .order_by(Account.id)
+                                      .offset(min(1000, n_accounts // 2))
                                       .limit(args.runs + 1)).all()
         slugs = {1: "harmoni-calls", 2: "harmoni-web", 3: "harmoni-meet"}
         db.session.remove()
     filtered = "/admin/queue/?category=harassment&platform=harmoni-web"
     # The deepest page asked for that a smaller data set has (its open cases, some claimed).
-    deep_page = min(args.page, max(2, report.size.open_cases // PAGE - 2))
+    # (The smallest seeds have a single page: then the "deep" page is the first.)
+    deep_page = min(args.page, max(1, report.size.open_cases // PAGE - 2))
     deep = _cursor_of_page(moderator, deep_page)
 
     def each(client, url_of: Callable[[int], str]) -> Callable[[int], object]:
