@@ -15,12 +15,13 @@ from pathlib import Path
 import click
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
 from tests.support.app import TEST_SECRET_KEY, reset_tables
 from tests.support.cli import cli_environment, invoke, run
 from workbench.cli import LAZY_COMMANDS, main
 from workbench.crypto import decrypt_secret
-from workbench.models import Moderator, Platform
+from workbench.models import Account, EnforcementDelivery, Moderator, Person, Platform
 
 
 @pytest.fixture
@@ -186,6 +187,33 @@ def test_an_unreachable_database_is_one_line(cli_env: dict[str, str]) -> None:
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Error: the database cannot be reached: ") and "9" in line
+
+
+def test_act_warns_a_person_and_queues_a_delivery_to_each_account(
+        cli_env: dict[str, str], database_url: str) -> None:
+    assert invoke(cli_env, "platforms", "add", "calls", "--webhook-url",
+                  "http://127.0.0.1:9/hook").exit_code == 0
+    assert invoke(cli_env, "create-user", "lead@example.org", "--role", "senior",
+                  "--password-stdin", stdin="correct horse battery\n").exit_code == 0
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        person = Person()
+        session.add(person)
+        session.flush()
+        platform_id = session.scalars(select(Platform.id)).one()
+        session.add(Account(platform_id=platform_id, platform_user_id="u-7",
+                            person_id=person.id))
+        session.commit()
+    result = run(cli_env, "act", "--platform", "calls", "--user", "u-7", "--type", "warn",
+                 "--reason", "harassment", "--by", "lead@example.org")
+    assert result.returncode == 0, result.stderr
+    assert "warn of person" in result.stdout and "to calls (sequence 1): u-7" in result.stdout
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count(EnforcementDelivery.id))).scalar_one() == 1
+    engine.dispose()
+    nobody = invoke(cli_env, "act", "--platform", "calls", "--user", "u-404", "--type", "warn",
+                    "--reason", "harassment", "--by", "lead@example.org")
+    assert nobody.exit_code == 1 and "no user 'u-404' on platform 'calls'" in nobody.stderr
 
 
 SEED_ARGS = ("seed-demo", "--seed", "3", "--people", "60", "--messages", "500", "--reports", "40")
