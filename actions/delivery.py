@@ -417,7 +417,9 @@ class HttpSender:
                 return [i for i, (_, f) in self.handed.items() if f.done()]
 
             done = ready()
-            if not done and wait_s > 0 and self.handed:
+            # With nothing handed off it waits all the same (a hand-off meanwhile wakes
+            # it when its answer comes): a caller looping on it must not spin.
+            if not done and wait_s > 0:
                 self.finished.wait_for(ready, timeout=wait_s)
                 done = ready()
             taken = [self.handed.pop(i) for i in done]

@@ -135,12 +135,9 @@ class Recorder(threading.Thread):
                 self.stopping.wait(self.poll_s)
 
     def record(self, wait_s: float) -> bool:
-        """Record what has come back (waiting up to ``wait_s``); False, at once, when this
-        process has no sender or nothing handed off to wait for (the caller then sleeps:
-        a sender with nothing handed off returns without waiting, and looping on it kept
-        an idle worker's core busy)."""
+        """Record what has come back (waiting up to ``wait_s``); False with no sender yet."""
         current = _sender[3] if _sender is not None and _sender[0] == os.getpid() else None
-        if current is None or not current.handed_off():
+        if current is None:
             return False
         with self.app.app_context():
             try:

@@ -96,4 +96,3 @@ def _engine_options(url: str) -> dict[str, Any]:
         # Web and worker processes share the file; wait for a lock rather than fail.
         return {"connect_args": {"timeout": 30}}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
-

@@ -1,9 +1,9 @@
 """The worker's delivery recorder: it waits on answers, and sleeps when there are none.
 
-An idle worker's recorder once looped without pause: this process's sender had nothing
-handed off, so each look returned at once and the next began, keeping a whole core busy
-in every worker that had sent a delivery (found measuring the suite's CPU: the soak's
-three idle workers used about a core each).
+An idle worker's recorder once looped without pause: with nothing handed off, the
+sender's ``take_finished`` returned at once instead of waiting, and the next look began,
+keeping a whole core busy in every worker that had sent a delivery (found measuring the
+suite's CPU: the soak's three idle workers used about a core each).
 """
 
 from __future__ import annotations

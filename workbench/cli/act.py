@@ -34,8 +34,6 @@ from workbench.models import Account, Moderator, Platform
 def act(platform_slug: str, user_id: str, action_type: str, days: float | None, reason: str,
         facts: str | None, by_email: str) -> None:
     """Act on a person (all their accounts), as the console does; prints what it sent."""
-
-
     moderator = db.session.scalars(
         select(Moderator).where(Moderator.email == by_email.lower(), Moderator.active)).first()
     if moderator is None:
