@@ -2,7 +2,8 @@
 
 A job counts as started in RQ's ``StartedJobRegistry`` while its worker heartbeats it;
 a worker killed with its job (SIGKILL, a lost machine) stops beating, and the entry
-expires ``HEARTBEAT_EVERY_S + HEARTBEAT_GRACE_S`` after the last beat. RQ's workers look
+expires ``job_heartbeat_s + job_heartbeat_grace_s`` (settings: 10 + 20 s) after the last
+beat. RQ's workers look
 for expired entries only every ten minutes (their maintenance interval), and then move
 the job to the failed registry, or schedule its retry for later. Here, run every few
 seconds by the scheduler's holder, such a job goes straight back to the front of its
@@ -29,12 +30,6 @@ from queues.names import PRIORITY_ORDER
 
 log = logging.getLogger(__name__)
 
-#: Seconds between the heartbeats of a running job (RQ's default is 30).
-HEARTBEAT_EVERY_S = 10
-#: A job whose heartbeat is this late counts as abandoned (RQ's default is 60). Long
-#: enough for a worker starved of CPU on a busy machine; short enough that a job whose
-#: worker died is redone within a minute.
-HEARTBEAT_GRACE_S = 20
 #: Times a job whose worker died goes back to its queue before it counts as failed, so a
 #: job that kills its worker each time (memory, a crash in native code) does not loop.
 MAX_REDOS = 3

@@ -17,7 +17,6 @@ from rq.worker import SHUTDOWN_SIGNAL, BaseWorker, WorkerStatus
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from classifiers import language
-from queues.abandoned import HEARTBEAT_EVERY_S, HEARTBEAT_GRACE_S
 from queues.context import job_app, use_app
 from queues.enforce import Recorder, delivery_policy
 from queues.names import PRIORITY_ORDER, QueueName
@@ -28,6 +27,7 @@ from workbench.current import redis_connection, settings
 from workbench.extensions import db
 from workbench.metrics import multiprocess
 from workbench.metrics.definitions import JOB_SECONDS, JOBS_RUNNING
+from workbench.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +108,11 @@ class WorkbenchWorker(CountedJobs, PromptUnsubscribe, Worker):
 
     in_process_queues: frozenset[str] = IN_PROCESS_QUEUES
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("job_monitoring_interval", HEARTBEAT_EVERY_S)
+    def __init__(self, *args: Any, heartbeat_grace_s: int = Settings.job_heartbeat_grace_s,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("job_monitoring_interval", Settings.job_heartbeat_s)
         super().__init__(*args, **kwargs)
+        self.heartbeat_grace_s = heartbeat_grace_s
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         if queue.name not in self.in_process_queues:
@@ -131,14 +133,14 @@ class WorkbenchWorker(CountedJobs, PromptUnsubscribe, Worker):
         self.set_state(WorkerStatus.IDLE)
 
     def get_heartbeat_ttl(self, job: Job) -> int:
-        # As RQ's, but with a shorter grace than its 60 s, so that the scheduler's holder
-        # finds a job whose worker died (queues.abandoned) within a minute. A job run in
-        # this process is beaten for by a thread (_Heartbeats), as a forked one is by
-        # this process while it waits for the child.
+        # As RQ's, but with a shorter grace than its 60 s (job_heartbeat_grace_s), so that
+        # the scheduler's holder finds a job whose worker died (queues.abandoned) within a
+        # minute. A job run in this process is beaten for by a thread (_Heartbeats), as a
+        # forked one is by this process while it waits for the child.
         every: int = self.job_monitoring_interval
         if job.origin not in self.in_process_queues and job.timeout and job.timeout > 0:
             every = int(min(job.timeout - self.current_job_working_time, every))
-        return every + HEARTBEAT_GRACE_S
+        return every + self.heartbeat_grace_s
 
     def kill_horse(self, sig: signal.Signals = SHUTDOWN_SIGNAL) -> None:
         # With no horse, RQ's forking worker would signal its own process group (pid 0):
@@ -241,7 +243,10 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
     if QueueName.ENFORCE.value in chosen:
         recorder = Recorder(current_app._get_current_object())  # type: ignore[attr-defined]
         recorder.start()
-    worker = WorkbenchWorker([Queue(n, connection=conn) for n in chosen], connection=conn)
+    s = settings()
+    worker = WorkbenchWorker([Queue(n, connection=conn) for n in chosen], connection=conn,
+                             job_monitoring_interval=s.job_heartbeat_s,
+                             heartbeat_grace_s=s.job_heartbeat_grace_s)
     logging.getLogger("rq.worker").addFilter(_quiet_routine_runs)
     log.info("worker serving %s", ", ".join(chosen))
     try:

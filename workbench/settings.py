@@ -144,6 +144,13 @@ class Settings:
     policy_reasons: dict[str, Any] = field(default_factory=dict)
     # Recordings longer than this are refused at intake rather than queued.
     max_audio_seconds: int = 3 * 60 * 60
+    # Queue workers: seconds between the heartbeats of a running job (RQ's default is 30),
+    # and how late a heartbeat may be before the job counts as abandoned and is handed
+    # back to its queue (queues.abandoned; RQ's default is 60). The grace is long enough
+    # for a worker starved of CPU on a busy machine, and the two together short enough
+    # that a job whose worker died is redone within a minute.
+    job_heartbeat_s: int = 10
+    job_heartbeat_grace_s: int = 20
     # Enforcement webhooks: each attempt's timeout, and how long to keep retrying.
     delivery_timeout_s: int = 5
     delivery_retry_hours: int = 24
@@ -449,6 +456,14 @@ def _or_default(path: Path, default: Path) -> Path:
     return default if str(path) == "." else Path(path).resolve()
 
 
+def _check_heartbeats(settings: Settings) -> None:
+    for name in ("job_heartbeat_s", "job_heartbeat_grace_s"):
+        value = getattr(settings, name)
+        if not 1 <= value <= 3600:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be 1 to 3600 seconds, "
+                                f"not {value}")
+
+
 def load_settings(
     overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
@@ -477,6 +492,7 @@ def load_settings(
     _check_database_url(settings.database_url)
     _check_legal(settings)
     _check_password_hash(settings)
+    _check_heartbeats(settings)
     _check_console_depth(settings)
     _check_languages(settings)
     _check_exchanges(settings)

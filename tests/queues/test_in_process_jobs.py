@@ -16,13 +16,16 @@ from rq import Queue, get_current_job
 from rq.registry import StartedJobRegistry
 from sqlalchemy import text
 
-from queues.abandoned import HEARTBEAT_GRACE_S
 from queues.context import in_app_context, use_app
 from queues.names import QueueName
 from queues.worker import WorkbenchWorker
 from tests.support.present import present
 from workbench.current import redis_connection
 from workbench.extensions import db
+from workbench.settings import Settings
+
+#: The worker's default heartbeat grace (a WorkbenchWorker made without settings).
+GRACE = Settings.job_heartbeat_grace_s
 
 
 @in_app_context
@@ -77,5 +80,5 @@ def test_a_job_run_in_the_worker_process_is_kept_alive_by_short_heartbeats(app: 
     # Renewed as the job runs, and never for the job's whole timeout (300 s): a worker
     # that dies with the job leaves it to be handed back within seconds.
     assert lives is not None
-    assert all(life <= 1 + HEARTBEAT_GRACE_S + 1 for life in lives), lives
-    assert all(life >= HEARTBEAT_GRACE_S - 2 for life in lives), lives
+    assert all(life <= 1 + GRACE + 1 for life in lives), lives
+    assert all(life >= GRACE - 2 for life in lives), lives
