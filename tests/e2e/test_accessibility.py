@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 
@@ -39,7 +40,8 @@ def _serious(page: Any) -> list[str]:
     return found
 
 
-#: Each page as the role that works on it: (role, path, expected status).
+#: Each page as the role that works on it: (role, path, expected status); "signed out"
+#: pages are seen by a visitor who has not signed in.
 def _pages(world: World) -> dict[str, tuple[str, str, int]]:
     return {
         "queue": ("moderator", "/admin/queue/", 200),
@@ -63,36 +65,35 @@ def _pages(world: World) -> dict[str, tuple[str, str, int]]:
         "operations": ("admin", "/admin/operations/", 200),
         "staff": ("admin", "/admin/staff/", 200),
         "platforms": ("admin", "/admin/platforms/", 200),
+        "sign-in": ("signed out", "/login", 200),
+        "signed-out 404": ("signed out", "/no-such-page", 404),
     }
 
 
+#: A test per role (one sign-in each: the sign-in rate limit counts this address).
+ROLES = ("moderator", "legal", "senior", "admin", "signed out")
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_console_pages_have_no_serious_accessibility_violations(
-        app: Flask, world: World, browser: Any, live_server: str) -> None:
+        app: Flask, world: World, browser: Any, live_server: str, role: str) -> None:
+    pages = {name: (path, status) for name, (who, path, status) in _pages(world).items()
+             if who == role}
+    assert pages, role
     failures = {}
-    tabs: dict[str, tuple[Any, Console]] = {}
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
-        for name, (role, path, status) in _pages(world).items():
-            if role not in tabs:
-                # One sign-in per role: the sign-in rate limit counts this address.
-                context = browser.new_context(viewport={"width": 1400, "height": 900})
-                tabs[role] = (context, Console(context.new_page(), live_server))
-                tabs[role][1].sign_in(STAFF[role])
-            console = tabs[role][1]
+        console = Console(context.new_page(), live_server)
+        if role != "signed out":
+            console.sign_in(STAFF[role])
+        for name, (path, status) in pages.items():
             response = console.goto(path)
             assert response is not None and response.status == status, (name, response)
             found = _serious(console.page)
             if found:
                 failures[name] = found
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        tabs["signed out"] = (context, Console(context.new_page(), live_server))
-        for name, path in (("sign-in", "/login"), ("signed-out 404", "/no-such-page")):
-            tabs["signed out"][1].goto(path)
-            found = _serious(tabs["signed out"][1].page)
-            if found:
-                failures[name] = found
     finally:
-        for context, _ in tabs.values():
-            context.close()
+        context.close()
     assert not failures, "\n".join(f"{k}: {v}" for k, v in failures.items())
 
 
