@@ -19,23 +19,41 @@ def _engine(url: str) -> Engine:
     return create_engine(url, poolclass=NullPool)
 
 
+#: Tables a test filled with more rows than this are truncated on PostgreSQL; smaller
+#: ones are emptied with DELETE.
+DELETE_AT_MOST = 5000
+#: Tables whose rows DELETE may not remove (the audit log's append-only trigger).
+TRUNCATE_ONLY = frozenset({"audit_event"})
+
+
 def reset_tables(url: str) -> None:
     """Empty every table (schema kept) and restart every sequence, so each test starts
     from nothing.
 
-    On PostgreSQL only the tables that hold rows are truncated: TRUNCATE gives each table
-    and index new files, which for all of them costs more than the test that follows.
+    On PostgreSQL, only the tables that hold rows are emptied, and most with DELETE:
+    TRUNCATE gives each table and index new files, which after the console's test world
+    took 1.15 s against 0.10 s for DELETE (a loaded machine), and ran before most tests.
+    A table with many rows, or one DELETE may not touch, is truncated.
     """
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with _engine(url).begin() as conn:
         if conn.dialect.name == "postgresql":
+            # Each table's rows, counted up to one past the limit.
             probe = " UNION ALL ".join(
-                f"SELECT '{t}' FROM (SELECT 1 FROM \"{t}\" LIMIT 1) AS \"{t}\""
-                for t in tables)
-            filled = [row[0] for row in conn.execute(text(probe))]
-            if filled:
-                quoted = ", ".join(f'"{t}"' for t in filled)
+                f"SELECT '{t}', count(*) FROM (SELECT 1 FROM \"{t}\" "
+                f"LIMIT {DELETE_AT_MOST + 1}) AS \"{t}\"" for t in tables)
+            rows = {str(name): int(count) for name, count in conn.execute(text(probe))}
+            filled = [t for t in tables if rows[t]]
+            # First what must be truncated, with whatever refers to it; then the rest,
+            # children before parents (reverse dependency order), so that no foreign key
+            # refuses a DELETE.
+            truncate = [t for t in filled if rows[t] > DELETE_AT_MOST or t in TRUNCATE_ONLY]
+            if truncate:
+                quoted = ", ".join(f'"{t}"' for t in truncate)
                 conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
+            for t in filled:
+                if t not in truncate:
+                    conn.execute(text(f'DELETE FROM "{t}"'))
             # A table a test filled and emptied again holds no rows but has moved its
             # sequence on: restart every sequence that has handed out a number.
             conn.execute(text(
