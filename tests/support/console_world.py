@@ -29,6 +29,7 @@ from workbench.models import (
     ClassifierScore,
     Conversation,
     Message,
+    Moderator,
     Person,
     Platform,
     Recording,
@@ -37,7 +38,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.platforms import register_platform
-from workbench.staff import create_moderator
+from workbench.staff import hash_password, needs_rehash
 from workbench.storage import blob_store
 
 PASSWORD = "correct-horse-battery"
@@ -82,6 +83,22 @@ def _account(platform_id: int, person: Person, uid: str, username: str,
     return account
 
 
+_hashes: dict[str, str] = {}
+
+
+def _password_hash() -> str:
+    """PASSWORD's hash, made once per process and again only if the cost set now differs.
+
+    Each hash costs about 50 ms of CPU and a world has six users, built before most
+    console tests; sharing one hash (and its salt) changes nothing a test looks at. How
+    ``create_moderator`` checks and hashes a password is tested on its own.
+    """
+    made = _hashes.get(PASSWORD)
+    if made is None or needs_rehash(made):
+        made = _hashes[PASSWORD] = hash_password(PASSWORD)
+    return made
+
+
 def build_world(app: Flask, hostile: bool = False) -> World:
     """Everything a moderator's path from login to a decision needs."""
     servers: dict[str, PlatformServer] = {}
@@ -94,12 +111,13 @@ def build_world(app: Flask, hostile: bool = False) -> World:
             register_platform(db.session, TEST_SECRET_KEY, slug, secret=server.secret,
                               webhook_url=server.url)
         ids = dict(db.session.execute(select(Platform.slug, Platform.id)).all())
-        staff = {}
-        for key, email in STAFF.items():
-            role = key.rstrip("2")
-            staff[key] = create_moderator(db.session, email, PASSWORD, role,
-                                          display_name=key.capitalize(),
-                                          languages=["en", "hi"]).id
+        users = {key: Moderator(email=email, password_hash=_password_hash(),
+                                role=key.rstrip("2"), display_name=key.capitalize(),
+                                languages=["en", "hi"], settings={})
+                 for key, email in STAFF.items()}
+        db.session.add_all(users.values())
+        db.session.flush()
+        staff = {key: user.id for key, user in users.items()}
         now = utcnow()
         name = HOSTILE["img"] if hostile else "rowdy_raj"
         person = Person()
