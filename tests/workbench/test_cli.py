@@ -10,11 +10,13 @@ import json
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import click
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import Session
 
 from tests.support.app import TEST_SECRET_KEY, reset_tables
@@ -178,6 +180,13 @@ def test_a_command_before_init_db_says_to_run_it(cli_env: dict[str, str],
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "Error: the database has no tables yet: run `workbench init-db` first"]
+    # Which it then does, with nothing but its one line: no warning from the migrations.
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        made = invoke(env, "init-db")
+    assert made.exit_code == 0
+    assert made.output.startswith("database at revision ")
+    assert [str(w.message) for w in seen if issubclass(w.category, SAWarning)] == []
 
 
 def test_an_unreachable_database_is_one_line(cli_env: dict[str, str]) -> None:
