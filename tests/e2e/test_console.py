@@ -87,7 +87,10 @@ def test_a_moderator_is_refused_a_ban_and_the_seniors_and_legal_pages(
     assert page.locator('[data-verdict="ban"]').count() == 0
     console.press("b")  # no such key for a moderator: nothing opens
     assert not page.locator("#verdict-panel").is_visible()
-    page.locator("form[action$='/claim'] button").click()
+    # Claiming posts a form and loads the case page again: the forged request below needs
+    # that page (under load, evaluating at once once met the page between the two).
+    with page.expect_navigation():
+        page.locator("form[action$='/claim'] button").click()
     # Forged from the page itself, with its own CSRF token: the server still refuses.
     status = page.evaluate("""async (caseId) => {
         const csrf = document.getElementById('page').dataset.csrf;
