@@ -38,7 +38,7 @@ typecheck: $(STAMP)
 # pytest exits 5 when it collects no tests; that is not a failure. The tests run in one
 # process more than there are cores (pytest-xdist): many tests wait on subprocesses, browsers
 # and polls, and a third process fills that time on two cores (8 min 52 s against 10 min 04 s
-# with two, quiet machine). A test file at a time each, the longest files first
+# with two, quiet machine; a fourth was slower again: 9 min 11 s against 8 min 41 s). A test file at a time each, the longest files first
 # (tests/conftest.py); where each process keeps its database and Redis:
 # tests/support/workers.py. TEST_WORKERS=0: one process.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
