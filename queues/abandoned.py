@@ -3,11 +3,10 @@
 A job counts as started in RQ's ``StartedJobRegistry`` while its worker heartbeats it;
 a worker killed with its job (SIGKILL, a lost machine) stops beating, and the entry
 expires ``job_heartbeat_s + job_heartbeat_grace_s`` (settings: 10 + 20 s) after the last
-beat. RQ's workers look
-for expired entries only every ten minutes (their maintenance interval), and then move
-the job to the failed registry, or schedule its retry for later. Here, run every few
-seconds by the scheduler's holder, such a job goes straight back to the front of its
-queue, up to ``MAX_REDOS`` times.
+beat. RQ's workers look for expired entries only every ten minutes (their maintenance
+interval), and then move the job to the failed registry, or schedule its retry for
+later. Here, run every few seconds by the scheduler's holder, such a job goes straight
+back to the front of its queue, up to ``MAX_REDOS`` times.
 
 Retries wait in the ``ScheduledJobRegistry`` for an RQ scheduler, which runs in the
 worker holding its lock. When that worker dies the lock outlives it by a minute, and

@@ -32,6 +32,8 @@ def test_postgres_urls_use_the_installed_driver(tmp_path: Path) -> None:
         ("WORKBENCH_SECRET_KEY", "short", "at least 16"),
         ("WORKBENCH_MAX_JSON_BYTES", "-4", "positive"),
         ("WORKBENCH_MAX_JSON_BYTES", "5MB", "whole number"),
+        ("WORKBENCH_JOB_HEARTBEAT_S", "7200", "1 to 3600 seconds"),
+        ("WORKBENCH_JOB_HEARTBEAT_GRACE_S", "0", "positive"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str, words: str) -> None:
