@@ -54,6 +54,9 @@ def test_configured_database_upgrade_and_downgrade(database_url: str) -> None:
     _assert_round_trip(database_url)
 
 
+# Reflecting the database meets account's index on lower(username), which SQLAlchemy can
+# neither reflect nor compare (it is left out below with the other EXPRESSION_INDEXES).
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_models_and_migrations_agree(database_url: str) -> None:
     engine = create_engine(database_url)
     with engine.connect() as conn:
