@@ -24,6 +24,9 @@ SYSTEM_NOTES = {
     "text": "shipped `text` model (sklearn family) alone, at its operating thresholds",
     "text-minilm": "shipped transformer family (MiniLM encoder, trained head) alone",
     "text-ensemble": "shipped mean of the two families, alone",
+    "text-adapted": "shipped adapted family (MiniLM fine-tuned through LoRA adapters), alone",
+    "text-review": "shipped mean of `text` and `text-adapted`, alone: the second opinion "
+                   "on reported English",
     "workbench": "`text` under the lexicon and extortion layer: what the workbench scores",
     "lexicon": "plain word-list match: the team's Hindi and Hinglish lexicon (evidence "
                ">= 0.5) or a whole-word LDNOOBW `en` hit",

@@ -6,9 +6,10 @@ text classifier ships, so there is no row for it.
 
 Systems, each at its own operating point (no threshold is tuned on a test set):
 
-- ``text``, ``text-minilm``, ``text-ensemble``: the shipped model families alone
-  (sklearn, MiniLM encoder with a trained head, their mean), at their thresholds;
-  they have no ``extortion`` label;
+- ``text``, ``text-minilm``, ``text-ensemble``, ``text-adapted``, ``text-review``: the
+  shipped models alone (sklearn, MiniLM encoder with a trained head, their mean, MiniLM
+  fine-tuned through LoRA adapters, the mean of sklearn and the adapted: the second
+  opinion on reported English), at their thresholds; they have no ``extortion`` label;
 - ``workbench``: ``text`` under the lexicon and extortion layer, as the workbench scores;
 - ``lexicon``: a plain word-list match: the team's Hindi and Hinglish lexicon (any
   label's evidence at or above 0.5) or a whole-word hit of LDNOOBW ``en`` (read from
@@ -20,7 +21,8 @@ Sets, by the language they are written in:
 
 - English: the shipped datasets' test splits (Davidson, OLID, SMS spam; never trained
   on; the peer was trained on all of Davidson, so its Davidson figures are in-sample),
-  and HateCheck (functional suite, CC BY 4.0);
+  ConvAbuse's test split (CC BY 4.0; no model here trains on ConvAbuse) and HateCheck
+  (functional suite, CC BY 4.0);
 - Hindi (Devanagari) and Hinglish (Latin letters): the team's chat test set
   (``classifiers/resources/hindi_chat_test.tsv``, by its ``script`` column; messages in
   both scripts are a row of their own), HateCheckHIn (MIT; Devanagari, and code-mixed,
@@ -54,6 +56,7 @@ import pandas as pd
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from bench.classifiers import EmbeddingCache
+from bench.english_more_data import convabuse
 from bench.languages import DATA, suites
 from classifiers.chat_test_set import load_chat_test_set
 from classifiers.datasets import shipped_splits
@@ -63,11 +66,16 @@ from classifiers.registry import ModelRegistry
 from classifiers.text_lexicon import LexiconLayer
 
 FAMILIES = ("any", "abusive", "hate", "spam_scam", "extortion")
-SYSTEMS = ("text", "text-minilm", "text-ensemble", "workbench", "lexicon", "peer")
+SYSTEMS = ("text", "text-minilm", "text-ensemble", "text-adapted", "text-review",
+           "workbench", "lexicon", "peer")
+#: Systems that run the MiniLM encoder (sampled to ``--transformer-rows`` per set).
+ENCODER_SYSTEMS = ("text-minilm", "text-ensemble", "text-adapted", "text-review")
 LANGUAGES = ("English", "Hindi (Devanagari)", "Hinglish (Latin)", "Hindi + Hinglish mixed")
 #: What each system cannot score at all.
 NOT_SCORED = {"text": {"extortion"}, "text-minilm": {"extortion"},
-              "text-ensemble": {"extortion"}, "lexicon": {"spam_scam", "extortion"},
+              "text-ensemble": {"extortion"}, "text-adapted": {"extortion"},
+              "text-review": {"extortion"},
+              "lexicon": {"spam_scam", "extortion"},
               "peer": {"spam_scam", "extortion"}}
 #: Chat test set categories that are each family's positives (negatives: ``none``).
 CHAT_FAMILY_CATEGORIES = {
@@ -119,6 +127,18 @@ def english_splits() -> list[TestSet]:
     return out
 
 
+def convabuse_set(data: Path) -> list[TestSet]:
+    """ConvAbuse's test split (messages users wrote to chatbots; CC BY 4.0), which no
+    model here trains on (empty when ``data`` is absent)."""
+    if not (data / "convabuse").is_dir():
+        return []
+    conv = convabuse(data, "test")
+    frame = pd.DataFrame({"text": conv["text"], "abusive": conv["abusive"],
+                          "any": conv["abusive"]})
+    return [TestSet("English", "ConvAbuse test split", frame, "abusive when most annotators "
+                    "gave a severity")]
+
+
 def suite_sets(data: Path) -> list[TestSet]:
     """The licensed functional suites (empty when ``data`` is absent)."""
     languages = {"English": "English", "Hindi": "Hindi (Devanagari)",
@@ -139,7 +159,7 @@ def all_sets(data: Path) -> list[TestSet]:
     if not found:
         print(f"no licensed suites under {data}: only the shipped sets are measured "
               "(pass --data)", file=sys.stderr)
-    sets = english_splits() + chat_sets() + found
+    sets = english_splits() + convabuse_set(data) + chat_sets() + found
     order = {language: index for index, language in enumerate(LANGUAGES)}
     return sorted(sets, key=lambda s: order[s.language])
 
@@ -215,6 +235,8 @@ def scorers(registry: ModelRegistry, data: Path) -> dict[str, Scorer]:
             "text-minilm": _model_scorer(_embedding_once(registry.load("text-minilm"), cache)),
             "text-ensemble": _model_scorer(_embedding_once(registry.load("text-ensemble"),
                                                            cache)),
+            "text-adapted": _model_scorer(registry.load("text-adapted")),
+            "text-review": _model_scorer(registry.load("text-review")),
             "workbench": _model_scorer(LexiconLayer(text)), "lexicon": _lexicon_scorer(data),
             "peer": _peer_scorer}
 
@@ -246,7 +268,7 @@ def evaluate_set(test: TestSet, systems: dict[str, Scorer],
     out: dict[str, dict[str, Any]] = {family: {} for family in FAMILIES}
     for system, scorer in systems.items():
         part = frame
-        if system in ("text-minilm", "text-ensemble") and transformer_rows \
+        if system in ENCODER_SYSTEMS and transformer_rows \
                 and len(frame) > transformer_rows:
             part = frame.sample(n=transformer_rows, random_state=SAMPLE_SEED)
         print(f"  {test.language} / {test.name}: {system} on {len(part)} texts",

@@ -1,4 +1,5 @@
-"""``workbench classifiers ...``: train, evaluate, list, promote, score and retrain models.
+"""``workbench classifiers ...``: train, combine, evaluate, list, promote, score and
+retrain models.
 
 The group takes ``--model-dir`` (default ``$WORKBENCH_MODEL_DIR`` or
 ``./instance/models``). ``retrain`` reads moderator decisions from
@@ -27,7 +28,13 @@ from classifiers.registry import (
     ModelRegistry,
 )
 from classifiers.retrain import decisions_to_frame, retrain
-from classifiers.training import DEFAULT_FAMILY, FAMILIES, TrainingRequest, train
+from classifiers.training import (
+    DEFAULT_FAMILY,
+    FAMILIES,
+    TrainingRequest,
+    compose_ensemble,
+    train,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +101,40 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
             click.echo(f"{dataset:<10} {label:<10} {m['macro_f1']:>8.3f} {m['f1_neg']:>7.3f} "
                        f"{m['f1_pos']:>7.3f} {m['roc_auc']:>8.3f} "
                        f"{m['precision_at_threshold']:>6.3f} {m['recall_at_threshold']:>6.3f}")
+
+
+@classifiers.command(name="combine")
+@click.argument("model")
+@click.argument("parts", nargs=-1, required=True)
+@click.option("--promote/--no-promote", default=True, show_default=True,
+              help="Make the new version active.")
+@click.option("--limit", type=click.IntRange(min=100), default=None,
+              help="Calibrate and evaluate on at most this many texts of each dataset "
+                   "(a quick check; shipped models use all).")
+@click.pass_context
+def combine_command(ctx: click.Context, model: str, parts: tuple[str, ...],
+                    promote: bool, limit: int | None) -> None:
+    """Save MODEL as the mean of the active versions of PARTS (models of different
+    families), calibrated on the shipped validation split: e.g. ``combine text-review
+    text text-adapted``."""
+    registry = _registry(ctx)
+    if len(parts) < 2:
+        raise click.ClickException("name two or more models to combine")
+    loaded = [_load(ctx, part) for part in parts]
+    families = [part.family for part in loaded]
+    named = dict(zip(parts, families, strict=True))
+    if len(set(families)) != len(families) or "ensemble" in families:
+        raise click.ClickException(
+            f"combine models of different families, none an ensemble (these are {named})")
+    combined = compose_ensemble(loaded, TrainingRequest(model, "ensemble",
+                                                        shipped_splits(limit)))
+    directory = registry.save(combined)
+    if promote:
+        sources = ", ".join(f"{part} {m.version}" for part, m in zip(parts, loaded, strict=True))
+        registry.promote(model, combined.version, f"combined from {sources}")
+    click.echo(f"saved {model} {combined.version} (mean of {', '.join(parts)}) to {directory}"
+               + (" and made it active" if promote else ""))
+    _print_metrics(combined.metadata["metrics"])
 
 
 @classifiers.command(name="evaluate")

@@ -1,7 +1,8 @@
 """Versioned model artifacts on disk: ``<root>/<name>/<version>/`` and an ACTIVE pointer.
 
 A version directory holds the fitted parameters (``model.joblib`` for the sklearn
-family, ``head.joblib`` for the transformer family) and ``metadata.json``
+family, ``head.joblib`` for the transformer family, ``adapters.safetensors`` for the
+adapted family, a directory per part for the ensemble) and ``metadata.json``
 (training data hashes, metrics, thresholds, created time, family, labels,
 promotions). ``<root>/<name>/ACTIVE`` names the version in use and
 ``<root>/<name>/history.jsonl`` records every promotion and why.
@@ -87,6 +88,9 @@ def load_version_dir(directory: str) -> TextModel:
     from classifiers.model import ModelCard
 
     # Heavy: imported on first use, not when the module loads.
+    from classifiers.text_adapted import AdaptedTextModel
+
+    # Heavy: imported on first use, not when the module loads.
     from classifiers.text_ensemble import EnsembleTextModel
 
     # Heavy: imported on first use, not when the module loads.
@@ -103,7 +107,7 @@ def load_version_dir(directory: str) -> TextModel:
                       for label in meta["labels"]}, meta)
     families: dict[str, type[TextModel]] = {
         "sklearn": SklearnTextModel, "transformer": TransformerTextModel,
-        "ensemble": EnsembleTextModel}
+        "ensemble": EnsembleTextModel, "adapted": AdaptedTextModel}
     if meta["family"] not in families:
         raise ModelNotFoundError(f"{path}: unknown family {meta['family']!r}")
     logger.info("loading %s %s (%s)", card.name, card.version, meta["family"])

@@ -1,8 +1,10 @@
-"""The combination: mean of the sklearn and transformer families' calibrated probabilities.
+"""The combination: the mean of its parts' calibrated probabilities.
 
-Its own Platt scaling and thresholds are fitted on the validation split over that
-mean. A saved version holds both parts in sub-directories (``sklearn/`` and
-``transformer/``, each a complete version directory of its own).
+``text-ensemble`` is the sklearn and transformer families; ``text-review`` the sklearn
+and adapted families (``classifiers combine``). Its own Platt scaling and thresholds are
+fitted on the validation split over that mean. A saved version holds each part in a
+sub-directory named by its family (``sklearn/``, ``transformer/``, ``adapted/``), each
+a complete version directory of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from classifiers.registry import load_version_dir, write_version
 
 logger = logging.getLogger(__name__)
 
+#: The parts of a version whose metadata does not name them.
 PART_NAMES = ("sklearn", "transformer")
 
 
@@ -46,13 +49,14 @@ class EnsembleTextModel(TextModel):
 
     def save_artifact(self, directory: Path) -> None:
         """Write each part as a complete version directory under ``directory``."""
-
-        for name, part in zip(PART_NAMES, self.parts, strict=True):
-            write_version(directory / name, part)
+        families = [part.family for part in self.parts]
+        if len(set(families)) != len(families):
+            raise ValueError(f"an ensemble's parts must be of different families: {families}")
+        for part in self.parts:
+            write_version(directory / part.family, part)
 
     @classmethod
     def load(cls, directory: Path, card: ModelCard) -> EnsembleTextModel:
-        """Load both parts from their sub-directories."""
-
-        parts = [load_version_dir(str(directory / name)) for name in PART_NAMES]
-        return cls(card, parts)
+        """Load the parts from their sub-directories."""
+        names = list(card.metadata.get("config", {}).get("parts") or PART_NAMES)
+        return cls(card, [load_version_dir(str(directory / name)) for name in names])

@@ -24,13 +24,19 @@ from classifiers.datasets import LABELS, Splits, data_provenance, sha256_frame
 from classifiers.evaluation import evaluate_model
 from classifiers.language import rows_by_language
 from classifiers.model import FloatMatrix, ModelCard, TextModel
+from classifiers.text_adapted import (
+    AdaptedConfig,
+    AdaptedTextModel,
+    config_description,
+    fit_network,
+)
 from classifiers.text_ensemble import EnsembleTextModel
 from classifiers.text_sklearn import SklearnConfig, SklearnTextModel, fit_tables
 from classifiers.text_transformer import TransformerTextModel, embed_texts, fit_head
 
 logger = logging.getLogger(__name__)
 
-FAMILIES = ("sklearn", "transformer", "ensemble")
+FAMILIES = ("sklearn", "transformer", "ensemble", "adapted")
 
 #: The family the ``text`` model uses unless told otherwise (see the table in docs/classifiers.md).
 DEFAULT_FAMILY = "sklearn"
@@ -49,13 +55,14 @@ class TrainingRequest:
 
     Attributes:
         name: registry name, e.g. ``"text"``.
-        family: ``"sklearn"``, ``"transformer"`` or ``"ensemble"``.
+        family: ``"sklearn"``, ``"transformer"``, ``"ensemble"`` or ``"adapted"``.
         splits: training and validation data (tests are evaluated if present).
         target_precision: validation precision each threshold is chosen for.
         train_weights: optional per-row sample weights for ``splits.train``.
         extra_data: description of data beyond the shipped sets (for metadata).
         progress: show progress bars.
         embedder: how the transformer family embeds texts (the bench caches).
+        adapted: how the adapted family trains (its defaults when ``None``).
     """
 
     name: str
@@ -66,6 +73,7 @@ class TrainingRequest:
     extra_data: list[dict[str, Any]] = field(default_factory=list)
     progress: bool = False
     embedder: Embedder | None = None
+    adapted: AdaptedConfig | None = None
 
 
 class CachedEmbedder:
@@ -119,6 +127,13 @@ def _fit_family(request: TrainingRequest) -> tuple[TextModel, FloatMatrix]:
                  for family in ("sklearn", "transformer")]
         ensemble = EnsembleTextModel(card, parts)
         return ensemble, ensemble.raw_scores(val["text"].tolist())
+    if request.family == "adapted":
+        adapted_config = request.adapted or AdaptedConfig()
+        network, losses = fit_network(train, LABELS, adapted_config, request.train_weights,
+                                      request.progress)
+        adapted = AdaptedTextModel.fitted(card, adapted_config, network)
+        adapted.losses = losses
+        return adapted, adapted.raw_scores(val["text"].tolist())
     raise ValueError(f"unknown family {request.family!r}; choose from {FAMILIES}")
 
 
@@ -182,6 +197,8 @@ def _describe(model: TextModel, request: TrainingRequest, calibration: dict[str,
 def _config(model: TextModel) -> dict[str, Any]:
     if isinstance(model, SklearnTextModel):
         return asdict(model.config)
+    if isinstance(model, AdaptedTextModel):
+        return {**config_description(model.config), "loss_per_epoch": model.losses}
     if isinstance(model, EnsembleTextModel):
         return {"combination": "mean of calibrated part probabilities, Platt re-calibrated",
                 "parts": {part.family: part.version for part in model.parts}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import redis
+from rq import Queue, Retry
 from rq.job import Job
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from queues.names import BATCH_JOB_PREFIX, QueueName, batch_job_id
 from queues.runtime import queue
 from workbench.cases.filing import file_reports
 from workbench.cases.policy import case_policy
+from workbench.cases.review import queue_review, review_messages
 from workbench.cases.scoring import (
     StageClock,
     apply_automation,
@@ -22,7 +24,7 @@ from workbench.cases.scoring import (
     classify_recordings,
     score_signals,
 )
-from workbench.current import settings
+from workbench.current import redis_connection, settings
 from workbench.enums import BatchKind
 from workbench.extensions import db
 from workbench.imagebanks.scan import apply_bank_rules, scan_images
@@ -38,6 +40,49 @@ COALESCE_MIN_QUEUED = 2
 #: How far from the tail of the classify queue a job looks for batches to take: enough
 #: for ``classify_coalesce_items`` (10,000) in batches of 50.
 COALESCE_LOOK_BACK = 256
+
+#: Which queue processes each kind of batch.
+BATCH_QUEUE: dict[str, QueueName] = {
+    BatchKind.REPORTS.value: QueueName.INTAKE,
+    BatchKind.ACCOUNTS.value: QueueName.INTAKE,
+    BatchKind.APPEALS.value: QueueName.INTAKE,
+    BatchKind.MESSAGES.value: QueueName.CLASSIFY,
+    BatchKind.RECORDINGS.value: QueueName.CLASSIFY,
+    BatchKind.SIGNALS.value: QueueName.CLASSIFY,
+    BatchKind.IMAGES.value: QueueName.CLASSIFY,
+    BatchKind.REVIEW.value: QueueName.CLASSIFY,
+}
+
+#: Retries with backoff before a batch job lands in the failed registry.
+JOB_RETRY = Retry(max=5, interval=[5, 15, 60, 180, 600])
+JOB_TIMEOUT_S = 600
+
+
+def job_id(batch_id: int) -> str:
+    return batch_job_id(batch_id)
+
+
+def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -> int:
+    """Enqueue the batches; returns how many made it (0 if Redis is unreachable)."""
+
+    if kinds is None:
+        kinds = dict(
+            db.session.execute(
+                select(OutboxBatch.id, OutboxBatch.kind).where(OutboxBatch.id.in_(batch_ids))
+            ).all()
+        )
+    enqueued: list[int] = []
+    try:
+        conn = redis_connection()
+        for batch_id in batch_ids:
+            target = Queue(BATCH_QUEUE[kinds[batch_id]].value, connection=conn)
+            target.enqueue(process_batch, batch_id, job_id=job_id(batch_id),
+                          retry=JOB_RETRY, job_timeout=JOB_TIMEOUT_S, failure_ttl=7 * 86400)
+            enqueued.append(batch_id)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unavailable, %d batch(es) left for the sweeper: %s",
+                    len(batch_ids) - len(enqueued), exc)
+    return len(enqueued)
 
 
 @in_app_context
@@ -60,18 +105,31 @@ def process_batch(batch_id: int) -> dict[str, object]:
     if batch.kind == BatchKind.MESSAGES.value:
         batches += _coalesce(batch)
     ids = [i for b in batches for i in b.item_ids.get("ids", [])]
-    handler = HANDLERS[batch.kind]
     clock = StageClock()
-    with clock.stage("handle"):
-        result = handler(ids)
+    if batch.kind == BatchKind.REVIEW.value:
+        with clock.stage("handle"):
+            reviewed = review_messages(db.session, ids, settings(),
+                                       case_policy(settings(), db.session), batch.attempts)
+        if reviewed is None:
+            # Its messages are not all scored yet: the sweep hands the batch back.
+            batch.attempts += 1
+            db.session.commit()
+            return {"batch": batch_id, "kind": batch.kind, "waiting": True}
+        result: dict[str, object] = reviewed
+    else:
+        with clock.stage("handle"):
+            result = HANDLERS[batch.kind](ids)
     now = utcnow()
     for taken in batches:
         taken.attempts += 1
         taken.processed_at = now
     deliveries = result.pop("deliveries", [])
     tally = result.pop("tally", None)
+    review = result.get("review_batch")
     with clock.stage("commit"):
         db.session.commit()
+    if isinstance(review, int):
+        enqueue_batches([review], {review: BatchKind.REVIEW.value})
     if tally is not None:
         tally.count()  # type: ignore[attr-defined]
     if deliveries:
@@ -169,7 +227,9 @@ def _drop_taken_jobs(batch_ids: list[int]) -> None:
 
 def _file_reports(ids: list[int]) -> dict[str, object]:
     cases = file_reports(db.session, ids, case_policy(settings(), db.session))
-    return {"cases": len(cases)}
+    # Enqueued once committed (process_batch).
+    review = queue_review(db.session, ids, settings())
+    return {"cases": len(cases), "review_batch": review}
 
 
 def _classified(result: dict[str, object]) -> dict[str, object]:

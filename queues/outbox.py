@@ -14,64 +14,25 @@ import logging
 from datetime import timedelta
 
 import redis
-from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import select
 
 from queues.abandoned import reclaim
-from queues.jobs import process_batch
-from queues.names import QueueName, batch_job_id
+from queues.jobs import BATCH_QUEUE, JOB_RETRY, JOB_TIMEOUT_S, enqueue_batches, job_id
 from workbench.current import redis_connection
-from workbench.enums import BatchKind
 from workbench.extensions import db
 from workbench.models import OutboxBatch, utcnow
 
-log = logging.getLogger(__name__)
+# Enqueueing lives beside the job it enqueues (queues.jobs), so a job can enqueue a batch
+# it wrote; its names are this module's too.
+__all__ = ["BATCH_QUEUE", "JOB_RETRY", "JOB_TIMEOUT_S", "SWEEP_GRACE", "enqueue_batches",
+           "hand_back_abandoned", "job_id", "sweep_outbox"]
 
-#: Which queue processes each kind of batch.
-BATCH_QUEUE: dict[str, QueueName] = {
-    BatchKind.REPORTS.value: QueueName.INTAKE,
-    BatchKind.ACCOUNTS.value: QueueName.INTAKE,
-    BatchKind.APPEALS.value: QueueName.INTAKE,
-    BatchKind.MESSAGES.value: QueueName.CLASSIFY,
-    BatchKind.RECORDINGS.value: QueueName.CLASSIFY,
-    BatchKind.SIGNALS.value: QueueName.CLASSIFY,
-    BatchKind.IMAGES.value: QueueName.CLASSIFY,
-}
+log = logging.getLogger(__name__)
 
 #: Unprocessed batches younger than this are left to the request that wrote them.
 SWEEP_GRACE = timedelta(seconds=5)
-#: Retries with backoff before a batch job lands in the failed registry.
-JOB_RETRY = Retry(max=5, interval=[5, 15, 60, 180, 600])
-JOB_TIMEOUT_S = 600
-
-
-def job_id(batch_id: int) -> str:
-    return batch_job_id(batch_id)
-
-
-def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -> int:
-    """Enqueue the batches; returns how many made it (0 if Redis is unreachable)."""
-
-    if kinds is None:
-        kinds = dict(
-            db.session.execute(
-                select(OutboxBatch.id, OutboxBatch.kind).where(OutboxBatch.id.in_(batch_ids))
-            ).all()
-        )
-    enqueued: list[int] = []
-    try:
-        conn = redis_connection()
-        for batch_id in batch_ids:
-            queue = Queue(BATCH_QUEUE[kinds[batch_id]].value, connection=conn)
-            queue.enqueue(process_batch, batch_id, job_id=job_id(batch_id),
-                          retry=JOB_RETRY, job_timeout=JOB_TIMEOUT_S, failure_ttl=7 * 86400)
-            enqueued.append(batch_id)
-    except (redis.RedisError, OSError) as exc:
-        log.warning("Redis unavailable, %d batch(es) left for the sweeper: %s",
-                    len(batch_ids) - len(enqueued), exc)
-    return len(enqueued)
 
 
 def hand_back_abandoned() -> None:

@@ -131,6 +131,9 @@ def app(database_url: str, redis_url: str, tmp_path: Path, compiled_templates: P
             "password_hash_time_cost": 2,
             "password_hash_memory_kib": 19 * 1024,
             "password_hash_parallelism": 1,
+            # The review model's second opinion (torch) is tested where it is the subject
+            # (tests/workbench/test_review.py); elsewhere cases keep the first scores.
+            "review_text_model": "",
             **storage_overrides,
         }
     )

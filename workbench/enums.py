@@ -194,3 +194,5 @@ class BatchKind(StrEnum):
     ACCOUNTS = "accounts"
     APPEALS = "appeals"
     IMAGES = "images"
+    #: Reported messages for the review model's second opinion (workbench.cases.review).
+    REVIEW = "review"

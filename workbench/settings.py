@@ -170,6 +170,9 @@ class Settings:
     # Whether moderators, not only seniors, confirm or overturn automated actions.
     moderators_review_automation: bool = False
     text_model: str = "text"
+    # The slower, stronger text model that gives reported English messages a second
+    # opinion (workbench.cases.review); empty: none.
+    review_text_model: str = "text-review"
     # Languages message identification may answer with (JSON list; empty means
     # classifiers.language.DEFAULT_LANGUAGES: en, hi, hi-Latn); anything else is "und".
     languages: list[Any] = field(default_factory=list)

@@ -107,3 +107,28 @@ def test_score_through_the_workbench_neutralises_formulas_in_its_csv(tmp_path: P
     with target.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["id"], r["text"]) for r in rows] == [("'=1+1", "'@SUM(A1)\rmore")]
+
+
+def test_combine_saves_the_mean_of_two_families_and_makes_it_active(tmp_path: Path) -> None:
+    from classifiers.registry import ModelRegistry
+
+    root = tmp_path / "models"
+    result = _run(root, "combine", "text-mix", "text", "text-minilm", "--limit", "300")
+    assert result.exit_code == 0, result.output
+    assert "mean of text, text-minilm" in result.output
+    combined = ModelRegistry(root).load("text-mix")
+    assert combined.family == "ensemble"
+    assert sorted(part.family for part in combined.parts) == ["sklearn", "transformer"]  # type: ignore[attr-defined]
+    assert sorted(combined.metadata["config"]["parts"]) == ["sklearn", "transformer"]
+    abusive, benign = combined.score(["you are a stupid idiot", "lovely weather today"])
+    assert "abusive" in combined.flagged(abusive) and combined.flagged(benign) == []
+    history = (root / "text-mix" / "history.jsonl").read_text()
+    assert "combined from text " in history and ", text-minilm " in history
+
+
+def test_combine_refuses_one_part_or_two_of_one_family(tmp_path: Path) -> None:
+    assert "two or more" in _one_line_error(_run(tmp_path, "combine", "text-mix", "text"))
+    line = _one_line_error(_run(tmp_path, "combine", "text-mix", "text", "text"))
+    assert "different families" in line and "'text': 'sklearn'" in line
+    line = _one_line_error(_run(tmp_path, "combine", "text-mix", "text", "no-such-model"))
+    assert "no-such-model" in line

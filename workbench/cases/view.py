@@ -57,6 +57,9 @@ class ContentItem:
     before: list[Message]
     after: list[Message]
     score: ClassifierScore | None
+    #: Scores by other models before ``score`` (the first opinion, when the review model
+    #: gave a second: workbench.cases.review), oldest first.
+    earlier: list[ClassifierScore] = field(default_factory=list)
 
 
 @dataclass
@@ -337,14 +340,22 @@ def _by(rows: Any, key: Any) -> dict[int, list[Any]]:
 
 
 def _scores(session: Session, content_type: str, ids: list[int]) -> dict[int, ClassifierScore]:
+    # The newest model's scores win.
+    return {content_id: history[-1]
+            for content_id, history in _score_history(session, content_type, ids).items()}
+
+
+def _score_history(session: Session, content_type: str,
+                   ids: list[int]) -> dict[int, list[ClassifierScore]]:
+    """Every model's scores of each item, oldest first."""
     if not ids:
         return {}
-    out = {}
+    out: dict[int, list[ClassifierScore]] = {}
     for score in session.scalars(
             select(ClassifierScore).where(ClassifierScore.content_type == content_type,
                                           ClassifierScore.content_id.in_(ids))
             .order_by(ClassifierScore.id)):
-        out[score.content_id] = score  # the newest model's scores win
+        out.setdefault(score.content_id, []).append(score)
     return out
 
 
@@ -353,7 +364,7 @@ def _content_items(session: Session, message_ids: list[int]) -> list[ContentItem
         return []
     messages = {m.id: m for m in session.scalars(select(Message).where(
         Message.id.in_(message_ids)))}
-    scores = _scores(session, "message", list(messages))
+    history = _score_history(session, "message", list(messages))
     items = []
     for message_id in dict.fromkeys(message_ids):
         m = messages.get(message_id)
@@ -372,7 +383,9 @@ def _content_items(session: Session, message_ids: list[int]) -> list[ContentItem
                                   .order_by(Message.sent_at, Message.id)).all()
         before = [c for c in context if (c.sent_at, c.id) < (m.sent_at, m.id)]
         after = [c for c in context if (c.sent_at, c.id) > (m.sent_at, m.id)]
-        items.append(ContentItem(m, before, after, scores.get(m.id)))
+        scores = history.get(m.id, [])
+        items.append(ContentItem(m, before, after, scores[-1] if scores else None,
+                                 scores[:-1]))
     return items
 
 
