@@ -11,11 +11,11 @@ from sqlalchemy import select
 from tests.support.console_forms import sign_in
 from tests.support.jobs import run_jobs
 from tests.support.platform_api import PlatformApi
-from workbench.app_base import SETTINGS_KEY
 from workbench.cases.view import load_case
 from workbench.enums import BatchKind
 from workbench.extensions import db
 from workbench.models import Case, ClassifierScore, Message, OutboxBatch
+from workbench.settings import SETTINGS_KEY
 from workbench.staff import create_moderator
 
 NOW = "2026-11-20T10:00:00Z"
