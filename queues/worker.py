@@ -22,6 +22,7 @@ from queues.enforce import Recorder, delivery_policy
 from queues.names import PRIORITY_ORDER, QueueName
 from queues.scheduler import Ticker, periodic_jobs
 from queues.sweep import sweep
+from workbench.cases.review import warm_review_model
 from workbench.cases.scoring import text_model
 from workbench.current import redis_connection, settings
 from workbench.extensions import db
@@ -259,15 +260,21 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
 
 
 def _warm_up() -> None:
-    """Load the text model, its lexicon layer and the language identifier before forking,
-    so each job's child starts with them loaded (loading them costs seconds, in every
-    child; the lexicon layer alone about 60 ms)."""
+    """Load the text model, its lexicon layer, the language identifier and the review
+    model before forking, so each job's child starts with them loaded (loading them costs
+    seconds, in every child; the lexicon layer alone about 60 ms; of the review model,
+    its parts and libraries: each child builds its torch network, ``warm_review_model``)."""
 
     try:
         text_model(settings())
         language.warm_up()
     except Exception as exc:  # noqa: BLE001 - a missing model must not stop the worker
         log.warning("text model not preloaded: %s", exc)
+    if settings().review_text_model:
+        try:
+            warm_review_model(settings())
+        except Exception as exc:  # noqa: BLE001 - as above
+            log.warning("review model not preloaded: %s", exc)
 
 
 def _catch_up() -> None:

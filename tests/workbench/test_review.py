@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.support.console_forms import sign_in
 from tests.support.jobs import run_jobs
 from tests.support.platform_api import PlatformApi
+from workbench.cases.filing import CaseFacts
 from workbench.cases.view import load_case
 from workbench.enums import BatchKind
 from workbench.extensions import db
@@ -77,6 +78,12 @@ def test_a_reported_english_message_is_scored_again_and_its_case_shows_it(
         assert shown and shown[0] is not None and shown[0].model_name == "text-review"
         assert shown[0].scores["abusive"] >= shown[0].scores["spam_scam"]
         case_id = case.id
+        # The case's priority reads each label's highest score over both opinions.
+        both = {score.model_name: score.scores for score in db.session.scalars(
+            select(ClassifierScore).where(ClassifierScore.content_id == english.id))}
+        facts = CaseFacts.gather(db.session, [case_id]).scores[("message", english.id)]
+        assert facts == {label: max(both["text"][label], both["text-review"][label])
+                         for label in both["text"]}
         create_moderator(db.session, "mod@example.org", "a-long-password-123", "moderator")
         db.session.commit()
     # The case page shows both opinions, the review model's first.
@@ -128,3 +135,15 @@ def test_a_missing_review_model_leaves_the_first_scores_and_finishes_the_batch(
     assert _scores(app) == {"m-en": ["text"]}
     with app.app_context():
         assert all(b.processed_at for b in db.session.scalars(select(OutboxBatch)))
+
+
+def test_a_second_opinion_that_flags_nothing_keeps_the_first_highlights() -> None:
+    from workbench.cases.view import ContentItem
+
+    first = ClassifierScore(model_name="text", explanation={"abusive": [[24, 32, 0.4]]})
+    second = ClassifierScore(model_name="text-review", explanation=None)
+    item = ContentItem(Message(), [], [], second, [first])
+    assert item.explained is first
+    flagged = ClassifierScore(model_name="text-review", explanation={"abusive": [[0, 3, 0.2]]})
+    assert ContentItem(Message(), [], [], flagged, [first]).explained is flagged
+    assert ContentItem(Message(), [], [], None).explained is None

@@ -337,7 +337,11 @@ def _scores(session: Session, reports: list[Any]) -> dict[tuple[str, int], dict[
                    one_of(session, ClassifierScore.content_id, sorted(ids)))
             .order_by(ClassifierScore.id)
         ).all():
-            out[(content_type, content_id)] = scores  # the newest model's scores win
+            # A second opinion (workbench.cases.review) may raise a label, never lower it:
+            # each label's highest score over the models that scored the item.
+            seen = out.setdefault((content_type, content_id), {})
+            for label, value in (scores or {}).items():
+                seen[label] = max(float(value), seen.get(label, 0.0))
     return out
 
 

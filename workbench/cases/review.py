@@ -110,3 +110,13 @@ def review_model(settings: Settings) -> Any:
     from classifiers.text_lexicon import LexiconLayer
 
     return LexiconLayer(ModelRegistry(settings.model_dir).load(settings.review_text_model))
+
+
+def warm_review_model(settings: Settings) -> None:
+    """Load the review model's parts and import torch, ``transformers`` and ``peft`` (a
+    worker does, before it forks). Its networks are built in each job's child, on first
+    use: torch's thread pool, once used in the parent, hangs a forked child."""
+    review_model(settings)
+    # Heavy: imported on first use, not when the module loads (what building needs).
+    import peft  # noqa: F401
+    import transformers  # noqa: F401

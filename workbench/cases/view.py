@@ -61,6 +61,15 @@ class ContentItem:
     #: gave a second: workbench.cases.review), oldest first.
     earlier: list[ClassifierScore] = field(default_factory=list)
 
+    @property
+    def explained(self) -> ClassifierScore | None:
+        """The newest scores with an explanation: what the message's highlights show (a
+        second opinion that flags nothing keeps the first's highlights)."""
+        for score in [self.score, *reversed(self.earlier)]:
+            if score is not None and score.explanation:
+                return score
+        return None
+
 
 @dataclass
 class TimelineEntry:
