@@ -163,7 +163,7 @@ class ModelRegistry:
         """Make ``version`` the active one and record why."""
         directory = self.version_dir(name, version)
         event = {"version": version, "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                 "reason": reason, "previous": self._active_or_none(name)}
+                 "reason": reason, "previous": self._active_before(name, version)}
         if not directory.is_relative_to(self.shipped_root):
             meta = read_metadata(directory)
             meta.setdefault("promotions", []).append(event)
@@ -200,6 +200,19 @@ class ModelRegistry:
                     name, meta["version"], meta["family"], meta.get("created_at", ""),
                     meta["version"] == active, shipped, meta.get("promoted_reason", ""))
         return sorted(out.values(), key=lambda info: info.version)
+
+    def _active_before(self, name: str, version: str) -> str | None:
+        """The version active before ``version`` is promoted: as ``active_version``, but
+        without a pointer the newest shipped version other than ``version`` (which may
+        just have been saved into the shipped root)."""
+        for base in (self.root, self.shipped_root):
+            pointer = base / name / ACTIVE_FILE
+            if pointer.is_file():
+                return pointer.read_text(encoding="utf-8").strip()
+        shipped = sorted(path.parent.name
+                         for path in (self.shipped_root / name).glob(f"*/{METADATA_FILE}")
+                         if path.parent.name != version)
+        return shipped[-1] if shipped else None
 
     def _active_or_none(self, name: str) -> str | None:
         try:

@@ -73,6 +73,20 @@ def test_promoting_back_to_the_shipped_version(tmp_path: Path, text_model: TextM
     assert registry.load("text") is text_model
 
 
+def test_promoting_into_the_shipped_root_names_the_version_it_replaces(
+    tmp_path: Path, text_model: TextModel
+) -> None:
+    registry = ModelRegistry(tmp_path, shipped_root=tmp_path)  # as `--model-dir` shipped
+    registry.save(_copy_as_new_version(text_model, "29990101T000000000003Z"))
+    registry.promote("text", "29990101T000000000003Z", "first")
+    registry.save(_copy_as_new_version(text_model, "29990101T000000000004Z"))
+    registry.promote("text", "29990101T000000000004Z", "second")
+    history = [json.loads(line) for line in (tmp_path / "text" / "history.jsonl").open()]
+    assert [(e["version"], e["previous"]) for e in history] == [
+        ("29990101T000000000003Z", None),
+        ("29990101T000000000004Z", "29990101T000000000003Z")]
+
+
 def test_version_directories_are_loaded_once(tmp_path: Path, text_model: TextModel) -> None:
     registry = ModelRegistry(tmp_path)
     registry.save(_copy_as_new_version(text_model, "29990101T000000000002Z"))
