@@ -6,8 +6,9 @@ stronger look: ``review_text_model`` (``WORKBENCH_REVIEW_TEXT_MODEL``, by defaul
 ``text-review``: the mean of ``text`` and MiniLM fine-tuned through LoRA adapters, a
 few hundred messages a second on a core; docs/classifiers.md compares them) re-scores
 the reported messages it reads (English) once they have had their first scores. Its
-scores are stored as that model's ``ClassifierScore``, the newest, which the case page
-(beside the first) and the case's priority read; the cases are re-scored at once.
+scores are stored as that model's ``ClassifierScore``: the case page shows them above
+the first, and the case's priority reads each label's higher score of the two (a second
+opinion raises a case, never lowers it); the cases are re-scored at once.
 
 Filing user reports writes an outbox batch of their messages (``queue_review``), which
 the queues move like any other batch (``queues.jobs``). A message reported before its
