@@ -27,9 +27,13 @@ SYSTEM_NOTES = {
     "text-adapted": "shipped adapted family (MiniLM fine-tuned through LoRA adapters), alone",
     "text-review": "shipped mean of `text` and `text-adapted`, alone: the second opinion "
                    "on reported English",
-    "workbench": "`text` under the lexicon and extortion layer: what the workbench scores",
-    "lexicon": "plain word-list match: the team's Hindi and Hinglish lexicon (evidence "
-               ">= 0.5) or a whole-word LDNOOBW `en` hit",
+    "workbench": "`text` under the lexicon and extortion layer: what the workbench scores "
+                 "every message",
+    "workbench-review": "`text-review` under the same layer: what the workbench scores the "
+                        "reported English it gives a second opinion on",
+    "lexicon": "plain word-list match: the team's lexicon (Hindi and Hinglish terms, "
+               "English phrases of 1:1 chat; evidence >= 0.5) or a whole-word LDNOOBW `en` "
+               "hit",
     "peer": "`alt-profanity-check` at 0.5 (English only by design)",
 }
 

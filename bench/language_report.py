@@ -10,10 +10,14 @@ Systems, each at its own operating point (no threshold is tuned on a test set):
   shipped models alone (sklearn, MiniLM encoder with a trained head, their mean, MiniLM
   fine-tuned through LoRA adapters, the mean of sklearn and the adapted: the second
   opinion on reported English), at their thresholds; they have no ``extortion`` label;
-- ``workbench``: ``text`` under the lexicon and extortion layer, as the workbench scores;
-- ``lexicon``: a plain word-list match: the team's Hindi and Hinglish lexicon (any
-  label's evidence at or above 0.5) or a whole-word hit of LDNOOBW ``en`` (read from
-  ``../shared/data``, not shipped); ``abusive``, ``hate`` and ``any`` only;
+- ``workbench``: ``text`` under the lexicon and extortion layer, as the workbench scores
+  every message;
+- ``workbench-review``: ``text-review`` under the same layer, as the workbench scores
+  the reported English it gives a second opinion on;
+- ``lexicon``: a plain word-list match: the team's lexicon (Hindi and Hinglish terms,
+  English phrases of 1:1 chat; any label's evidence at or above 0.5) or a whole-word hit
+  of LDNOOBW ``en`` (read from ``../shared/data``, not shipped); ``abusive``, ``hate``
+  and ``any`` only;
 - ``peer``: ``alt-profanity-check`` at its own 0.5 (one profanity probability, English
   only by design): ``abusive``, ``hate`` and ``any`` only.
 
@@ -67,9 +71,10 @@ from classifiers.text_lexicon import LexiconLayer
 
 FAMILIES = ("any", "abusive", "hate", "spam_scam", "extortion")
 SYSTEMS = ("text", "text-minilm", "text-ensemble", "text-adapted", "text-review",
-           "workbench", "lexicon", "peer")
+           "workbench", "workbench-review", "lexicon", "peer")
 #: Systems that run the MiniLM encoder (sampled to ``--transformer-rows`` per set).
-ENCODER_SYSTEMS = ("text-minilm", "text-ensemble", "text-adapted", "text-review")
+ENCODER_SYSTEMS = ("text-minilm", "text-ensemble", "text-adapted", "text-review",
+                   "workbench-review")
 LANGUAGES = ("English", "Hindi (Devanagari)", "Hinglish (Latin)", "Hindi + Hinglish mixed")
 #: What each system cannot score at all.
 NOT_SCORED = {"text": {"extortion"}, "text-minilm": {"extortion"},
@@ -230,14 +235,17 @@ def _embedding_once(model: TextModel, cache: EmbeddingCache) -> TextModel:
 def scorers(registry: ModelRegistry, data: Path) -> dict[str, Scorer]:
     """Every system by name."""
     text = registry.load("text")
+    review = registry.load("text-review")
     cache = EmbeddingCache()
     return {"text": _model_scorer(text),
             "text-minilm": _model_scorer(_embedding_once(registry.load("text-minilm"), cache)),
             "text-ensemble": _model_scorer(_embedding_once(registry.load("text-ensemble"),
                                                            cache)),
             "text-adapted": _model_scorer(registry.load("text-adapted")),
-            "text-review": _model_scorer(registry.load("text-review")),
-            "workbench": _model_scorer(LexiconLayer(text)), "lexicon": _lexicon_scorer(data),
+            "text-review": _model_scorer(review),
+            "workbench": _model_scorer(LexiconLayer(text)),
+            "workbench-review": _model_scorer(LexiconLayer(review)),
+            "lexicon": _lexicon_scorer(data),
             "peer": _peer_scorer}
 
 

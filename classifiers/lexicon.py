@@ -1,7 +1,8 @@
-"""The team's Hindi and Hinglish abuse lexicon, matched through the spellings people use.
+"""The team's abuse lexicon, matched through the spellings people use.
 
-The lexicon (``resources/hindi_abuse_lexicon.tsv``, provenance in the README beside
-it) names each term's category and severity. Matching runs on the text after
+The lexicon (Hindi and Hinglish terms in ``resources/hindi_abuse_lexicon.tsv``, English
+phrases of 1:1 chat in ``resources/english_abuse_lexicon.tsv``; provenance in the README
+beside them) names each term's category and severity. Matching runs on the text after
 :func:`classifiers.normalise.normalise_with_offsets` (homoglyphs, spaced-out letters,
 leetspeak and stretched letters already undone), then folds each word with
 :func:`fold`, so that one entry covers the usual romanisations:
@@ -30,6 +31,9 @@ from classifiers.language import is_hinglish
 from classifiers.normalise import normalise_batch, normalise_with_offsets
 
 LEXICON_FILE = Path(__file__).parent / "resources" / "hindi_abuse_lexicon.tsv"
+#: English phrases of 1:1 chat and calls (threats, sexual harassment, insults aimed at
+#: the reader), matched the same way.
+ENGLISH_FILE = Path(__file__).parent / "resources" / "english_abuse_lexicon.tsv"
 
 CATEGORIES = ("sexual_slur", "caste_religious_slur", "insult", "threat", "sexual_harassment")
 #: The model labels each lexicon category is evidence for (a caste slur is abuse too).
@@ -259,5 +263,7 @@ def parse_lexicon(lines: list[str]) -> list[Entry]:
 
 @lru_cache(maxsize=1)
 def shipped_lexicon() -> Lexicon:
-    """The lexicon shipped in ``resources/``."""
-    return Lexicon(parse_lexicon(LEXICON_FILE.read_text(encoding="utf-8").splitlines()))
+    """The lexicon shipped in ``resources/``: the Hindi and Hinglish terms and the
+    English phrases."""
+    return Lexicon([entry for path in (LEXICON_FILE, ENGLISH_FILE)
+                    for entry in parse_lexicon(path.read_text(encoding="utf-8").splitlines())])

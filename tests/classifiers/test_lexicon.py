@@ -1,4 +1,5 @@
-"""The Hindi and Hinglish abuse lexicon: its spellings, categories and spans."""
+"""The abuse lexicon (Hindi and Hinglish terms, English phrases of 1:1 chat): its
+spellings, categories and spans."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from classifiers.lexicon import (
     parse_lexicon,
     shipped_lexicon,
 )
+from classifiers.model import TextModel
+from classifiers.text_lexicon import LexiconLayer
 
 
 def _found(text: str) -> list[tuple[str, str]]:
@@ -127,3 +130,34 @@ def test_team_written_chat_harms_are_found(text: str, category: str) -> None:
 ])
 def test_team_written_phrases_need_their_context(text: str) -> None:
     assert shipped_lexicon().scores(text)["abusive"] < 0.5
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("I will kill you", "threat"), ("im gonna kill u tonight", "threat"),
+    ("I'LL RAPE YOU", "threat"), ("just go kill yourself", "threat"),
+    ("take off your clothes on the video call", "sexual_harassment"),
+    ("send nudes or block me", "sexual_harassment"), ("have sex with me", "sexual_harassment"),
+    ("shut the fuck up", "insult"), ("fuuuck youuu", "insult"), ("you slut", "sexual_slur"),
+])
+def test_english_phrases_of_1_to_1_chat_are_found(text: str, category: str) -> None:
+    assert category in {c for _, c in _found(text)}
+    assert shipped_lexicon().scores(text)["abusive"] >= 0.5
+
+
+@pytest.mark.parametrize("text", [
+    "this heat will kill me", "I could kill for a samosa right now", "my mom will find you",
+    "send me the notes", "take off your shoes please", "I will call you at six",
+    "the nude colour lipstick", "shut up, that is so funny",
+])
+def test_english_words_alone_are_not_the_phrases(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_workbench_flags_the_english_threats_the_model_missed(text_model: TextModel) -> None:
+    """The shipped model scored direct threats under its threshold (``I will kill you``
+    0.26 in the second opinion); under the lexicon layer they are flagged."""
+    layer = LexiconLayer(text_model)
+    texts = ["I will kill you", "i am going to kill you", "take off your clothes"]
+    assert all("abusive" in layer.flagged(row) for row in layer.score(texts))
+    spans = layer.explain("i am going to kill you", "abusive")
+    assert spans[0][0] == "going to kill you"
