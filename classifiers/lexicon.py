@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -131,10 +132,15 @@ class Lexicon:
                 if known is None or known.severity < entry.severity:
                     self.phrases[key] = entry
         self.singles = sorted(key[0] for key in self.phrases if len(key) == 1)
-        # What may start a match: a term's first word; two words that join into the
-        # start of a term written apart.
-        self.firsts = {key[0] for key in self.phrases}
-        self.joined_starts = {word[:end] for word in self.singles
+        # What a text must hold to hold a term: the term's anchor word (every word of a
+        # phrase is in a text that holds it, so one will do: the rarest); or two words
+        # that join into the start of a term written apart.
+        self.anchors = _anchors(list(self.phrases))
+        # A phrase written apart is looked up as a phrase: only one-word terms need
+        # their starts ("bhosdi ke" for "bhosdike").
+        one_word = {fold(words[0]) for words in (_TOKEN.findall(e.term) for e in entries)
+                    if len(words) == 1}
+        self.joined_starts = {word[:end] for word in one_word
                               for end in range(2 * MIN_JOINED, len(word) + 1)}
 
     def _masked(self, word: str) -> Entry | None:
@@ -220,9 +226,33 @@ class Lexicon:
         """Whether a text (normalised, and its folded words) may hold a term."""
         if "*" in normalised:
             return True
-        return not self.firsts.isdisjoint(words) or any(
+        return not self.anchors.isdisjoint(words) or any(
             a + b in self.joined_starts for a, b in zip(words, words[1:], strict=False)
             if len(a) >= MIN_JOINED and len(b) >= MIN_JOINED)
+
+
+#: Words too common in chat to look a phrase up by ("i will kill you" is looked up when
+#: a text holds ``kill``, not each time it holds ``i`` or ``you``), folded.
+_COMMON_WORDS = frozenset(_fold_letters(word) for word in (
+    "i", "ill", "ll", "im", "am", "you", "u", "ya", "your", "ur", "yourself", "urself",
+    "self", "me", "my", "a", "an", "the", "to", "of", "on", "in", "for", "with", "and",
+    "or", "is", "are", "r", "it", "be", "do", "so", "that", "this", "what", "at", "up",
+    "out", "off", "go", "get", "let", "give", "take", "show", "send", "have", "want",
+    "wanna", "gonna", "going", "will", "should", "hope", "know", "where", "how", "much",
+    "one", "night", "call", "re", "s", "t", "d", "m", "ve", "ja", "ka", "ki", "ke", "ko",
+    "se", "hai", "tu", "tera", "teri", "tere", "main", "mai", "kar", "de", "le", "na", "ek"))
+
+
+def _anchors(keys: list[tuple[str, ...]]) -> set[str]:
+    """One word per term a text must hold to hold the term: a single word itself; for a
+    phrase its longest word (longer words are rarer), leaving out :data:`_COMMON_WORDS`
+    unless every word is common, and of two as long the one fewer terms share."""
+    shared = Counter(word for key in keys for word in set(key))
+    anchors = set()
+    for key in keys:
+        rare = [word for word in key if word not in _COMMON_WORDS] or list(key)
+        anchors.add(min(rare, key=lambda word: (-len(word), shared[word])))
+    return anchors
 
 
 def _hindi_context(text: str) -> bool:
@@ -257,6 +287,8 @@ def parse_lexicon(lines: list[str]) -> list[Entry]:
         cells = line.rstrip("\n").split("\t")
         if len(cells) < 3 or cells[1] not in CATEGORIES or cells[2] not in {"1", "2", "3"}:
             raise LexiconError(f"line {number}: expected term, category, severity 1-3")
+        if len(_TOKEN.findall(cells[0])) > MAX_PHRASE:
+            raise LexiconError(f"line {number}: a term is at most {MAX_PHRASE} words")
         entries.append(Entry(cells[0].strip(), cells[1], int(cells[2])))
     return entries
 

@@ -67,6 +67,8 @@ def test_every_entry_has_a_known_category_and_severity() -> None:
     assert {e.severity for e in entries} <= {1, 2, 3}
     with pytest.raises(LexiconError, match="line 1"):
         parse_lexicon(["gaali\tswearing\t2"])
+    with pytest.raises(LexiconError, match="line 2: a term is at most 5 words"):
+        parse_lexicon(["# a comment", "i am going to kill you\tthreat\t3"])
 
 
 def test_lexicon_spans_come_first_in_explanations() -> None:
@@ -161,3 +163,18 @@ def test_workbench_flags_the_english_threats_the_model_missed(text_model: TextMo
     assert all("abusive" in layer.flagged(row) for row in layer.score(texts))
     spans = layer.explain("i am going to kill you", "abusive")
     assert spans[0][0] == "going to kill you"
+
+
+def test_every_entry_is_found_in_a_sentence() -> None:
+    """The quick look that lets most texts pass (a term's rarest word, or the start of
+    a one-word term written apart) never hides a term: each entry, inside a sentence
+    with a severe term beside it (so that mild ones count), is found where it is."""
+    lexicon = shipped_lexicon()
+    missed = []
+    for entry in lexicon.entries:
+        text = f"okay so {entry.term} and then madarchod"
+        start = text.index(entry.term)
+        if not any(h.start == start and h.end == start + len(entry.term)
+                   for h in lexicon.hits(text)):
+            missed.append(entry.term)
+    assert missed == []
