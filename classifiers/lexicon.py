@@ -133,8 +133,8 @@ class Lexicon:
                     self.phrases[key] = entry
         self.singles = sorted(key[0] for key in self.phrases if len(key) == 1)
         # What a text must hold to hold a term: the term's anchor word (every word of a
-        # phrase is in a text that holds it, so one will do: the rarest); or two words
-        # that join into the start of a term written apart.
+        # phrase is in a text that holds it, so one will do: its longest uncommon word,
+        # ``_anchors``); or two words that join into the start of a term written apart.
         self.anchors = _anchors(list(self.phrases))
         # A phrase written apart is looked up as a phrase: only one-word terms need
         # their starts ("bhosdi ke" for "bhosdike").

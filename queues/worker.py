@@ -282,8 +282,8 @@ def _warm_up() -> None:
         model = text_model(settings())
         language.warm_up()
         # Whatever scoring loads on first use, loaded here too: the homoglyph table
-        # (read for the first text with a character outside ASCII: about 1 s of each
-        # job's child before, 40% of a 5,000-message job's time), the patterns.
+        # (a job's child read it again for its first text outside ASCII: 200 of the 470
+        # samples of jobs in a py-spy profile of a worker), the patterns.
         for scores, text in zip(model.score(list(WARM_UP_TEXTS)), WARM_UP_TEXTS, strict=True):
             for label in model.flagged(scores):
                 model.explain_spans(text, label)
