@@ -34,11 +34,9 @@ from workbench.settings import Settings
 log = logging.getLogger(__name__)
 
 #: Queues whose jobs run in the worker's own process instead of a forked child. Their
-#: jobs are short and mostly wait on the network or the database; a fork per job costs
-#: more than the job, and a long-lived process keeps its HTTP and database connections
-#: open and SQLAlchemy's compiled statements (a forked child compiled each statement of
-#: its job again: a quarter of an intake job's time, in a profile of the ingest bench).
-IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value, QueueName.INTAKE.value})
+#: jobs are short and mostly wait on the network; a fork per job costs more than the
+#: job, and a long-lived process keeps its HTTP and database connections open.
+IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value})
 
 
 class PromptUnsubscribe(BaseWorker):
