@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import gc
 import logging
 import os
@@ -36,7 +38,10 @@ log = logging.getLogger(__name__)
 #: Queues whose jobs run in the worker's own process instead of a forked child. Their
 #: jobs are short and mostly wait on the network; a fork per job costs more than the
 #: job, and a long-lived process keeps its HTTP and database connections open.
-IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value})
+IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value, QueueName.INTAKE.value})
+
+#: Linux's prctl option: the signal a process gets when the one that forked it dies.
+PR_SET_PDEATHSIG = 1
 
 
 class PromptUnsubscribe(BaseWorker):
@@ -155,6 +160,9 @@ class WorkbenchWorker(CountedJobs, PromptUnsubscribe, Worker):
         # own jobs: drop them from the child's pool without closing them.
         from workbench.extensions import db
 
+        # A job's child finishes its job even if the worker dies meanwhile (as before
+        # children were told to die with it, ``_die_with_the_worker``).
+        _set_parent_death_signal(0)
         # Count in this worker's shared job files, not a new set per child (per job).
         multiprocess.count_as_job_process(os.getppid())
         with job_app().app_context():
@@ -201,6 +209,49 @@ class _Heartbeats(threading.Thread):
         self.join()
 
 
+def _set_parent_death_signal(signum: int) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies (0: none)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+
+
+#: Processes whose children end with them (``_children_die_with_this_process``), and the
+#: process that made the latest fork (copied into the child, which so knows its parent).
+_DYING_WITH: set[int] = set()
+_FORKED_BY = [0]
+
+
+def _children_die_with_this_process() -> None:
+    """Every process forked from this one from now on ends when this one ends (once per
+    process; a job's child undoes it, see ``main_work_horse``)."""
+    me = os.getpid()
+    if me not in _DYING_WITH:
+        _DYING_WITH.add(me)
+        os.register_at_fork(before=_note_forker,
+                            after_in_child=functools.partial(_die_with_the_worker, me))
+
+
+def _note_forker() -> None:
+    _FORKED_BY[0] = os.getpid()
+
+
+def _die_with_the_worker(worker_pid: int) -> None:
+    """In a process the worker forks (RQ's scheduler): end when the worker ends.
+
+    A forked child shares the worker's open sockets, its database connections among
+    them. Killed mid-job, the worker would leave its transaction, and the row locks it
+    holds, open for as long as its scheduler lived (PostgreSQL sees no end of a
+    connection one process still holds), and the job's redo would wait behind them. The
+    scheduler also kept the scheduling lock, so no other worker's took over.
+    """
+    if _FORKED_BY[0] != worker_pid:  # forked by another process (a job's child)
+        return
+    _set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != worker_pid:  # the worker died before the signal was asked for
+        os._exit(0)
+
+
 def _end_session() -> None:
     """End the session a job ran in this process used, whatever became of it.
 
@@ -233,6 +284,7 @@ def run_worker(names: list[str] | None = None, *, burst: bool = False) -> bool:
         raise ValueError(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(valid)}")
     # Jobs run here or in forked children; both use this process's app (queues.context).
     use_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    _children_die_with_this_process()
     conn = redis_connection()
     if QueueName.CLASSIFY.value in chosen:
         _warm_up()
