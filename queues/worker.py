@@ -160,8 +160,9 @@ class WorkbenchWorker(CountedJobs, PromptUnsubscribe, Worker):
         # own jobs: drop them from the child's pool without closing them.
         from workbench.extensions import db
 
-        # A job's child finishes its job even if the worker dies meanwhile (as before
-        # children were told to die with it, ``_die_with_the_worker``).
+        # A job's child finishes its job even if the worker dies meanwhile, as it always
+        # did: unlike the worker's other children it does not end with the worker
+        # (``_die_with_the_worker``).
         _set_parent_death_signal(0)
         # Count in this worker's shared job files, not a new set per child (per job).
         multiprocess.count_as_job_process(os.getppid())
