@@ -156,8 +156,10 @@ def test_english_words_alone_are_not_the_phrases(text: str) -> None:
 
 
 def test_workbench_flags_the_english_threats_the_model_missed(text_model: TextModel) -> None:
-    """The shipped model scored direct threats under its threshold (``I will kill you``
-    0.26 in the second opinion); under the lexicon layer they are flagged."""
+    """Under the lexicon layer, threats and sexual harassment of 1:1 chat are flagged and
+    the phrase leads the explanation: without the English phrases ``text`` scored "take
+    off your clothes" 0.36, under its threshold (and the second opinion "I will kill
+    you" 0.26)."""
     layer = LexiconLayer(text_model)
     texts = ["I will kill you", "i am going to kill you", "take off your clothes"]
     assert all("abusive" in layer.flagged(row) for row in layer.score(texts))
