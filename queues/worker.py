@@ -36,8 +36,10 @@ from workbench.settings import Settings
 log = logging.getLogger(__name__)
 
 #: Queues whose jobs run in the worker's own process instead of a forked child. Their
-#: jobs are short and mostly wait on the network; a fork per job costs more than the
-#: job, and a long-lived process keeps its HTTP and database connections open.
+#: jobs are short and mostly wait on the network or the database; a fork per job costs
+#: more than the job, and a long-lived process keeps its HTTP and database connections
+#: open and SQLAlchemy's compiled statements (a forked intake job compiled each of its
+#: statements again: a quarter of its samples in a py-spy profile of bench/ingest.py).
 IN_PROCESS_QUEUES = frozenset({QueueName.ENFORCE.value, QueueName.INTAKE.value})
 
 #: Linux's prctl option: the signal a process gets when the one that forked it dies.
@@ -210,10 +212,17 @@ class _Heartbeats(threading.Thread):
         self.join()
 
 
+@functools.cache
+def _prctl() -> Any:
+    """libc's ``prctl`` (looked up once per process), or None where there is none."""
+    return getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+
+
 def _set_parent_death_signal(signum: int) -> None:
-    """Ask Linux to send ``signum`` to this process when its parent dies (0: none)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
+    """Ask Linux to send ``signum`` to this process when its parent dies (0: none);
+    nothing on a system without ``prctl``."""
+    prctl = _prctl()
+    if prctl is not None and prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
         log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
 
 
@@ -229,6 +238,7 @@ def _children_die_with_this_process() -> None:
     me = os.getpid()
     if me not in _DYING_WITH:
         _DYING_WITH.add(me)
+        _prctl()  # looked up here, so that each child finds it already
         os.register_at_fork(before=_note_forker,
                             after_in_child=functools.partial(_die_with_the_worker, me))
 
