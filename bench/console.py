@@ -202,13 +202,15 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("BENCH_CONSOLE_DATABASE_URL",
                                                         DEFAULT_URL))
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is a million reports")
+    parser.add_argument("--messages", type=int, default=None,
+                        help="messages to seed (default: 5,000,000 times the scale)")
     parser.add_argument("--runs", type=int, default=30, help="requests timed per page")
     parser.add_argument("--page", type=int, default=500, help="the deep page timed")
     parser.add_argument("--label", default="", help="names this run in the figures")
     parser.add_argument("--only", default="", help="comma-separated page names to time")
     args = parser.parse_args()
 
-    report = seed(args.url, args.scale)
+    report = seed(args.url, args.scale, messages=args.messages)
     # Sign-in is timed many times over from one address: lift the sign-in rate limit.
     app = _app(args.url, login_rate_limit="100000 per minute")
     app.config["SESSION_COOKIE_SECURE"] = False

@@ -71,10 +71,13 @@ class SeedSize:
     open_cases: int
 
     @classmethod
-    def scaled(cls, scale: float) -> SeedSize:
+    def scaled(cls, scale: float, messages: int | None = None) -> SeedSize:
+        """Every count at ``scale`` (1.0: a million reports), or ``messages`` messages
+        where given (the message table is most of the disk a large seed takes)."""
         def n(full: int, least: int = 10) -> int:
             return max(least, int(round(full * scale)))
-        return cls(reports=n(1_000_000, 50), cases=n(200_000, 10), messages=n(5_000_000, 100),
+        return cls(reports=n(1_000_000, 50), cases=n(200_000, 10),
+                   messages=messages if messages is not None else n(5_000_000, 100),
                    people=n(150_000, 20), conversations=n(250_000, 10), moderators=n(40, 4),
                    open_cases=n(30_000, 2))
 
@@ -456,14 +459,16 @@ def load(url: str, size: SeedSize, progress: bool = True) -> dict[str, int]:
     return rows
 
 
-def seed(url: str = DEFAULT_URL, scale: float = 1.0, progress: bool = True) -> SeedReport:
-    """Fill the scratch database at ``scale`` (1.0: a million reports), unless it already is.
+def seed(url: str = DEFAULT_URL, scale: float = 1.0, progress: bool = True,
+         messages: int | None = None) -> SeedReport:
+    """Fill the scratch database at ``scale`` (1.0: a million reports), with ``messages``
+    messages where given, unless it already is.
 
     Returns:
         What was done: rows per table (empty when skipped) and the seconds it took,
         including the rebuild of the dashboard figures.
     """
-    size = SeedSize.scaled(scale)
+    size = SeedSize.scaled(scale, messages)
     started = time.perf_counter()
     if _already_seeded(url, size):
         if progress:
@@ -543,9 +548,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=os.environ.get("BENCH_CONSOLE_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is a million reports")
+    parser.add_argument("--messages", type=int, default=None,
+                        help="messages to seed (default: 5,000,000 times the scale)")
     parser.add_argument("--runs", type=int, default=9, help="dashboard calls drawn anew")
     args = parser.parse_args()
-    report = seed(args.url, args.scale)
+    report = seed(args.url, args.scale, messages=args.messages)
     timings = time_dashboard(args.url, args.runs)
     base, drawn = timings["baseline"], timings["drawn"]
     view, kept = timings["view"], timings["kept"]

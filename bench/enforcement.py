@@ -124,24 +124,10 @@ def latency(app, servers, people: list[int], moderator_id: int, rate: float) -> 
 
 
 def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU time so far of the workers, this process (the platforms) and the database.
-
-    The database's share is its backends serving the bench database; Redis is shared
-    with other users of the server, so it is left out.
-    """
-    workers = stack.procs_cpu_s()
+    """CPU time so far of the workers, this process (the platforms) and the database."""
     me = psutil.Process().cpu_times()
-    database = 0.0
-    backends = stack.scalar("SELECT string_agg(pid::text, ',') FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-    for pid in str(backends or "").split(","):
-        try:
-            t = psutil.Process(int(pid)).cpu_times()
-            database += t.user + t.system
-        except (ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return {"workers": workers, "platforms_and_bench": me.user + me.system,
-            "postgresql": database}
+    return {"workers": stack.procs_cpu_s(), "platforms_and_bench": me.user + me.system,
+            "postgresql": stack.database_cpu_s()}
 
 
 def _answering(app) -> list[int]:

@@ -144,13 +144,13 @@ class Stack:
                 os.killpg(p.pid, signal.SIGKILL)
         self.procs.clear()
 
-    def procs_cpu_s(self) -> float:
-        """CPU seconds the started processes have used: their own, their finished
-        children's (exited work horses), and their live children's."""
+    def procs_cpu_s(self, procs: list[subprocess.Popen[bytes]] | None = None) -> float:
+        """CPU seconds the started processes (or those of ``procs``) have used: their own,
+        their finished children's (exited work horses), and their live children's."""
         import psutil
 
         total = 0.0
-        for proc in self.procs:
+        for proc in self.procs if procs is None else procs:
             try:
                 parent = psutil.Process(proc.pid)
                 t = parent.cpu_times()
@@ -160,6 +160,22 @@ class Stack:
                     total += c.user + c.system
             except psutil.NoSuchProcess:
                 continue
+        return total
+
+    def database_cpu_s(self) -> float:
+        """CPU seconds so far of the PostgreSQL backends serving this stack's database (but
+        the one asking). Redis is shared with other users of the server, so it is left out."""
+        import psutil
+
+        total = 0.0
+        backends = self.scalar("SELECT string_agg(pid::text, ',') FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        for pid in str(backends or "").split(","):
+            try:
+                t = psutil.Process(int(pid)).cpu_times()
+                total += t.user + t.system
+            except (ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
         return total
 
     def scalar(self, sql: str) -> Any:

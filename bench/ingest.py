@@ -2,8 +2,13 @@
 
 Run: ``make bench-ingest`` (or ``.venv/bin/python bench/ingest.py``). Uses a scratch
 database (``BENCH_DATABASE_URL``, default ``workbench_bench`` on the local PostgreSQL) and
-Redis database 14 (``BENCH_REDIS_URL``). Figures are medians of several runs; the baseline,
+Redis database 11 (``BENCH_REDIS_URL``). Figures are medians of several runs; the baseline,
 one RQ job per report, is measured in the same run on the same Redis.
+
+Beside each rate, the CPU it cost per item, by part: this process (the platforms sending:
+JSON, signing, HTTP), the web server's processes, the intake workers and the database's
+backends. Chat messages are timed too (accepted, stored and queued for classification;
+no classify worker runs here), for the capacity model's intake figures (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -11,20 +16,25 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import sys
 import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actions.signing import signed_headers  # noqa: E402
 from bench.harness import (  # noqa: E402
+    ABUSIVE,
+    BENIGN,
     Stack,
     median,
     percentile,
@@ -34,6 +44,7 @@ from bench.harness import (  # noqa: E402
 )
 
 SLUG, SECRET = "bench-calls", "bench-platform-secret-0123456789"
+CHAT = BENIGN * 3 + ABUSIVE
 _ids = itertools.count()
 
 
@@ -79,13 +90,26 @@ def _reports(n: int) -> list[dict[str, object]]:
     return out
 
 
-def _post(session: requests.Session, base: str, reports: list[dict[str, object]]) -> None:
-    body = json.dumps({"reports": reports}).encode()
+def _messages(n: int) -> list[dict[str, object]]:
+    now = datetime.now(UTC).isoformat()
+    out: list[dict[str, object]] = []
+    for _ in range(n):
+        i = next(_ids)
+        out.append({"id": f"m{i}", "conversation_id": f"c{i % 10000}",
+                    "sender_id": f"user{i % 20000}", "recipient_id": f"user{(i + 1) % 20000}",
+                    "text": CHAT[i % len(CHAT)], "sent_at": now})
+    return out
+
+
+def _post(session: requests.Session, base: str, items: list[dict[str, object]],
+          kind: str = "reports") -> None:
+    body = json.dumps({kind: items}).encode()
     headers = {**signed_headers(SLUG, SECRET, body), "Content-Type": "application/json"}
-    r = session.post(base + "/api/v1/reports", data=body, headers=headers, timeout=60)
+    r = session.post(f"{base}/api/v1/{kind}", data=body, headers=headers, timeout=60)
     if r.status_code != 202:
         raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
-    ACCEPTED.add(int(r.json()["accepted"]))
+    if kind == "reports":
+        ACCEPTED.add(int(r.json()["accepted"]))
 
 
 def _sessions(n: int) -> list[requests.Session]:
@@ -96,12 +120,30 @@ def _cased(stack: Stack) -> int:
     return int(stack.scalar("SELECT count(*) FROM report WHERE case_id IS NOT NULL"))
 
 
-def run_batched(stack: Stack, total: int, batch: int, threads: int) -> tuple[float, float]:
-    """(reports accepted per second, reports cased per second) for ``total`` reports."""
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of each part: this process (the platforms sending), the web
+    server (its gunicorn processes), the queue workers and the database's backends."""
+    me = psutil.Process().cpu_times()
+    return {"senders": me.user + me.system, "web": stack.procs_cpu_s(stack.procs[:1]),
+            "workers": stack.procs_cpu_s(stack.procs[1:]), "postgresql": stack.database_cpu_s()}
+
+
+@dataclass
+class Batched:
+    accepted_per_s: float
+    cased_per_s: float
+    #: CPU milliseconds per report, by part (``cpu_seconds``), from the first request
+    #: to the last report cased.
+    cpu_ms: dict[str, float]
+
+
+def run_batched(stack: Stack, total: int, batch: int, threads: int) -> Batched:
+    """Reports accepted and cased per second, and the CPU they cost, for ``total`` reports."""
     start_cased = _cased(stack)
     batches = [_reports(batch) for _ in range(total // batch)]
     sessions = _sessions(threads)
     local = threading.local()
+    cpu_before = cpu_seconds(stack)
 
     def send(reports: list[dict[str, object]]) -> None:
         if not hasattr(local, "s"):
@@ -115,7 +157,32 @@ def run_batched(stack: Stack, total: int, batch: int, threads: int) -> tuple[flo
     while _cased(stack) < start_cased + total:
         time.sleep(0.05)
     cased = time.perf_counter() - t0
-    return total / accepted, total / cased
+    cpu_after = cpu_seconds(stack)
+    return Batched(total / accepted, total / cased,
+                   {k: 1000 * (cpu_after[k] - cpu_before[k]) / total for k in cpu_after})
+
+
+def run_messages(stack: Stack, total: int, batch: int, threads: int) -> Batched:
+    """Chat messages accepted per second (stored, and queued for the classify workers,
+    which this benchmark does not start), and the CPU they cost by part."""
+    batches = [_messages(batch) for _ in range(total // batch)]
+    sessions = _sessions(threads)
+    local = threading.local()
+    cpu_before = cpu_seconds(stack)
+
+    def send(messages: list[dict[str, object]]) -> None:
+        if not hasattr(local, "s"):
+            local.s = sessions.pop()
+        _post(local.s, stack.base_url, messages, "messages")
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send, batches))
+    accepted = time.perf_counter() - t0
+    cpu_after = cpu_seconds(stack)
+    cpu = {k: 1000 * (cpu_after[k] - cpu_before[k]) / total for k in cpu_after}
+    del cpu["workers"]  # no worker takes messages here
+    return Batched(total / accepted, float("nan"), cpu)
 
 
 def run_single(stack: Stack, total: int, threads: int) -> float:
@@ -219,14 +286,17 @@ def main() -> None:
         batched = [run_batched(stack, args.total, 500, 4) for _ in range(args.runs)]
         single = [run_single(stack, 1000, 8) for _ in range(args.runs)]
         wait_until_cased(stack)
+        run_messages(stack, 2000, 500, 4)  # warm up the message path
+        messages = [run_messages(stack, args.total, 500, 4) for _ in range(args.runs)]
+        wait_until_cased(stack)
         latencies = run_steady(stack, 500, args.steady_seconds)
         counted = counted_by_server(stack) - counted_before
     simple = [run_baseline(stack, 2000, forking=False) for _ in range(args.runs)]
     forked = [run_baseline(stack, 300, forking=True) for _ in range(args.runs)]
 
     figures = {
-        "reports_per_s_batched": round(median([a for a, _ in batched]), 1),
-        "reports_per_s_batched_cased": round(median([c for _, c in batched]), 1),
+        "reports_per_s_batched": round(median([b.accepted_per_s for b in batched]), 1),
+        "reports_per_s_batched_cased": round(median([b.cased_per_s for b in batched]), 1),
         "reports_per_s_single": round(median(single), 1),
         "p50_to_case_s": round(percentile(latencies, 50), 3),
         "p95_to_case_s": round(percentile(latencies, 95), 3),
@@ -239,6 +309,14 @@ def main() -> None:
         "accepted_reports_by_responses": ACCEPTED.n,
         "accepted_reports_by_metrics": int(counted),
     }
+    for part in batched[0].cpu_ms:
+        figures[f"cpu_ms_per_report_{part}"] = round(median([b.cpu_ms[part] for b in batched]), 4)
+    figures["messages_per_s_batched"] = round(median([m.accepted_per_s for m in messages]), 1)
+    for part in messages[0].cpu_ms:
+        figures[f"cpu_ms_per_message_{part}"] = round(
+            median([m.cpu_ms[part] for m in messages]), 4)
+    figures["cpu_ms_per_report"] = round(median([sum(b.cpu_ms.values()) for b in batched]), 4)
+    figures["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
     figures["ratio_batched_cased_vs_per_item_jobs"] = round(
         figures["reports_per_s_batched_cased"] / figures["baseline_per_item_jobs_per_s"], 1)
     print_table("Intake (gunicorn 2 workers, PostgreSQL, Redis; medians of "
@@ -254,6 +332,13 @@ def main() -> None:
          f"{figures['baseline_per_item_jobs_per_s']:,.0f}"),
         ("baseline: one RQ job per report, forking Worker (jobs/s)",
          f"{figures['baseline_per_item_forking_jobs_per_s']:,.0f}"),
+        *[(f"CPU per report, batched: {part} (ms)", f"{figures[f'cpu_ms_per_report_{part}']:.3f}")
+          for part in batched[0].cpu_ms],
+        ("CPU per report, batched: all parts (ms)", f"{figures['cpu_ms_per_report']:.3f}"),
+        ("chat messages accepted, batched (messages/s)",
+         f"{figures['messages_per_s_batched']:,.0f}"),
+        *[(f"CPU per message accepted: {part} (ms)",
+           f"{figures[f'cpu_ms_per_message_{part}']:.3f}") for part in messages[0].cpu_ms],
         ("batched and cased / per-item jobs",
          f"{figures['ratio_batched_cased_vs_per_item_jobs']}x"),
         ("reports accepted, all phases: by the 202 answers",

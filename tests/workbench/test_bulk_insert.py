@@ -1,11 +1,14 @@
 """insert_new: a batch written in one statement, duplicates skipped, every value kept;
-update_by_id: each row its own values, in one statement on PostgreSQL."""
+update_by_id: each row its own values, in one statement on PostgreSQL; a batch lookup planned
+for its values however often it runs."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from workbench.cases.filing import root_person_ids
 from workbench.extensions import db
 from workbench.models import ClassifierScore, Platform, utcnow
 from workbench.upserts import insert_new, one_of, update_by_id
@@ -125,3 +128,23 @@ def test_an_object_already_loaded_reads_what_update_by_id_wrote(
         db.session.commit()
         db.session.expire_all()
         assert db.session.get_one(ClassifierScore, loaded.id).flagged == {"labels": ["abusive"]}
+
+
+def test_a_batch_lookup_is_planned_for_its_values_each_time(app: Flask,
+                                                            database_url: str) -> None:
+    # psycopg prepares a statement run five times on a connection; PostgreSQL would then
+    # plan it once for any array of ids, and such a plan cannot use the partial index of
+    # open cases (its status list is bound too) and went row by row through the array.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("prepared statements' plans are PostgreSQL's")
+    with app.app_context():
+        for start in range(12):
+            root_person_ids(db.session, set(range(start, start + 300)))
+            db.session.commit()  # as a job does (psycopg forgets what it prepared on rollback)
+        plans = db.session.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%merged_into_id%'")).all()
+        db.session.rollback()
+    assert plans, "the lookup was never prepared: nothing was tested"
+    assert [generic for generic, _ in plans] == [0]
+    assert plans[0][1] >= 6
