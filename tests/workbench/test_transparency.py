@@ -9,6 +9,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from actions.appeals import decide_appeal
 from actions.decisions import Decision, decide_case
@@ -17,7 +18,7 @@ from actions.legal_requests import LegalRequestIn, record_legal_request
 from tests.support.legal_data import PASSWORD, World, build_world
 from workbench.enums import ActionType
 from workbench.extensions import db
-from workbench.models import Appeal, Message, Report, utcnow
+from workbench.models import Action, Appeal, Message, Report, utcnow
 from workbench.reporting.transparency import (
     DSA_FIELDS,
     dsa_statements,
@@ -150,3 +151,38 @@ def test_the_csv_neutralises_text_a_spreadsheet_would_run_and_keeps_numbers() ->
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows == [["metric", "value"], ["'=top.note", "'=HYPERLINK(\"http://x\")"],
                     ["'=top.delta", "-2"], ["'=top.multi", "a\rb"]]
+
+
+def test_the_report_binds_as_many_parameters_however_much_the_month_holds(
+        app: Flask, world: World) -> None:
+    # A month of a large platform acts on hundreds of thousands of cases: a statement
+    # naming each of them failed past PostgreSQL's 65,535 parameters (seen at 10 million
+    # reports), so the page could not be drawn.
+    now = utcnow()
+
+    def most_parameters() -> int:
+        seen: list[int] = []
+
+        def count(conn: object, cursor: object, statement: str, parameters: object,
+                  context: object, executemany: bool) -> None:
+            seen.append(len(parameters) if isinstance(parameters, (dict, list, tuple)) else 0)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            monthly_report(db.session, now.year, now.month)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return max(seen)
+
+    with app.app_context():
+        _month_of_activity(world)
+        few = most_parameters()
+        db.session.add_all(Action(type=ActionType.WARN.value, person_id=world.person_id,
+                                  case_id=world.case_id, policy_reason="harassment",
+                                  decided_by_id=world.senior_id, created_at=now)
+                           for _ in range(60))
+        db.session.commit()
+        report = monthly_report(db.session, now.year, now.month)
+        many = most_parameters()
+    assert report["actions"]["by_type"]["warn"] == 60
+    assert many == few

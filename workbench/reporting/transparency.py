@@ -83,12 +83,15 @@ def _reports(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
 def _actions(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
     first_report = (select(Report.case_id, Report.received_at, Report.source)
                     .where(Report.case_id.is_not(None)))
+    in_window = (Action.created_at >= start, Action.created_at < end)
     actions = _frame(session, select(
         Action.id, Action.type, Action.automated, Action.decided_by_rule, Action.case_id,
-        Action.category, Action.policy_reason, Action.created_at)
-        .where(Action.created_at >= start, Action.created_at < end))
+        Action.category, Action.policy_reason, Action.created_at).where(*in_window))
+    # The cases by a subquery, not a list of their ids: a month of a large platform acts
+    # on hundreds of thousands of cases, past the 65,535 parameters a statement may bind.
     reports = _frame(session, first_report.where(
-        Report.case_id.in_([int(c) for c in actions["case_id"].dropna()])))
+        Report.case_id.in_(select(Action.case_id).where(*in_window,
+                                                        Action.case_id.is_not(None)))))
     if reports.empty:
         actions["first_report_at"] = pd.Series(pd.NaT, index=actions.index,
                                                dtype="datetime64[ns, UTC]")
