@@ -28,6 +28,7 @@ search) and the rest of the figures.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import sys
@@ -208,6 +209,9 @@ def main() -> None:
     parser.add_argument("--page", type=int, default=500, help="the deep page timed")
     parser.add_argument("--label", default="", help="names this run in the figures")
     parser.add_argument("--only", default="", help="comma-separated page names to time")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave what the app loaded in the collector's sight, as the "
+                             "server's processes did before they froze it")
     args = parser.parse_args()
 
     report = seed(args.url, args.scale, messages=args.messages)
@@ -219,6 +223,10 @@ def main() -> None:
     lead = _signed_in(app, "senior0@bench.local")
     legal = _signed_in(app, "legal0@bench.local")
     admin = _signed_in(app, "admin0@bench.local")
+    if not args.no_freeze:
+        # As a server process does once it has loaded the app (workbench/serving.py).
+        gc.collect()
+        gc.freeze()
     from sqlalchemy import func, select
 
     from workbench.extensions import db
@@ -307,7 +315,8 @@ def main() -> None:
         except (ImportError, AttributeError, TypeError) as exc:
             # An older checkout under BENCH_CODE_DIR may lack what a baseline calls.
             untimed[name] = f"{type(exc).__name__}: {exc}"
-    figures: dict[str, object] = {"scale": args.scale, "cases": report.size.cases,
+    figures: dict[str, object] = {"scale": args.scale, "gc_frozen": not args.no_freeze,
+                                  "cases": report.size.cases,
                                   "reports": report.size.reports,
                                   "messages": report.size.messages, "runs": args.runs,
                                   "label": args.label, "missing_pages": missing,

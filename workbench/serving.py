@@ -12,6 +12,7 @@ The worker is gunicorn's threaded one with two changes at the edge:
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import selectors
@@ -202,7 +203,14 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app()
+        app = create_app()
+        # What the app loaded stays for the process's life: out of the collector's sight.
+        # A full collection walked all of it (about 200,000 objects) in the middle of a
+        # request, 100-500 ms on this project's 2-core machine: the case page's p95 at
+        # 10 million reports (docs/benchmarks.md).
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -16,7 +16,8 @@ from workbench.models import Base
 #: SQLite's FTS5 table over message text and its shadow tables, made by migration 0016.
 FULL_TEXT_TABLES = "message_fts"
 #: Expression indexes, which cannot be reflected and compared.
-EXPRESSION_INDEXES = {"ix_case_triage", "ix_account_username_lower", "ix_message_text_search"}
+EXPRESSION_INDEXES = {"ix_case_open_order", "ix_case_open_queue", "ix_case_open_category",
+                      "ix_account_username_lower", "ix_message_text_search"}
 #: PostgreSQL's stored tsvector of message text and its GIN index (migration 0024), kept
 #: out of the ORM model so no query loads it with a message.
 WORD_SEARCH_COLUMN = ("message", "text_search")

@@ -101,14 +101,12 @@ class Case(IdMixin, CreatedMixin, Base):
 
     __tablename__ = "case"
     __table_args__ = (
-        Index(
-            "ix_case_triage",
-            "status",
-            "queue",
-            sql_text("priority DESC"),
-            "due_at",
-            "id",
-        ),
+        # The queue's order, over open cases only (migration 0027): the whole queue, one
+        # queue's tab, one category.
+        *(Index(name, *leading, sql_text("priority DESC"), "due_at", "id",
+                sqlite_where=OPEN_CASE_PREDICATE, postgresql_where=OPEN_CASE_PREDICATE)
+          for name, leading in (("ix_case_open_order", ()), ("ix_case_open_queue", ("queue",)),
+                                ("ix_case_open_category", ("primary_category",)))),
         Index(
             "uq_case_open_person",
             "person_id",
