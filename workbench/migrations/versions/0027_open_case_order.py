@@ -34,12 +34,14 @@ branch_labels = None
 depends_on = None
 
 OPEN = sa.text("status IN ('open', 'claimed', 'escalated')")
-ORDER = [sa.text("priority DESC"), "due_at", "id"]
+ORDER: list[str | sa.TextClause] = [sa.text("priority DESC"), "due_at", "id"]
 
 
 def upgrade() -> None:
-    for name, leading in (("ix_case_open_order", []), ("ix_case_open_queue", ["queue"]),
-                          ("ix_case_open_category", ["primary_category"])):
+    indexes: list[tuple[str, list[str | sa.TextClause]]] = [
+        ("ix_case_open_order", []), ("ix_case_open_queue", ["queue"]),
+        ("ix_case_open_category", ["primary_category"])]
+    for name, leading in indexes:
         op.create_index(name, "case", [*leading, *ORDER], postgresql_where=OPEN,
                         sqlite_where=OPEN)
     op.drop_index("ix_case_triage", table_name="case")
