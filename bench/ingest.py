@@ -137,67 +137,55 @@ class Batched:
     cpu_ms: dict[str, float]
 
 
-def run_batched(stack: Stack, total: int, batch: int, threads: int) -> Batched:
-    """Reports accepted and cased per second, and the CPU they cost, for ``total`` reports."""
-    start_cased = _cased(stack)
-    batches = [_reports(batch) for _ in range(total // batch)]
+def _send_all(stack: Stack, batches: list[list[dict[str, object]]], threads: int,
+              kind: str = "reports") -> float:
+    """Post every batch from ``threads`` threads (a session each); the seconds it took."""
     sessions = _sessions(threads)
     local = threading.local()
-    cpu_before = cpu_seconds(stack)
 
-    def send(reports: list[dict[str, object]]) -> None:
+    def send(items: list[dict[str, object]]) -> None:
         if not hasattr(local, "s"):
             local.s = sessions.pop()
-        _post(local.s, stack.base_url, reports)
+        _post(local.s, stack.base_url, items, kind)
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(send, batches))
-    accepted = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def _cpu_ms(before: dict[str, float], after: dict[str, float], items: int) -> dict[str, float]:
+    return {k: 1000 * (after[k] - before[k]) / items for k in after}
+
+
+def run_batched(stack: Stack, total: int, batch: int, threads: int) -> Batched:
+    """Reports accepted and cased per second, and the CPU they cost, for ``total`` reports."""
+    start_cased = _cased(stack)
+    batches = [_reports(batch) for _ in range(total // batch)]
+    cpu_before = cpu_seconds(stack)
+    t0 = time.perf_counter()
+    accepted = _send_all(stack, batches, threads)
     while _cased(stack) < start_cased + total:
         time.sleep(0.05)
     cased = time.perf_counter() - t0
-    cpu_after = cpu_seconds(stack)
     return Batched(total / accepted, total / cased,
-                   {k: 1000 * (cpu_after[k] - cpu_before[k]) / total for k in cpu_after})
+                   _cpu_ms(cpu_before, cpu_seconds(stack), total))
 
 
 def run_messages(stack: Stack, total: int, batch: int, threads: int) -> Batched:
     """Chat messages accepted per second (stored, and queued for the classify workers,
     which this benchmark does not start), and the CPU they cost by part."""
     batches = [_messages(batch) for _ in range(total // batch)]
-    sessions = _sessions(threads)
-    local = threading.local()
     cpu_before = cpu_seconds(stack)
-
-    def send(messages: list[dict[str, object]]) -> None:
-        if not hasattr(local, "s"):
-            local.s = sessions.pop()
-        _post(local.s, stack.base_url, messages, "messages")
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(send, batches))
-    accepted = time.perf_counter() - t0
-    cpu_after = cpu_seconds(stack)
-    cpu = {k: 1000 * (cpu_after[k] - cpu_before[k]) / total for k in cpu_after}
+    accepted = _send_all(stack, batches, threads, "messages")
+    cpu = _cpu_ms(cpu_before, cpu_seconds(stack), total)
     del cpu["workers"]  # no worker takes messages here
     return Batched(total / accepted, float("nan"), cpu)
 
 
 def run_single(stack: Stack, total: int, threads: int) -> float:
-    sessions = _sessions(threads)
-    local = threading.local()
-
-    def send(_: int) -> None:
-        if not hasattr(local, "s"):
-            local.s = sessions.pop()
-        _post(local.s, stack.base_url, _reports(1))
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(send, range(total)))
-    return total / (time.perf_counter() - t0)
+    """Reports accepted per second, one report per request."""
+    return total / _send_all(stack, [_reports(1) for _ in range(total)], threads)
 
 
 def wait_until_cased(stack: Stack, timeout: float = 600) -> None:
