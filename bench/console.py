@@ -19,10 +19,16 @@ seed stay this checkout's; ``PYTHONPATH`` alone would not do, since the script p
 checkout first on the path). ``--label`` names the run; a baseline the older code cannot
 compute (a function it does not have) is reported as not timed.
 
+The growth curve: ``--growth-url`` names a second database (seeded at ``--growth-scale``
+and ``--growth-messages`` if it is not, e.g. ``--growth-scale 10 --growth-messages
+10000000``, 15 minutes and 17 GB); every page is then timed on both, one database after
+the other page by page, and ``growth`` in the figures holds each page's p95 on the
+smaller and the larger and their ratio.
+
 The last line is one JSON object: ``<page>_p50_ms`` and ``<page>_p95_ms`` for every page
-timed (target: each under 150 ms; search under 300 ms), ``signin_p95_ms`` (the sign-in
-form and POST at the app's password hash cost), ``search_p95_ms`` (the slowest kind of
-search) and the rest of the figures.
+timed on ``--url`` (target: each under 100 ms at 10 million reports), ``signin_p95_ms``
+(the sign-in form and POST at the app's password hash cost), ``search_p95_ms`` (the
+slowest kind of search), ``growth`` and the rest of the figures.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,7 +69,7 @@ if os.environ.get("BENCH_CODE_DIR"):
     _code_from(os.environ["BENCH_CODE_DIR"])
 
 from bench.console_seed import DEFAULT_URL, _app, seed  # noqa: E402
-from bench.harness import latency_rows, median, print_json, print_table  # noqa: E402
+from bench.harness import latency_rows, median, percentile, print_json, print_table  # noqa: E402
 from tests.support.present import present  # noqa: E402
 
 PAGE = 50
@@ -198,35 +206,33 @@ def _drawn_anew(app) -> Callable[[int], object]:
     return fetch
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default=os.environ.get("BENCH_CONSOLE_DATABASE_URL",
-                                                        DEFAULT_URL))
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 is a million reports")
-    parser.add_argument("--messages", type=int, default=None,
-                        help="messages to seed (default: 5,000,000 times the scale)")
-    parser.add_argument("--runs", type=int, default=30, help="requests timed per page")
-    parser.add_argument("--page", type=int, default=500, help="the deep page timed")
-    parser.add_argument("--label", default="", help="names this run in the figures")
-    parser.add_argument("--only", default="", help="comma-separated page names to time")
-    parser.add_argument("--no-freeze", action="store_true",
-                        help="leave what the app loaded in the collector's sight, as the "
-                             "server's processes did before they froze it")
-    args = parser.parse_args()
+@dataclass
+class Console:
+    """One seeded database: its app, signed-in clients and the pages timed on it."""
 
-    report = seed(args.url, args.scale, messages=args.messages)
+    app: Any
+    report: Any
+    pages: dict[str, Callable[[int], object]]
+    deep: str
+    deep_page: int
+
+    @property
+    def reports(self) -> int:
+        return int(self.report.size.reports)
+
+
+def _console(url: str, scale: float, messages: int | None, runs: int, page: int) -> Console:
+    """Seed ``url`` (once), build the app on it, sign the four roles in, and list the pages
+    each role opens."""
+    report = seed(url, scale, messages=messages)
     # Sign-in is timed many times over from one address: lift the sign-in rate limit.
-    app = _app(args.url, login_rate_limit="100000 per minute")
+    app = _app(url, login_rate_limit="100000 per minute")
     app.config["SESSION_COOKIE_SECURE"] = False
     _extra_staff(app)
     moderator = _signed_in(app, "moderator1@bench.local")
     lead = _signed_in(app, "senior0@bench.local")
     legal = _signed_in(app, "legal0@bench.local")
     admin = _signed_in(app, "admin0@bench.local")
-    if not args.no_freeze:
-        # As a server process does once it has loaded the app (workbench/serving.py).
-        gc.collect()
-        gc.freeze()
     from sqlalchemy import func, select
 
     from workbench.extensions import db
@@ -234,21 +240,21 @@ def main() -> None:
 
     with app.app_context():
         case_ids = list(db.session.scalars(select(Case.id).order_by(Case.id)
-                                           .limit(args.runs * 50)))[::50]
+                                           .limit(runs * 50)))[::50]
         person_ids = list(db.session.scalars(select(Case.person_id).order_by(Case.id)
-                                             .limit(args.runs * 50)))[::50]
+                                             .limit(runs * 50)))[::50]
         # Accounts past the first thousand (or past half of a small seed's).
         n_accounts = db.session.scalar(select(func.count(Account.id))) or 0
         accounts = db.session.execute(select(Account.platform_user_id, Account.platform_id)
                                       .order_by(Account.id)
                                       .offset(min(1000, n_accounts // 2))
-                                      .limit(args.runs + 1)).all()
+                                      .limit(runs + 1)).all()
         slugs = {1: "harmoni-calls", 2: "harmoni-web", 3: "harmoni-meet"}
         db.session.remove()
     filtered = "/admin/queue/?category=harassment&platform=harmoni-web"
     # The deepest page asked for that a smaller data set has (its open cases, some claimed).
     # (The smallest seeds have a single page: then the "deep" page is the first.)
-    deep_page = min(args.page, max(1, report.size.open_cases // PAGE - 2))
+    deep_page = min(page, max(1, report.size.open_cases // PAGE - 2))
     deep = _cursor_of_page(moderator, deep_page)
 
     def each(client, url_of: Callable[[int], str]) -> Callable[[int], object]:
@@ -286,23 +292,76 @@ def main() -> None:
             lead, lambda n: f"/admin/search/?q={SEARCH_WORDS[n % len(SEARCH_WORDS)]}"),
         "search_words_moderator": each(
             moderator, lambda n: f"/admin/search/?q={SEARCH_WORDS[n % len(SEARCH_WORDS)]}"),
+        "signin": _sign_in_once(app, "moderator2@bench.local"),
     }
-    timings: dict[str, list[float]] = {}
+    return Console(app, report, pages, deep, deep_page)
+
+
+def _growth(consoles: list[Console], timed: list[dict[str, list[float]]]) -> dict[str, Any]:
+    """How each page's p95 grows from the smaller data set to the larger (timed in turns)."""
+    (small, small_t), (large, large_t) = sorted(zip(consoles, timed, strict=True),
+                                                key=lambda ct: ct[0].reports)
+    out: dict[str, Any] = {"reports": [small.reports, large.reports],
+                           "messages": [small.report.size.messages,
+                                        large.report.size.messages]}
+    for name in small_t:
+        if name in large_t:
+            a, b = percentile(small_t[name], 95), percentile(large_t[name], 95)
+            out[name] = {"p95_ms": [round(a, 1), round(b, 1)],
+                         "ratio": round(b / a, 2) if a else None}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=os.environ.get("BENCH_CONSOLE_DATABASE_URL",
+                                                        DEFAULT_URL))
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 is a million reports")
+    parser.add_argument("--messages", type=int, default=None,
+                        help="messages to seed (default: 5,000,000 times the scale)")
+    parser.add_argument("--growth-url", default="",
+                        help="a second database (seeded at --growth-scale if it is not): "
+                             "every page is timed there too, in turns with --url, and the "
+                             "figures say how each page's p95 grows from one to the other")
+    parser.add_argument("--growth-scale", type=float, default=10.0)
+    parser.add_argument("--growth-messages", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=30, help="requests timed per page")
+    parser.add_argument("--page", type=int, default=500, help="the deep page timed")
+    parser.add_argument("--label", default="", help="names this run in the figures")
+    parser.add_argument("--only", default="", help="comma-separated page names to time")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave what the app loaded in the collector's sight, as the "
+                             "server's processes did before they froze it")
+    args = parser.parse_args()
+
+    consoles = [_console(args.url, args.scale, args.messages, args.runs, args.page)]
+    if args.growth_url:
+        consoles.append(_console(args.growth_url, args.growth_scale, args.growth_messages,
+                                 args.runs, args.page))
+    if not args.no_freeze:
+        # As a server process does once it has loaded the app (workbench/serving.py).
+        gc.collect()
+        gc.freeze()
+    main_console = consoles[0]
+    app, report, deep, deep_page = (main_console.app, main_console.report,
+                                    main_console.deep, main_console.deep_page)
+    timed: list[dict[str, list[float]]] = [{} for _ in consoles]
     missing: dict[str, str] = {}
     only = set(filter(None, args.only.split(",")))
-    for name, fetch in pages.items():
+    for name in main_console.pages:
         if only and name not in only:
             continue
-        try:
-            timings[name] = _timed(fetch, args.runs)
-        except Missing as exc:
-            missing[name] = str(exc)
-        # Each page as it is timed: a slow page should not hide the ones before it.
-        print(name, *(latency_rows({name: timings[name]}, {})[0][1:] if name in timings
-                      else [missing[name]]), flush=True)
-    if not only or "signin" in only:
-        timings["signin"] = _timed(_sign_in_once(app, "moderator2@bench.local"), args.runs)
-        print("signin", *latency_rows({"signin": timings["signin"]}, {})[0][1:], flush=True)
+        # Each page on each database in turn, so the machine's load weighs on both alike.
+        for console, timings in zip(consoles, timed, strict=True):
+            try:
+                timings[name] = _timed(console.pages[name], args.runs)
+            except Missing as exc:
+                missing[name] = str(exc)
+            # Each page as it is timed: a slow page should not hide the ones before it.
+            where = f"{console.reports:,} reports" if len(consoles) > 1 else ""
+            print(name, where, *(latency_rows({name: timings[name]}, {})[0][1:]
+                                 if name in timings else [missing[name]]), flush=True)
+    timings = timed[0]
     untimed: dict[str, str] = {}
     baselines: dict[str, tuple[Callable[[], Callable[[int], object]], int]] = {
         "keyset_page_500_query": (lambda: _keyset_page(app, deep), args.runs),
@@ -339,6 +398,13 @@ def main() -> None:
             median(timings["dashboard_drawn_anew_baseline"]) / median(timings["dashboard"]), 2)
     print_table(f"console server time, {report.size.reports:,} reports in "
                 f"{report.size.cases:,} cases", rows)
+    if len(consoles) > 1:
+        growth = figures["growth"] = _growth(consoles, timed)
+        small, large = growth["reports"]
+        print_table(f"growth of p95 from {small:,} to {large:,} reports (timed in turns)",
+                    [(name, f"{g['p95_ms'][0]:8.1f} -> {g['p95_ms'][1]:8.1f} ms   "
+                            f"{g['ratio']}x")
+                     for name, g in growth.items() if isinstance(g, dict)])
     print_json(figures)
 
 

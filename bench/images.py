@@ -15,8 +15,12 @@ Robustness: each alteration of every banked original is checked three ways, PDQ 
 does), and the workbench's matcher (dihedral, crop and banner hashes); unrelated
 photographs are checked for false matches the same three ways.
 
-Run: ``python bench/images.py [--images 24] [--bank 1000000] [--runs 5]``. The last line
-printed is one JSON object with every figure.
+The growth curve: the same search against banks of each ``--curve`` size up to ``--bank``
+(10,000, 100,000 and 1,000,000 random hashes by default), with each size's time against
+the smallest's (``latency_growth``).
+
+Run: ``python bench/images.py [--images 24] [--bank 1000000] [--curve 10000,100000]
+[--runs 5]``. The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def latency(originals: list[Any], bank_size: int, runs: int) -> dict[str, float]
             found = index.search(query)
             times.append(time.perf_counter() - start)
         assert found and found[0].key == ("banked", 0), "the cropped copy was not found"
-        out[f"{scan}_match_ms_median"] = round(statistics.median(times) * 1000, 1)
+        out[f"{scan}_match_ms_median"] = round(statistics.median(times) * 1000, 3)
         out[f"{scan}_matches_per_s"] = round(1 / statistics.median(times), 2)
     return out
 
@@ -132,7 +136,10 @@ def robustness(originals: list[Any], strangers: list[Any]) -> dict[str, dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=24)
-    parser.add_argument("--bank", type=int, default=1_000_000)
+    parser.add_argument("--bank", type=int, default=1_000_000,
+                        help="random hashes in the bank the headline latency is measured at")
+    parser.add_argument("--curve", default="10000,100000",
+                        help="smaller banks also timed (the growth curve up to --bank)")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     originals = [photograph(seed) for seed in range(args.images)]
@@ -140,11 +147,22 @@ def main() -> None:
     figures: dict[str, Any] = {"images": args.images}
     figures["speed"] = speed([encode(image, "JPEG", 90) for image in originals])
     print("one process: " + ", ".join(f"{k} {v}" for k, v in figures["speed"].items()))
-    figures["latency"] = latency(originals, args.bank, args.runs)
-    lat = figures["latency"]
-    print(f"match against {lat['bank_hashes']:,} hashes, ms median per image: "
-          f"faiss {lat.get('faiss_match_ms_median', 'not installed')}, "
-          f"numpy {lat['numpy_match_ms_median']}")
+    sizes = sorted({int(n) for n in args.curve.split(",") if n} | {args.bank})
+    curve = {}
+    for size in sizes:
+        lat = curve[size] = latency(originals, size, args.runs)
+        print(f"match against {lat['bank_hashes']:,} hashes, ms median per image: "
+              f"faiss {lat.get('faiss_match_ms_median', 'not installed')}, "
+              f"numpy {lat['numpy_match_ms_median']}")
+    figures["latency"] = curve[args.bank]
+    # The growth curve: each bank's match time against the smallest bank's, same run.
+    first = curve[sizes[0]]
+    figures["latency_growth"] = {
+        str(size): {**{k: lat[k] for k in lat if k.endswith("_match_ms_median")},
+                    **{f"{k.removesuffix('_match_ms_median')}_ratio_to_{sizes[0]}":
+                       round(lat[k] / first[k], 2) if first[k] else None
+                       for k in lat if k.endswith("_match_ms_median")}}
+        for size, lat in curve.items()}
     figures["robustness"] = robustness(originals, strangers)
     print(f"{'alteration':<24}{'pdq':>8}{'dihedral':>10}{'workbench':>11}")
     for name, row in figures["robustness"].items():
