@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from actions.identity import root_person_id
@@ -25,6 +25,7 @@ from workbench.models import (
     Platform,
     Report,
 )
+from workbench.models.conversations import neighbours
 
 #: Messages kept on each side of a reported message, in its conversation, as its context.
 CONTEXT_MESSAGES = 20
@@ -192,19 +193,6 @@ def reported_images(session: Session, report_ids: Iterable[int]) -> dict[int, se
 def conversation_context(session: Session, message_ids: Iterable[int],
                          around: int = CONTEXT_MESSAGES) -> set[int]:
     """The messages themselves and up to ``around`` on each side in their conversations."""
-    out: set[int] = set()
-    anchors = session.execute(select(Message.id, Message.conversation_id, Message.sent_at)
-                              .where(Message.id.in_(list(message_ids)))).all()
-    for message_id, conversation_id, sent_at in anchors:
-        out.add(message_id)
-        same = Message.conversation_id == conversation_id
-        before = and_(same, or_(Message.sent_at < sent_at,
-                                and_(Message.sent_at == sent_at, Message.id < message_id)))
-        after = and_(same, or_(Message.sent_at > sent_at,
-                               and_(Message.sent_at == sent_at, Message.id > message_id)))
-        out.update(session.scalars(select(Message.id).where(before)
-                                   .order_by(Message.sent_at.desc(), Message.id.desc())
-                                   .limit(around)))
-        out.update(session.scalars(select(Message.id).where(after)
-                                   .order_by(Message.sent_at, Message.id).limit(around)))
-    return out
+    found = neighbours(session, message_ids, around)
+    existing = session.scalars(select(Message.id).where(Message.id.in_(list(found))))
+    return set(existing).union(*found.values())

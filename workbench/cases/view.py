@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workbench.cases.images import CaseImages, load_images
@@ -42,6 +42,7 @@ from workbench.models import (
     Strike,
     utcnow,
 )
+from workbench.models.conversations import neighbours
 
 #: Messages shown before and after a reported one, in its conversation.
 CONTEXT_MESSAGES = 5
@@ -371,25 +372,20 @@ def _score_history(session: Session, content_type: str,
 def _content_items(session: Session, message_ids: list[int]) -> list[ContentItem]:
     if not message_ids:
         return []
+    # Two round trips whatever the number of reported messages: the neighbours' ids of
+    # every one, then all the messages shown.
+    around = neighbours(session, message_ids, CONTEXT_MESSAGES)
+    shown = set(message_ids).union(*around.values())
     messages = {m.id: m for m in session.scalars(select(Message).where(
-        Message.id.in_(message_ids)))}
-    history = _score_history(session, "message", list(messages))
+        Message.id.in_(shown)))}
+    history = _score_history(session, "message", [i for i in message_ids if i in messages])
     items = []
     for message_id in dict.fromkeys(message_ids):
         m = messages.get(message_id)
         if m is None:
             continue
-        same = Message.conversation_id == m.conversation_id
-        earlier = (select(Message.id).where(same, or_(
-            Message.sent_at < m.sent_at, and_(Message.sent_at == m.sent_at, Message.id < m.id)))
-            .order_by(Message.sent_at.desc(), Message.id.desc()).limit(CONTEXT_MESSAGES))
-        later = (select(Message.id).where(same, or_(
-            Message.sent_at > m.sent_at, and_(Message.sent_at == m.sent_at, Message.id > m.id)))
-            .order_by(Message.sent_at, Message.id).limit(CONTEXT_MESSAGES))
-        # One round trip per reported message: both neighbourhoods in one statement.
-        around = union_all(earlier.subquery().select(), later.subquery().select()).subquery()
-        context = session.scalars(select(Message).where(Message.id.in_(select(around.c.id)))
-                                  .order_by(Message.sent_at, Message.id)).all()
+        context = sorted((messages[i] for i in around[message_id] if i in messages),
+                         key=lambda c: (c.sent_at, c.id))
         before = [c for c in context if (c.sent_at, c.id) < (m.sent_at, m.id)]
         after = [c for c in context if (c.sent_at, c.id) > (m.sent_at, m.id)]
         scores = history.get(m.id, [])
