@@ -288,6 +288,30 @@
     });
   }
 
+  // The reassign panel's colleagues are asked for the first time it is opened (with
+  // hundreds of moderators the list would be most of every case page). Names go in as
+  // text, never as HTML.
+  var reassign = document.querySelector("details.reassign");
+  var colleagues = document.getElementById("reassign-to");
+  if (reassign && colleagues && colleagues.dataset.colleaguesUrl) {
+    reassign.addEventListener("toggle", function () {
+      if (!reassign.open || colleagues.dataset.loaded) return;
+      colleagues.dataset.loaded = "asking";
+      fetch(colleagues.dataset.colleaguesUrl, {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      }).then(function (body) {
+        colleagues.replaceChildren();
+        if (!body.colleagues.length) colleagues.add(new Option("No colleague to hand it to", ""));
+        body.colleagues.forEach(function (c) { colleagues.add(new Option(c.label, c.id)); });
+        colleagues.dataset.loaded = "yes";
+      }).catch(function () {
+        colleagues.replaceChildren(new Option("Could not load colleagues: close and open again", ""));
+        delete colleagues.dataset.loaded;
+      });
+    });
+  }
+
   // An evidence bundle being built: follow its progress, then show the finished page.
   if (data.page === "export" && (data.status === "queued" || data.status === "running")) {
     var poll = window.setInterval(function () {

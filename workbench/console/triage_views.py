@@ -289,9 +289,6 @@ class CaseView(ConsoleView):
         person_reach = reach(db.session, ctx.person.id)
         assignee = db.session.get(Moderator, ctx.case.assignee_id) \
             if ctx.case.assignee_id else None
-        colleagues = db.session.scalars(select(Moderator).where(
-            Moderator.active, Moderator.role.in_((Role.MODERATOR.value, Role.SENIOR.value)),
-            Moderator.id != me).order_by(Moderator.display_name)).all()
 
         reporter_ids = {r.Report.reporter_account_id for r in ctx.reports
                         if r.Report.reporter_account_id}
@@ -321,7 +318,7 @@ class CaseView(ConsoleView):
             reasons=reasons, default_reason="" if welfare_case
             else default_reason(ctx.lead_category, reasons),
             person_reach=person_reach.describe(), reach_accounts=person_reach.accounts,
-            in_force=in_force(ctx.actions), colleagues=colleagues,
+            in_force=in_force(ctx.actions),
             previous=_previous(case_id),
             keys=case_keys(verdicts, can_triage=allowed(Permission.TRIAGE),
                            can_act=allowed(Permission.TRIAGE) and is_open,
@@ -465,6 +462,23 @@ class CaseView(ConsoleView):
         db.session.commit()
         flash("Case handed over.", "success")
         return redirect(url_for("queue.index"))
+
+    @expose("/<int:case_id>/colleagues")
+    def colleagues(self, case_id: int) -> Any:
+        """Who the case can be handed to, for the reassign panel (asked for when it is
+        opened: with hundreds of moderators the list was most of the case page); those
+        who read the case's language first, then by name."""
+        require(Permission.TRIAGE)
+        language = db.session.scalar(select(Case.language).where(Case.id == case_id))
+        rows = db.session.execute(select(
+            Moderator.id, Moderator.display_name, Moderator.email, Moderator.role,
+            Moderator.languages).where(
+            Moderator.active, Moderator.role.in_((Role.MODERATOR.value, Role.SENIOR.value)),
+            Moderator.id != current_user.id).order_by(Moderator.display_name, Moderator.id))
+        ranked = sorted(rows, key=lambda r: language not in (r.languages or []))
+        return jsonify({"language": language, "colleagues": [
+            {"id": r.id, "label": f"{r.display_name or r.email} ({r.role}; "
+                                  f"{', '.join(r.languages or [])})"} for r in ranked]})
 
     @expose("/<int:case_id>/touch", methods=["POST"])
     def heartbeat(self, case_id: int) -> Any:

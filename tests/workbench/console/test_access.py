@@ -45,6 +45,7 @@ def _urls(world: World, action_id: int) -> list[tuple[str, str, set[str]]]:
         ("POST", f"/admin/case/{c}/note", TRIAGE),
         ("POST", f"/admin/case/{c}/release", TRIAGE),
         ("POST", f"/admin/case/{c}/reassign", TRIAGE),
+        ("GET", f"/admin/case/{c}/colleagues", TRIAGE),
         ("POST", f"/admin/case/{c}/escalate", TRIAGE),
         ("POST", f"/admin/case/{c}/act", TRIAGE),
         ("GET", "/admin/statements/", READ),

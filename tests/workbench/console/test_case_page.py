@@ -21,6 +21,7 @@ from workbench.models import (
     Case,
     CaseNote,
     EnforcementDelivery,
+    Moderator,
     StatementOfReasons,
     utcnow,
 )
@@ -204,6 +205,27 @@ def test_notes_reassignment_and_release(app: Flask, world: World, signed_in) -> 
     with app.app_context():
         case = db.session.get_one(Case, world.case_id)
         assert (case.status, case.assignee_id) == ("open", None)
+
+
+def test_the_colleagues_a_case_can_go_to_come_when_asked_for(app: Flask, world: World,
+                                                              signed_in) -> None:
+    client = signed_in("moderator")
+    with app.app_context():
+        db.session.get_one(Case, world.case_id).language = "hi"
+        db.session.get_one(Moderator, world.staff["moderator2"]).languages = ["en"]
+        db.session.get_one(Moderator, world.staff["senior2"]).active = False
+        db.session.commit()
+    page = client.get(f"/admin/case/{world.case_id}").get_data(as_text=True)
+    # The page itself carries no list of the staff, only where to ask for it.
+    assert f'<option value="{world.staff["moderator2"]}"' not in page
+    assert f'data-colleagues-url="/admin/case/{world.case_id}/colleagues"' in page
+
+    body = client.get(f"/admin/case/{world.case_id}/colleagues").get_json()
+    # Neither the moderator asking, the inactive, legal nor admin; who reads Hindi first.
+    assert body["language"] == "hi"
+    assert [c["id"] for c in body["colleagues"]] == [world.staff["senior"],
+                                                      world.staff["moderator2"]]
+    assert body["colleagues"][1]["label"] == "Moderator2 (moderator; en)"
 
 
 def test_an_appeal_cannot_be_decided_by_the_senior_who_acted(app: Flask, world: World,
