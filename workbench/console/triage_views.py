@@ -469,7 +469,10 @@ class CaseView(ConsoleView):
         opened: with hundreds of moderators the list was most of the case page); those
         who read the case's language first, then by name."""
         require(Permission.TRIAGE)
-        language = db.session.scalar(select(Case.language).where(Case.id == case_id))
+        case = db.session.execute(select(Case.language).where(Case.id == case_id)).first()
+        if case is None:
+            abort(404)
+        language = case.language
         rows = db.session.execute(select(
             Moderator.id, Moderator.display_name, Moderator.email, Moderator.role,
             Moderator.languages).where(

@@ -226,6 +226,7 @@ def test_the_colleagues_a_case_can_go_to_come_when_asked_for(app: Flask, world: 
     assert [c["id"] for c in body["colleagues"]] == [world.staff["senior"],
                                                       world.staff["moderator2"]]
     assert body["colleagues"][1]["label"] == "Moderator2 (moderator; en)"
+    assert client.get(f"/admin/case/{world.case_id + 1000}/colleagues").status_code == 404
 
 
 def test_an_appeal_cannot_be_decided_by_the_senior_who_acted(app: Flask, world: World,
