@@ -31,13 +31,13 @@ from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import urllib3
 import urllib3.connection
 import urllib3.util.connection
-from sqlalchemy import bindparam, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, Table, bindparam, exists, select, update
+from sqlalchemy.orm import Session
 
 from actions import signing
 from actions.lanes import Lanes
@@ -114,10 +114,49 @@ class Claimed:
     created_at: datetime
 
 
+#: The table claims read and write as Core statements: a claim runs once or twice per send
+#: job, thousands of times in a burst, and building its statement from the ORM's aliased
+#: attributes (and running it through the ORM) cost more of a worker's time than
+#: sending the delivery did.
+_DELIVERY = cast(Table, EnforcementDelivery.__table__)
 #: The columns a claim returns, in ``Claimed``'s order.
-CLAIMED_COLUMNS = (EnforcementDelivery.id, EnforcementDelivery.platform_id,
-                   EnforcementDelivery.payload, EnforcementDelivery.idempotency_key,
-                   EnforcementDelivery.attempts, EnforcementDelivery.created_at)
+CLAIMED_COLUMNS = (_DELIVERY.c.id, _DELIVERY.c.platform_id, _DELIVERY.c.payload,
+                   _DELIVERY.c.idempotency_key, _DELIVERY.c.attempts, _DELIVERY.c.created_at)
+
+
+@functools.cache
+def _candidates(by_ids: bool, skipping: bool) -> Select[tuple[int]]:
+    """The deliveries a claim may lease (built once for each shape; values are bound per
+    claim: ``now``, ``limit``, and ``ids`` or ``skip`` when the shape has them)."""
+    d = _DELIVERY
+    earlier = d.alias("earlier")
+    # The plan must not depend on fresh statistics: right after a burst of actions the
+    # planner still believes few deliveries are pending. Ordering by the due index's
+    # own order lets it stop after ``limit`` rows instead of sorting all that are due,
+    # and "not finished" (rather than "pending") sends the look for an earlier delivery
+    # through the (platform, person, sequence) index instead of every pending row.
+    unfinished = earlier.c.state.not_in([DeliveryState.DELIVERED.value,
+                                         DeliveryState.DEAD.value])
+    stmt = (select(d.c.id)
+            .where(d.c.state == PENDING, d.c.next_attempt_at <= bindparam("now"),
+                   ~exists().where(earlier.c.platform_id == d.c.platform_id,
+                                   earlier.c.person_id == d.c.person_id,
+                                   earlier.c.sequence < d.c.sequence, unfinished))
+            .order_by(d.c.next_attempt_at).limit(bindparam("limit"))
+            .with_for_update(skip_locked=True))
+    if by_ids:
+        stmt = stmt.where(d.c.id.in_(bindparam("ids", expanding=True)))
+    if skipping:
+        stmt = stmt.where(d.c.platform_id.not_in(bindparam("skip", expanding=True)))
+    return stmt
+
+
+#: Leases the chosen deliveries that are still pending and due, and returns them.
+_LEASE = (update(_DELIVERY)
+          .where(_DELIVERY.c.id.in_(bindparam("chosen", expanding=True)),
+                 _DELIVERY.c.state == PENDING, _DELIVERY.c.next_attempt_at <= bindparam("now"))
+          .values(next_attempt_at=bindparam("lease_until"))
+          .returning(*CLAIMED_COLUMNS))
 
 
 def backoff(attempts: int, policy: DeliveryPolicy, rng: random.Random | None = None) -> float:
@@ -138,46 +177,27 @@ def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] 
     deliveries to ``skip_platforms`` (whose lanes here have no thread free).
     """
     now = now or utcnow()
-    limit = limit or policy.batch
-    d = EnforcementDelivery
-    earlier = aliased(EnforcementDelivery)
-    # The plan must not depend on fresh statistics: right after a burst of actions the
-    # planner still believes few deliveries are pending. Ordering by the due index's
-    # own order lets it stop after ``limit`` rows instead of sorting all that are due,
-    # and "not finished" (rather than "pending") sends the look for an earlier delivery
-    # through the (platform, person, sequence) index instead of every pending row.
-    unfinished = earlier.state.not_in([DeliveryState.DELIVERED.value, DeliveryState.DEAD.value])
-    candidates = (
-        select(d.id)
-        .where(d.state == PENDING, d.next_attempt_at <= now,
-               ~exists().where(earlier.platform_id == d.platform_id,
-                               earlier.person_id == d.person_id,
-                               earlier.sequence < d.sequence, unfinished))
-        .order_by(d.next_attempt_at).limit(limit)
-        .with_for_update(skip_locked=True))
-    if delivery_ids is not None:
-        ids = list(delivery_ids)
-        if not ids:
-            return []
-        candidates = candidates.where(d.id.in_(ids))
+    ids = None if delivery_ids is None else list(delivery_ids)
+    if ids is not None and not ids:
+        return []
     skip = sorted(set(skip_platforms))
+    candidates = _candidates(ids is not None, bool(skip))
+    params: dict[str, Any] = {"now": now, "limit": limit or policy.batch}
+    if ids is not None:
+        params["ids"] = ids
     if skip:
-        candidates = candidates.where(d.platform_id.not_in(skip))
+        params["skip"] = skip
     # Two statements, not one UPDATE ... WHERE id IN (that subquery): PostgreSQL may run
     # such a subquery more than once, and each run skips the rows the last one took, so
     # the LIMIT would not hold. The rows stay locked (PostgreSQL) until the commit.
     for _ in range(CLAIM_TRIES):
-        chosen = list(session.scalars(candidates))
+        chosen = list(session.execute(candidates, params).scalars())
         if not chosen:
             session.rollback()
             return []
-        rows = session.execute(
-            update(d)
-            .where(d.id.in_(chosen), d.state == PENDING, d.next_attempt_at <= now)
-            .values(next_attempt_at=now + policy.lease_for(len(chosen)))
-            .returning(*CLAIMED_COLUMNS)
-            .execution_options(synchronize_session=False)
-        ).all()
+        rows = session.execute(_LEASE, {"chosen": chosen, "now": now,
+                                        "lease_until": now + policy.lease_for(len(chosen))}
+                               ).all()
         session.commit()
         if rows:
             return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
