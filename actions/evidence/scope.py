@@ -20,7 +20,6 @@ from workbench.models import (
     Case,
     Image,
     ImageMatch,
-    Message,
     Person,
     Platform,
     Report,
@@ -194,5 +193,4 @@ def conversation_context(session: Session, message_ids: Iterable[int],
                          around: int = CONTEXT_MESSAGES) -> set[int]:
     """The messages themselves and up to ``around`` on each side in their conversations."""
     found = neighbours(session, message_ids, around)
-    existing = session.scalars(select(Message.id).where(Message.id.in_(list(found))))
-    return set(existing).union(*found.values())
+    return set(found).union(*found.values())

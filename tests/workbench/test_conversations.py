@@ -55,7 +55,8 @@ def test_neighbours_are_the_nearest_in_the_conversation_on_each_side(session: Se
     assert sorted(found[chat[0]]) == chat[1:4]            # first: nothing before
     assert sorted(found[chat[13]]) == chat[10:13]         # last: nothing after
     assert sorted(found[other[1]]) == [other[0], other[2]]  # never another conversation
-    assert found[missing] == []
+    assert missing not in found
+    assert neighbours(session, [chat[0]], around=0) == {chat[0]: []}  # found, none around
     assert neighbours(session, [], around=3) == {}
     # The tie broken the other way round: chat[9]'s earlier side includes chat[8].
     assert sorted(neighbours(session, [chat[9]], around=1)[chat[9]]) == [chat[8], chat[10]]

@@ -21,7 +21,7 @@ def neighbours(session: Session, message_ids: Iterable[int],
                around: int) -> dict[int, list[int]]:
     """For each of ``message_ids``, the ids of up to ``around`` messages sent before it and
     up to ``around`` after it in its conversation (in time, ties split by id), itself not
-    included; none for an id that is no message."""
+    included. Ids that are no message are left out."""
     ids = sorted(set(message_ids))
     if not ids:
         return {}
@@ -36,16 +36,19 @@ def neighbours(session: Session, message_ids: Iterable[int],
         near.sent_at > anchor.sent_at,
         and_(near.sent_at == anchor.sent_at, near.id > anchor.id)))
         .order_by(near.sent_at, near.id).limit(around))
-    out: dict[int, list[int]] = {i: [] for i in ids}
+    out: dict[int, list[int]] = {}
     if session.get_bind().dialect.name == "postgresql":
         both = union_all(earlier.correlate(anchor), later.correlate(anchor)) \
             .subquery().lateral("around")
+        # An outer join, so a message alone in its conversation is still found.
         for anchor_id, near_id in session.execute(
-                select(anchor.id, both.c.id).select_from(anchor).join(both, true())
+                select(anchor.id, both.c.id).select_from(anchor).outerjoin(both, true())
                 .where(anchor.id.in_(ids))):
-            out[anchor_id].append(near_id)
+            found = out.setdefault(anchor_id, [])
+            if near_id is not None:
+                found.append(near_id)
         return out
-    for anchor_id in ids:
+    for anchor_id in session.scalars(select(Message.id).where(Message.id.in_(ids))):
         one = anchor.id == anchor_id
         out[anchor_id] = list(session.scalars(union_all(
             earlier.where(one).subquery().select(), later.where(one).subquery().select())))
