@@ -13,16 +13,26 @@ worker holding its lock. When that worker dies the lock outlives it by a minute,
 the other workers try to take it over only at their ten-minute maintenance, so a retry
 could wait ten minutes. Jobs overdue by more than ``SCHEDULE_SLACK_S`` (a live scheduler
 moves them within a second) are moved to their queues here.
+
+A worker listening on several queues takes a job's id off its queue (BLPOP) before it
+marks the job started; killed between the two, it leaves a job that says "queued" but is
+in no queue and in no registry, which nothing in RQ ever runs or fails (a single-queue
+worker's job waits in the queue's intermediate list instead, which RQ fails after a
+minute, at its ten-minute maintenance). Whoever knows such a job's id (the outbox sweep,
+the export sweep, the scheduler's periodic jobs) asks ``stranded`` and enqueues it again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import cast
 
 import redis
 from rq import Queue
+from rq.job import Job
 from rq.utils import current_timestamp
 
 from queues.names import PRIORITY_ORDER
@@ -38,6 +48,13 @@ REDOS_META = "workbench_redos"
 FINISHED_STATES = frozenset({"finished", "failed", "stopped", "canceled"})
 #: Scheduled jobs this many seconds overdue have no live scheduler to move them.
 SCHEDULE_SLACK_S = 10
+#: A job seen "queued" but in no queue is stranded once it is still so this many seconds
+#: later (a live worker marks the job it popped started within milliseconds).
+STRANDED_AFTER_S = 15
+#: Where the first sighting of a job out of its queue is kept (per enqueueing of the job).
+STRANDED_KEY = "workbench:stranded:"
+#: Above this many jobs to look for in one queue, its list is read once instead.
+_LPOS_MAX = 16
 #: Every queue, in priority order.
 ALL_QUEUES = tuple(name.value for name in PRIORITY_ORDER)
 
@@ -96,3 +113,56 @@ def _enqueue_overdue(queue: Queue) -> list[str]:
         log.warning("scheduled job %s on %s was overdue; enqueued", job.id, queue.name)
         moved.append(job.id)
     return moved
+
+
+def stranded(connection: redis.Redis, jobs: Iterable[Job]) -> set[str]:
+    """The ids of ``jobs`` that a worker took off their queue and died before starting.
+
+    Such a job says "queued" but is in no queue. The first look only notes when it was
+    seen so; a job still out of its queue ``STRANDED_AFTER_S`` later is stranded, and is
+    taken off its queue's intermediate list, so the caller enqueues it again and RQ's
+    cleanup of that list does not fail it meanwhile.
+    """
+    by_queue: defaultdict[str, list[Job]] = defaultdict(list)
+    for job in jobs:
+        if job.get_status(refresh=False) == "queued":
+            by_queue[job.origin].append(job)
+    out_of_queue = [job for origin, waiting in by_queue.items()
+                    for job in _out_of_queue(connection, Queue(origin, connection=connection),
+                                             waiting)]
+    if not out_of_queue:
+        return set()
+    now_s = time.time()
+    with connection.pipeline(transaction=False) as pipe:
+        for job in out_of_queue:
+            key = _first_seen_key(job)
+            pipe.set(key, now_s, nx=True, ex=3600)
+            pipe.get(key)
+        seen = pipe.execute()[1::2]
+    found = {job.id for job, first in zip(out_of_queue, seen, strict=True)
+             if first is not None and now_s - float(first) >= STRANDED_AFTER_S}
+    for job in out_of_queue:
+        if job.id in found:
+            connection.lrem(Queue(job.origin, connection=connection).intermediate_queue_key,
+                            0, job.id)
+            log.warning("job %s on %s was taken off its queue by a worker that died before "
+                        "starting it; enqueued again", job.id, job.origin)
+    return found
+
+
+def _out_of_queue(connection: redis.Redis, queue: Queue, jobs: list[Job]) -> list[Job]:
+    """Those of ``jobs`` that are not in ``queue``'s list."""
+    if len(jobs) > _LPOS_MAX:
+        waiting = {raw.decode() for raw in cast("list[bytes]",
+                                                connection.lrange(queue.key, 0, -1))}
+        return [job for job in jobs if job.id not in waiting]
+    with connection.pipeline(transaction=False) as pipe:
+        for job in jobs:
+            pipe.lpos(queue.key, job.id)
+        positions = pipe.execute()
+    return [job for job, at in zip(jobs, positions, strict=True) if at is None]
+
+
+def _first_seen_key(job: Job) -> str:
+    enqueued = job.enqueued_at.timestamp() if job.enqueued_at else 0
+    return f"{STRANDED_KEY}{job.id}:{enqueued:.6f}"

@@ -12,7 +12,7 @@ from actions.retention import run_retention
 from queues.context import in_app_context
 from queues.names import QueueName
 from queues.outbox import SWEEP_GRACE
-from queues.runtime import LIVE_STATES, enqueue_once, queue
+from queues.runtime import enqueue_once, queue, still_to_run
 from workbench.current import redis_connection, settings
 from workbench.enums import ExportStatus
 from workbench.extensions import db
@@ -66,7 +66,7 @@ def sweep_exports(limit: int = 500) -> int:
         conn, export_queue = redis_connection(), queue(QueueName.EXPORT)
         for export_id, status in rows:
             job = export_queue.fetch_job(export_job_id(export_id))
-            if job is not None and job.get_status() in LIVE_STATES:
+            if job is not None and still_to_run(job):
                 continue
             # A build ended (or vanished from Redis) with the export unfinished: its
             # worker died, as a build's own errors mark the export failed.

@@ -18,7 +18,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import select
 
-from queues.abandoned import reclaim
+from queues.abandoned import reclaim, stranded
 from queues.jobs import BATCH_QUEUE, JOB_RETRY, JOB_TIMEOUT_S, enqueue_batches, job_id
 from workbench.current import redis_connection
 from workbench.extensions import db
@@ -70,18 +70,22 @@ def _without_live_jobs(batch_ids: list[int]) -> list[int]:
     todo: list[int] = []
     try:
         conn = redis_connection()
+        jobs: dict[int, Job] = {}
         for batch_id in batch_ids:
             try:
-                job = Job.fetch(job_id(batch_id), connection=conn)
+                jobs[batch_id] = Job.fetch(job_id(batch_id), connection=conn)
             except NoSuchJobError:
                 todo.append(batch_id)
-                continue
+        lost = stranded(conn, jobs.values())
+        for batch_id, job in jobs.items():
             # A failed job stays in the failed registry for a person to look at and retry.
-            if job.get_status() in {"queued", "started", "scheduled", "deferred", "failed"}:
+            if job.get_status(refresh=False) in {"queued", "started", "scheduled", "deferred",
+                                                 "failed"} and job.id not in lost:
                 continue
             job.delete()
             todo.append(batch_id)
     except (redis.RedisError, OSError) as exc:
         log.warning("Redis unavailable during sweep: %s", exc)
         return []
+    todo.sort()
     return todo

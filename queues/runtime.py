@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rq import Queue
+from rq.job import Job
 
+from queues.abandoned import stranded
 from queues.names import QueueName
 from workbench.current import redis_connection
 
@@ -30,6 +32,12 @@ def enqueue_once(q: Queue, func: Callable[..., object], *args: object, job_id: s
     race between the look and the enqueue.)
     """
     existing = q.fetch_job(job_id)
-    if existing is not None and existing.get_status() in LIVE_STATES:
+    if existing is not None and still_to_run(existing):
         return job_id, False
     return str(q.enqueue(func, *args, job_id=job_id, **options).id), True
+
+
+def still_to_run(job: Job) -> bool:
+    """Whether ``job`` will run without being enqueued again: it is in a live state, and
+    not stranded by a worker that died between taking it and starting it."""
+    return job.get_status() in LIVE_STATES and job.id not in stranded(job.connection, [job])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import redis
 from rq import Queue
 
-from queues.abandoned import reclaim
+from queues.abandoned import reclaim, stranded
 from queues.dashboard import refresh_dashboard
 from queues.enforce import deliver_due, expire_actions
 from queues.exchanges import fetch_exchanges
@@ -163,7 +163,8 @@ class Ticker(threading.Thread):
             job_id = f"periodic-{job.name}"
             existing = queue.fetch_job(job_id)
             # One waiting at a time: a slow run is not piled on (and its period not spent).
-            if existing is not None and existing.get_status() in {"queued", "started"}:
+            if existing is not None and existing.get_status() in {"queued", "started"} \
+                    and not stranded(self.connection, [existing]):
                 continue
             if not self.claim(job):
                 continue

@@ -25,7 +25,8 @@ from rq.executions import Execution
 from rq.job import JobStatus
 from rq.utils import now
 
-from queues.abandoned import MAX_REDOS, REDOS_META, SCHEDULE_SLACK_S, reclaim
+import queues.abandoned
+from queues.abandoned import MAX_REDOS, REDOS_META, SCHEDULE_SLACK_S, reclaim, stranded
 from queues.names import QueueName
 from queues.scheduler import Ticker, periodic_jobs
 from tests.support.app import TEST_SECRET_KEY
@@ -217,3 +218,29 @@ def test_a_job_that_ended_is_not_redone_for_an_entry_left_behind(app: Flask) -> 
     job.set_status(JobStatus.FINISHED)
     assert reclaim(conn) == []
     assert queue.get_job_ids() == [] and queue.started_job_registry.count == 0
+
+
+def test_a_job_taken_off_its_queue_by_a_worker_that_died_is_stranded_on_a_second_look(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    with app.app_context():
+        conn: redis.Redis = redis_connection()
+    queue = Queue(QueueName.INTAKE.value, connection=conn)
+    taken = queue.enqueue(quick, job_id="taken")
+    waiting = queue.enqueue(quick, job_id="waiting")
+    started = queue.enqueue(quick, job_id="started")
+    assert conn.lpop(queue.key) == b"taken"  # a worker popped it, then died
+    conn.lrem(queue.key, 0, "started")
+    started.set_status(JobStatus.STARTED)
+    # A single-queue worker moves the id to the queue's intermediate list instead.
+    conn.rpush(queue.intermediate_queue_key, "taken")
+    assert stranded(conn, [taken, waiting, started]) == set()  # the first look only notes it
+    monkeypatch.setattr(queues.abandoned, "STRANDED_AFTER_S", 0)
+    assert stranded(conn, [taken, waiting, started]) == {"taken"}
+    assert conn.llen(queue.intermediate_queue_key) == 0  # RQ's cleanup will not fail it
+    # Enqueued again it is a new sighting, in its queue: not stranded.
+    queue.enqueue_job(taken)
+    assert stranded(conn, [taken]) == set()
+    # Many at once: the queue is read once rather than searched per job.
+    many = [queue.enqueue(quick, job_id=f"many-{i}") for i in range(40)]
+    conn.lrem(queue.key, 0, "many-7")
+    assert stranded(conn, many) == {"many-7"}

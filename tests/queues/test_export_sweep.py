@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from rq import Queue
 
@@ -49,3 +50,18 @@ def test_finished_and_failed_exports_are_left_alone(app: Flask) -> None:
         _export("failed")
         assert sweep_exports() == 0
         assert redis_connection().llen(f"rq:queue:{QueueName.EXPORT.value}") == 0
+
+
+def test_a_build_taken_off_its_queue_by_a_worker_that_died_before_starting_it_is_queued_again(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    import queues.abandoned
+
+    with app.app_context():
+        queue = Queue(QueueName.EXPORT.value, connection=redis_connection())
+        export_id = _export("queued")
+        assert sweep_exports() == 1
+        assert queue.connection.lpop(queue.key) is not None  # the worker that took it died
+        assert sweep_exports() == 0  # seen out of its queue once: it may be starting
+        monkeypatch.setattr(queues.abandoned, "STRANDED_AFTER_S", 0)
+        assert sweep_exports() == 1
+        assert queue.get_job_ids() == [export_job_id(export_id)]

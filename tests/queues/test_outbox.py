@@ -139,6 +139,34 @@ def test_the_sweeper_does_not_enqueue_a_batch_twice(
     assert redis.Redis.from_url(own_redis.url).llen("rq:queue:intake") == 1
 
 
+def test_a_batch_whose_worker_died_between_taking_and_starting_it_is_run(
+    app_on_own_redis: Flask, own_redis: RedisProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the soak: a worker SIGKILLed after popping a batch's job id (BLPOP) and
+    before marking it started left a job that said "queued" in no queue, and the sweep,
+    taking "queued" for waiting, never enqueued it again."""
+    import queues.abandoned
+    from queues.sweep import sweep
+
+    app = app_on_own_redis
+    api = PlatformApi(app.test_client(), "calls", "calls-secret-0123456789")
+    assert api.post("/api/v1/reports", _reports(5)).status_code == 202
+    conn = redis.Redis.from_url(own_redis.url)
+    assert conn.lpop("rq:queue:intake") is not None  # the worker that took it died here
+    with app.app_context():
+        _age_batches()
+        assert sweep() == 0  # seen out of its queue once: a live worker may be starting it
+        monkeypatch.setattr(queues.abandoned, "STRANDED_AFTER_S", 0)
+        assert sweep() == 1
+        assert sweep() == 0  # enqueued again once, not on every sweep
+    assert conn.llen("rq:queue:intake") == 1
+    run_jobs(app)
+    with app.app_context():
+        assert db.session.execute(
+            select(func.count(Report.id)).where(Report.case_id.is_(None))).scalar_one() == 0
+        assert all(b.processed_at for b in db.session.scalars(select(OutboxBatch)))
+
+
 def _age_batches() -> None:
     """Make the batches older than the sweeper's grace period."""
     from datetime import timedelta

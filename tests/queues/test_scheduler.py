@@ -239,3 +239,26 @@ def test_an_inline_task_runs_in_the_ticker_once_a_period_and_its_failure_stops_n
     assert calls == [conn]  # given the ticker's connection, run here: nothing enqueued
     assert conn.llen(f"rq:queue:{QueueName.MAINTENANCE.value}") == 0
     assert ticker.tick() == []  # its period is spent
+
+
+def test_a_periodic_job_whose_worker_died_before_starting_it_is_enqueued_again(
+        connect, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A periodic job that says "queued" blocks its next enqueue; one whose worker took it
+    off the queue and died before starting it would have blocked it for ever."""
+    import queues.abandoned
+
+    conn = connect()
+    queue_key = f"rq:queue:{QueueName.MAINTENANCE.value}"
+    # A period of a millisecond: only the waiting job can hold the next enqueue back.
+    ticker = Ticker(conn, [Periodic("probe", record_run, TICK_S / 2)], tick_s=TICK_S)
+    assert ticker.tick() == ["probe"]
+    assert conn.lpop(queue_key) == b"periodic-probe"  # taken by a worker that then died
+    assert ticker.tick() == []  # seen out of its queue once: a live worker may be starting it
+    monkeypatch.setattr(queues.abandoned, "STRANDED_AFTER_S", 0)
+    deadline = time.monotonic() + 30
+    while (enqueued := ticker.tick()) == []:
+        assert time.monotonic() < deadline, "the stranded job was never enqueued again"
+        time.sleep(0.01)
+    assert enqueued == ["probe"] and conn.lrange(queue_key, 0, -1) == [b"periodic-probe"]
+    _drain(conn)
+    assert len(_runs(conn)) == 1
