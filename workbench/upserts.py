@@ -102,7 +102,13 @@ def _unnest_update(model: Any, rows: list[dict[str, Any]]) -> Update:
                                           if isinstance(mapper.columns[key].type, JSON)
                                           else given.c[key])
                for key in keys if key != "id"}
-    return update(table).where(table.c.id == given.c.id).values(values_)
+    # The ids again as ``id = ANY(...)``: joined to the unnest alone, the planner cannot
+    # see how few rows it matches and may hash the whole table (a sequential scan of
+    # every report to file 500 of them took 15 of the statement's 30 ms at 54,000 rows).
+    ids = bindparam("u_ids", [row["id"] for row in rows],
+                    type_=postgresql.ARRAY(mapper.columns["id"].type, dimensions=1))
+    return update(table).where(table.c.id == given.c.id,
+                               table.c.id == any_(ids)).values(values_)
 
 
 def _expire_loaded(session: Session, model: Any, keys: list[str], ids: list[Any]) -> None:
