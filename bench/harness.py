@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import redis
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/workbench_bench"
@@ -72,6 +72,7 @@ class Stack:
     instance_dir: Path = ROOT / "instance" / "bench"
     port: int = field(default_factory=free_port)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _engine: Engine | None = field(default=None, init=False, repr=False)
 
     @property
     def env(self) -> dict[str, str]:
@@ -85,6 +86,7 @@ class Stack:
 
     def reset(self) -> None:
         """Recreate the scratch database and empty the Redis database."""
+        self.close()
         url = make_url(self.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
         admin = url.set(database="postgres").render_as_string(hide_password=False)
         with psycopg.connect(admin.replace("+psycopg", ""), autocommit=True) as conn:
@@ -179,13 +181,21 @@ class Stack:
         return total
 
     def scalar(self, sql: str) -> Any:
-        engine = create_engine(
-            self.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-        try:
-            with engine.connect() as conn:
-                return conn.execute(text(sql)).scalar()
-        finally:
-            engine.dispose()
+        """One value, on the one connection this process keeps: benchmarks poll with it
+        many times a second, and a new connection each time (a new PostgreSQL backend,
+        forked, authenticated, its caches filled) took CPU from what was measured."""
+        if self._engine is None:
+            self._engine = create_engine(
+                self.database_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                pool_size=1, pool_pre_ping=True)
+        with self._engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+
+    def close(self) -> None:
+        """Let go of the polling connection (before the database is dropped, or at the end)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
 @contextmanager
@@ -194,6 +204,7 @@ def running(stack: Stack) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+        stack.close()
 
 
 def latency_rows(timings: dict[str, list[float]],

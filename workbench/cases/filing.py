@@ -282,8 +282,9 @@ class CaseFacts:
                 .where(one_of(session, Account.person_id, people))
                 .order_by(Account.id)).all() if langs},
             marked=set(session.scalars(select(ReporterMark.account_id).where(
-                ReporterMark.account_id.in_({r.reporter_account_id for r in all_reports
-                                             if r.reporter_account_id}),
+                one_of(session, ReporterMark.account_id,
+                       sorted({r.reporter_account_id for r in all_reports
+                               if r.reporter_account_id})),
                 ReporterMark.cleared_at.is_(None)))),
         )
 
@@ -352,11 +353,11 @@ def _standing(session: Session, reporters: set[int]) -> dict[int, tuple[int, int
     for reporter, decision, n in session.execute(
         select(Report.reporter_account_id, Case.decision, func.count(Report.id))
         .join(Case, Case.id == Report.case_id)
-        .where(Report.reporter_account_id.in_(reporters),
+        .where(one_of(session, Report.reporter_account_id, sorted(reporters)),
                Case.decision.in_(("violation", "dismissed")))
         .group_by(Report.reporter_account_id, Case.decision)
     ).all():
-        assert reporter is not None  # selected by reporter_account_id.in_(reporters)
+        assert reporter is not None  # selected by reporter_account_id in reporters
         upheld, decided = out.get(reporter, (0, 0))
         out[reporter] = (upheld + (n if decision == "violation" else 0), decided + n)
     return out
