@@ -34,12 +34,16 @@ from workbench.models import OutboxBatch, utcnow
 log = logging.getLogger(__name__)
 
 
-#: Classify jobs waiting behind this one from which a message job starts taking more
+#: Jobs waiting behind this one from which a message or report job starts taking more
 #: batches: below it the queue keeps up, and one batch per job costs little.
 COALESCE_MIN_QUEUED = 2
-#: How far from the tail of the classify queue a job looks for batches to take: enough
-#: for ``classify_coalesce_items`` (10,000) in batches of 50.
+#: How far from the tail of its queue a job looks for batches to take: enough for
+#: ``classify_coalesce_items`` (10,000) in batches of 50.
 COALESCE_LOOK_BACK = 256
+#: The kinds of batch a job takes others of along, and the setting that bounds how many
+#: items it takes in all.
+COALESCED = {BatchKind.MESSAGES.value: "classify_coalesce_items",
+             BatchKind.REPORTS.value: "intake_coalesce_reports"}
 
 #: Which queue processes each kind of batch.
 BATCH_QUEUE: dict[str, QueueName] = {
@@ -89,8 +93,9 @@ def enqueue_batches(batch_ids: list[int], kinds: dict[int, str] | None = None) -
 def process_batch(batch_id: int) -> dict[str, object]:
     """Process one outbox batch; a batch already processed is left alone.
 
-    A message batch whose queue is deep takes other pending message batches along, up to
-    ``classify_coalesce_items`` messages (``_coalesce``): one job, one commit, for all.
+    A message or report batch whose queue is deep takes other pending batches of its kind
+    along, up to ``classify_coalesce_items`` messages or ``intake_coalesce_reports``
+    reports (``_coalesce``): one job, one commit, for all.
     """
     batch = db.session.execute(
         select(OutboxBatch).where(OutboxBatch.id == batch_id).with_for_update()
@@ -102,7 +107,7 @@ def process_batch(batch_id: int) -> dict[str, object]:
         db.session.rollback()
         return {"batch": batch_id, "skipped": "already processed"}
     batches = [batch]
-    if batch.kind == BatchKind.MESSAGES.value:
+    if batch.kind in COALESCED:
         batches += _coalesce(batch)
     ids = [i for b in batches for i in b.item_ids.get("ids", [])]
     clock = StageClock()
@@ -137,7 +142,7 @@ def process_batch(batch_id: int) -> dict[str, object]:
             enqueue_deliveries(deliveries)  # type: ignore[arg-type]
     if len(batches) > 1:
         with clock.stage("drop_taken_jobs"):
-            _drop_taken_jobs([b.id for b in batches[1:]])
+            _drop_taken_jobs([b.id for b in batches[1:]], BATCH_QUEUE[batch.kind])
     _observe_stages(f"process_batch.{batch.kind}", clock, result.get("stage_ms"))
     if len(batches) > 1:
         result["coalesced"] = [b.id for b in batches[1:]]
@@ -154,7 +159,7 @@ def _observe_stages(job: str, clock: StageClock, inner_ms: object) -> None:
 
 
 def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
-    """Pending message batches this job takes along when the classify queue is deep.
+    """Pending batches of its kind this job takes along when its queue is deep.
 
     It takes batches whose jobs wait at the tail of the queue (other workers take from
     the head), locked with SKIP LOCKED: never one a running job holds, and never
@@ -166,11 +171,12 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
     nothing of theirs was written, and their own jobs process them as usual.
     """
 
-    room = settings().classify_coalesce_items - len(batch.item_ids.get("ids", []))
+    limit: int = getattr(settings(), COALESCED[batch.kind])
+    room = limit - len(batch.item_ids.get("ids", []))
     if room <= 0:
         return []
     try:
-        waiting = queue(QueueName.CLASSIFY)
+        waiting = queue(BATCH_QUEUE[batch.kind])
         if waiting.count < COALESCE_MIN_QUEUED:
             return []
         tail = waiting.connection.lrange(waiting.key, -COALESCE_LOOK_BACK, -1)
@@ -184,7 +190,7 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
     for other, items in db.session.execute(
             select(OutboxBatch.id, OutboxBatch.item_ids)
             .where(OutboxBatch.id.in_([b for b in wanted if b != batch.id]),
-                   OutboxBatch.kind == BatchKind.MESSAGES.value,
+                   OutboxBatch.kind == batch.kind,
                    OutboxBatch.processed_at.is_(None))
             .order_by(OutboxBatch.id.desc())).all():
         size = len((items or {}).get("ids", []))
@@ -200,7 +206,7 @@ def _coalesce(batch: OutboxBatch) -> list[OutboxBatch]:
     return taken
 
 
-def _drop_taken_jobs(batch_ids: list[int]) -> None:
+def _drop_taken_jobs(batch_ids: list[int], name: QueueName) -> None:
     """Once the batches taken along are committed, their jobs still waiting leave the
     queue, so no worker forks a child only to find its batch processed, and the tail
     the next job looks at holds batches still to do.
@@ -210,7 +216,7 @@ def _drop_taken_jobs(batch_ids: list[int]) -> None:
     each returns at once as before.
     """
     try:
-        waiting = queue(QueueName.CLASSIFY)
+        waiting = queue(name)
         ids = [batch_job_id(b) for b in batch_ids]
         with waiting.connection.pipeline() as pipe:
             for each in ids:

@@ -167,6 +167,9 @@ class Settings:
     # The most messages one classify job takes, its own batch and others waiting in a deep
     # queue (queues.jobs); its own batch alone if that is already more.
     classify_coalesce_items: int = 10000
+    # The same for reports: the most one intake job files when report batches wait behind
+    # it (platforms that send each report as it is made send batches of one).
+    intake_coalesce_reports: int = 2000
     # Whether moderators, not only seniors, confirm or overturn automated actions.
     moderators_review_automation: bool = False
     text_model: str = "text"

@@ -19,7 +19,7 @@ from tests.support.platform_api import PlatformApi
 from workbench.app import create_app
 from workbench.current import settings
 from workbench.extensions import db
-from workbench.models import ClassifierScore, Message, OutboxBatch
+from workbench.models import Case, ClassifierScore, Message, OutboxBatch, Report
 
 TEXTS = ["see you at dinner tonight", "you are a stupid idiot and i hate you",
          "tu chutiya hai bewakoof", "ok"]
@@ -101,7 +101,7 @@ def test_a_taken_batch_whose_job_a_worker_already_holds_keeps_its_job(
         # took batches 2 and 3 along was committing.
         held = classify.connection.rpoplpush(classify.key, classify.intermediate_queue_key)
         assert held in (job_id(3), job_id(3).encode())
-        _drop_taken_jobs([2, 3])
+        _drop_taken_jobs([2, 3], QueueName.CLASSIFY)
         assert classify.get_job_ids() == [job_id(1)]
         with pytest.raises(NoSuchJobError):
             Job.fetch(job_id(2), connection=classify.connection)
@@ -148,3 +148,37 @@ def test_a_batch_a_running_job_holds_is_skipped_without_waiting(
             holder.rollback()
     finally:
         engine.dispose()
+
+
+def test_an_intake_job_files_the_report_batches_of_one_queued_behind_it(
+        app: Flask, platforms: dict[str, PlatformApi], other_app) -> None:
+    """A platform that sends each report as it is made: one batch, one job, per report.
+    The first job files those waiting behind it (up to ``intake_coalesce_reports``)."""
+    for n in range(5):
+        r = platforms["calls"].post("/api/v1/reports", {"reports": [
+            {"id": f"one-{n}", "reporter_id": f"rep{n}", "reported_user_id": f"user{n % 2}",
+             "category": "harassment", "created_at": "2026-11-20T10:00:00Z"}]})
+        assert r.status_code == 202, r.json
+    with app.app_context():
+        intake = queue(QueueName.INTAKE)
+        assert intake.get_job_ids() == [job_id(b) for b in range(1, 6)]
+    limited = other_app(intake_coalesce_reports=4)
+    with limited.app_context():
+        intake = queue(QueueName.INTAKE)
+        DrainWorker([intake], connection=intake.connection).work(burst=True, max_jobs=1)
+    with app.app_context():
+        processed = [b.processed_at is not None for b in
+                     db.session.scalars(select(OutboxBatch).order_by(OutboxBatch.id))]
+        cased = db.session.scalar(select(func.count(Report.id))
+                                  .where(Report.case_id.is_not(None)))
+        cases = db.session.scalar(select(func.count(Case.id)))
+        # Its own and the three newest (the tail), within the limit of four reports; the
+        # jobs of those it took leave the queue, batch 2's waits for a worker.
+        assert processed == [True, False, True, True, True] and cased == 4 and cases == 2
+        assert queue(QueueName.INTAKE).get_job_ids() == [job_id(2)]
+        db.session.rollback()
+    run_jobs(app)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))
+                                 .where(Report.case_id.is_(None))) == 0
+        assert db.session.scalar(select(func.count(Case.id))) == 2
