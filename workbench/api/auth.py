@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from flask import g, request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from actions import signing
 from workbench.api.errors import ApiError
@@ -16,6 +15,7 @@ from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import Platform, SeenSignature, utcnow
 from workbench.platforms import platform_secret
+from workbench.upserts import insert_new
 
 #: Methods that only read: their signatures are not remembered, so a repeat is no replay.
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -62,12 +62,13 @@ def authenticate(body: bytes) -> Caller:
         # the timestamp window reads the same thing again, so it is not refused.
         return caller
     signature = request.headers[signing.SIGNATURE_HEADER]
-    try:
-        with db.session.begin_nested():
-            db.session.add(SeenSignature(platform_id=platform.id, signature=signature,
-                                         seen_at=utcnow()))
-    except IntegrityError:
+    # One INSERT ... ON CONFLICT DO NOTHING: a signature already there (or being written
+    # by a request racing this one, which the insert waits for) inserts nothing.
+    if not insert_new(db.session, SeenSignature,
+                      [{"platform_id": platform.id, "signature": signature,
+                        "seen_at": utcnow()}],
+                      ["platform_id", "signature"], [SeenSignature.id]):
         raise ApiError(409, "replayed_request",
-                       "this signature was already used; sign each request afresh") from None
+                       "this signature was already used; sign each request afresh")
     g.caller = caller
     return caller

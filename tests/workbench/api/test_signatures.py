@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from actions.signing import sign
 from tests.support.platform_api import PlatformApi
 from workbench.extensions import db
-from workbench.models import Platform
+from workbench.models import FraudSignal, Platform
 
 ONE = {"signals": [{"id": "s1", "user_id": "u1", "kind": "chargeback"}]}
 PATH = "/api/v1/signals"
@@ -70,6 +74,31 @@ def test_a_replayed_request_is_refused_with_409(platforms: dict[str, PlatformApi
     assert api.client.post(PATH, data=body, headers=headers).status_code == 202
     again = api.client.post(PATH, data=body, headers=headers)
     assert again.status_code == 409 and again.json["error"]["code"] == "replayed_request"
+
+
+def test_a_replay_racing_the_original_is_refused_and_the_original_stored(
+        app: Flask, platforms: dict[str, PlatformApi]) -> None:
+    """The same signed request twice at once: one is stored, the other refused (409),
+    whichever writes the signature first; never both, never neither."""
+    api = platforms["calls"]
+    for n in range(5):
+        body = json.dumps({"signals": [{"id": f"race-{n}", "user_id": "u1",
+                                        "kind": "chargeback"}]}).encode()
+        headers = {**api.headers(body), "Content-Type": "application/json"}
+        start = threading.Barrier(2)
+
+        def send(_: int, body: bytes = body, headers: dict[str, str] = headers,
+                 start: threading.Barrier = start) -> int:
+            client = app.test_client()
+            start.wait(timeout=30)
+            return int(client.post(PATH, data=body, headers=headers).status_code)
+
+        with ThreadPoolExecutor(2) as pool:
+            codes = sorted(pool.map(send, range(2)))
+        assert codes == [202, 409], codes
+    with app.app_context():
+        assert db.session.scalar(select(func.count(FraudSignal.id))) == 5
+        db.session.rollback()
 
 
 def test_an_inactive_platform_is_refused_with_403(
