@@ -14,12 +14,12 @@ import logging
 from datetime import timedelta
 
 import redis
-from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import select
 
 from queues.abandoned import reclaim, stranded
 from queues.jobs import BATCH_QUEUE, JOB_RETRY, JOB_TIMEOUT_S, enqueue_batches, job_id
+from queues.runtime import LIVE_STATES
 from workbench.current import redis_connection
 from workbench.extensions import db
 from workbench.models import OutboxBatch, utcnow
@@ -31,6 +31,9 @@ __all__ = ["BATCH_QUEUE", "JOB_RETRY", "JOB_TIMEOUT_S", "SWEEP_GRACE", "enqueue_
 
 log = logging.getLogger(__name__)
 
+#: A batch whose job is in one of these states is not enqueued again: it is still to run,
+#: or it failed and waits in the failed registry for a person to look at and retry.
+KEPT_STATES = LIVE_STATES | {"failed"}
 #: Unprocessed batches younger than this are left to the request that wrote them.
 SWEEP_GRACE = timedelta(seconds=5)
 
@@ -67,20 +70,14 @@ def sweep_outbox(limit: int = 5000) -> int:
 def _without_live_jobs(batch_ids: list[int]) -> list[int]:
     """The batches whose job was lost (or ended without processing them)."""
 
-    todo: list[int] = []
     try:
         conn = redis_connection()
-        jobs: dict[int, Job] = {}
-        for batch_id in batch_ids:
-            try:
-                jobs[batch_id] = Job.fetch(job_id(batch_id), connection=conn)
-            except NoSuchJobError:
-                todo.append(batch_id)
+        fetched = Job.fetch_many([job_id(b) for b in batch_ids], connection=conn)
+        jobs = {b: job for b, job in zip(batch_ids, fetched, strict=True) if job is not None}
+        todo = [b for b, job in zip(batch_ids, fetched, strict=True) if job is None]
         lost = stranded(conn, jobs.values())
         for batch_id, job in jobs.items():
-            # A failed job stays in the failed registry for a person to look at and retry.
-            if job.get_status(refresh=False) in {"queued", "started", "scheduled", "deferred",
-                                                 "failed"} and job.id not in lost:
+            if job.get_status(refresh=False) in KEPT_STATES and job.id not in lost:
                 continue
             job.delete()
             todo.append(batch_id)

@@ -93,33 +93,31 @@ def _unnest_update_params(model: Any, rows: list[dict[str, Any]]) -> dict[str, l
             params[f"u_{i}"] = [json.dumps(row[key]) for row in rows]
         else:
             params[f"u_{i}"] = [row[key] for row in rows]
-    params["u_ids"] = [row["id"] for row in rows]
     return params
 
 
 @functools.cache
 def _unnest_update(model: Any, keys: tuple[str, ...]) -> Update:
-    """The statement for updating these columns, built once (values are bound per call:
-    building it and its cache key for every batch was a tenth of a filing worker's CPU)."""
+    """The statement for updating these columns, built once; the values are bound per call
+    (4.65 ms of client CPU to update 500 rows, against 5.25 building it each time)."""
     mapper = inspect(model)
     table = mapper.local_table
-    arrays = []
+    params = {}
     for i, key in enumerate(keys):
         column = mapper.columns[key]
         element = Text() if isinstance(column.type, JSON) else column.type
-        arrays.append(func.unnest(bindparam(f"u_{i}", type_=postgresql.ARRAY(element)))
-                      .label(key))
+        params[key] = bindparam(f"u_{i}", type_=postgresql.ARRAY(element, dimensions=1))
+    arrays = [func.unnest(param).label(key) for key, param in params.items()]
     given = select(*arrays).subquery("given")
     values_ = {mapper.columns[key].name: (cast(given.c[key], postgresql.JSONB)
                                           if isinstance(mapper.columns[key].type, JSON)
                                           else given.c[key])
                for key in keys if key != "id"}
-    # The ids again as ``id = ANY(...)``: joined to the unnest alone, the planner cannot
-    # see how few rows it matches and may hash the whole table (a sequential scan of
-    # every report to file 500 of them took 15 of the statement's 30 ms at 54,000 rows).
-    ids = bindparam("u_ids", type_=postgresql.ARRAY(mapper.columns["id"].type, dimensions=1))
+    # The ids' array again as ``id = ANY(...)``: joined to the unnest alone, the planner
+    # cannot see how few rows it matches and may hash the whole table (a sequential scan
+    # of every report to file 500 of them took 15 of the statement's 30 ms at 54,000 rows).
     return update(table).where(table.c.id == given.c.id,
-                               table.c.id == any_(ids)).values(values_)
+                               table.c.id == any_(params["id"])).values(values_)
 
 
 def _expire_loaded(session: Session, model: Any, keys: list[str], ids: list[Any]) -> None:
