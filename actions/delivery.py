@@ -7,6 +7,12 @@ the same person is pending. The HTTP calls then run in parallel over keep-alive
 connections with no database session held, and the results are written with one
 UPDATE per outcome.
 
+A platform that takes several deliveries a request (``Platform.webhook_batch``) is sent
+a claim's deliveries to it together, in one signed ``event: actions`` body; its 2xx
+delivers them all, anything else retries them all. One the platform answered with a
+refusal (a 4xx or 5xx) goes alone on its next try, so a delivery a platform cannot take
+never holds back the others; one that got no answer at all goes with the others again.
+
 Each platform has its own lane of threads (``actions.lanes``), so a platform that
 answers slowly holds only its own requests. A batch waits for its answers, but not for
 a slow lane's (one with a request open longer than the policy's patience): those are
@@ -17,6 +23,7 @@ worker goes on to the next batch. A lane with no thread free is left out of clai
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import math
@@ -28,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, cast
@@ -36,7 +43,19 @@ from typing import Any, Protocol, cast
 import urllib3
 import urllib3.connection
 import urllib3.util.connection
-from sqlalchemy import Select, Table, bindparam, exists, select, update
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Table,
+    Update,
+    any_,
+    bindparam,
+    exists,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from actions import signing
@@ -51,6 +70,7 @@ from workbench.rules.webhooks import (
     check_address,
     check_webhook_url,
 )
+from workbench.upserts import one_of
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +112,22 @@ class DeliveryPolicy:
 
 
 @dataclass(frozen=True)
-class Attempt:
-    delivery_id: int
+class Answer:
+    """What one request got: a status, or the class of the failure to get one."""
+
     status: int | None
     error: str | None
 
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class Attempt(Answer):
+    """One delivery's try: its request's answer (a request may carry several)."""
+
+    delivery_id: int = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -112,6 +140,8 @@ class Claimed:
     idempotency_key: str
     attempts: int
     created_at: datetime
+    #: The status of its last try (None if it has none, or got no answer).
+    last_status: int | None = None
 
 
 #: The table claims read and write as Core statements: a claim runs once or twice per send
@@ -121,7 +151,8 @@ class Claimed:
 _DELIVERY = cast(Table, EnforcementDelivery.__table__)
 #: The columns a claim returns, in ``Claimed``'s order.
 CLAIMED_COLUMNS = (_DELIVERY.c.id, _DELIVERY.c.platform_id, _DELIVERY.c.payload,
-                   _DELIVERY.c.idempotency_key, _DELIVERY.c.attempts, _DELIVERY.c.created_at)
+                   _DELIVERY.c.idempotency_key, _DELIVERY.c.attempts, _DELIVERY.c.created_at,
+                   _DELIVERY.c.last_status_code)
 
 
 @functools.cache
@@ -151,12 +182,28 @@ def _candidates(by_ids: bool, skipping: bool) -> Select[tuple[int]]:
     return stmt
 
 
-#: Leases the chosen deliveries that are still pending and due, and returns them.
-_LEASE = (update(_DELIVERY)
-          .where(_DELIVERY.c.id.in_(bindparam("chosen", expanding=True)),
-                 _DELIVERY.c.state == PENDING, _DELIVERY.c.next_attempt_at <= bindparam("now"))
-          .values(next_attempt_at=bindparam("lease_until"))
-          .returning(*CLAIMED_COLUMNS))
+@functools.cache
+def _lease(postgresql: bool) -> Update:
+    """Leases the chosen deliveries that are still pending and due, and returns them.
+
+    On PostgreSQL the ids are one array parameter (``= ANY``), not one each.
+    """
+    chosen = (_DELIVERY.c.id == any_(bindparam("chosen", type_=ARRAY(BigInteger)))
+              if postgresql else _DELIVERY.c.id.in_(bindparam("chosen", expanding=True)))
+    return (update(_DELIVERY)
+            .where(chosen, _DELIVERY.c.state == PENDING,
+                   _DELIVERY.c.next_attempt_at <= bindparam("now"))
+            .values(next_attempt_at=bindparam("lease_until"))
+            .returning(*CLAIMED_COLUMNS))
+
+
+#: Run first in a claim's transaction on PostgreSQL. Right after a burst of actions the
+#: planner's statistics say few deliveries are due, and it chooses a bitmap scan of the
+#: due index: every due row (and every dead index entry of the ones already sent) read
+#: and sorted for each batch of 200, 11 ms a claim with 4,500 due, where the index
+#: scan in its order stops after 200 and takes 0.4 ms (and marks the dead entries it
+#: passes, which a bitmap scan does not, so the next claim skips them).
+_INDEX_ORDER = text("SET LOCAL enable_bitmapscan = off")
 
 
 def backoff(attempts: int, policy: DeliveryPolicy, rng: random.Random | None = None) -> float:
@@ -190,12 +237,15 @@ def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] 
     # Two statements, not one UPDATE ... WHERE id IN (that subquery): PostgreSQL may run
     # such a subquery more than once, and each run skips the rows the last one took, so
     # the LIMIT would not hold. The rows stay locked (PostgreSQL) until the commit.
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for _ in range(CLAIM_TRIES):
+        if postgresql:
+            session.execute(_INDEX_ORDER)
         chosen = list(session.execute(candidates, params).scalars())
         if not chosen:
             session.rollback()
             return []
-        rows = session.execute(_LEASE, {"chosen": chosen, "now": now,
+        rows = session.execute(_lease(postgresql), {"chosen": chosen, "now": now,
                                         "lease_until": now + policy.lease_for(len(chosen))}
                                ).all()
         session.commit()
@@ -208,7 +258,9 @@ def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] 
 
 @dataclass(frozen=True)
 class Outgoing:
-    delivery_id: int
+    #: The deliveries the request carries (one, or several to a platform that takes them
+    #: together).
+    delivery_ids: tuple[int, ...]
     url: str | None
     body: bytes
     headers: dict[str, str]
@@ -216,24 +268,61 @@ class Outgoing:
     platform_id: int = 0
 
 
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _request(platform: Platform, secret: str, claimed: list[Claimed],
+             together: bool) -> Outgoing:
+    """One signed request: a delivery's own body, or several in an ``actions`` body.
+
+    A batch's ``Idempotency-Key`` is derived from its deliveries' keys; each delivery in
+    it carries its own, which is what a platform applies once.
+    """
+    if together:
+        body = _dumps({"event": "actions", "deliveries": [
+            {**c.payload, "idempotency_key": c.idempotency_key} for c in claimed]})
+        key = "batch-" + hashlib.sha256(
+            "\n".join(c.idempotency_key for c in claimed).encode()).hexdigest()[:32]
+    else:
+        (only,) = claimed
+        body, key = _dumps(only.payload), only.idempotency_key
+    headers = {**signing.signed_headers(platform.slug, secret, body),
+               "Content-Type": "application/json", IDEMPOTENCY_HEADER: key}
+    return Outgoing(tuple(c.id for c in claimed), platform.webhook_url, body, headers,
+                    platform.id)
+
+
 def prepare(session: Session, claimed: list[Claimed],
             secret_for: Callable[[Platform], str]) -> list[Outgoing]:
-    """The signed requests for claimed deliveries (each platform's secret read once)."""
+    """The signed requests for claimed deliveries (each platform's secret read once).
+
+    To a platform that takes several a request, they go together, up to its
+    ``webhook_batch``, but for those it refused last time, which go alone.
+    """
     platform_ids = {c.platform_id for c in claimed}
     platforms = {p.id: (p, secret_for(p)) for p in session.scalars(
         select(Platform).where(Platform.id.in_(platform_ids)))} if platform_ids else {}
     out = []
+    together: dict[int, list[Claimed]] = {}
     for c in claimed:
         platform, secret = platforms[c.platform_id]
-        body = json.dumps(c.payload, sort_keys=True, separators=(",", ":")).encode()
-        headers = {**signing.signed_headers(platform.slug, secret, body),
-                   "Content-Type": "application/json", IDEMPOTENCY_HEADER: c.idempotency_key}
-        out.append(Outgoing(c.id, platform.webhook_url, body, headers, c.platform_id))
+        if platform.webhook_batch <= 1:
+            out.append(_request(platform, secret, [c], together=False))
+        elif c.last_status is not None:
+            out.append(_request(platform, secret, [c], together=True))
+        else:
+            together.setdefault(c.platform_id, []).append(c)
+    for platform_id, group in together.items():
+        platform, secret = platforms[platform_id]
+        size = platform.webhook_batch
+        out += [_request(platform, secret, group[start:start + size], together=True)
+                for start in range(0, len(group), size)]
     return out
 
 
 class Sender(Protocol):
-    def submit(self, outgoing: list[Outgoing]) -> list[Future[Attempt]]:
+    def submit(self, outgoing: list[Outgoing]) -> list[Future[Answer]]:
         """Start posting each request in its platform's lane; one future per request."""
         ...
 
@@ -245,8 +334,9 @@ class Sender(Protocol):
         """Platforms whose lanes are slow (``actions.lanes.Lane.slow``)."""
         ...
 
-    def hand_off(self, claimed: Claimed, future: Future[Attempt]) -> None:
-        """Keep a request nobody waits for; its outcome is collected by ``take_finished``."""
+    def hand_off(self, claimed: list[Claimed], future: Future[Answer]) -> None:
+        """Keep a request nobody waits for (carrying ``claimed``); its outcome is
+        collected by ``take_finished``."""
         ...
 
     def take_finished(self, wait_s: float = 0.0) -> list[tuple[Claimed, Attempt]]:
@@ -379,21 +469,21 @@ class HttpSender:
         self.pool = urllib3.PoolManager(num_pools=64, maxsize=parallel, retries=False,
                                         timeout=urllib3.Timeout(total=timeout_s))
         self.pool.pool_classes_by_scheme = _guarded_pools(webhooks)
-        self.lanes: Lanes[Attempt] = Lanes(parallel, "delivery")
-        self.handed: dict[int, tuple[Claimed, Future[Attempt]]] = {}
+        self.lanes: Lanes[Answer] = Lanes(parallel, "delivery")
+        self.handed: dict[int, tuple[list[Claimed], Future[Answer]]] = {}
         self.finished = threading.Condition()
 
-    def post(self, out: Outgoing) -> Attempt:
-        """One attempt; a failure is recorded as its status and class, never its body."""
+    def post(self, out: Outgoing) -> Answer:
+        """One request; a failure is recorded as its status and class, never its body."""
         if not out.url:
-            return Attempt(out.delivery_id, None, ErrorClass.NO_URL.value)
+            return Answer(None, ErrorClass.NO_URL.value)
         try:
             check_webhook_url(out.url, self.webhooks)
             r = self.pool.request("POST", out.url, body=out.body, headers=out.headers,
                                   preload_content=False)
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            log.info("delivery %s failed: %s", out.delivery_id, type(exc).__name__)
-            return Attempt(out.delivery_id, None, exception_class(exc).value)
+            log.info("deliveries %s failed: %s", out.delivery_ids, type(exc).__name__)
+            return Answer(None, exception_class(exc).value)
         try:
             r.read(MAX_ERROR_BODY)
         except (urllib3.exceptions.HTTPError, OSError):
@@ -405,13 +495,13 @@ class HttpSender:
         else:
             r.close()
         error = status_class(r.status)
-        return Attempt(out.delivery_id, r.status, error.value if error else None)
+        return Answer(r.status, error.value if error else None)
 
-    def submit(self, outgoing: list[Outgoing]) -> list[Future[Attempt]]:
+    def submit(self, outgoing: list[Outgoing]) -> list[Future[Answer]]:
         return [self.lanes.submit(o.platform_id, functools.partial(self.post, o))
                 for o in outgoing]
 
-    def send(self, outgoing: list[Outgoing]) -> list[Attempt]:
+    def send(self, outgoing: list[Outgoing]) -> list[Answer]:
         """Post each request and wait for every answer, in the same order."""
         return [f.result() for f in self.submit(outgoing)]
 
@@ -421,11 +511,11 @@ class HttpSender:
     def slow_platforms(self, patience_s: float) -> set[int]:
         return self.lanes.slow(patience_s)
 
-    def hand_off(self, claimed: Claimed, future: Future[Attempt]) -> None:
+    def hand_off(self, claimed: list[Claimed], future: Future[Answer]) -> None:
         with self.finished:
-            self.handed[claimed.id] = (claimed, future)
+            self.handed[claimed[0].id] = (claimed, future)
 
-        def wake(_: Future[Attempt]) -> None:
+        def wake(_: Future[Answer]) -> None:
             with self.finished:
                 self.finished.notify_all()
 
@@ -443,7 +533,7 @@ class HttpSender:
                 self.finished.wait_for(ready, timeout=wait_s)
                 done = ready()
             taken = [self.handed.pop(i) for i in done]
-        return [(c, _outcome(c, f)) for c, f in taken]
+        return [(c, attempt) for group, f in taken for c, attempt in _outcomes(group, f)]
 
     def handed_off(self) -> int:
         """Requests handed off and not yet taken."""
@@ -455,11 +545,14 @@ class HttpSender:
         self.pool.clear()
 
 
-def _outcome(claimed: Claimed, future: Future[Attempt]) -> Attempt:
-    """A finished request's attempt (one cancelled at shutdown counts as not connected)."""
+def _outcomes(claimed: list[Claimed], future: Future[Answer]) -> list[tuple[Claimed, Attempt]]:
+    """A finished request's attempt for each delivery it carried (a request cancelled at
+    shutdown counts as not connected)."""
     if future.cancelled() or future.exception() is not None:
-        return Attempt(claimed.id, None, ErrorClass.CONNECTION.value)
-    return future.result()
+        answer = Answer(None, ErrorClass.CONNECTION.value)
+    else:
+        answer = future.result()
+    return [(c, Attempt(answer.status, answer.error, delivery_id=c.id)) for c in claimed]
 
 
 def record_attempts(session: Session, claimed: list[Claimed], attempts: list[Attempt],
@@ -491,7 +584,7 @@ def record_attempts(session: Session, claimed: list[Claimed], attempts: list[Att
     done: list[Claimed] = []
     for status, ids in delivered.items():
         sent = session.scalars(
-            update(d).where(d.id.in_(ids), d.state == PENDING)
+            update(d).where(one_of(session, d.id, ids), d.state == PENDING)
             .values(state=DeliveryState.DELIVERED.value, delivered_at=now,
                     attempts=d.attempts + 1, last_status_code=status, last_error=None)
             .returning(d.id).execution_options(synchronize_session=False)).all()
@@ -561,16 +654,19 @@ def _send_batch(session: Session, sender: Sender, claimed: list[Claimed],
     """Send a batch, wait for its answers (not a slow lane's), record those that came."""
     slow = sender.slow_platforms(policy.patience_s)
     futures = sender.submit(outgoing)
-    wait_for([f for c, f in zip(claimed, futures, strict=True) if c.platform_id not in slow],
+    wait_for([f for o, f in zip(outgoing, futures, strict=True) if o.platform_id not in slow],
              timeout=policy.patience_s)
+    by_id = {c.id: c for c in claimed}
     answered: list[Claimed] = []
     attempts: list[Attempt] = []
-    for c, f in zip(claimed, futures, strict=True):
+    for o, f in zip(outgoing, futures, strict=True):
+        carried = [by_id[i] for i in o.delivery_ids]
         if f.done():
-            answered.append(c)
-            attempts.append(_outcome(c, f))
+            for c, attempt in _outcomes(carried, f):
+                answered.append(c)
+                attempts.append(attempt)
         else:
-            sender.hand_off(c, f)  # still leased; recorded when it comes back
+            sender.hand_off(carried, f)  # still leased; recorded when it comes back
     if not answered:
         return {"delivered": 0, "retry": 0, "dead": 0}
     return record_attempts(session, answered, attempts, policy)

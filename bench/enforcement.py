@@ -6,7 +6,10 @@ trouble), the real workers (``workbench worker --queues enforce``), PostgreSQL a
 Redis. The figures are about the three that answer: a ban's time to the last of them,
 and their deliveries per second in a burst, while the slow one holds its requests open.
 Measuring starts once the workers listen and a few bans have warmed them up; each figure
-is the median of ``--runs`` runs. The burst also reports CPU time per delivery of the
+is the median of ``--runs`` runs. Each run times a burst twice: with the platforms taking
+one delivery a request (the webhook's default form), then with them taking up to
+``--webhook-batch`` a request (``event: actions``, for platforms that ask for it); the
+latency runs use the default form. The bursts also report CPU time per delivery of the
 workers, of this process (the platforms) and of the database. Baseline in the same run:
 the same deliveries posted one at a time, each on a fresh connection.
 
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil  # noqa: E402
 import requests  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from bench.harness import SECRET_KEY, Stack, median, percentile, print_json, print_table  # noqa: E402
 from tests.support.platform_server import PlatformServer  # noqa: E402
@@ -130,6 +133,16 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
             "postgresql": stack.database_cpu_s()}
 
 
+def _set_batch(app, n: int) -> None:
+    """Every platform takes up to ``n`` deliveries a request from now on."""
+    from workbench.extensions import db
+    from workbench.models import Platform
+
+    with app.app_context():
+        db.session.execute(update(Platform).values(webhook_batch=n))
+        db.session.commit()
+
+
 def _answering(app) -> list[int]:
     """The ids of the platforms that answer (all but the slow one)."""
     from workbench.extensions import db
@@ -219,6 +232,8 @@ def _arguments() -> argparse.Namespace:
                         help="seconds the fourth platform takes to answer (0: no such platform)")
     parser.add_argument("--warm-up", type=int, default=20,
                         help="bans sent (and not counted) once the workers listen")
+    parser.add_argument("--webhook-batch", type=int, default=100,
+                        help="deliveries a request in the second burst of each run")
     return parser.parse_args()
 
 
@@ -230,6 +245,9 @@ class Runs:
     p95s: list[float] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
     cpu: list[dict[str, float]] = field(default_factory=list)
+    #: The same, with the platforms taking deliveries in batches.
+    rates_batched: list[float] = field(default_factory=list)
+    cpu_batched: list[dict[str, float]] = field(default_factory=list)
     deliveries: int = 0
 
 
@@ -255,6 +273,11 @@ def _measure(args: argparse.Namespace, stack: Stack, app, servers,
                                                   moderator_id, stack)
             runs.rates.append(rate)
             runs.cpu.append(cpu_ms)
+            _set_batch(app, args.webhook_batch)
+            rate, _, cpu_ms = burst(app, servers, people(args.burst), moderator_id, stack)
+            _set_batch(app, 1)
+            runs.rates_batched.append(rate)
+            runs.cpu_batched.append(cpu_ms)
     finally:
         stack.stop()
     return runs
@@ -264,16 +287,23 @@ def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered
             slow: dict[str, int]) -> None:
     ratio = median(runs.rates) / median(base)
     cpu = {k: round(median([run[k] for run in runs.cpu]), 3) for k in runs.cpu[0]}
+    cpu_batched = {k: round(median([run[k] for run in runs.cpu_batched]), 3)
+                   for k in runs.cpu_batched[0]}
     figures = {
         "ban_to_last_platform_p50_s": round(median(runs.p50s), 3),
         "ban_to_last_platform_p95_s": round(median(runs.p95s), 3),
         "ban_to_last_platform_p95_runs_s": [round(v, 3) for v in runs.p95s],
-        "deliveries_per_s": round(median(runs.rates), 1),
-        "deliveries_per_s_runs": [round(v, 1) for v in runs.rates],
+        "deliveries_per_s": round(median(runs.rates_batched), 1),
+        "deliveries_per_s_runs": [round(v, 1) for v in runs.rates_batched],
+        "webhook_batch": args.webhook_batch,
+        "deliveries_per_s_one_a_request": round(median(runs.rates), 1),
+        "deliveries_per_s_one_a_request_runs": [round(v, 1) for v in runs.rates],
+        "batched_vs_one_a_request": round(median(runs.rates_batched) / median(runs.rates), 2),
         "burst_deliveries": runs.deliveries,
         "baseline_sequential_deliveries_per_s": round(median(base), 1),
         "ratio_vs_sequential": round(ratio, 2),
         "burst_cpu_ms_per_delivery": cpu,
+        "burst_cpu_ms_per_delivery_batched": cpu_batched,
         "runs": args.runs,
         "undelivered": undelivered,
         "slow_platform_answer_s": args.slow_s,
@@ -285,12 +315,18 @@ def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered
         (f"ban to last platform's 2xx, p50 over {args.bans} (s)",
          f"{figures['ban_to_last_platform_p50_s']:.3f}"),
         ("ban to last platform's 2xx, p95 (s)", f"{figures['ban_to_last_platform_p95_s']:.3f}"),
-        (f"burst of {args.burst} bans: deliveries/s", f"{figures['deliveries_per_s']:,.0f}"),
-        ("baseline, one request at a time (deliveries/s)",
+        (f"burst of {args.burst} bans, one delivery a request: deliveries/s",
+         f"{figures['deliveries_per_s_one_a_request']:,.0f}"),
+        ("baseline, one request at a time on fresh connections (deliveries/s)",
          f"{figures['baseline_sequential_deliveries_per_s']:,.0f}"),
         ("ratio", f"{ratio:.2f}x"),
-        *[(f"burst CPU per delivery, {k.replace('_', ' ')} (ms)", f"{v:.3f}")
+        *[(f"  CPU per delivery, {k.replace('_', ' ')} (ms)", f"{v:.3f}")
           for k, v in cpu.items()],
+        (f"burst of {args.burst} bans, up to {args.webhook_batch} a request: deliveries/s",
+         f"{figures['deliveries_per_s']:,.0f}"),
+        ("ratio to one a request", f"{figures['batched_vs_one_a_request']:.2f}x"),
+        *[(f"  CPU per delivery, {k.replace('_', ' ')} (ms)", f"{v:.3f}")
+          for k, v in cpu_batched.items()],
         ("not delivered at the end (the 3 answering platforms)", str(undelivered)),
         ("requests the slow platform received", str(figures["slow_platform_requests_received"])),
     ])

@@ -16,6 +16,7 @@ from workbench.current import settings
 from workbench.extensions import db
 from workbench.models import Platform, SeenSignature, utcnow
 from workbench.models.audit import record
+from workbench.models.platform import WEBHOOK_BATCH_MAX
 from workbench.rules.webhooks import WebhookPolicy, WebhookUrlError, check_webhook_url
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
@@ -43,11 +44,13 @@ def register_platform(
     webhook_url: str | None = None,
     secret: str | None = None,
     webhook_policy: WebhookPolicy | None = None,
+    webhook_batch: int = 1,
 ) -> PlatformCredentials:
     """Create a platform with a new API key id and secret (or the given secret).
 
     The webhook URL is checked against ``webhook_policy`` (by default the running app's
-    settings): HTTPS, no credentials, no private or loopback address.
+    settings): HTTPS, no credentials, no private or loopback address. ``webhook_batch``
+    is how many deliveries one webhook request may carry (1: one a request).
     """
     if not SLUG_PATTERN.match(slug):
         raise PlatformError(
@@ -55,6 +58,7 @@ def register_platform(
         )
     if webhook_url:
         check_url(webhook_url, webhook_policy)
+    check_batch(webhook_batch)
     if session.execute(select(Platform.id).where(Platform.slug == slug)).first():
         raise PlatformError(f"platform {slug!r} already exists")
     secret = secret or secrets.token_urlsafe(32)
@@ -63,6 +67,7 @@ def register_platform(
         slug=slug,
         name=name or slug,
         webhook_url=webhook_url,
+        webhook_batch=webhook_batch,
         api_key_id=key_id,
         secret_encrypted=encrypt_secret(secret_key, secret),
         active=True,
@@ -74,19 +79,37 @@ def register_platform(
 
 
 def set_webhook_url(session: Session, platform_id: int, url: str | None, *,
-                    moderator_id: int) -> Platform:
-    """Point a platform's webhooks somewhere else (audited, old and new); the caller
-    commits. Deliveries still waiting go to the new address at their next try."""
+                    moderator_id: int, batch: int | None = None) -> Platform:
+    """Point a platform's webhooks somewhere else, and (``batch``, when given) set how
+    many deliveries a request may carry; audited, old and new; the caller commits.
+    Deliveries still waiting go to the new address, in the new batches, at their next
+    try."""
     platform = session.get(Platform, platform_id)
     if platform is None:
         raise PlatformError(f"no platform {platform_id}")
     url = (url or "").strip() or None
     if url is not None:
         check_url(url)
-    old, platform.webhook_url = platform.webhook_url, url
-    record(session, "platform.webhook_changed", "platform", platform.id,
-           actor_type="moderator", actor_id=str(moderator_id), data={"from": old, "to": url})
+    if batch is not None:
+        check_batch(batch)
+    if url != platform.webhook_url:
+        old, platform.webhook_url = platform.webhook_url, url
+        record(session, "platform.webhook_changed", "platform", platform.id,
+               actor_type="moderator", actor_id=str(moderator_id),
+               data={"from": old, "to": url})
+    if batch is not None and batch != platform.webhook_batch:
+        was, platform.webhook_batch = platform.webhook_batch, batch
+        record(session, "platform.webhook_batch_changed", "platform", platform.id,
+               actor_type="moderator", actor_id=str(moderator_id),
+               data={"from": was, "to": batch})
     return platform
+
+
+def check_batch(batch: int) -> None:
+    """Refuse a number of deliveries a request outside 1 to ``WEBHOOK_BATCH_MAX``."""
+    if not 1 <= batch <= WEBHOOK_BATCH_MAX:
+        raise PlatformError(f"deliveries a webhook request: {batch}; use 1 (one a request)"
+                            f" to {WEBHOOK_BATCH_MAX}")
 
 
 def check_url(url: str, policy: WebhookPolicy | None = None) -> None:

@@ -122,7 +122,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_when_connecting() 
             sender.pool.request("POST", f"http://localhost:{server.port}/webhook", body=b"{}")
         with pytest.raises(BlockedAddressError):  # HTTPS too, before any TLS
             sender.pool.request("POST", f"https://localhost:{server.port}/webhook", body=b"{}")
-        attempt = sender.post(Outgoing(1, f"http://127.0.0.1:{server.port}/webhook", b"{}",
+        attempt = sender.post(Outgoing((1,), f"http://127.0.0.1:{server.port}/webhook", b"{}",
                                        {}))
         assert (attempt.status, attempt.error) == (None, "blocked")
         assert server.received == [] and server.bad_signatures == 0

@@ -1,7 +1,8 @@
 """A platform's webhook endpoint, for real: an HTTP server on 127.0.0.1 that the tests run.
 
-It checks each delivery's signature, counts idempotency keys, and applies deliveries the
-way a careful platform would: per user, a delivery older than the last applied one is
+It checks each request's signature, counts idempotency keys, and applies deliveries the
+way a careful platform would (one a request, or several in an ``actions`` body, each
+with its own key): per user, a delivery older than the last applied one is
 dropped, so the test can see each user's state as the platform sees it.
 
 It speaks HTTP/1.1 with keep-alive, as platforms' servers do, so a sender can reuse its
@@ -54,6 +55,12 @@ class PlatformServer:
         #: What a failing answer says (an internal service may echo its secrets).
         self.fail_body = b""
         self.delay_s = 0.0
+        #: Signed requests read (a batch of deliveries is one).
+        self.requests = 0
+        #: Their bodies, as sent.
+        self.bodies: list[bytes] = []
+        #: Users a batch may not name: such a batch is refused whole (422).
+        self.refuse_users: set[str] = set()
         self.in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
@@ -133,13 +140,22 @@ class PlatformServer:
                 self.fail_next -= 1
                 return self.fail_status
             payload = json.loads(body)
-            key = headers.get("Idempotency-Key", "")
-            self.keys[key] += 1
-            self.received.append(payload)
-            if key in self.applied_keys:
-                return 200  # a retry of what was already applied: no second effect
-            self.applied_keys.add(key)
-            self._apply(payload)
+            self.requests += 1
+            self.bodies.append(body)
+            if payload.get("event") == "actions":
+                deliveries = [(d, d["idempotency_key"]) for d in payload["deliveries"]]
+                if any(d.get("user_ids") and set(d["user_ids"]) & self.refuse_users
+                       for d, _ in deliveries):
+                    return 422  # all or nothing: none of the batch is applied
+            else:
+                deliveries = [(payload, headers.get("Idempotency-Key", ""))]
+            for delivery, key in deliveries:
+                self.keys[key] += 1
+                self.received.append(delivery)
+                if key in self.applied_keys:
+                    continue  # a retry of what was already applied: no second effect
+                self.applied_keys.add(key)
+                self._apply(delivery)
         return 200
 
     def _apply(self, payload: dict[str, Any]) -> None:

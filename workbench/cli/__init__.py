@@ -22,6 +22,7 @@ from workbench.current import settings
 from workbench.enums import OPEN_CASE_STATUSES, Role
 from workbench.extensions import db
 from workbench.models import Case, Platform
+from workbench.models.platform import WEBHOOK_BATCH_MAX
 from workbench.platforms import PlatformError, register_platform
 from workbench.settings import SettingsError
 from workbench.staff import StaffError, create_moderator
@@ -155,14 +156,20 @@ def platforms() -> None:
 @click.argument("slug")
 @click.option("--webhook-url", help="Where enforcement webhooks are delivered.")
 @click.option("--name", help="A display name (default: the slug).")
+@click.option("--webhook-batch", type=click.IntRange(1, WEBHOOK_BATCH_MAX), default=1,
+              show_default=True,
+              help="Deliveries one webhook request may carry: 1 sends each alone "
+                   "(event: action); more sends them together (event: actions).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_app
-def platforms_add(slug: str, webhook_url: str | None, name: str | None, as_json: bool) -> None:
+def platforms_add(slug: str, webhook_url: str | None, name: str | None, webhook_batch: int,
+                  as_json: bool) -> None:
     """Register a platform; prints its key id and secret once."""
 
     try:
         creds = register_platform(
-            db.session, settings().secret_key, slug, name=name, webhook_url=webhook_url
+            db.session, settings().secret_key, slug, name=name, webhook_url=webhook_url,
+            webhook_batch=webhook_batch,
         )
         db.session.commit()
     except PlatformError as exc:
@@ -188,7 +195,8 @@ def platforms_list(as_json: bool) -> None:
             click.echo(
                 json.dumps(
                     {"slug": p.slug, "name": p.name, "key_id": p.api_key_id,
-                     "webhook_url": p.webhook_url, "active": p.active}
+                     "webhook_url": p.webhook_url, "webhook_batch": p.webhook_batch,
+                     "active": p.active}
                 )
             )
         else:

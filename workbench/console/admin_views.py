@@ -20,6 +20,7 @@ from workbench.enums import Role
 from workbench.extensions import db
 from workbench.models import Moderator, Platform, SignInThrottle
 from workbench.models.audit import record
+from workbench.models.platform import WEBHOOK_BATCH_MAX
 from workbench.platforms import PlatformError, register_platform, set_webhook_url
 from workbench.staff import (
     StaffError,
@@ -115,7 +116,8 @@ class PlatformsView(ConsoleView):
     @expose("/")
     def index(self) -> Any:
         platforms = db.session.scalars(select(Platform).order_by(Platform.slug)).all()
-        return self.render("console/platforms.html", platforms=platforms)
+        return self.render("console/platforms.html", platforms=platforms,
+                           batch_max=WEBHOOK_BATCH_MAX)
 
     @expose("/create", methods=["POST"])
     def create(self) -> Any:
@@ -130,7 +132,7 @@ class PlatformsView(ConsoleView):
         platforms = db.session.scalars(select(Platform).order_by(Platform.slug)).all()
         # The secret is shown once, on this response only; it is stored encrypted.
         return self.render("console/platforms.html", platforms=platforms,
-                           new_secret=credentials)
+                           new_secret=credentials, batch_max=WEBHOOK_BATCH_MAX)
 
     @expose("/<int:platform_id>/webhook", methods=["POST"])
     def set_webhook(self, platform_id: int) -> Any:
@@ -139,10 +141,13 @@ class PlatformsView(ConsoleView):
         with form_work(PlatformError) as done:
             platform = set_webhook_url(db.session, platform_id,
                                        request.form.get("webhook_url"),
-                                       moderator_id=current_user.id)
+                                       moderator_id=current_user.id,
+                                       batch=_batch(request.form.get("webhook_batch")))
         if done.ok:
-            flash(f"Webhooks of {platform.slug} now go to {platform.webhook_url or 'nowhere'}.",
-                  "success")
+            carried = ("one delivery a request" if platform.webhook_batch == 1 else
+                       f"up to {platform.webhook_batch} deliveries a request")
+            flash(f"Webhooks of {platform.slug} now go to {platform.webhook_url or 'nowhere'}"
+                  f", {carried}.", "success")
         return redirect(url_for(".index"))
 
     @expose("/<int:platform_id>/active", methods=["POST"])
@@ -154,6 +159,17 @@ class PlatformsView(ConsoleView):
                    "platform", platform.id)
             db.session.commit()
         return redirect(url_for(".index"))
+
+
+def _batch(field: str | None) -> int | None:
+    """The form's deliveries a request (None when the form does not ask)."""
+    if field is None or not field.strip():
+        return None
+    try:
+        return int(field.strip())
+    except ValueError:
+        raise PlatformError(f"deliveries a webhook request: {field[:20]!r} is not a whole "
+                            "number") from None
 
 
 class OwnAccountView(ConsoleView):

@@ -73,3 +73,29 @@ def test_an_administrator_corrects_a_webhook_url_and_a_bad_one_is_refused(
         changes = db.session.scalars(select(AuditEvent.data).where(
             AuditEvent.verb == "platform.webhook_changed")).all()
     assert [c["to"] for c in changes] == [new_url]
+
+
+def test_an_administrator_lets_a_platform_take_deliveries_in_batches(
+        app: Flask, world: World, signed_in: Signed) -> None:
+    admin = signed_in("admin")
+    web = world.platform_ids["web"]
+    url = world.servers["web"].url
+    page = admin.get("/admin/platforms/").get_data(as_text=True)
+    assert f'id="batch-{web}"' in page and 'value="1"' in page
+    for bad, says in (("0", "use 1 (one a request) to 500"), ("501", "use 1"),
+                      ("ten", "is not a whole number")):
+        post_form(admin, f"/admin/platforms/{web}/webhook",
+                  {"webhook_url": url, "webhook_batch": bad}, page="/admin/platforms/")
+        assert says in admin.get("/admin/platforms/").get_data(as_text=True)
+    post_form(admin, f"/admin/platforms/{web}/webhook",
+              {"webhook_url": url, "webhook_batch": "100"}, page="/admin/platforms/")
+    assert "up to 100 deliveries a request" in admin.get("/admin/platforms/").get_data(
+        as_text=True)
+    with app.app_context():
+        assert db.session.get_one(Platform, web).webhook_batch == 100
+        changes = db.session.scalars(select(AuditEvent.data).where(
+            AuditEvent.verb == "platform.webhook_batch_changed")).all()
+        # The URL was sent unchanged: no change of it is recorded.
+        assert db.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.verb == "platform.webhook_changed")) is None
+    assert changes == [{"from": 1, "to": 100}]
