@@ -160,24 +160,34 @@ def burst(app, servers, people: list[int], moderator_id: int,
     from workbench.extensions import db
     from workbench.models import EnforcementDelivery
 
-    _, ids = _ban(app, people, moderator_id)
+    actions, ids = _ban(app, people, moderator_id)
     answering = _answering(app)
     counted = sum(1 for _ in people) * len(answering)
+    # Every earlier action has arrived (the runs before this one waited for them): the
+    # burst's are the ones counted past these.
+    arrived = {slug: len(s.arrivals) for slug, s in servers.items()}
     cpu_before = cpu_seconds(stack)
     t0 = time.perf_counter()
     with app.app_context():
         enqueue_deliveries(ids)
         deadline = time.monotonic() + 600
         # Done when every delivery to an answering platform is recorded as delivered (not
-        # merely received). The ids are one range: asking by range keeps this poll cheap
-        # for the process serving the platforms.
+        # merely received). The platforms' servers are asked first (in this process, at
+        # no cost to the database); then the database, until none of them is still
+        # pending, which reads the pending ones alone through the due index (a count
+        # over every delivery of the burst took PostgreSQL 25 ms a poll, a tenth of a
+        # millisecond of its CPU a delivery at these rates).
+        while time.monotonic() < deadline and any(
+                len(s.arrivals) < arrived[slug] + len(actions) for slug, s in servers.items()
+                if slug in SLUGS):
+            time.sleep(0.01)
         while time.monotonic() < deadline and db.session.execute(
                 select(func.count(EnforcementDelivery.id)).where(
+                    EnforcementDelivery.state == "pending",
                     EnforcementDelivery.id.between(min(ids), max(ids)),
-                    EnforcementDelivery.platform_id.in_(answering),
-                    EnforcementDelivery.state != "delivered")).scalar_one():
+                    EnforcementDelivery.platform_id.in_(answering))).scalar_one():
             db.session.rollback()
-            time.sleep(0.05)
+            time.sleep(0.01)
     elapsed = time.perf_counter() - t0
     cpu_after = cpu_seconds(stack)
     cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / counted for k in cpu_after}
