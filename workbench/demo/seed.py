@@ -82,6 +82,9 @@ DEMO_PLATFORMS: tuple[tuple[str, str], ...] = (
     ("harmoni-web", "HARMONI website"),
     ("harmoni-meet", "HARMONI Meet (sister app)"),
 )
+#: The demo website takes up to 50 deliveries a webhook request (docs/enforcement.md); the
+#: others one a request, the default.
+DEMO_WEBHOOK_BATCH = {"harmoni-web": 50}
 
 #: Report categories with their share of user reports in the demo.
 REPORT_MIX: tuple[tuple[Category, float], ...] = (
@@ -233,6 +236,7 @@ def _seed_platforms(session: Session, settings: Settings) -> list[int]:
             webhook_url=f"http://127.0.0.1:5000/demo/platforms/{slug}/webhook",
             secret=f"demo-secret-{slug}",
             webhook_policy=WebhookPolicy(allow_http=True, allow_private=True),
+            webhook_batch=DEMO_WEBHOOK_BATCH.get(slug, 1),
         )
         ids.append(session.execute(select(Platform.id).where(Platform.slug == slug)).scalar_one())
     return ids
