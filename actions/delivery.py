@@ -53,6 +53,7 @@ from sqlalchemy import (
     exists,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -155,10 +156,20 @@ CLAIMED_COLUMNS = (_DELIVERY.c.id, _DELIVERY.c.platform_id, _DELIVERY.c.payload,
                    _DELIVERY.c.last_status_code)
 
 
+_PLATFORM = cast(Table, Platform.__table__)
+
+
 @functools.cache
-def _candidates(by_ids: bool, skipping: bool) -> Select[tuple[int]]:
+def _candidates(by_ids: bool, skipping: bool, postgresql: bool) -> Select[tuple[int]]:
     """The deliveries a claim may lease (built once for each shape; values are bound per
-    claim: ``now``, ``limit``, and ``ids`` or ``skip`` when the shape has them)."""
+    claim: ``now``, ``limit``, and ``ids`` or ``skip`` when the shape has them).
+
+    On PostgreSQL each platform's due deliveries are read apart, oldest first, through
+    the due index's (state, platform, due time) order, and the oldest of them all kept.
+    Read as one list with a slow platform's left out, every claim walked past all of that
+    platform's due deliveries first (they are the oldest: its lane is full, so none is
+    taken), and a claim cost 10 ms or more with a few thousand of them waiting.
+    """
     d = _DELIVERY
     earlier = d.alias("earlier")
     # The plan must not depend on fresh statistics: right after a burst of actions the
@@ -177,9 +188,17 @@ def _candidates(by_ids: bool, skipping: bool) -> Select[tuple[int]]:
             .with_for_update(skip_locked=True))
     if by_ids:
         stmt = stmt.where(d.c.id.in_(bindparam("ids", expanding=True)))
+    if not postgresql:
+        if skipping:
+            stmt = stmt.where(d.c.platform_id.not_in(bindparam("skip", expanding=True)))
+        return stmt
+    p = _PLATFORM
+    due = (stmt.add_columns(d.c.next_attempt_at).where(d.c.platform_id == p.c.id)
+           .with_for_update(of=d, skip_locked=True).lateral("due"))
+    outer = select(due.c.id).select_from(p).join(due, true())
     if skipping:
-        stmt = stmt.where(d.c.platform_id.not_in(bindparam("skip", expanding=True)))
-    return stmt
+        outer = outer.where(p.c.id.not_in(bindparam("skip", expanding=True)))
+    return outer.order_by(due.c.next_attempt_at, due.c.id).limit(bindparam("limit"))
 
 
 @functools.cache
@@ -228,7 +247,8 @@ def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] 
     if ids is not None and not ids:
         return []
     skip = sorted(set(skip_platforms))
-    candidates = _candidates(ids is not None, bool(skip))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    candidates = _candidates(ids is not None, bool(skip), postgresql)
     params: dict[str, Any] = {"now": now, "limit": limit or policy.batch}
     if ids is not None:
         params["ids"] = ids
@@ -237,7 +257,6 @@ def claim(session: Session, policy: DeliveryPolicy, delivery_ids: Iterable[int] 
     # Two statements, not one UPDATE ... WHERE id IN (that subquery): PostgreSQL may run
     # such a subquery more than once, and each run skips the rows the last one took, so
     # the LIMIT would not hold. The rows stay locked (PostgreSQL) until the commit.
-    postgresql = session.get_bind().dialect.name == "postgresql"
     for _ in range(CLAIM_TRIES):
         if postgresql:
             session.execute(_INDEX_ORDER)

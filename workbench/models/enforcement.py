@@ -83,7 +83,8 @@ class EnforcementDelivery(IdMixin, CreatedMixin, Base):
         Index("ix_enforcement_delivery_action", "action_id", "platform_id"),
         UniqueConstraint("case_id", "platform_id", "event"),
         UniqueConstraint("platform_id", "person_id", "sequence"),
-        Index("ix_enforcement_delivery_due", "state", "next_attempt_at"),
+        # The claim reads each platform's due deliveries in this order (actions/delivery.py).
+        Index("ix_enforcement_delivery_due", "state", "platform_id", "next_attempt_at"),
     )
 
     # An outcome event for reporters may have no action (a dismissed case).
