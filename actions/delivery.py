@@ -164,8 +164,9 @@ def _candidates(by_ids: bool, skipping: bool, postgresql: bool) -> Select[tuple[
     """The deliveries a claim may lease (built once for each shape; values are bound per
     claim: ``now``, ``limit``, and ``ids`` or ``skip`` when the shape has them).
 
-    On PostgreSQL each platform's due deliveries are read apart, oldest first, through
-    the due index's (state, platform, due time) order, and the oldest of them all kept.
+    On PostgreSQL, without ids, each platform's due deliveries are read apart, oldest
+    first, through the due index's (state, platform, due time) order, and the oldest of
+    them all kept.
     Read as one list with a slow platform's left out, every claim walked past all of that
     platform's due deliveries first (they are the oldest: its lane is full, so none is
     taken), and a claim cost 10 ms or more with a few thousand of them waiting.
@@ -188,7 +189,9 @@ def _candidates(by_ids: bool, skipping: bool, postgresql: bool) -> Select[tuple[
             .with_for_update(skip_locked=True))
     if by_ids:
         stmt = stmt.where(d.c.id.in_(bindparam("ids", expanding=True)))
-    if not postgresql:
+    # A claim of given ids looks them up by id: read through the due index, a platform's
+    # due deliveries would be walked until those ids turned up.
+    if not postgresql or by_ids:
         if skipping:
             stmt = stmt.where(d.c.platform_id.not_in(bindparam("skip", expanding=True)))
         return stmt
