@@ -58,6 +58,17 @@ def sender(policy: DeliveryPolicy) -> HttpSender:
     return _sender[3]
 
 
+def close_sender() -> None:
+    """Close this process's sender, if it has one: its pooled connections, and requests
+    still open, whose deliveries stay leased and go again when the lease runs out. The
+    next job makes a new one. (A process moving to another database must call it: the
+    requests it handed off name deliveries by id, and would be recorded there.)"""
+    global _sender
+    if _sender is not None:
+        _sender[3].close()
+        _sender = None
+
+
 def delivery_job_id(delivery_ids: list[int]) -> str:
     """The id of the job that sends these deliveries: the same ids, the same job."""
     digest = zlib.crc32(",".join(map(str, delivery_ids)).encode())

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from queues.connection import EmbeddedRedis
+from queues.enforce import close_sender
 from tests.support.app import TEST_SECRET_KEY, reset_tables
 from tests.support.platform_api import PLATFORM_SLUGS, PlatformApi
 from tests.support.workers import worker_database, worker_redis, xdist_worker
@@ -139,6 +140,10 @@ def app(database_url: str, redis_url: str, tmp_path: Path, compiled_templates: P
     )
     app.config["TESTING"] = True
     yield app
+    # Jobs run in this process keep a sender between them, as a worker does: its open
+    # requests name this test's deliveries by id, and its connections this test's
+    # platforms' ports; the next test's tables start again from id 1.
+    close_sender()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

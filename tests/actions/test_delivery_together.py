@@ -11,13 +11,17 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select, update
 
-from actions.delivery import Claimed, prepare
+from actions.delivery import Claimed, DeliveryPolicy, HttpSender, deliver, prepare, record_finished
 from tests.actions.test_delivery_batches import _decide, _people, _reverse, _secret, _sequences
 from tests.support.enforcement import act, drain, states, time_passes
 from tests.support.platform_server import PlatformServer
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import EnforcementDelivery, Platform, utcnow
+from workbench.rules.webhooks import WebhookPolicy
+
+#: The test platforms listen on 127.0.0.1 over plain HTTP.
+LOCAL = WebhookPolicy(allow_http=True, allow_private=True)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -167,3 +171,25 @@ def test_a_platform_left_at_one_a_request_is_sent_the_single_form(
     drain(app)
     for server in servers.values():
         assert [json.loads(b)["event"] for b in server.bodies] == ["action"]
+
+
+def test_a_slow_platforms_batch_is_handed_off_and_recorded_when_it_answers(
+        app: Flask, servers: dict[str, PlatformServer], person: int) -> None:
+    _together(app, "web", 50)
+    for p in _people(app, servers, 5):
+        _decide(app, p, ActionType.BAN)
+    servers["web"].delay_s = 1.0  # longer than the batch waits
+    policy = DeliveryPolicy(patience_s=0.1)
+    sender = HttpSender(10.0, 4, LOCAL)
+    try:
+        with app.app_context():
+            sent = deliver(db.session, sender, _secret, policy)
+            # The others answered at once; web's one request is still open, leased.
+            assert sent["delivered"] == 5 * 2 and sender.handed_off() == 1
+            recorded = record_finished(db.session, sender, policy, wait_s=30)
+            db.session.remove()
+    finally:
+        sender.close()
+    assert recorded["delivered"] == 5
+    assert states(app) == {"delivered": 5 * 3}
+    assert servers["web"].requests == 1 and servers["web"].effects() == 5
