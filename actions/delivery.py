@@ -166,10 +166,11 @@ def _candidates(by_ids: bool, skipping: bool, postgresql: bool) -> Select[tuple[
 
     On PostgreSQL, without ids, each platform's due deliveries are read apart, oldest
     first, through the due index's (state, platform, due time) order, and the oldest of
-    them all kept.
-    Read as one list with a slow platform's left out, every claim walked past all of that
-    platform's due deliveries first (they are the oldest: its lane is full, so none is
-    taken), and a claim cost 10 ms or more with a few thousand of them waiting.
+    them all kept (the rest of what each platform's read locked is let go at the claim's
+    commit, a moment later). Read as one list with a slow platform's left out, every
+    claim walked past all of that platform's due deliveries first (they are the oldest:
+    its lane is full, so none is taken), and a claim cost 10 ms or more with a few
+    thousand of them waiting.
     """
     d = _DELIVERY
     earlier = d.alias("earlier")
