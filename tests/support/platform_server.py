@@ -144,7 +144,7 @@ class PlatformServer:
             self.bodies.append(body)
             if payload.get("event") == "actions":
                 deliveries = [(d, d["idempotency_key"]) for d in payload["deliveries"]]
-                if any(d.get("user_ids") and set(d["user_ids"]) & self.refuse_users
+                if any(self.refuse_users.intersection(d.get("user_ids", []))
                        for d, _ in deliveries):
                     return 422  # all or nothing: none of the batch is applied
             else:

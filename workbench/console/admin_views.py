@@ -13,7 +13,7 @@ from workbench.cases.wellness import preferences
 from workbench.console.access import ConsoleView, Permission
 from workbench.console.auth import end_sessions, start_session
 from workbench.console.forms import form_work
-from workbench.console.params import BadParameter
+from workbench.console.params import BadParameter, parse_int
 from workbench.console.text import TIME_ZONE_KEY, time_zone_names, zone_for
 from workbench.current import settings
 from workbench.enums import Role
@@ -165,11 +165,12 @@ def _batch(field: str | None) -> int | None:
     """The form's deliveries a request (None when the form does not ask)."""
     if field is None or not field.strip():
         return None
-    try:
-        return int(field.strip())
-    except ValueError:
+    # Any int the database holds, so check_batch can say what range it wants.
+    value = parse_int(field, low=-(2**31), high=2**31 - 1)
+    if value is None:
         raise PlatformError(f"deliveries a webhook request: {field[:20]!r} is not a whole "
-                            "number") from None
+                            "number")
+    return value
 
 
 class OwnAccountView(ConsoleView):
