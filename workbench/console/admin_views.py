@@ -165,8 +165,8 @@ def _batch(field: str | None) -> int | None:
     """The form's deliveries a request (None when the form does not ask)."""
     if field is None or not field.strip():
         return None
-    # Any int the database holds, so check_batch can say what range it wants.
-    value = parse_int(field, low=-(2**31), high=2**31 - 1)
+    # Any 64-bit whole number, so that check_batch says the range it wants.
+    value = parse_int(field, low=-(2**63), high=2**63 - 1)
     if value is None:
         raise PlatformError(f"deliveries a webhook request: {field[:20]!r} is not a whole "
                             "number")
