@@ -95,7 +95,7 @@ def _runs(conn: redis.Redis) -> list[float]:
     return [json.loads(r)["at"] for r in conn.lrange(RUNS_KEY, 0, -1)]
 
 
-def test_of_several_tickers_exactly_one_enqueues_each_period(connect) -> None:
+def test_of_several_tickers_one_enqueues_each_period_once(connect) -> None:
     every_s, seconds = 0.5, 4.0
     jobs = [Periodic("probe", record_run, every_s)]
     tickers = [CountingTicker(connect(), jobs, lock_s=2.0) for _ in range(4)]
@@ -110,17 +110,22 @@ def test_of_several_tickers_exactly_one_enqueues_each_period(connect) -> None:
     ticked_s = time.monotonic() - started  # longer than `seconds` when the machine is busy
     _drain(worker_conn)
     by_ticker = [len(t.enqueued) for t in tickers]
-    assert sorted(by_ticker)[:-1] == [0, 0, 0], f"more than one ticker enqueued: {by_ticker}"
-    busiest = max(tickers, key=lambda t: len(t.enqueued))
-    enqueued = busiest.enqueued
+    # One ticker does the work while it holds the lock, but a holder whose thread does not
+    # run for the lock's lifetime (a loaded machine can starve a thread for 2 s) loses it to
+    # another by design. What must hold across all of them is the claim: one a period.
+    enqueued = sorted(at for t in tickers for at in t.enqueued)
+    claims = sorted(c for t in tickers for c in t.claims)
     # Never twice in one period. Each claim happened inside its (before, after) window,
-    # so the time between two claims is at most the second's "after" less the first's
-    # "before": that bound is what can be checked on a busy machine, where a thread may
-    # wait any time between a claim and its next line (times taken after each tick were
-    # once 0.42 s apart with claims a period apart).
-    widest = [after - before for (before, _), (_, after)
-              in zip(busiest.claims, busiest.claims[1:], strict=False)]
-    assert min(widest) >= every_s - TICK_S, busiest.claims
+    # so of two claims Redis took a period apart, the later one's "after" less the
+    # earlier one's "before" is at least that period: that bound is what can be checked
+    # on a busy machine, where a thread may wait any time between a claim and its next
+    # line (times taken after each tick were once 0.42 s apart with claims a period apart).
+    # Which of two claims from different tickers came first is not known, so each pair is
+    # checked both ways.
+    for i, (before_i, after_i) in enumerate(claims):
+        for before_j, after_j in claims[i + 1:]:
+            assert max(after_j - before_i, after_i - before_j) >= every_s - TICK_S, (
+                by_ticker, claims)
     # At most one a period of the time the tickers really ran (plus the first at once);
     # at least every other period even on a loaded machine, where a run can still be
     # waiting at the next tick.
