@@ -14,7 +14,8 @@ from actions.enforcement import (
     AuthorityError,
     apply_action,
     check_authority,
-    new_delivery,
+    new_deliveries,
+    write_payloads,
 )
 from actions.strikes import StepStatus, StrikeStep, apply_thresholds
 from workbench.enums import (
@@ -163,20 +164,16 @@ def outcome_deliveries(session: Session, case: Case, decision: Decision) -> list
     by_platform: dict[int, list[str]] = {}
     for platform_id, report_id in reports:
         by_platform.setdefault(platform_id, []).append(report_id)
-    ids = []
-    for platform_id, report_ids in by_platform.items():
-        delivery = new_delivery(session, platform_id, case.person_id, DeliveryEvent.OUTCOME,
-                                case_id=case.id)
-        delivery.payload = {
-            "event": DeliveryEvent.OUTCOME.value,
-            "delivery_id": delivery.id,
-            "sequence": delivery.sequence,
-            "report_ids": report_ids,
-            "outcome": ("no_violation_found" if decision is Decision.DISMISSED
-                        else "action_taken"),
-        }
-        ids.append(delivery.id)
-    return ids
+    deliveries = new_deliveries(session, case.person_id, list(by_platform),
+                                DeliveryEvent.OUTCOME, case_id=case.id)
+    write_payloads(session, [(d, {
+        "event": DeliveryEvent.OUTCOME.value,
+        "delivery_id": d.id,
+        "sequence": d.sequence,
+        "report_ids": by_platform[d.platform_id],
+        "outcome": "no_violation_found" if decision is Decision.DISMISSED else "action_taken",
+    }) for d in deliveries])
+    return [d.id for d in deliveries]
 
 
 def escalate_case(session: Session, case_id: int, *, moderator_id: int, role: str,

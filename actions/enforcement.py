@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from actions.content_bans import ban_image
 from actions.identity import merged_people
@@ -42,6 +43,7 @@ from workbench.models import (
     utcnow,
 )
 from workbench.models.audit import Entry, record_many
+from workbench.upserts import one_of, update_by_id
 
 #: The action that lifts each lasting action.
 REVERSAL: dict[ActionType, ActionType] = {
@@ -234,7 +236,9 @@ def apply_action(session: Session, request: ActionRequest) -> Action:
     if statement is not None:
         session.add(statement)
     _apply_to_content(session, request, now)
-    create_deliveries(session, action, resources=list(request.resources) or None)
+    # A new action's deliveries are all of them: its collection is known without a read.
+    set_committed_value(action, "deliveries", create_deliveries(
+        session, action, resources=list(request.resources) or None))
     refresh_account_status(session, person.id)
     record_many(session, [action_event(request, action)])
     return action
@@ -319,16 +323,20 @@ def _apply_to_content(session: Session, request: ActionRequest, now: datetime) -
 def create_deliveries(session: Session, action: Action, only_platform_id: int | None = None,
                       resources: list[dict[str, str]] | None = None,
                       ) -> list[EnforcementDelivery]:
-    """A delivery to every platform holding an account of the person, numbered in order."""
+    """A delivery to every platform holding an account of the person, numbered in order.
+
+    In a fixed number of statements however many platforms: the sequences in one read,
+    the deliveries in one insert, their bodies (which name each delivery's id) in one
+    update.
+    """
     target = action.platform_id if only_platform_id is None else only_platform_id
-    accounts = accounts_by_platform(session, [action.person_id], target)
+    accounts = accounts_by_platform(session, [action.person_id], target).get(
+        action.person_id, {})
     content = content_ref(session, action)
-    out = []
-    for platform_id, user_ids in accounts.get(action.person_id, {}).items():
-        delivery = new_delivery(session, platform_id, action.person_id, DeliveryEvent.ACTION,
-                                action_id=action.id)
-        fill_payload(action, delivery, user_ids, content, resources)
-        out.append(delivery)
+    out = new_deliveries(session, action.person_id, list(accounts), DeliveryEvent.ACTION,
+                         action_id=action.id)
+    write_payloads(session, [(d, payload_for(action, d, accounts[d.platform_id], content,
+                                             resources)) for d in out])
     return out
 
 
@@ -347,15 +355,25 @@ def accounts_by_platform(session: Session, person_ids: list[int],
     return out
 
 
-def fill_payload(action: Action, delivery: EnforcementDelivery, user_ids: list[str],
-                 content: dict[str, str] | None,
-                 resources: list[dict[str, str]] | None) -> None:
-    """Write the delivery's webhook body (it needs the delivery's id: flushed first)."""
+def payload_for(action: Action, delivery: EnforcementDelivery, user_ids: list[str],
+                content: dict[str, str] | None,
+                resources: list[dict[str, str]] | None) -> dict[str, Any]:
+    """The delivery's webhook body (it names the delivery's id: inserted first)."""
     # Content lives on one platform: only that platform is told which item it is.
-    delivery.payload = action_payload(
+    return action_payload(
         action, delivery, user_ids,
         content=content if delivery.platform_id == action.platform_id else None,
         resources=resources)
+
+
+def write_payloads(session: Session,
+                   bodies: list[tuple[EnforcementDelivery, dict[str, Any]]]) -> None:
+    """Store inserted deliveries' bodies: one statement for all (on PostgreSQL), and the
+    objects hold them as stored (no further write at the next flush)."""
+    update_by_id(session, EnforcementDelivery,
+                 [{"id": d.id, "payload": body} for d, body in bodies])
+    for delivery, body in bodies:
+        set_committed_value(delivery, "payload", body)
 
 
 def content_ref(session: Session, action: Action) -> dict[str, str] | None:
@@ -379,12 +397,27 @@ def new_delivery(session: Session, platform_id: int, person_id: int, event: Deli
                  action_id: int | None = None,
                  case_id: int | None = None) -> EnforcementDelivery:
     """A pending delivery, next in its person's sequence on that platform (payload to fill)."""
-    delivery = pending_delivery(platform_id, person_id, event,
-                                next_sequence(session, platform_id, person_id),
-                                action_id=action_id, case_id=case_id)
-    session.add(delivery)
-    session.flush()
+    (delivery,) = new_deliveries(session, person_id, [platform_id], event,
+                                 action_id=action_id, case_id=case_id)
     return delivery
+
+
+def new_deliveries(session: Session, person_id: int, platform_ids: list[int],
+                   event: DeliveryEvent, *, action_id: int | None = None,
+                   case_id: int | None = None) -> list[EnforcementDelivery]:
+    """A pending delivery to each platform, next in the person's sequence there, inserted
+    (so each has its id) with an empty payload for the caller to fill; one read of the
+    sequences and one insert for all of them."""
+    if not platform_ids:
+        return []
+    last = last_sequences(session, [person_id], platform_ids)
+    out = [pending_delivery(platform_id, person_id, event,
+                            last.get((platform_id, person_id), 0) + 1,
+                            action_id=action_id, case_id=case_id)
+           for platform_id in platform_ids]
+    session.add_all(out)
+    session.flush()
+    return out
 
 
 def pending_delivery(platform_id: int, person_id: int, event: DeliveryEvent, sequence: int, *,
@@ -397,13 +430,16 @@ def pending_delivery(platform_id: int, person_id: int, event: DeliveryEvent, seq
         state=DeliveryState.PENDING.value, attempts=0, next_attempt_at=utcnow())
 
 
-def next_sequence(session: Session, platform_id: int, person_id: int) -> int:
-    current = session.execute(
-        select(func.max(EnforcementDelivery.sequence)).where(
-            EnforcementDelivery.platform_id == platform_id,
-            EnforcementDelivery.person_id == person_id)
-    ).scalar_one()
-    return int(current or 0) + 1
+def last_sequences(session: Session, person_ids: list[int],
+                   platform_ids: list[int] | None = None) -> dict[tuple[int, int], int]:
+    """The last sequence handed out to each (platform, person) that has one."""
+    return {(platform, person): int(n) for platform, person, n in session.execute(
+        select(EnforcementDelivery.platform_id, EnforcementDelivery.person_id,
+               func.max(EnforcementDelivery.sequence))
+        .where(one_of(session, EnforcementDelivery.person_id, person_ids),
+               *([one_of(session, EnforcementDelivery.platform_id, platform_ids)]
+                 if platform_ids is not None else []))
+        .group_by(EnforcementDelivery.platform_id, EnforcementDelivery.person_id)).all()}
 
 
 def action_payload(action: Action, delivery: EnforcementDelivery, user_ids: list[str],

@@ -5,17 +5,18 @@ order (two batches on the same people wait for each other instead of deadlocking
 the actions, statements, deliveries and audit events are each written in one multi-row
 insert. The rows are those ``apply_action`` writes for the same requests in the same
 order: the pieces that build them (``new_action``, ``statement_for``,
-``pending_delivery``, ``fill_payload``, ``action_event``, ``refresh_account_statuses``)
-are ``actions.enforcement``'s own. Moderators' decisions keep going through
-``apply_action``, one at a time.
+``pending_delivery``, ``payload_for``, ``write_payloads``, ``action_event``,
+``refresh_account_statuses``) are ``actions.enforcement``'s own. Moderators' decisions
+keep going through ``apply_action``, one at a time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from actions.enforcement import (
     CONTENT_ACTIONS,
@@ -25,12 +26,14 @@ from actions.enforcement import (
     action_event,
     apply_action,
     check_target,
-    fill_payload,
+    last_sequences,
     new_action,
+    payload_for,
     pending_delivery,
     refresh_account_statuses,
     statement_for,
     validate_request,
+    write_payloads,
 )
 from workbench.enums import DeliveryEvent
 from workbench.models import (
@@ -114,11 +117,7 @@ def _deliveries(session: Session, requests: list[ActionRequest], actions: list[A
     last sequence there in the order of the requests; one insert, then the payloads
     (which name the delivery's id)."""
     accounts = accounts_by_platform(session, people)
-    last = {(platform, person): int(n) for platform, person, n in session.execute(
-        select(EnforcementDelivery.platform_id, EnforcementDelivery.person_id,
-               func.max(EnforcementDelivery.sequence))
-        .where(EnforcementDelivery.person_id.in_(people))
-        .group_by(EnforcementDelivery.platform_id, EnforcementDelivery.person_id)).all()}
+    last = last_sequences(session, people)
     out: list[Applied] = []
     for action in actions:
         deliveries = []
@@ -131,9 +130,12 @@ def _deliveries(session: Session, requests: list[ActionRequest], actions: list[A
         out.append(Applied(action, deliveries))
     session.add_all([d for applied in out for d in applied.deliveries])
     session.flush()
-    for request, applied in zip(requests, out, strict=True):
-        for delivery in applied.deliveries:
-            fill_payload(applied.action, delivery, accounts[applied.action.person_id][
-                delivery.platform_id], None, list(request.resources) or None)
+    write_payloads(session, [
+        (delivery, payload_for(applied.action, delivery,
+                               accounts[applied.action.person_id][delivery.platform_id],
+                               None, list(request.resources) or None))
+        for request, applied in zip(requests, out, strict=True)
+        for delivery in applied.deliveries])
+    for applied in out:
+        set_committed_value(applied.action, "deliveries", applied.deliveries)
     return out
-

@@ -22,6 +22,8 @@ from queues.enforce import enqueue_deliveries, expire_actions
 from tests.support.app import TEST_SECRET_KEY
 from tests.support.enforcement import act, drain, staff_id, states, time_passes
 from tests.support.platform_server import PlatformServer
+from workbench.api.schemas import AccountIn
+from workbench.api.store import upsert_accounts
 from workbench.enums import ActionType
 from workbench.extensions import db
 from workbench.models import Account, Action, EnforcementDelivery, Platform, utcnow
@@ -339,3 +341,51 @@ def test_a_remove_content_webhook_names_the_item_as_the_platform_knows_it(
     payload["delivery_id"] = payload["action_id"] = "<id>"
     payload["statement_url"] = payload["statement_url"].rsplit("/", 1)[0] + "/<id>"
     assert payload == json.loads((GOLDEN / "remove_content_payload.json").read_text())
+
+
+def test_a_ban_writes_its_deliveries_in_statements_that_do_not_grow_with_the_platforms(
+    app: Flask, servers: dict[str, PlatformServer], person: int, database_url: str
+) -> None:
+    """Each platform reached adds no statement on PostgreSQL: the sequences are read, the
+    deliveries inserted and their bodies written once for all of them (SQLite inserts and
+    updates a row at a time); the sequences go on from each platform's last."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        platforms = dict(db.session.execute(select(Platform.slug, Platform.id)).all())
+        upsert_accounts(db.session, platforms["calls"], [AccountIn(id="loner", username="loner")])
+        loner = db.session.scalars(select(Account.person_id).where(
+            Account.platform_user_id == "loner")).one()
+        senior = staff_id("senior@example.org")
+        db.session.commit()
+        statements: list[str] = []
+
+        def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+            statements.append(statement)
+
+        def ban(person_id: int) -> tuple[int, Action]:
+            statements.clear()
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                action = apply_action(db.session, ActionRequest(
+                    type=ActionType.SUSPEND, person_id=person_id, policy_reason="spam_scam",
+                    decided_by_id=senior, duration=timedelta(days=1)))
+                [d.id for d in action.deliveries]  # known without a read
+                return len(statements), action
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+
+        one, alone = ban(loner)
+        three, first = ban(person)
+        again, second = ban(person)
+        db.session.commit()
+        assert len(alone.deliveries) == 1 and len(first.deliveries) == 3
+        if database_url.startswith("postgresql"):
+            assert one == three == again, "\n".join(s[:90] for s in statements)
+        assert sorted(d.sequence for d in first.deliveries) == [1, 1, 1]
+        assert sorted(d.sequence for d in second.deliveries) == [2, 2, 2]
+        stored = db.session.execute(select(EnforcementDelivery.id, EnforcementDelivery.payload)
+                                    .where(EnforcementDelivery.person_id == person)).all()
+        assert len(stored) == 6
+        for delivery_id, payload in stored:
+            assert payload["delivery_id"] == delivery_id and payload["type"] == "suspend"
