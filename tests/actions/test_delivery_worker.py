@@ -59,7 +59,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_each_delivery_once(
         _decide(app, p, ActionType.MUTE)
         _decide(app, p, ActionType.BAN)
     for server in servers.values():
-        server.delay_s = 1.0  # slow platforms: the worker dies with requests open
+        # The platforms answer nothing until released: the worker dies with requests
+        # open however long this process waits to kill it (a fixed delay of 1 s let a
+        # starved test process see 8 of them answered and recorded first).
+        server.hold()
     _queue_all(app)
     worker = _start_worker(app)
     try:
@@ -69,12 +72,16 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_each_delivery_once(
             time.sleep(0.02)
     finally:
         _kill(worker)
-    time.sleep(1.5)  # the platforms finish the requests the dead worker had open
+        for server in servers.values():
+            server.release()
+    # The platforms finish the requests the dead worker had open.
+    deadline = time.monotonic() + 60
+    while sum(sv.in_flight for sv in servers.values()):
+        assert time.monotonic() < deadline, "the platforms never answered"
+        time.sleep(0.02)
     assert states(app) == {"pending": 60}  # nothing recorded: the worker died first
     applied_before = sum(sv.effects() for sv in servers.values())
     assert applied_before >= 8
-    for server in servers.values():
-        server.delay_s = 0.0
     time_passes(app)  # the dead worker's leases run out
     drain(app)
     assert states(app) == {"delivered": 60}

@@ -62,6 +62,9 @@ class PlatformServer:
         #: Users a batch may not name: such a batch is refused whole (422).
         self.refuse_users: set[str] = set()
         self.in_flight = 0
+        #: Cleared by ``hold()``: requests wait (counted in flight) until ``release()``.
+        self._gate = threading.Event()
+        self._gate.set()
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
 
@@ -121,10 +124,18 @@ class PlatformServer:
             except OSError:
                 pass  # the client closed it first
 
+    def hold(self) -> None:
+        """Keep every request open (unanswered) from now until ``release()``."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        self._gate.set()
+
     def handle(self, headers: dict[str, str], body: bytes) -> int:
-        if self.delay_s:
+        if self.delay_s or not self._gate.is_set():
             with self.lock:
                 self.in_flight += 1
+            self._gate.wait(timeout=120)
             time.sleep(self.delay_s)
             with self.lock:
                 self.in_flight -= 1
