@@ -123,3 +123,40 @@ def test_the_case_page_has_no_serious_accessibility_violations(app: Flask, world
                for v in results.response["violations"]
                if v["impact"] in ("serious", "critical")]
     assert serious == [], serious
+
+
+def test_hindi_in_devanagari_is_drawn_in_the_consoles_own_font(
+        app: Flask, world: World, wide: Console) -> None:
+    """A machine without a Devanagari font draws Hindi as empty boxes: the console serves
+    one, fetched only for Devanagari characters, and the Latin text keeps its own."""
+    from sqlalchemy import update
+
+    from workbench.extensions import db
+    from workbench.models import Message
+
+    with app.app_context():
+        db.session.execute(update(Message).where(Message.platform_message_id == "m-4")
+                           .values(text="कृपया रुको, मैं पुलिस को बता दूँगी"))
+        db.session.commit()
+    wide.sign_in(STAFF["moderator"])
+    wide.goto(f"/admin/case/{world.case_id}")
+    page = wide.page
+    page.wait_for_selector("[data-evidence]")
+    assert page.get_by_text("कृपया रुको").first.is_visible()
+    faces = page.evaluate("""async () => {
+        await document.fonts.ready;
+        return [...document.fonts].map(f => [f.family.replaceAll('"', ''), f.weight, f.status]);
+    }""")
+    assert ["Workbench Devanagari", "400", "loaded"] in faces, faces
+    # A Latin-only page fetches nothing of it.
+    assert wide.goto("/admin/account/").status == 200
+    latin = page.evaluate("""async () => {
+        await document.fonts.ready;
+        return [...document.fonts].filter(f => f.family.includes('Workbench Devanagari')
+                                               && f.status === 'loaded').length;
+    }""")
+    assert latin == 0
+    wide.goto(f"/admin/case/{world.case_id}")
+    page.wait_for_selector("[data-evidence]")
+    page.get_by_text("कृपया रुको").first.scroll_into_view_if_needed()
+    wide.screenshot("case-devanagari")
