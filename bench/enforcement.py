@@ -43,9 +43,6 @@ from tests.support.platform_server import PlatformServer  # noqa: E402
 SLUGS = ("calls", "web", "meet")
 #: The platform that answers late; its deliveries are not counted, only waited beside.
 SLOW_SLUG = "slow"
-#: Seconds a ban took to create (``apply_action``, one after another in one transaction)
-#: in each burst.
-BAN_SECONDS: list[float] = []
 
 
 def _app(stack: Stack):
@@ -159,16 +156,17 @@ def _answering(app) -> list[int]:
 
 
 def burst(app, servers, people: list[int], moderator_id: int,
-          stack: Stack) -> tuple[float, int, dict[str, float]]:
-    """Deliveries per second to the answering platforms in a burst of bans, and CPU ms
-    per such delivery by process."""
+          stack: Stack) -> tuple[float, int, dict[str, float], float]:
+    """Deliveries per second to the answering platforms in a burst of bans, CPU ms per
+    such delivery by process, and the seconds each ban took to create (``apply_action``,
+    one after another in one transaction)."""
     from queues.enforce import enqueue_deliveries
     from workbench.extensions import db
     from workbench.models import EnforcementDelivery
 
     started = time.perf_counter()
     actions, ids = _ban(app, people, moderator_id)
-    BAN_SECONDS.append((time.perf_counter() - started) / len(people))
+    ban_s = (time.perf_counter() - started) / len(people)
     answering = _answering(app)
     counted = sum(1 for _ in people) * len(answering)
     # Every earlier action has arrived (the runs before this one waited for them): the
@@ -199,7 +197,7 @@ def burst(app, servers, people: list[int], moderator_id: int,
     elapsed = time.perf_counter() - t0
     cpu_after = cpu_seconds(stack)
     cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / counted for k in cpu_after}
-    return counted / elapsed, counted, cpu_ms
+    return counted / elapsed, counted, cpu_ms, ban_s
 
 
 def baseline(app, sample: int) -> float:
@@ -270,6 +268,7 @@ class Runs:
     rates_batched: list[float] = field(default_factory=list)
     cpu_batched: list[dict[str, float]] = field(default_factory=list)
     deliveries: int = 0
+    ban_seconds: list[float] = field(default_factory=list)
 
 
 def _measure(args: argparse.Namespace, stack: Stack, app, servers,
@@ -290,12 +289,15 @@ def _measure(args: argparse.Namespace, stack: Stack, app, servers,
             lat = latency(app, answering, people(args.bans), moderator_id, args.rate)
             runs.p50s.append(percentile(lat, 50))
             runs.p95s.append(percentile(lat, 95))
-            rate, runs.deliveries, cpu_ms = burst(app, servers, people(args.burst),
-                                                  moderator_id, stack)
+            rate, runs.deliveries, cpu_ms, ban_s = burst(app, servers, people(args.burst),
+                                                         moderator_id, stack)
+            runs.ban_seconds.append(ban_s)
             runs.rates.append(rate)
             runs.cpu.append(cpu_ms)
             _set_batch(app, args.webhook_batch)
-            rate, _, cpu_ms = burst(app, servers, people(args.burst), moderator_id, stack)
+            rate, _, cpu_ms, ban_s = burst(app, servers, people(args.burst), moderator_id,
+                                           stack)
+            runs.ban_seconds.append(ban_s)
             _set_batch(app, 1)
             runs.rates_batched.append(rate)
             runs.cpu_batched.append(cpu_ms)
@@ -321,7 +323,7 @@ def _report(args: argparse.Namespace, runs: Runs, base: list[float], undelivered
         "deliveries_per_s_one_a_request_runs": [round(v, 1) for v in runs.rates],
         "batched_vs_one_a_request": round(median(runs.rates_batched) / median(runs.rates), 2),
         "burst_deliveries": runs.deliveries,
-        "ban_created_ms": round(1000 * median(BAN_SECONDS), 2),
+        "ban_created_ms": round(1000 * median(runs.ban_seconds), 2),
         "baseline_sequential_deliveries_per_s": round(median(base), 1),
         "ratio_vs_sequential": round(ratio, 2),
         "burst_cpu_ms_per_delivery": cpu,

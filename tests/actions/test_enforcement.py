@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from actions.enforcement import (
     ActionRequest,
@@ -348,9 +348,8 @@ def test_a_ban_writes_its_deliveries_in_statements_that_do_not_grow_with_the_pla
 ) -> None:
     """Each platform reached adds no statement on PostgreSQL: the sequences are read, the
     deliveries inserted and their bodies written once for all of them (SQLite inserts and
-    updates a row at a time); the sequences go on from each platform's last."""
-    from sqlalchemy import event
-
+    updates a row at a time); the sequences go on from each platform's last, and the new
+    action holds its deliveries without reading them back."""
     with app.app_context():
         platforms = dict(db.session.execute(select(Platform.slug, Platform.id)).all())
         upsert_accounts(db.session, platforms["calls"], [AccountIn(id="loner", username="loner")])
@@ -370,8 +369,9 @@ def test_a_ban_writes_its_deliveries_in_statements_that_do_not_grow_with_the_pla
                 action = apply_action(db.session, ActionRequest(
                     type=ActionType.SUSPEND, person_id=person_id, policy_reason="spam_scam",
                     decided_by_id=senior, duration=timedelta(days=1)))
-                [d.id for d in action.deliveries]  # known without a read
-                return len(statements), action
+                written = len(statements)
+                assert [d.id for d in action.deliveries] and len(statements) == written
+                return written, action
             finally:
                 event.remove(db.engine, "before_cursor_execute", count)
 

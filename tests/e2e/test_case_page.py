@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from tests.support.browser import Console
 from tests.support.console_world import STAFF, World
 from tests.workbench.console.test_evidence_first import add_reports
+from workbench.extensions import db
+from workbench.models import Message
 
 pytestmark = pytest.mark.e2e
 
@@ -129,11 +132,6 @@ def test_hindi_in_devanagari_is_drawn_in_the_consoles_own_font(
         app: Flask, world: World, wide: Console) -> None:
     """A machine without a Devanagari font draws Hindi as empty boxes: the console serves
     one, fetched only for Devanagari characters, and the Latin text keeps its own."""
-    from sqlalchemy import update
-
-    from workbench.extensions import db
-    from workbench.models import Message
-
     with app.app_context():
         db.session.execute(update(Message).where(Message.platform_message_id == "m-4")
                            .values(text="कृपया रुको, मैं पुलिस को बता दूँगी"))
