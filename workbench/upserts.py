@@ -5,29 +5,39 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Integer,
     Row,
+    String,
     Text,
     any_,
     bindparam,
     cast,
+    column,
     func,
     inspect,
     literal,
+    literal_column,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert, Update
 
 #: Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500
+#: The dialect whose bind processors prepare a JSON document's values (they depend on
+#: the driver, not on a connection).
+_PSYCOPG = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 def insert_new(
@@ -45,19 +55,26 @@ def insert_new(
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One cached statement, executed for many parameter sets: SQLAlchemy batches them
-    # into multi-row INSERTs ("insertmanyvalues") without compiling a statement per batch.
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        keys = tuple(rows[0])
+        if all(row.keys() == rows[0].keys() for row in rows):
+            shape = _json_insert(model, keys, tuple(conflict), tuple(returning), index_where)
+            if shape is not None:
+                document = shape.document(rows)
+                if document is not None:
+                    return list(session.execute(shape.statement, {"rows": document}).all())
+        unnest = _unnest_insert(model, rows, conflict, returning, index_where)
+        if unnest is not None:
+            return list(session.execute(unnest).all())
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    # One statement, executed for many parameter sets: SQLAlchemy batches them into
+    # multi-row INSERTs ("insertmanyvalues") without compiling a statement per batch.
     stmt = (
         insert(model)
         .on_conflict_do_nothing(index_elements=list(conflict), index_where=index_where)
         .returning(*returning)
     )
-    if dialect == "postgresql":
-        unnest = _unnest_insert(model, rows, conflict, returning, index_where)
-        if unnest is not None:
-            return list(session.execute(unnest).all())
     out: list[Row[*tuple[Any, ...]]] = []
     for start in range(0, len(rows), CHUNK):
         out.extend(session.execute(stmt, rows[start : start + CHUNK]).all())
@@ -67,8 +84,9 @@ def insert_new(
 def update_by_id(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Update each row (an ``id`` and the values to set; every row the same keys).
 
-    On PostgreSQL one ``UPDATE ... FROM unnest(...)`` for the batch, one array parameter
-    per column; elsewhere SQLAlchemy's bulk update by primary key (a statement per row).
+    On PostgreSQL one ``UPDATE ... FROM`` the rows' JSON document for the batch (or one
+    array parameter per column when a value has no JSON form); elsewhere SQLAlchemy's
+    bulk update by primary key (a statement per row).
     Objects of those rows already loaded in the session are expired, so they read the
     new values (a caller that filed a report it holds sees its case).
     """
@@ -77,11 +95,37 @@ def update_by_id(session: Session, model: Any, rows: list[dict[str, Any]]) -> No
     if session.get_bind().dialect.name != "postgresql":
         session.execute(update(model), rows)
     else:
-        session.execute(_unnest_update(model, tuple(rows[0])),
-                        _unnest_update_params(model, rows))
+        shape = _json_update(model, tuple(rows[0]))
+        document = shape.document(rows)
+        if document is not None:
+            session.execute(shape.statement, {"rows": document,
+                                              "ids": [row["id"] for row in rows]})
+        else:
+            session.execute(_unnest_update(model, tuple(rows[0])),
+                            _unnest_update_params(model, rows))
     # After the statement (its autoflush has written any pending change of theirs).
     _expire_loaded(session, model, keys=[key for key in rows[0] if key != "id"],
                    ids=[row["id"] for row in rows])
+
+
+@functools.cache
+def _json_update(model: Any, keys: tuple[str, ...]) -> _JsonRows:
+    """The statement for updating these columns from the rows' JSON document (``id``
+    among the keys), built once; the document and the ids are bound per call."""
+    mapper = inspect(model)
+    table = mapper.local_table
+    columns = [mapper.columns[key] for key in keys]
+    r = _document_rows()
+    position = keys.index("id")
+    # The ids again as ``id = ANY(:ids)``: joined to the rows alone, the planner cannot
+    # see how few rows they match and may read the whole table (``_unnest_update``).
+    ids = bindparam("ids", type_=postgresql.ARRAY(table.c.id.type, dimensions=1))
+    statement = (update(table)
+                 .where(table.c.id == _from_document(table.c.id, r, position),
+                        table.c.id == any_(ids))
+                 .values({c.name: _from_document(c, r, i)
+                          for i, c in enumerate(columns) if c.key != "id"}))
+    return _JsonRows(statement, keys, _processors(columns))
 
 
 def _unnest_update_params(model: Any, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -139,28 +183,124 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     return column.in_(values)  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class _JsonRows:
+    """A statement that reads its rows from one JSON document (``:rows``, an array of
+    arrays, a row's values in ``keys`` order), and how to write that document.
+
+    PostgreSQL's driver encodes an array parameter element by element in Python (a
+    regular expression and a few appends per value): for a batch of 500 reports that
+    was a third of the web request's CPU. One ``json.dumps`` of the rows is C.
+    """
+
+    statement: Executable
+    keys: tuple[str, ...]
+    #: Each key's bind processor (a timestamp made UTC), ``None`` where there is none.
+    processors: tuple[Any, ...]
+
+    def document(self, rows: list[dict[str, Any]]) -> str | None:
+        """The rows as the statement's JSON document; ``None`` when a value has no JSON
+        form (NaN, infinity, bytes): the caller then binds arrays as before."""
+        keys, processors = self.keys, self.processors
+        if any(processors):
+            values = [[value if proc is None or value is None else proc(value)
+                       for value, proc in zip((row[k] for k in keys), processors, strict=True)]
+                      for row in rows]
+        else:
+            values = [[row[k] for k in keys] for row in rows]
+        try:
+            return json.dumps(values, default=_json_default, allow_nan=False,
+                              ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no JSON form here")
+
+
+def _from_document(column: Any, r: Any, i: int) -> Any:
+    """The SQL for one column's value, the ``i``-th of a row of the JSON document."""
+    index = literal_column(str(int(i)), Integer)
+    if isinstance(column.type, JSON):
+        # JSON null stays JSON null, as the ORM stores a None (not SQL NULL).
+        return cast(r.c.value.op("->", return_type=postgresql.JSONB)(index), column.type)
+    text_ = r.c.value.op("->>", return_type=Text)(index)
+    if isinstance(column.type, String):
+        # Text as it is: a cast to VARCHAR(n) would cut a long value where assigning
+        # it to the column refuses it.
+        return text_
+    return cast(text_, column.type)
+
+
+def _document_rows() -> Any:
+    """``jsonb_array_elements(CAST(:rows AS jsonb)) AS r``: a row's values are ``r.value``."""
+    return (func.jsonb_array_elements(cast(bindparam("rows", type_=Text()), postgresql.JSONB))
+            .table_valued(column("value", postgresql.JSONB)).alias("r"))
+
+
+def _processors(columns: list[Any]) -> tuple[Any, ...]:
+    return tuple(None if isinstance(c.type, JSON)
+                 else c.type.dialect_impl(_PSYCOPG).bind_processor(_PSYCOPG) for c in columns)
+
+
+@functools.cache
+def _json_insert(model: Any, keys: tuple[str, ...], conflict: tuple[str, ...],
+                 returning: tuple[InstrumentedAttribute[Any], ...],
+                 index_where: Any) -> _JsonRows | None:
+    """PostgreSQL: ``INSERT ... SELECT`` from the rows' JSON document, built once for
+    these keys. ``None`` when the rows leave out a column whose default is computed per
+    row (each row must keep its own value), as ``_unnest_insert``."""
+    mapper = inspect(model)
+    if any(key not in mapper.columns for key in keys):
+        return None
+    defaults = _scalar_defaults(mapper, {mapper.columns[key].name for key in keys})
+    if defaults is None:
+        return None
+    columns = [mapper.columns[key] for key in keys]
+    r = _document_rows()
+    values = [_from_document(c, r, i) for i, c in enumerate(columns)]
+    statement = (postgresql.insert(mapper.local_table)
+                 .from_select([c.name for c in columns] + list(defaults),
+                              select(*values, *defaults.values()).select_from(r))
+                 .on_conflict_do_nothing(index_elements=list(conflict),
+                                         index_where=index_where)
+                 .returning(*returning))
+    return _JsonRows(statement, keys, _processors(columns))
+
+
+def _scalar_defaults(mapper: Any, given: set[str]) -> dict[str, Any] | None:
+    """The columns not given, each as its scalar default; ``None`` if one is computed."""
+    defaults: dict[str, Any] = {}
+    for c in mapper.local_table.columns:
+        if c.name in given or c.default is None:
+            continue
+        if not c.default.is_scalar:
+            return None
+        defaults[c.name] = literal(c.default.arg, c.type)
+    return defaults
+
+
 def _unnest_insert(model: Any, rows: list[dict[str, Any]], conflict: Sequence[str],
                    returning: Sequence[InstrumentedAttribute[Any]],
                    index_where: Any) -> Insert | None:
     """PostgreSQL: one ``INSERT ... SELECT unnest(...)`` for the whole batch, one array
     parameter per column (a multi-row VALUES binds, and psycopg parses, one per value).
 
-    ``None`` (so the multi-row path) when the rows differ in their keys or leave out a
-    column whose default is computed per row (each row must keep its own value).
+    What ``insert_new`` binds when the rows have no JSON form. ``None`` (so the multi-row
+    path) when the rows differ in their keys or leave out a column whose default is
+    computed per row (each row must keep its own value).
     """
     mapper = inspect(model)
     keys = list(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows) or any(
             key not in mapper.columns for key in keys):
         return None
-    given = {mapper.columns[key].name for key in keys}
-    defaults: dict[str, Any] = {}
-    for column in mapper.local_table.columns:
-        if column.name in given or column.default is None:
-            continue
-        if not column.default.is_scalar:
-            return None
-        defaults[column.name] = literal(column.default.arg, column.type)
+    defaults = _scalar_defaults(mapper, {mapper.columns[key].name for key in keys})
+    if defaults is None:
+        return None
     columns = [mapper.columns[key] for key in keys]
     arrays = [func.unnest(bindparam(f"unnest_{i}", [row[key] for row in rows],
                                     type_=postgresql.ARRAY(column.type, dimensions=1)))
