@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.support.jobs import run_jobs
 from tests.support.platform_api import PlatformApi
+from tests.support.statements import recorded
 from workbench.cases.filing import PriorityInputs, priority
 from workbench.cases.policy import DEFAULT_DEADLINE_HOURS
 from workbench.extensions import db
@@ -159,3 +160,21 @@ def test_a_persons_own_language_is_used_only_when_it_is_a_configured_one(
     with app.app_context():
         cases = {c.queue: c.language for c in db.session.scalars(select(Case))}
         assert cases == {"general": None, "hindi": "hi"}
+
+
+def test_filing_a_plain_report_asks_nothing_about_content_it_does_not_have(
+        app: Flask, platforms: dict[str, PlatformApi]) -> None:
+    """A platform that sends each report alone costs a job per report: filing one that
+    names no message, recording or call reads no message or call, and does not look up
+    again the case it has just opened."""
+    now = datetime.now(UTC)
+    platforms["calls"].post("/api/v1/reports", {"reports": [_report(1, "u", "harassment", now)]})
+    with app.app_context(), recorded(db.engine) as seen:
+        run_jobs(app)
+    with app.app_context():
+        assert db.session.scalars(select(Case.report_count)).one() == 1
+    reads = [sql for sql, _ in seen if sql.lstrip().startswith("SELECT")]
+    for table in ("message", "call"):
+        assert not [sql for sql in reads if f"FROM {table}" in sql], table
+    # The open case of the person, asked for once: the insert returned the one it opened.
+    assert len([sql for sql in reads if 'FROM "case"' in sql and '"case".status IN' in sql]) == 1

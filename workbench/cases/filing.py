@@ -139,7 +139,7 @@ def _open_cases(session: Session, firsts: dict[int, Any], policy: CasePolicy) ->
     missing = sorted(p for p in firsts if p not in open_cases)
     if missing:
         now = utcnow()
-        insert_new(
+        opened = insert_new(
             session, Case,
             [{"person_id": p, "status": CaseStatus.OPEN.value, "queue": "general",
               "priority": 0.0, "primary_category": firsts[p].category,
@@ -147,12 +147,17 @@ def _open_cases(session: Session, firsts: dict[int, Any], policy: CasePolicy) ->
               + timedelta(hours=policy.deadline_for(firsts[p].category)),
               "platform_id": firsts[p].platform_id, "report_count": 0, "reporter_count": 0,
               "live": False, "created_at": now, "updated_at": now} for p in missing],
-            ["person_id"], [Case.id],
+            ["person_id"], [Case.person_id, Case.id],
             # Another worker may open a person's case at the same moment: the partial
             # unique index decides, and both then use the one that exists.
             index_where=OPEN_CASE_PREDICATE,
         )
-        open_cases.update(_open_case_ids(session, missing))
+        # A case this transaction inserted is locked by it until it ends; only those
+        # another worker opened first are looked up (and locked) again.
+        open_cases.update({person: case for person, case in opened})
+        raced = [p for p in missing if p not in open_cases]
+        if raced:
+            open_cases.update(_open_case_ids(session, raced))
     return open_cases
 
 
@@ -268,24 +273,16 @@ class CaseFacts:
                        .join(Account, Account.id == FraudSignal.account_id)
                        .where(one_of(session, Account.person_id, people))
                        .group_by(Account.person_id)).all()},
-            calls_in_progress=set(session.scalars(
-                select(Call.id).where(Call.id.in_({r.call_id for r in all_reports
-                                                   if r.call_id and r.call_in_progress}),
-                                      Call.ended_at.is_(None)))),
-            message_language={m: (lang, int(length or 0)) for m, lang, length in session.execute(
-                select(Message.id, Message.language, func.length(Message.text))
-                .where(one_of(session, Message.id,
-                             sorted({r.message_id for r in all_reports if r.message_id})),
-                       Message.language.is_not(None))).all()},
+            calls_in_progress=_calls_in_progress(session, {
+                r.call_id for r in all_reports if r.call_id and r.call_in_progress}),
+            message_language=_message_language(session, {
+                r.message_id for r in all_reports if r.message_id}),
             person_language={p: str(langs[0]) for p, langs in session.execute(
                 select(Account.person_id, Account.languages)
                 .where(one_of(session, Account.person_id, people))
                 .order_by(Account.id)).all() if langs},
-            marked=set(session.scalars(select(ReporterMark.account_id).where(
-                one_of(session, ReporterMark.account_id,
-                       sorted({r.reporter_account_id for r in all_reports
-                               if r.reporter_account_id})),
-                ReporterMark.cleared_at.is_(None)))),
+            marked=_marked(session, {
+                r.reporter_account_id for r in all_reports if r.reporter_account_id}),
         )
 
     def classifier_score(self, reports: list[Any]) -> float:
@@ -324,6 +321,34 @@ class CaseFacts:
             return found
         own = self.person_language.get(person_id)
         return own if own in allowed else None
+
+
+# The lookups below ask nothing when they have nothing to ask about: a report batch from
+# a platform that sends each report alone is a statement or three fewer a report.
+
+
+def _calls_in_progress(session: Session, call_ids: set[int]) -> set[int]:
+    if not call_ids:
+        return set()
+    return set(session.scalars(select(Call.id).where(
+        one_of(session, Call.id, sorted(call_ids)), Call.ended_at.is_(None))))
+
+
+def _message_language(session: Session, message_ids: set[int]) -> dict[int, tuple[str, int]]:
+    if not message_ids:
+        return {}
+    return {m: (lang, int(length or 0)) for m, lang, length in session.execute(
+        select(Message.id, Message.language, func.length(Message.text))
+        .where(one_of(session, Message.id, sorted(message_ids)),
+               Message.language.is_not(None))).all()}
+
+
+def _marked(session: Session, reporters: set[int]) -> set[int]:
+    if not reporters:
+        return set()
+    return set(session.scalars(select(ReporterMark.account_id).where(
+        one_of(session, ReporterMark.account_id, sorted(reporters)),
+        ReporterMark.cleared_at.is_(None))))
 
 
 def _scores(session: Session, reports: list[Any]) -> dict[tuple[str, int], dict[str, float]]:
