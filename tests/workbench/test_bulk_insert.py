@@ -244,3 +244,14 @@ def test_text_longer_than_its_column_is_refused_not_cut(app: Flask, database_url
                        ["content_type", "content_id", "model_name", "model_version"],
                        [ClassifierScore.id])
         db.session.rollback()
+
+
+def test_a_timestamp_without_its_zone_is_refused(app: Flask, platforms: dict[str, object]) -> None:
+    """As the ORM's own writes refuse it: stored, it would be read in the server's zone."""
+    with app.app_context():
+        naive = utcnow().replace(tzinfo=None)
+        with pytest.raises(Exception, match="naive datetime"):
+            insert_new(db.session, ClassifierScore, [_score(1, None, created_at=naive)],
+                       ["content_type", "content_id", "model_name", "model_version"],
+                       [ClassifierScore.id])
+        db.session.rollback()
