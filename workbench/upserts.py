@@ -183,13 +183,6 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     that cost more than the lookup itself."""
     if session.get_bind().dialect.name == "postgresql":
         array_type = postgresql.ARRAY(column.type, dimensions=1)
-        if values and all(type(v) is int for v in values):
-            # Integers (ids, mostly) as the array's text, joined in C: the driver encodes
-            # an array parameter element by element in Python (7-9% of an intake job's
-            # CPU). The same ``= ANY(array)`` for the planner, which sees the values.
-            literal_ = "{" + ",".join(map(str, values)) + "}"
-            text_param = bindparam("values", literal_, type_=Text(), unique=True)
-            return column == any_(cast(text_param, array_type))  # type: ignore[no-any-return]
         param = bindparam("values", list(values), type_=array_type, unique=True)
         return column == any_(param)  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
