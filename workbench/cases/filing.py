@@ -323,8 +323,8 @@ class CaseFacts:
         return own if own in allowed else None
 
 
-# The lookups below ask nothing when they have nothing to ask about: a report batch from
-# a platform that sends each report alone is a statement or three fewer a report.
+# The lookups below ask nothing when they have nothing to ask about: for a report that
+# names no message or call, sent alone as a platform may, two statements fewer a job.
 
 
 def _calls_in_progress(session: Session, call_ids: set[int]) -> set[int]:
