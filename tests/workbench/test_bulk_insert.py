@@ -9,11 +9,13 @@ import math
 
 import pytest
 from flask import Flask
+from psycopg.adapt import PyFormat
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DataError
 
 from tests.support.statements import recorded
 from workbench.cases.filing import root_person_ids
+from workbench.database import IntegerListDumper
 from workbench.extensions import db
 from workbench.models import Case, ClassifierScore, Person, Platform, utcnow
 from workbench.upserts import insert_new, one_of, update_by_id
@@ -255,3 +257,21 @@ def test_a_timestamp_without_its_zone_is_refused(app: Flask, platforms: dict[str
                        ["content_type", "content_id", "model_name", "model_version"],
                        [ClassifierScore.id])
         db.session.rollback()
+
+
+def test_lists_of_integers_are_bound_as_the_driver_would(app: Flask, database_url: str) -> None:
+    """The app's connections write a list of integers in one join (``IntegerListDumper``);
+    every other list goes the driver's way, and each comes back as it went."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no arrays")
+    with app.app_context():
+        raw = db.session.connection().connection.dbapi_connection
+        assert raw is not None
+        assert raw.adapters.get_dumper(list, PyFormat.TEXT) is IntegerListDumper
+        lists = {"ids": [3, 1, 2**40, -7], "none": [5, None], "flags": [True, False],
+                 "words": ['a "b"', "c,d", "{e}", None], "empty": []}
+        got = db.session.execute(text(
+            "SELECT CAST(:ids AS BIGINT[]), CAST(:none AS BIGINT[]), CAST(:flags AS BOOLEAN[]),"
+            " CAST(:words AS TEXT[]), CAST(:empty AS BIGINT[])"), lists).one()
+        db.session.rollback()
+    assert list(got) == list(lists.values())
