@@ -390,13 +390,13 @@ def main() -> None:
         db.session.commit()
     runs = _measure(args, stack, app, servers, moderator_id)
     base = [baseline(app, 300) for _ in range(args.runs)]
+    answering = _answering(app)
     with app.app_context():
         undelivered = db.session.execute(select(func.count(EnforcementDelivery.id)).where(
-            EnforcementDelivery.platform_id.in_(_answering(app)),
+            EnforcementDelivery.platform_id.in_(answering),
             EnforcementDelivery.state != "delivered")).scalar_one()
-    with app.app_context():
         slow_delivered = db.session.execute(select(func.count(EnforcementDelivery.id)).where(
-            EnforcementDelivery.platform_id.not_in(_answering(app)),
+            EnforcementDelivery.platform_id.not_in(answering),
             EnforcementDelivery.state == "delivered")).scalar_one()
     slow = {"received": len(servers[SLOW_SLUG].received) if args.slow_s else 0,
             "delivered": int(slow_delivered), "timeout_s": timeout_s}

@@ -61,17 +61,15 @@ def insert_new(
     if not rows:
         return []
     dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        keys = tuple(rows[0])
-        if all(row.keys() == rows[0].keys() for row in rows):
-            shape = _json_insert(model, keys, tuple(conflict), tuple(returning), index_where)
-            if shape is not None:
-                document = shape.document(rows)
-                if document is not None:
-                    return list(session.execute(shape.statement, {"rows": document}).all())
-        unnest = _unnest_insert(model, rows, conflict, returning, index_where)
-        if unnest is not None:
-            return list(session.execute(unnest).all())
+    if dialect.name == "postgresql" and all(row.keys() == rows[0].keys() for row in rows):
+        shape = _json_insert(model, tuple(rows[0]), tuple(conflict), tuple(returning),
+                             index_where)
+        if shape is not None:
+            document = shape.document(rows)
+            if document is not None:
+                return list(session.execute(shape.statement, {"rows": document}).all())
+            return list(session.execute(
+                _unnest_insert(model, rows, conflict, returning, index_where)).all())
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     # One statement, executed for many parameter sets: SQLAlchemy batches them into
     # multi-row INSERTs ("insertmanyvalues") without compiling a statement per batch.
@@ -316,22 +314,15 @@ def _scalar_defaults(mapper: Any, given: set[str]) -> dict[str, Any] | None:
 
 def _unnest_insert(model: Any, rows: list[dict[str, Any]], conflict: Sequence[str],
                    returning: Sequence[InstrumentedAttribute[Any]],
-                   index_where: Any) -> Insert | None:
+                   index_where: Any) -> Insert:
     """PostgreSQL: one ``INSERT ... SELECT unnest(...)`` for the whole batch, one array
-    parameter per column (a multi-row VALUES binds, and psycopg parses, one per value).
-
-    What ``insert_new`` binds when the rows have no JSON form. ``None`` (so the multi-row
-    path) when the rows differ in their keys or leave out a column whose default is
-    computed per row (each row must keep its own value).
-    """
+    parameter per column: what ``insert_new`` binds for rows that have no JSON form, once
+    ``_json_insert`` has found them all of one shape, with every column left out a
+    scalar default."""
     mapper = inspect(model)
     keys = list(rows[0])
-    if any(row.keys() != rows[0].keys() for row in rows) or any(
-            key not in mapper.columns for key in keys):
-        return None
     defaults = _scalar_defaults(mapper, {mapper.columns[key].name for key in keys})
-    if defaults is None:
-        return None
+    assert defaults is not None  # _json_insert found no computed default left out
     columns = [mapper.columns[key] for key in keys]
     arrays = [func.unnest(bindparam(f"unnest_{i}", [row[key] for row in rows],
                                     type_=postgresql.ARRAY(column.type, dimensions=1)))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from actions.enforcement import (
     ActionRequest,
@@ -22,6 +22,7 @@ from queues.enforce import enqueue_deliveries, expire_actions
 from tests.support.app import TEST_SECRET_KEY
 from tests.support.enforcement import act, drain, staff_id, states, time_passes
 from tests.support.platform_server import PlatformServer
+from tests.support.statements import recorded
 from workbench.api.schemas import AccountIn
 from workbench.api.store import upsert_accounts
 from workbench.enums import ActionType
@@ -359,21 +360,15 @@ def test_a_ban_writes_its_deliveries_in_statements_that_do_not_grow_with_the_pla
         db.session.commit()
         statements: list[str] = []
 
-        def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-            statements.append(statement)
-
         def ban(person_id: int) -> tuple[int, Action]:
-            statements.clear()
-            event.listen(db.engine, "before_cursor_execute", count)
-            try:
+            with recorded(db.engine) as seen:
                 action = apply_action(db.session, ActionRequest(
                     type=ActionType.SUSPEND, person_id=person_id, policy_reason="spam_scam",
                     decided_by_id=senior, duration=timedelta(days=1)))
-                written = len(statements)
-                assert [d.id for d in action.deliveries] and len(statements) == written
-                return written, action
-            finally:
-                event.remove(db.engine, "before_cursor_execute", count)
+                written = len(seen)
+                assert [d.id for d in action.deliveries] and len(seen) == written
+            statements[:] = [sql for sql, _ in seen]
+            return written, action
 
         one, alone = ban(loner)
         three, first = ban(person)
